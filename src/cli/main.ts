@@ -1,0 +1,40 @@
+// Entry point: the only place that reads argv and sets the exit code.
+import { CommanderError } from 'commander';
+import { ExitCode, MailboxError } from '../core/errors.js';
+import type { ProgramEnv } from './action.js';
+import { createPrinter } from './printer.js';
+import { buildProgram } from './program.js';
+
+export async function main(proc: NodeJS.Process): Promise<void> {
+  const penv: ProgramEnv = {
+    io: { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env },
+    exitCode: 0,
+  };
+  const program = buildProgram(penv);
+  const json = proc.argv.includes('--json');
+  try {
+    await program.parseAsync(proc.argv);
+    proc.exitCode = penv.exitCode;
+  } catch (err) {
+    proc.exitCode = reportFailure(err, json, proc);
+  }
+}
+
+function reportFailure(err: unknown, json: boolean, proc: NodeJS.Process): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0; // --help, --version
+    if (json) proc.stderr.write(`${JSON.stringify({ error: { code: 'EUSAGE', exit: ExitCode.usage, message: err.message, hint: null, field: null } })}\n`);
+    return ExitCode.usage;
+  }
+  const printer = createPrinter({ json, stdout: proc.stdout, stderr: proc.stderr, env: proc.env });
+  if (err instanceof MailboxError) {
+    printer.error(err);
+    return err.exitCode;
+  }
+  const internal = new MailboxError('EINTERNAL', `internal error: ${(err as Error)?.message ?? String(err)}`, {
+    hint: 'this is a bug in mailbox; run with MAILBOX_DEBUG=1 for the stack trace',
+  });
+  printer.error(internal);
+  if (proc.env.MAILBOX_DEBUG) proc.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return ExitCode.software;
+}

@@ -1,0 +1,107 @@
+// The shape of config.json and of export/apply/provisioned files, and the merged account view.
+import { parseAccount, type Account, type AccountInput, type AccountView } from './account.js';
+import { MailboxError } from './errors.js';
+import { parseFilter, type AddressFilter } from './filter.js';
+import { sameName } from './rules.js';
+
+export const CONFIG_VERSION = 1;
+
+export interface Config {
+  version: number;
+  accounts: Account[];
+  filters: AddressFilter[];
+  /** The user's on/off choice for provisioned accounts, by lower-cased name. */
+  provisionedActive: Record<string, boolean>;
+}
+
+/** What `mailbox export` prints and `apply` and provisioned.json read. */
+export interface AccountsDocument {
+  accounts: Account[];
+  filters: AddressFilter[];
+}
+
+export function emptyConfig(): Config {
+  return { version: CONFIG_VERSION, accounts: [], filters: [], provisionedActive: {} };
+}
+
+function problem(source: string, detail: string, cause?: unknown): MailboxError {
+  return new MailboxError('ECONFIG', `${source}: ${detail}`, {
+    hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
+    cause,
+  });
+}
+
+function parseEntries<T>(raw: unknown, key: string, source: string, parse: (entry: Record<string, unknown>) => T): T[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw problem(source, `"${key}" must be a list`);
+  return raw.map((entry, i) => {
+    if (!entry || typeof entry !== 'object') throw problem(source, `${key}[${i}] must be an object`);
+    try {
+      return parse(entry as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof MailboxError) throw problem(source, `${key}[${i}]: ${err.message}`, err);
+      throw err;
+    }
+  });
+}
+
+function assertUnique(names: string[], what: string, source: string): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    const key = name.toLowerCase();
+    if (seen.has(key)) throw problem(source, `two ${what} are named ${JSON.stringify(name)} (names are case-insensitive)`);
+    seen.add(key);
+  }
+}
+
+/** Parses an accounts document (export, apply, provisioned.json); `source` names the file in errors. */
+export function parseAccountsDocument(raw: unknown, source: string): AccountsDocument {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw problem(source, 'expected an object with "accounts" and "filters"');
+  const doc = raw as Record<string, unknown>;
+  const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput));
+  const filters = parseEntries(doc.filters, 'filters', source, parseFilter);
+  assertUnique(accounts.map((a) => a.name), 'accounts', source);
+  assertUnique(filters.map((f) => f.name), 'filters', source);
+  return { accounts, filters };
+}
+
+export function parseConfig(raw: unknown, source: string): Config {
+  const doc = parseAccountsDocument(raw, source);
+  const record = raw as Record<string, unknown>;
+  if (record.version !== undefined && record.version !== CONFIG_VERSION) {
+    throw problem(source, `unsupported version ${JSON.stringify(record.version)} (this mailbox reads version ${CONFIG_VERSION})`);
+  }
+  const provisionedActive: Record<string, boolean> = {};
+  const rawActive = record.provisionedActive ?? {};
+  if (typeof rawActive !== 'object' || Array.isArray(rawActive)) throw problem(source, '"provisionedActive" must be an object');
+  for (const [name, value] of Object.entries(rawActive as Record<string, unknown>)) {
+    if (typeof value !== 'boolean') throw problem(source, `provisionedActive.${name} must be true or false`);
+    provisionedActive[name.toLowerCase()] = value;
+  }
+  return { version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive };
+}
+
+/**
+ * Provisioned accounts first (with the user's on/off choice), then the user's own. A user account
+ * whose name collides with a provisioned one is hidden by it.
+ */
+export function accountViews(config: Config, provisioned: readonly Account[]): AccountView[] {
+  const views: AccountView[] = provisioned.map((a) => ({
+    ...a,
+    active: config.provisionedActive[a.name.toLowerCase()] ?? a.active,
+    provisioned: true,
+  }));
+  for (const account of config.accounts) {
+    if (!views.some((v) => sameName(v.name, account.name))) views.push({ ...account, provisioned: false });
+  }
+  return views;
+}
+
+/** All filters in effect: the administrator's provisioned ones and the user's. */
+export function filterViews(config: Config, provisioned: readonly AddressFilter[]): (AddressFilter & { provisioned: boolean })[] {
+  const views = provisioned.map((f) => ({ ...f, provisioned: true }));
+  for (const filter of config.filters) {
+    if (!views.some((v) => sameName(v.name, filter.name))) views.push({ ...filter, provisioned: false });
+  }
+  return views;
+}

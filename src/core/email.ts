@@ -1,0 +1,29 @@
+// Every email has a state; the views (boxes) are filters over those states.
+export const EMAIL_STATES = [
+  'received',
+  'received-ignored',
+  'send-ready',
+  'sent',
+  'send-ignored',
+  'send-failed',
+  'send-retry-backoff',
+] as const;
+export type EmailState = (typeof EMAIL_STATES)[number];
+
+export const BOXES = ['inbox', 'outbox', 'sent', 'failed', 'skipped'] as const;
+export type Box = (typeof BOXES)[number];
+
+/** The Maildir folder each state's message lives in. */
+export const BOX_OF_STATE: Record<EmailState, Box> = {
+  received: 'inbox',
+  'received-ignored': 'skipped',
+  'send-ready': 'outbox',
+  'send-retry-backoff': 'outbox',
+  sent: 'sent',
+  'send-ignored': 'skipped',
+  'send-failed': 'failed',
+};
+
+export function statesOfBox(box: Box): EmailState[] {
+  return EMAIL_STATES.filter((s) => BOX_OF_STATE[s] === box);
+}

@@ -1,0 +1,76 @@
+// Exit codes follow sysexits(3), as mail tools do; scripts branch on them.
+export const ExitCode = {
+  ok: 0,
+  usage: 64,
+  dataErr: 65,
+  noInput: 66,
+  unavailable: 69,
+  software: 70,
+  ioErr: 74,
+  tempFail: 75,
+  protocol: 76,
+  noPerm: 77,
+  config: 78,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Stable machine-readable error codes (printed in --json), each tied to one exit code. */
+export const ErrorCodes = {
+  EUSAGE: ExitCode.usage,
+  EVALUE: ExitCode.dataErr,
+  ENOTFOUND: ExitCode.noInput,
+  EUNREACHABLE: ExitCode.unavailable,
+  EINTERNAL: ExitCode.software,
+  EIO: ExitCode.ioErr,
+  ETIMEDOUT: ExitCode.tempFail,
+  ETEMPFAIL: ExitCode.tempFail,
+  ELOCKED: ExitCode.tempFail,
+  ETLS: ExitCode.protocol,
+  EPROTOCOL: ExitCode.protocol,
+  EAUTH: ExitCode.noPerm,
+  EPROVISIONED: ExitCode.noPerm,
+  ECONFIG: ExitCode.config,
+  ESECRET: ExitCode.config,
+  EKEYCHAIN: ExitCode.config,
+} as const;
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface MailboxErrorOptions {
+  hint?: string;
+  /** The input field at fault, for validation errors. */
+  field?: string;
+  cause?: unknown;
+}
+
+/** Every failure the user should see is one of these: a code, a message, and a hint what to do. */
+export class MailboxError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, options: MailboxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MailboxError';
+    this.code = code;
+    this.hint = options.hint;
+    this.field = options.field;
+  }
+
+  get exitCode(): ExitCodeValue {
+    return ErrorCodes[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; exit: number; message: string; hint: string | null; field: string | null } {
+    return { code: this.code, exit: this.exitCode, message: this.message, hint: this.hint ?? null, field: this.field ?? null };
+  }
+}
+
+/** A rejected input value: names the field, the value and what is accepted. */
+export function invalid(field: string, value: unknown, accepted: string): MailboxError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new MailboxError('EVALUE', `invalid ${field} ${shown}: expected ${accepted}`, { field });
+}
+
+export function isMailboxError(err: unknown): err is MailboxError {
+  return err instanceof MailboxError;
+}

@@ -1,0 +1,112 @@
+// config.json: read, validated, and changed only under a lock with an atomic, fsynced write.
+// Hand-written instead of `conf`: conf has no cross-process lock around read-modify-write (ten
+// concurrent `mailbox add` would lose accounts) and loads ajv on every start.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { emptyConfig, parseAccountsDocument, parseConfig, type AccountsDocument, type Config } from '../core/config.js';
+import { MailboxError } from '../core/errors.js';
+
+const LOCK_OPTIONS = {
+  realpath: false,
+  stale: 10_000,
+  retries: { retries: 200, factor: 1.2, minTimeout: 10, maxTimeout: 100, randomize: true },
+};
+
+function ioError(action: string, file: string, err: unknown): MailboxError {
+  const detail = (err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new MailboxError('EIO', `cannot ${action} ${file}: ${detail}`, { cause: err });
+}
+
+async function readJson(file: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError('read', file, err);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MailboxError('ECONFIG', `${file}: not valid JSON (${(err as Error).message})`, {
+      hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
+    });
+  }
+}
+
+export class ConfigStore {
+  constructor(readonly file: string) {}
+
+  async load(): Promise<Config> {
+    const raw = await readJson(this.file);
+    return raw === undefined ? emptyConfig() : parseConfig(raw, this.file);
+  }
+
+  /**
+   * Read-modify-write under an exclusive lock. `change` sees the current config and returns the
+   * new one (or undefined to write nothing); nothing is written when it throws.
+   */
+  async update<T>(change: (config: Config) => Promise<{ config?: Config; result: T }> | { config?: Config; result: T }): Promise<T> {
+    const dir = path.dirname(this.file);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((err) => {
+      throw ioError('create', dir, err);
+    });
+    let release: () => Promise<void>;
+    try {
+      // Loaded on first write only: read-only commands should not pay for them at start-up.
+      const { default: lockfile } = await import('proper-lockfile');
+      release = await lockfile.lock(this.file, LOCK_OPTIONS);
+    } catch (err) {
+      throw new MailboxError('ELOCKED', `config ${this.file} is locked by another mailbox command`, { hint: 'try again', cause: err });
+    }
+    try {
+      const { config, result } = await change(await this.load());
+      if (config) await this.write(config);
+      return result;
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  private async write(config: Config): Promise<void> {
+    const text = `${JSON.stringify(config, null, 2)}\n`;
+    const { default: writeFileAtomic } = await import('write-file-atomic');
+    try {
+      await writeFileAtomic(this.file, text, { mode: 0o600, fsync: true });
+    } catch (err) {
+      throw ioError('write', this.file, err);
+    }
+  }
+}
+
+/** The administrator's read-only accounts document; missing file means none. */
+export async function loadProvisioned(file: string): Promise<AccountsDocument> {
+  const raw = await readJson(file);
+  return raw === undefined ? { accounts: [], filters: [] } : parseAccountsDocument(raw, file);
+}
+
+/** Reads an accounts document given by the user (apply -f FILE, or - for stdin text). */
+export async function readAccountsFile(file: string, text?: string): Promise<AccountsDocument> {
+  let raw: unknown;
+  if (text !== undefined) {
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new MailboxError('EVALUE', `${file}: not valid JSON (${(err as Error).message})`);
+    }
+  } else {
+    try {
+      raw = await readJson(file);
+    } catch (err) {
+      if (err instanceof MailboxError && err.code === 'ECONFIG') throw new MailboxError('EVALUE', err.message);
+      throw err;
+    }
+    if (raw === undefined) throw new MailboxError('ENOTFOUND', `no such file: ${file}`);
+  }
+  try {
+    return parseAccountsDocument(raw, file);
+  } catch (err) {
+    if (err instanceof MailboxError) throw new MailboxError('EVALUE', err.message, { field: err.field });
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+// Secrets are resolved from their reference at the moment of use: keychain, environment, or a command.
+// Nothing here ever writes a secret to a file, and no error message carries one.
+import { spawn } from 'node:child_process';
+import type { SecretRef } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+
+export interface SecretStore {
+  resolve(ref: SecretRef, account: string): Promise<string>;
+  /** Stores a secret in the keychain under `ref` (keychain references only). */
+  save(ref: SecretRef & { kind: 'keychain' }, secret: string): Promise<void>;
+  /** Deletes a keychain entry; other kinds have nothing stored by us. */
+  remove(ref: SecretRef): Promise<void>;
+}
+
+const KEYCHAIN_TIMEOUT_MS = 10_000;
+const COMMAND_TIMEOUT_MS = 30_000;
+
+export const KEYCHAIN_ALTERNATIVES =
+  'use --password-env VAR (read from the environment at use time) or --password-command "CMD" (e.g. "pass show mail/work"); on a headless Linux machine, run a Secret Service such as gnome-keyring-daemon in a D-Bus session';
+
+function keychainUnavailable(err: unknown): MailboxError {
+  const reason = (err as Error)?.message?.split('\n')[0] ?? String(err);
+  return new MailboxError('EKEYCHAIN', `the OS keychain is unavailable (${reason})`, { hint: KEYCHAIN_ALTERNATIVES, cause: err });
+}
+
+async function keychainEntry(ref: SecretRef & { kind: 'keychain' }) {
+  const { AsyncEntry } = await import('@napi-rs/keyring');
+  return new AsyncEntry(ref.service, ref.key);
+}
+
+/** Runs a keychain call with a deadline: a wedged D-Bus must not hang the CLI. */
+async function withKeychain<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.timeout(KEYCHAIN_TIMEOUT_MS);
+  try {
+    return await call(signal);
+  } catch (err) {
+    throw keychainUnavailable(err);
+  }
+}
+
+function runCommand(command: string, env: NodeJS.ProcessEnv, account: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
+    const out: Buffer[] = [];
+    let errText = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (errText += c.toString('utf8')));
+    child.on('error', (err) => reject(new MailboxError('ESECRET', `account ${account}: cannot run the password command: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        // Like `pass`, commands end their output with a newline that is not part of the secret.
+        const secret = Buffer.concat(out).toString('utf8').replace(/\r?\n$/, '');
+        if (secret) return resolve(secret);
+        return reject(new MailboxError('ESECRET', `account ${account}: the password command printed nothing`));
+      }
+      const why = signal ? `was stopped by ${signal}` : `exited with ${code}`;
+      const first = errText.trim().split('\n')[0];
+      reject(new MailboxError('ESECRET', `account ${account}: the password command ${why}${first ? `: ${first}` : ''}`));
+    });
+  });
+}
+
+export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
+  return {
+    async resolve(ref, account) {
+      switch (ref.kind) {
+        case 'env': {
+          const value = env[ref.name];
+          if (!value) {
+            throw new MailboxError('ESECRET', `account ${account}: environment variable ${ref.name} is not set`, {
+              hint: `export ${ref.name} before running mailbox, or change the account's secret source`,
+            });
+          }
+          return value;
+        }
+        case 'command':
+          return runCommand(ref.command, env, account);
+        case 'keychain': {
+          const entry = await keychainEntry(ref);
+          const secret = await withKeychain((signal) => entry.getPassword(signal));
+          if (secret === null || secret === undefined) {
+            throw new MailboxError('ESECRET', `account ${account}: no password in the keychain (entry ${ref.service}/${ref.key})`, {
+              hint: `store it again: mailbox edit ${account} --password-stdin`,
+            });
+          }
+          return secret;
+        }
+      }
+    },
+    async save(ref, secret) {
+      const entry = await keychainEntry(ref);
+      await withKeychain((signal) => entry.setPassword(secret, signal));
+    },
+    async remove(ref) {
+      if (ref.kind !== 'keychain') return;
+      const entry = await keychainEntry(ref);
+      await withKeychain((signal) => entry.deletePassword(signal));
+    },
+  };
+}
