@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import type { ProgramEnv } from './action.js';
 import { registerAccountCommands } from './commands/accounts.js';
+import { registerFilterCommands } from './commands/filters.js';
+import { registerRunCommands } from './commands/run.js';
+import { registerTestCommand } from './commands/test.js';
+import { registerTransferCommands } from './commands/transfer.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,5 +33,9 @@ Exit codes: 0 ok, 64 usage, 65 invalid value, 66 not found, 69 unreachable, 70 i
 74 local I/O, 75 temporary failure/timeout, 76 TLS/protocol, 77 auth/permission, 78 configuration.`,
     );
   registerAccountCommands(program, penv);
+  registerTransferCommands(program, penv);
+  registerFilterCommands(program, penv);
+  registerTestCommand(program, penv);
+  registerRunCommands(program, penv);
   return program;
 }

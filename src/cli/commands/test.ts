@@ -1,0 +1,5 @@
+// mailbox test: registered by buildProgram.
+import type { Command } from 'commander';
+import type { ProgramEnv } from '../action.js';
+
+export function registerTestCommand(_program: Command, _penv: ProgramEnv): void {}
