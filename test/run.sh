@@ -25,4 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm run build --if-present
-exec npx vitest run "$@"
+# A JSON report beside the usual output, to end with one plain "N passed, N failed" line.
+report=$(mktemp -t mailbox-vitest-XXXXXX.json)
+trap 'rm -f "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = (r.numPendingTests || 0) + (r.numTodoTests || 0);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$report" 2>/dev/null || true
+exit "$status"
