@@ -24,7 +24,11 @@ export interface RedactorOptions {
   user?: string;
 }
 
-export type Redactor = (direction: Direction, line: string) => string;
+export interface Redactor {
+  (direction: Direction, line: string): string;
+  /** A secret learnt later (resolved at the login step): scrubbed from every later line. */
+  addSecret(secret: string): void;
+}
 
 const MIN_FRAGMENT = 4;
 
@@ -76,7 +80,7 @@ function leadingAstring(text: string): string | undefined {
  * A stateful redactor for one conversation. Feed it every line, both directions, in order.
  */
 export function createRedactor(options: RedactorOptions): Redactor {
-  const forms = options.secrets.flatMap((s) => secretForms(s, options.user));
+  let forms = options.secrets.flatMap((s) => secretForms(s, options.user));
   /** Set while a login exchange is open: every client line is a credential until the server's final reply. */
   let authOpen: { tag?: string } | undefined;
 
@@ -119,10 +123,15 @@ export function createRedactor(options: RedactorOptions): Redactor {
     return line;
   };
 
-  return (direction, line) => {
+  const redact = (direction: Direction, line: string): string => {
     const shaped = direction === 'C' ? client(line) : direction === 'S' ? server(line) : line;
     return scrub(shaped, forms);
   };
+  return Object.assign(redact, {
+    addSecret(secret: string) {
+      forms = [...forms, ...secretForms(secret, options.user)].sort((a, b) => b.length - a.length);
+    },
+  });
 }
 
 export interface DebugLog {
@@ -132,7 +141,14 @@ export interface DebugLog {
   /** A tap for a LineSession or the POP3 client. */
   tap: ProtocolTap;
   note(text: string): void;
+  /** Adds a secret to scrub (when it is resolved after the log was opened). */
+  addSecret(secret: string): void;
   close(): void;
+}
+
+/** Where an account's debug log lives: `<logDir>/<account name, lower case>.log`. */
+export function debugLogPath(logDir: string, accountName: string): string {
+  return path.join(logDir, `${accountName.toLowerCase()}.log`);
 }
 
 export interface DebugLogOptions extends RedactorOptions {
@@ -163,6 +179,7 @@ export function openDebugLog(file: string, options: DebugLogOptions): DebugLog {
     write: emit,
     tap: (direction, line) => emit(direction, line),
     note: (text) => emit('*', text),
+    addSecret: (secret) => redact.addSecret(secret),
     close() {
       if (!open) return;
       open = false;

@@ -46,10 +46,23 @@ export function securityOfPort(type: AccountType, port: number): Security | unde
 
 /** Hint for "security does not match what the port speaks". */
 export function securityMismatchHint(account: FailureAccount): string {
+  const usual = securityOfPort(account.type, account.port);
   if (account.security === 'tls') {
+    if (usual === 'starttls') return `port ${account.port} is the usual STARTTLS port for ${account.type}: set --security starttls, or use port ${DEFAULT_PORTS[account.type].tls} with --security tls`;
     return `port ${account.port} did not answer the TLS handshake as implicit TLS: if it is a plain/STARTTLS port, set --security starttls (${portExpectations(account.type)})`;
   }
-  return `port ${account.port} may expect implicit TLS: if so, set --security tls (${portExpectations(account.type)})`;
+  if (usual === 'tls') return `port ${account.port} is the usual implicit-TLS port for ${account.type}: set --security tls`;
+  return `a server that accepts the connection but never greets is often an implicit-TLS port spoken to in plain text: if port ${account.port} is one, set --security tls (${portExpectations(account.type)})`;
+}
+
+/** The server answered our TLS ClientHello in plain text: a plain or STARTTLS port. */
+const PLAINTEXT_ANSWER = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);
+
+/** A port that speaks implicit TLS was configured as starttls/none: found by a second, TLS connection. */
+export function implicitTlsPort(account: FailureAccount): MailboxError {
+  return new MailboxError('EPROTOCOL', `account ${account.name}: ${account.host}:${account.port} sent no greeting in plain text but answers a TLS handshake: it is an implicit-TLS port, not ${account.security}`, {
+    hint: `set --security tls for port ${account.port} (${portExpectations(account.type)})`,
+  });
 }
 
 function codeOf(err: unknown): string {
@@ -101,6 +114,12 @@ export function networkFailure(err: unknown, account: FailureAccount, step: stri
     });
   }
   const text = messageOf(err);
+  if (PLAINTEXT_ANSWER.has(code) && account.security === 'tls') {
+    return new MailboxError('ETLS', `account ${account.name}: ${where} answered the TLS handshake in plain text: it is not an implicit-TLS port (${code})`, {
+      hint: securityOfPort(account.type, account.port) === 'starttls' ? securityMismatchHint(account) : `set --security starttls (or none) for port ${account.port}, or use the implicit-TLS port (${portExpectations(account.type)})`,
+      cause: err,
+    });
+  }
   if (step === 'tls' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS|handshake/i.test(text)) {
     return new MailboxError('ETLS', `${prefix} TLS handshake with ${where} failed: ${text}`, { hint: securityMismatchHint(account), cause: err });
   }

@@ -12,6 +12,7 @@ import type tls from 'node:tls';
 import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { networkFailure, pop3Failure, ProtocolError, type FailureAccount } from '../errors.js';
+import { plainPayload, xoauth2Payload } from '../sasl.js';
 import { handshake, listen, StepTimeoutError } from '../socket.js';
 import { CollectSink, Pop3ParseError, Pop3ResponseReader, type BodySink, type StatusLine } from './parser.js';
 
@@ -268,8 +269,8 @@ export class Pop3Client {
     }
     const [name, payload] =
       mechanism === 'plain'
-        ? ['PLAIN', Buffer.from(`\0${user}\0${secret}`, 'utf8').toString('base64')]
-        : ['XOAUTH2', Buffer.from(`user=${user}\x01auth=Bearer ${secret}\x01\x01`, 'utf8').toString('base64')];
+        ? ['PLAIN', plainPayload(user, secret)]
+        : ['XOAUTH2', xoauth2Payload(user, secret)];
     const inline = (options.initialResponse ?? true) && `AUTH ${name} ${payload}`.length <= MAX_AUTH_LINE;
     let status = await this.single(inline ? `AUTH ${name} ${payload}` : `AUTH ${name}`);
     if (status.continuation && !inline) status = await this.single(payload);
@@ -298,6 +299,14 @@ export class Pop3Client {
   /** Unique ids of every message (RFC 1939 UIDL). */
   async uidl(): Promise<{ id: number; uid: string }[]> {
     return (await this.listing('UIDL')).map(({ id, value }) => ({ id, uid: value }));
+  }
+
+  /** The unique id of one message (single-line UIDL n). */
+  async uidlOne(id: number): Promise<string> {
+    const status = await this.ok(`UIDL ${id}`);
+    const uid = status.text.split(/\s+/)[1];
+    if (!uid) throw new ProtocolError('EPROTOCOL', `unexpected UIDL reply: ${status.line}`, { response: status.line, command: 'UIDL' });
+    return uid;
   }
 
   /** Sizes of every message in octets. */
