@@ -1,7 +1,6 @@
 // npm run bench -- [--smoke] [--n N] [--runs R] [--only imap,pop3,send,idle,memory,startup] ...
 // Starts a private Dovecot and SMTP server on loopback, fills the mailboxes, measures mailbox beside the
 // peer tools, and writes bench/results/latest.md and latest.json. Exit 1 when any measured row failed.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +9,7 @@ import { BIG_USER, memorySection } from './lib/bench-memory.js';
 import { IDLE_LARGE, IDLE_SMALL, idleSection } from './lib/bench-idle.js';
 import { sendSection } from './lib/bench-send.js';
 import { startupSection } from './lib/bench-startup.js';
-import { makeCerts } from './lib/certs.js';
 import { makeMessage, writeBigMessage, writeCorpus } from './lib/corpus.js';
-import { startDovecot, type Dovecot } from './lib/dovecot.js';
 import { makeFresh, repoRoot, type BenchEnv } from './lib/env.js';
 import { loadFile, loadMailbox } from './lib/load.js';
 import { mailboxCommands, notLanded } from './lib/mailbox.js';
@@ -21,7 +18,7 @@ import { aptLine, installPackages, missingPeerPackages } from './lib/peers.js';
 import { which } from './lib/proc.js';
 import { machine, markdown, toolVersions, writeReport, type Report } from './lib/report.js';
 import type { Section } from './lib/results.js';
-import { startSmtpSink, type SmtpSink } from './lib/smtp-sink.js';
+import { makeCerts, startDovecot, startSmtp, type Dovecot, type SmtpServer } from './lib/servers.js';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -62,9 +59,9 @@ async function main(argv: string[]): Promise<number> {
   // Dovecot's mail processes and getmail6's delivery run as nobody when we are root: they must get in.
   fs.chmodSync(work, 0o755);
   let dovecot: Dovecot | undefined;
-  let sink: SmtpSink | undefined;
+  let smtp: SmtpServer | undefined;
   const stop = async () => {
-    await sink?.stop().catch(() => undefined);
+    await smtp?.stop().catch(() => undefined);
     await dovecot?.stop().catch(() => undefined);
     if (!opts.keep) fs.rmSync(work, { recursive: true, force: true });
   };
@@ -78,13 +75,11 @@ async function main(argv: string[]): Promise<number> {
   const t0 = Date.now();
   try {
     const certs = await makeCerts(path.join(work, 'tls'));
-    const password = crypto.randomBytes(12).toString('base64url');
-    const users = Object.fromEntries([DOWNLOAD_USER, IDLE_SMALL, IDLE_LARGE, BIG_USER].map((u) => [u, password]));
-    dovecot = await startDovecot(path.join(work, 'dovecot'), certs, users);
-    sink = await startSmtpSink(certs, 'alice', password);
-    const env: BenchEnv = { opts, work, certs, dovecot, sink, password, log, fresh: makeFresh(work) };
+    dovecot = await startDovecot({ certs });
+    smtp = await startSmtp({ certs });
+    const env: BenchEnv = { opts, work, certs, dovecot, smtp, log, fresh: makeFresh(work) };
     const want = (id: Section['id']) => opts.only.includes(id);
-    log(`servers up: dovecot imaps ${dovecot.ports.imaps} pop3s ${dovecot.ports.pop3s}, smtps ${sink.port}; work folder ${work}`);
+    log(`servers up: dovecot imaps ${dovecot.imapsPort} pop3s ${dovecot.pop3sPort}, smtps ${smtp.smtpsPort}; work folder ${work}`);
 
     if (want('imap') || want('pop3')) {
       const bytes = await loadMailbox(dovecot, DOWNLOAD_USER, opts.n, (i) => makeMessage(opts.seed, i, 'mixed'));

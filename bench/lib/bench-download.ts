@@ -18,7 +18,7 @@ const MAILBOX = (proto: Incoming) => `mailbox run --once (${proto.toUpperCase()}
 
 export async function downloadSection(env: BenchEnv, proto: Incoming, corpus: Corpus, commands: Set<string>): Promise<Section> {
   const n = corpus.count;
-  const port = proto === 'imap' ? env.dovecot.ports.imaps : env.dovecot.ports.pop3s;
+  const port = proto === 'imap' ? env.dovecot.imapsPort : env.dovecot.pop3sPort;
   const jobs = [
     mailboxReadJob(env, { proto, user: DOWNLOAD_USER, port, expected: n, kind: 'mixed' }, notLanded(commands, ['run'])),
     ...(proto === 'imap' ? [mbsyncJob(env, DOWNLOAD_USER, n)] : []),

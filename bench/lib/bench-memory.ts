@@ -7,11 +7,11 @@ import { fetchmailJob, getmailJob, mbsyncJob } from './peers.js';
 import { summarize, type Section } from './results.js';
 import { ceilingTarget } from './targets.js';
 
-export const BIG_USER = 'big';
+export const BIG_USER = 'alice';
 const LIMIT_MB = 150;
 
 export async function memorySection(env: BenchEnv, big: { size: number; crlfSize: number }, unavailable: string | undefined): Promise<Section> {
-  const { imaps, pop3s } = env.dovecot.ports;
+  const { imapsPort: imaps, pop3sPort: pop3s } = env.dovecot;
   const scratch = env.fresh('rss');
   const jobs = [
     mailboxReadJob(env, { proto: 'imap', user: BIG_USER, port: imaps, expected: 1, size: big.crlfSize }, unavailable),

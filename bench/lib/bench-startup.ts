@@ -13,7 +13,7 @@ const VERSION = 'mailbox --version';
 const LIST = 'mailbox list --json (20 accounts)';
 
 function twentyAccounts(env: BenchEnv): AccountSpec[] {
-  const { imaps, pop3s } = env.dovecot.ports;
+  const { imapsPort: imaps, pop3sPort: pop3s } = env.dovecot;
   return Array.from({ length: 20 }, (_, i): AccountSpec => {
     if (i < 9) return { name: `imap-${i + 1}`, type: 'imap', port: imaps, user: `user${i + 1}` };
     if (i < 18) return { name: `pop3-${i - 8}`, type: 'pop3', port: pop3s, user: `user${i + 1}` };
@@ -26,20 +26,20 @@ interface Timed {
   argv: string[];
 }
 
-async function withHyperfine(env: BenchEnv, home: string, cmds: Timed[], runs: number): Promise<Map<string, number[]>> {
+async function withHyperfine(home: string, cmds: Timed[], runs: number): Promise<Map<string, number[]>> {
   const out = path.join(home, 'hyperfine.json');
   const args = ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, '--style', 'none'];
   for (const c of cmds) args.push('-n', c.tool, c.argv.join(' '));
-  await mustRun('hyperfine', args, { env: { ...mailboxEnv(env, home) } });
+  await mustRun('hyperfine', args, { env: mailboxEnv(home) });
   const json = JSON.parse(fs.readFileSync(out, 'utf8')) as { results: { command: string; times: number[] }[] };
   return new Map(json.results.map((r) => [r.command, r.times.map((s) => s * 1000)]));
 }
 
-async function withLoop(env: BenchEnv, home: string, cmds: Timed[], runs: number): Promise<Map<string, number[]>> {
+async function withLoop(home: string, cmds: Timed[], runs: number): Promise<Map<string, number[]>> {
   const times = new Map<string, number[]>(cmds.map((c) => [c.tool, []]));
   for (let i = -3; i < runs; i++) {
     for (const c of cmds) {
-      const r = await run(c.argv[0]!, c.argv.slice(1), { env: mailboxEnv(env, home) });
+      const r = await run(c.argv[0]!, c.argv.slice(1), { env: mailboxEnv(home) });
       if (r.code !== 0) throw new Error(`${c.tool} exited ${r.code}`);
       if (i >= 0) times.get(c.tool)!.push(r.seconds * 1000);
     }
@@ -60,10 +60,10 @@ export async function startupSection(env: BenchEnv): Promise<Section> {
   const rows: Row[] = [];
   let how = '';
   try {
-    const listed = await mustRun(node, [BIN, 'list', '--json'], { env: mailboxEnv(env, home) });
+    const listed = await mustRun(node, [BIN, 'list', '--json'], { env: mailboxEnv(home) });
     const count = (JSON.parse(listed.stdout) as unknown[]).length;
     if (count !== 20) throw new Error(`mailbox list --json shows ${count} accounts, expected 20`);
-    const times = which('hyperfine') ? await withHyperfine(env, home, cmds, runs) : await withLoop(env, home, cmds, runs);
+    const times = which('hyperfine') ? await withHyperfine(home, cmds, runs) : await withLoop(home, cmds, runs);
     how = which('hyperfine') ? `hyperfine -N, 3 warm-up runs, ${runs} runs each` : `${runs} runs each after 3 warm-up runs (hyperfine not installed)`;
     for (const c of cmds) rows.push({ tool: c.tool, status: 'ok', samples: times.get(c.tool)! });
   } catch (err) {

@@ -2,26 +2,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Certs } from './certs.js';
-import type { Dovecot } from './dovecot.js';
 import type { Log } from './measure.js';
 import type { Options } from './options.js';
-import type { SmtpSink } from './smtp-sink.js';
+import { USERS, type Dovecot, type SmtpServer, type TestCerts } from './servers.js';
 
 export interface BenchEnv {
   opts: Options;
   work: string;
-  certs: Certs;
+  certs: TestCerts;
   dovecot: Dovecot;
-  sink: SmtpSink;
-  /** Every Dovecot user and the SMTP user share this password (given to tools in their rc files). */
-  password: string;
+  smtp: SmtpServer;
   log: Log;
   /** A new empty folder under the work folder, owned by `owner` when given. */
   fresh(name: string, owner?: { uid: number; gid: number }): string;
 }
 
 /** The repository root: the folder holding package.json named "mailbox", above this file. */
+/** The harness's password of a Dovecot / SMTP user (given to the tools in their rc files). */
+export function passwordOf(user: string): string {
+  const password = USERS[user];
+  if (password === undefined) throw new Error(`no test user ${user}`);
+  return password;
+}
+
 export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {

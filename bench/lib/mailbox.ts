@@ -2,11 +2,11 @@
 // password comes from an environment variable and whose server certificate is checked against the bench CA.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HOST } from './dovecot.js';
-import { repoRoot, type BenchEnv } from './env.js';
+import { passwordOf, repoRoot, type BenchEnv } from './env.js';
 import type { Cmd, Job } from './job.js';
 import { compareSample, expectCount, expectSize } from './maildir.js';
 import { run } from './proc.js';
+import { HOST } from './servers.js';
 import type { CorpusKind } from './corpus.js';
 
 export const BIN = path.join(repoRoot(), 'bin', 'mailbox');
@@ -21,9 +21,9 @@ export interface AccountSpec {
   active?: boolean;
 }
 
-/** Environment of a mailbox process: nothing from the developer's shell but PATH. */
-export function mailboxEnv(env: BenchEnv, home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: home, MAILBOX_HOME: home, NO_COLOR: '1', [PASSWORD_VAR]: env.password };
+/** Environment of a mailbox process: nothing from the developer's shell but PATH; every account is alice's or bob's. */
+export function mailboxEnv(home: string, user = 'alice'): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, MAILBOX_HOME: home, NO_COLOR: '1', [PASSWORD_VAR]: passwordOf(user) };
 }
 
 /** Subcommands the built executable offers (from `mailbox --help`), to tell what has landed. */
@@ -61,7 +61,7 @@ export function writeAccounts(env: BenchEnv, home: string, accounts: AccountSpec
       ...(a.type === 'imap' ? { folder: 'INBOX' } : {}),
       active: a.active ?? true,
       debug: false,
-      tls: { ca: env.certs.ca },
+      tls: { ca: env.certs.caFile },
     })),
     filters: [],
     provisionedActive: {},
@@ -70,8 +70,8 @@ export function writeAccounts(env: BenchEnv, home: string, accounts: AccountSpec
   fs.writeFileSync(path.join(home, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
 
-export function runOnce(env: BenchEnv, home: string): Cmd {
-  return { cmd: process.execPath, args: [BIN, 'run', '--once'], opts: { env: mailboxEnv(env, home) } };
+export function runOnce(home: string, user: string): Cmd {
+  return { cmd: process.execPath, args: [BIN, 'run', '--once'], opts: { env: mailboxEnv(home, user) } };
 }
 
 export const inboxOf = (home: string) => path.join(home, 'mail', 'inbox');
@@ -96,7 +96,7 @@ export function mailboxReadJob(env: BenchEnv, spec: ReadSpec, unavailable: strin
     prepare() {
       home = env.fresh(`mailbox-${spec.proto}`);
       writeAccounts(env, home, [{ name: `bench-${spec.proto}`, type: spec.proto, port: spec.port, user: spec.user }]);
-      return [runOnce(env, home)];
+      return [runOnce(home, spec.user)];
     },
     verify() {
       expectCount(inboxOf(home), spec.expected);

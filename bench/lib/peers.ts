@@ -2,11 +2,11 @@
 // per run (mode 600) and pointed at the same servers over implicit TLS with the bench CA.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HOST } from './dovecot.js';
-import type { BenchEnv } from './env.js';
+import { passwordOf, type BenchEnv } from './env.js';
 import { notInstalled, type Cmd, type Job } from './job.js';
 import { expectCount } from './maildir.js';
 import { isRoot, mustRun, which } from './proc.js';
+import { HOST } from './servers.js';
 
 export type Incoming = 'imap' | 'pop3';
 
@@ -40,7 +40,7 @@ function rm(dir: string): void {
 }
 
 function port(env: BenchEnv, proto: Incoming): number {
-  return proto === 'imap' ? env.dovecot.ports.imaps : env.dovecot.ports.pop3s;
+  return proto === 'imap' ? env.dovecot.imapsPort : env.dovecot.pop3sPort;
 }
 
 /** The smallest MDA: stdin into DIR/tmp, then renamed into DIR/new (no fsync, no header added). */
@@ -68,8 +68,8 @@ export function fetchmailJob(env: BenchEnv, proto: Incoming, mode: 'mda' | 'bsmt
       const rc = writeRc(dir, 'fetchmailrc', [
         'set no bouncemail',
         `poll ${HOST} service ${port(env, proto)} protocol ${proto} timeout 60`,
-        `  user "${user}" there with password "${env.password}"`,
-        `  ssl sslcertck sslcertfile "${env.certs.ca}"`,
+        `  user "${user}" there with password "${passwordOf(user)}"`,
+        `  ssl sslcertck sslcertfile "${env.certs.caFile}"`,
         '  fetchall keep no rewrite',
         ...(mode === 'mda' ? [`  mda "${mda} ${out}"`] : []),
         '',
@@ -109,8 +109,8 @@ export function getmailJob(env: BenchEnv, proto: Incoming, user: string, expecte
         `server = ${HOST}`,
         `port = ${port(env, proto)}`,
         `username = ${user}`,
-        `password = ${env.password}`,
-        `ca_certs = ${env.certs.ca}`,
+        `password = ${passwordOf(user)}`,
+        `ca_certs = ${env.certs.caFile}`,
         ...(proto === 'imap' ? ['mailboxes = ("INBOX",)'] : []),
         '[destination]',
         'type = Maildir',
@@ -143,11 +143,11 @@ export function mbsyncJob(env: BenchEnv, user: string, expected: number): Job {
       const rc = writeRc(dir, 'mbsyncrc', [
         'IMAPAccount bench',
         `Host ${HOST}`,
-        `Port ${env.dovecot.ports.imaps}`,
+        `Port ${env.dovecot.imapsPort}`,
         `User ${user}`,
-        `Pass ${env.password}`,
+        `Pass ${passwordOf(user)}`,
         'SSLType IMAPS',
-        `CertificateFile ${env.certs.ca}`,
+        `CertificateFile ${env.certs.caFile}`,
         '',
         'IMAPStore remote',
         'Account bench',
@@ -176,34 +176,37 @@ export function mbsyncJob(env: BenchEnv, user: string, expected: number): Job {
 /** msmtp, one process per message as msmtpq runs it, over SMTPS; recipients from the To: header. */
 export function msmtpJob(env: BenchEnv, files: string[]): Job {
   let dir = '';
+  let before = 0;
   return {
     tool: 'msmtp (one process per message)',
     unavailable: notInstalled('msmtp', 'msmtp'),
     prepare() {
       dir = env.fresh('msmtp');
-      env.sink.reset();
+      before = env.smtp.messages().length;
       const rc = writeRc(dir, 'msmtprc', [
         'defaults',
         'tls on',
         'tls_starttls off',
-        `tls_trust_file ${env.certs.ca}`,
+        `tls_trust_file ${env.certs.caFile}`,
         'auth plain',
         'account bench',
         `host ${HOST}`,
-        `port ${env.sink.port}`,
+        `port ${env.smtp.smtpsPort}`,
         'user alice',
-        `password ${env.password}`,
+        `password ${passwordOf('alice')}`,
         'from alice@example.test',
         'account default : bench',
         '',
       ].join('\n'));
       return files.map<Cmd>((file) => ({ cmd: 'msmtp', args: ['-C', rc, '-t'], opts: { inputFile: file } }));
     },
-    verify: () => expectAccepted(env, files.length),
+    verify: () => expectAccepted(env, before, files.length),
     cleanup: () => rm(dir),
   };
 }
 
-export function expectAccepted(env: BenchEnv, expected: number): void {
-  if (env.sink.accepted !== expected) throw new Error(`the SMTP server accepted ${env.sink.accepted} of ${expected} messages`);
+/** Throws unless the SMTP server accepted `expected` messages since it held `before`. */
+export function expectAccepted(env: BenchEnv, before: number, expected: number): void {
+  const accepted = env.smtp.messages().length - before;
+  if (accepted !== expected) throw new Error(`the SMTP server accepted ${accepted} of ${expected} messages`);
 }

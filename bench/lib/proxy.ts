@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Certs } from './certs.js';
-import { freePort, HOST } from './dovecot.js';
+import { freePort, HOST, type TestCerts } from './servers.js';
 
 export interface ProxyCounts {
   connections: number;
@@ -23,10 +22,10 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
-export async function startCountingProxy(certs: Certs, targetPort: number): Promise<CountingProxy> {
+export async function startCountingProxy(certs: TestCerts, targetPort: number): Promise<CountingProxy> {
   let c: ProxyCounts = { connections: 0, commands: 0, roundTrips: 0, bytesFromServer: 0 };
   const sockets = new Set<net.Socket>();
-  const server = tls.createServer({ key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.chain) }, (client) => {
+  const server = tls.createServer({ key: fs.readFileSync(certs.keyFile), cert: fs.readFileSync(certs.chainFile) }, (client) => {
     c.connections++;
     let serverSpoke = false;
     const upstream = net.connect(targetPort, HOST);
