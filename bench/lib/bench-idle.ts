@@ -1,13 +1,17 @@
 // Benchmark 4: a `mailbox run --once` with nothing new: wall time and protocol round trips, counted by a
-// proxy between mailbox and Dovecot. IMAP is measured on two mailbox sizes to show the cost is constant.
+// proxy between the client and Dovecot. IMAP is measured on two mailbox sizes to show whether the cost
+// grows with the mailbox; mbsync, polled the same way, is shown beside it.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { BenchEnv } from './env.js';
-import { mailboxEnv, writeAccounts, inboxOf, BIN } from './mailbox.js';
+import type { Cmd } from './job.js';
+import { inboxOf, runOnce, writeAccounts } from './mailbox.js';
 import { expectCount } from './maildir.js';
 import { measure, type Contender } from './measure.js';
+import { mbsyncRc, MBSYNC_MISSING } from './peers.js';
 import { describeExit, lastLines, run } from './proc.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
-import { summarize, findRow, type Section, type Target } from './results.js';
+import { findRow, summarize, type Section, type Target } from './results.js';
 import { missedBy, unjudged } from './targets.js';
 
 // The harness knows alice, bob and carol; each benchmark refills the INBOXes it uses.
@@ -20,42 +24,74 @@ interface IdleCase {
   count: number;
 }
 
-const label = (c: IdleCase) => `mailbox ${c.proto.toUpperCase()}S, ${c.count.toLocaleString('en')} messages`;
+/** A client that keeps its own store and polls: set up once, then the same command every time. */
+interface Poller {
+  name: string;
+  unavailable?: string;
+  /** Configures a client in `dir` against the proxy; returns the poll command and the Maildir it fills. */
+  setup(dir: string, c: IdleCase, port: number): { poll: Cmd; maildir: string };
+}
 
-async function runOnceChecked(home: string, user: string): Promise<number> {
-  const r = await run(process.execPath, [BIN, 'run', '--once'], { env: mailboxEnv(home, user), timeoutMs: 30 * 60_000 });
-  if (r.code !== 0) throw new Error(`mailbox run --once ${describeExit(r)}: ${lastLines(r)}`);
+const mailboxPoller = (env: BenchEnv, unavailable: string | undefined): Poller => ({
+  name: 'mailbox',
+  unavailable,
+  setup(dir, c, port) {
+    writeAccounts(env, dir, [{ name: `idle-${c.proto}`, type: c.proto, port, user: c.user }]);
+    return { poll: runOnce(dir, c.user), maildir: inboxOf(dir) };
+  },
+});
+
+const mbsyncPoller = (env: BenchEnv): Poller => ({
+  name: 'mbsync',
+  unavailable: MBSYNC_MISSING,
+  setup(dir, c, port) {
+    const out = path.join(dir, 'Maildir');
+    fs.mkdirSync(out);
+    return { poll: { cmd: 'mbsync', args: ['-q', '-c', mbsyncRc(env, dir, c.user, port, out), 'bench'] }, maildir: path.join(out, 'INBOX') };
+  },
+});
+
+const label = (p: Poller, c: IdleCase) => `${p.name} ${c.proto.toUpperCase()}S, ${c.count.toLocaleString('en')} messages`;
+
+async function exec(c: Cmd): Promise<number> {
+  const r = await run(c.cmd, c.args, { timeoutMs: 30 * 60_000, ...c.opts });
+  if (r.code !== 0) throw new Error(`${path.basename(c.cmd)} ${describeExit(r)}: ${lastLines(r)}`);
   return r.seconds;
 }
 
-function idleContender(env: BenchEnv, c: IdleCase, proxy: CountingProxy, unavailable: string | undefined, homes: string[]): Contender {
-  let home = '';
+function idleContender(env: BenchEnv, p: Poller, c: IdleCase, proxy: CountingProxy, dirs: string[]): Contender {
+  let client: { poll: Cmd; maildir: string } | undefined;
   return {
-    tool: label(c),
-    unavailable,
+    tool: label(p, c),
+    unavailable: p.unavailable,
     async once() {
-      if (!home) {
+      if (!client) {
         // First download (not measured): afterwards the store has everything and the poll finds nothing new.
-        home = env.fresh(`idle-${c.proto}-${c.user}`);
-        homes.push(home);
-        writeAccounts(env, home, [{ name: `idle-${c.proto}`, type: c.proto, port: proxy.port, user: c.user }]);
-        const s = await runOnceChecked(home, c.user);
-        expectCount(inboxOf(home), c.count);
-        env.log(`idle: primed ${label(c)} in ${s.toFixed(1)} s`);
+        const dir = env.fresh(`idle-${p.name}-${c.proto}-${c.user}`);
+        dirs.push(dir);
+        client = p.setup(dir, c, proxy.port);
+        const s = await exec(client.poll);
+        expectCount(client.maildir, c.count);
+        env.log(`idle: primed ${label(p, c)} in ${s.toFixed(1)} s`);
+        // mbsync sleeps 1 s when its Maildir changed within the last second (timestamp granularity): let it age.
+        await new Promise((r) => setTimeout(r, 1100));
       }
       proxy.reset();
-      const seconds = await runOnceChecked(home, c.user);
-      expectCount(inboxOf(home), c.count, 'messages after the idle poll (a duplicate or a loss)');
+      const seconds = await exec(client.poll);
+      expectCount(client.maildir, c.count, 'messages after the idle poll (a duplicate or a loss)');
       const counts = proxy.counts();
-      return { value: seconds, extra: { 'round trips': counts.roundTrips, 'client lines': counts.commands, connections: counts.connections } };
+      return {
+        value: seconds,
+        extra: { 'round trips': counts.roundTrips, 'client lines': counts.commands, 'KB from server': counts.bytesFromServer / 1024, connections: counts.connections },
+      };
     },
   };
 }
 
-function constantTarget(section: Section, small: IdleCase, large: IdleCase): Target {
+function constantTarget(section: Section, mailbox: Poller, small: IdleCase, large: IdleCase): Target {
   const text = 'Idle poll: constant round trips for IMAP whatever the mailbox size';
-  const a = findRow(section, label(small));
-  const b = findRow(section, label(large));
+  const a = findRow(section, label(mailbox, small));
+  const b = findRow(section, label(mailbox, large));
   if (!a || !b) return unjudged(text, 'mailbox rows not measured');
   const ra = Number(a.extra?.['round trips']);
   const rb = Number(b.extra?.['round trips']);
@@ -74,30 +110,34 @@ export async function idleSection(env: BenchEnv, unavailable: string | undefined
   const pop: IdleCase = { proto: 'pop3', user: IDLE_SMALL, count: env.opts.idlePop3 };
   const imapProxy = await startCountingProxy(env.certs, env.dovecot.imapPort);
   const popProxy = await startCountingProxy(env.certs, env.dovecot.pop3Port);
-  const homes: string[] = [];
-  const contenders = [small, large, pop].map((c) => idleContender(env, c, c.proto === 'imap' ? imapProxy : popProxy, unavailable, homes));
+  const mailbox = mailboxPoller(env, unavailable);
+  const mbsync = mbsyncPoller(env);
+  const cases: [Poller, IdleCase][] = [[mailbox, small], [mailbox, large], [mailbox, pop], [mbsync, small], [mbsync, large]];
+  const dirs: string[] = [];
+  const contenders = cases.map(([p, c]) => idleContender(env, p, c, c.proto === 'imap' ? imapProxy : popProxy, dirs));
   let rows;
   try {
     rows = await measure('idle', contenders, env.opts.runs, env.log);
   } finally {
     await imapProxy.stop();
     await popProxy.stop();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   }
   const section = summarize({
     id: 'idle',
     title: 'Idle poll: a second `mailbox run --once` with nothing new',
     setup:
-      `Each mailbox is first downloaded completely (not measured), then \`mailbox run --once\` runs again and finds nothing new. ` +
-      `mailbox connects with TLS to a counting proxy in front of Dovecot's plain port; a round trip is the client sending after ` +
-      `the server has spoken (commands pipelined in one burst count once). Connection set-up and login are included.`,
+      `Each client first downloads its mailbox completely (not measured), then polls again and finds nothing new. ` +
+      `It connects with TLS to a counting proxy in front of Dovecot's plain port; a round trip is the client sending after ` +
+      `the server has spoken (commands pipelined in one burst count once); client lines and the bytes the server sent are counted too ` +
+      `(a constant number of round trips can still carry a listing that grows with the mailbox). Connection set-up and login are included.`,
     metric: { name: 'wall time', unit: 's' },
     perMessage: false,
-    extraColumns: ['round trips', 'client lines', 'connections'],
+    extraColumns: ['round trips', 'client lines', 'KB from server', 'connections'],
     rows,
     targets: [],
     notes: [],
   });
-  section.targets = [constantTarget(section, small, large)];
-  for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
+  section.targets = [constantTarget(section, mailbox, small, large)];
   return section;
 }

@@ -130,43 +130,49 @@ export function getmailJob(env: BenchEnv, proto: Incoming, user: string, expecte
   };
 }
 
+/** An mbsync rc pulling `user`'s INBOX from an IMAPS port into OUT/INBOX (state beside the mail). */
+export function mbsyncRc(env: BenchEnv, dir: string, user: string, port: number, out: string): string {
+  return writeRc(dir, 'mbsyncrc', [
+    'IMAPAccount bench',
+    `Host ${HOST}`,
+    `Port ${port}`,
+    `User ${user}`,
+    `Pass ${passwordOf(user)}`,
+    'SSLType IMAPS',
+    `CertificateFile ${env.certs.caFile}`,
+    '',
+    'IMAPStore remote',
+    'Account bench',
+    '',
+    'MaildirStore local',
+    `Path ${out}/`,
+    `Inbox ${out}/INBOX`,
+    'SubFolders Verbatim',
+    '',
+    'Channel bench',
+    'Far :remote:',
+    'Near :local:',
+    'Patterns INBOX',
+    'Create Near',
+    'Sync Pull',
+    'SyncState *',
+    '',
+  ].join('\n'));
+}
+
+export const MBSYNC_MISSING = notInstalled('mbsync', 'isync');
+
 /** mbsync (isync) pulling INBOX into a Maildir over IMAPS. */
 export function mbsyncJob(env: BenchEnv, user: string, expected: number): Job {
   let dir = '';
   return {
     tool: 'mbsync IMAPS (Maildir)',
-    unavailable: notInstalled('mbsync', 'isync'),
+    unavailable: MBSYNC_MISSING,
     prepare() {
       dir = env.fresh('mbsync');
       const out = path.join(dir, 'Maildir');
       fs.mkdirSync(out);
-      const rc = writeRc(dir, 'mbsyncrc', [
-        'IMAPAccount bench',
-        `Host ${HOST}`,
-        `Port ${env.dovecot.imapsPort}`,
-        `User ${user}`,
-        `Pass ${passwordOf(user)}`,
-        'SSLType IMAPS',
-        `CertificateFile ${env.certs.caFile}`,
-        '',
-        'IMAPStore remote',
-        'Account bench',
-        '',
-        'MaildirStore local',
-        `Path ${out}/`,
-        `Inbox ${out}/INBOX`,
-        'SubFolders Verbatim',
-        '',
-        'Channel bench',
-        'Far :remote:',
-        'Near :local:',
-        'Patterns INBOX',
-        'Create Near',
-        'Sync Pull',
-        'SyncState *',
-        '',
-      ].join('\n'));
-      return [{ cmd: 'mbsync', args: ['-q', '-c', rc, 'bench'] }];
+      return [{ cmd: 'mbsync', args: ['-q', '-c', mbsyncRc(env, dir, user, env.dovecot.imapsPort, out), 'bench'] }];
     },
     verify: () => expectCount(path.join(dir, 'Maildir', 'INBOX'), expected),
     cleanup: () => rm(dir),

@@ -53,6 +53,7 @@ export function machine(): Report['machine'] {
 
 function num(x: number | undefined, unit?: string): string {
   if (x === undefined || Number.isNaN(x)) return '–';
+  if (Number.isInteger(x)) return unit ? `${x.toLocaleString('en')} ${unit}` : x.toLocaleString('en');
   const digits = Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : Math.abs(x) >= 1 ? 2 : 3;
   const text = x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   return unit ? `${text} ${unit}` : text;
@@ -61,7 +62,6 @@ function num(x: number | undefined, unit?: string): string {
 const MARK: Record<string, string> = { true: 'met', false: '**missed**', null: 'not judged' };
 
 function rowCells(section: Section, row: Row): string[] {
-  const u = section.metric.unit;
   const status = row.status === 'ok' ? (row.note ?? '') : `${row.status}: ${row.note ?? ''}`;
   const cells = [
     row.tool,
@@ -75,7 +75,6 @@ function rowCells(section: Section, row: Row): string[] {
   }
   if (section.ratio) cells.push(row.ratio === undefined ? '–' : `${num(row.ratio)}x`);
   cells.push(status.replace(/\|/g, '\\|').replace(/\n/g, ' '));
-  void u;
   return cells;
 }
 
