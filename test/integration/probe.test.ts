@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account, AccountType, Security } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { openDebugLog, secretForms } from '../../src/protocols/debug-log.js';
+import { LineSession } from '../../src/protocols/line-session.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
+import { loginCommand } from '../../src/protocols/probe/imap.js';
+import { readGreeting } from '../../src/protocols/replies.js';
+import { connectTcp } from '../../src/protocols/socket.js';
 import {
   closedPort,
   makeCerts,
@@ -240,6 +244,36 @@ describe('failures stop at the stage that failed, with a code and a hint', () =>
     expect(r.ok).toBe(true);
     expect(r.warnings.join('\n')).toMatch(/expires on .* \(in [45] days\)/);
     expect(r.warnings.join('\n')).toMatch(/--insecure/);
+  });
+});
+
+describe('login variants', () => {
+  it('IMAP LOGIN: quoted for an ASCII password, literals for a UTF-8 one (with space, quote, @)', async () => {
+    for (const [user, secret] of [
+      ['alice', 'alice-secret'],
+      [CAROL, CAROL_PW],
+    ] as const) {
+      const socket = await connectTcp('127.0.0.1', dovecot.imapPort);
+      const lines: string[] = [];
+      const session = new LineSession(socket, { tap: (d, l) => lines.push(`${d} ${l}`) });
+      try {
+        await readGreeting(session, 'imap');
+        expect(await loginCommand(session, 'L1', user, secret)).toMatch(/^L1 OK/);
+        expect(await loginCommand(session, 'L2', user, secret)).toMatch(/^L2 BAD|^L2 NO/); // already logged in
+      } finally {
+        session.close();
+      }
+      expect(lines.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('SMTP XOAUTH2 with a token; a wrong token is EAUTH', async () => {
+    const oauth = account('smtp', 'tls', { auth: 'oauth2', user: 'alice' });
+    const ok = await probe(oauth, 'tok-alice');
+    expect(ok.error).toBeNull();
+    expect(ok.stages.find((s) => s.name === 'login')!.detail).toContain('XOAUTH2');
+    const bad = await probe(oauth, 'tok-bob');
+    expect(bad.exitCode).toBe(77);
   });
 });
 

@@ -45,7 +45,7 @@ export function encodeMailboxName(name: string): string {
 }
 
 /** LOGIN with literals where a value is not plain ASCII (synchronizing: waits for "+"). */
-async function loginCommand(session: LineSession, tag: string, user: string, secret: string): Promise<string> {
+export async function loginCommand(session: LineSession, tag: string, user: string, secret: string): Promise<string> {
   const parts = [user, secret];
   if (!parts.some(needsLiteral)) {
     session.send(`${tag} LOGIN ${quoted(user)} ${quoted(secret)}`, `${tag} LOGIN ${quoted(user)} ${REDACTED}`);
