@@ -1,7 +1,7 @@
 // Secrets are resolved from their reference at the moment of use: keychain, environment, or a command.
 // Nothing here ever writes a secret to a file, and no error message carries one.
 import { spawn } from 'node:child_process';
-import type { SecretRef } from '../core/account.js';
+import { KEYCHAIN_SERVICE, type SecretRef } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 
 export interface SecretStore {
@@ -10,6 +10,8 @@ export interface SecretStore {
   save(ref: SecretRef & { kind: 'keychain' }, secret: string): Promise<void>;
   /** Deletes a keychain entry; other kinds have nothing stored by us. */
   remove(ref: SecretRef): Promise<void>;
+  /** Undefined when the keychain answers, else the error `save` would throw. */
+  probeKeychain(): Promise<MailboxError | undefined>;
 }
 
 const KEYCHAIN_TIMEOUT_MS = 10_000;
@@ -95,6 +97,16 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
       if (ref.kind !== 'keychain') return;
       const entry = await keychainEntry(ref);
       await withKeychain((signal) => entry.deletePassword(signal));
+    },
+    async probeKeychain() {
+      // A read of an entry that need not exist: fails the same way a save would when no Secret Service answers.
+      const entry = await keychainEntry({ kind: 'keychain', service: KEYCHAIN_SERVICE, key: '.probe' });
+      try {
+        await withKeychain((signal) => entry.getPassword(signal));
+        return undefined;
+      } catch (err) {
+        return err as MailboxError;
+      }
     },
   };
 }
