@@ -27,7 +27,10 @@ function keychainUnavailable(err: unknown): MailboxError {
 
 async function keychainEntry(ref: SecretRef & { kind: 'keychain' }) {
   const { AsyncEntry } = await import('@napi-rs/keyring');
-  return new AsyncEntry(ref.service, ref.key);
+  // Pinned to the Secret Service on Linux: unpinned, the library silently falls back to the kernel
+  // keyring, which forgets secrets at reboot and, where forbidden, reads back null ("no entry")
+  // instead of saying the keychain is unavailable.
+  return new AsyncEntry(ref.service, ref.key, { linux: { store: 'secret-service' } });
 }
 
 /** Runs a keychain call with a deadline: a wedged D-Bus must not hang the CLI. */
