@@ -52,14 +52,19 @@ export interface WizardResult {
   secret?: SecretChoice;
 }
 
-/** Turns a throwing parser into an inquirer validator: true, or the error's message. */
+/**
+ * Turns a throwing parser into an inquirer validator: true, or the error's message. Synchronous
+ * parsers give a synchronous answer (no "validating..." frame); promises are awaited.
+ */
 export function validator(parse: (value: string) => unknown): Validate {
-  return async (value) => {
+  const message = (err: unknown) => (err as Error).message;
+  return (value) => {
     try {
-      await parse(value);
+      const result = parse(value);
+      if (result instanceof Promise) return result.then(() => true as const, message);
       return true;
     } catch (err) {
-      return (err as Error).message;
+      return message(err);
     }
   };
 }
