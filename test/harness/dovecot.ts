@@ -161,6 +161,12 @@ protocol imap {
 protocol pop3 {
   mail_max_userip_connections = 100
 }
+# No auth penalty: after a failed login anvil would delay every later login from 127.0.0.1 by 2-15 s.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 `;
   await writeFile(confPath, conf);
 
