@@ -24,7 +24,9 @@ import { assertNameFree, directionOf } from '../core/rules.js';
 import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import { checkCaFile } from '../store/ca-file.js';
 import { secretSource } from './account-json.js';
-import { effectiveAuth, type SecretChoice } from './account-flags.js';
+import { effectiveAuth, givenFields, secretFromFlags, type AccountFlags, type SecretChoice } from './account-flags.js';
+import { readAll } from './stdin.js';
+import type { AccountsSnapshot, Context } from './context.js';
 import type { Choice, Prompter, Validate } from './prompter.js';
 
 export interface WizardOptions {
@@ -273,4 +275,33 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       tls.insecure = true;
     }
   }
+}
+
+/** The wizard on the context's terminal, for add (no `existing`) or edit. */
+export function askOnTerminal(
+  ctx: Context,
+  o: { snapshot: AccountsSnapshot; flags: AccountFlags; input: AccountInput; secret?: SecretChoice; existing?: Account },
+): Promise<WizardResult> {
+  return runAccountWizard({
+    prompter: ctx.prompter,
+    input: o.input,
+    given: givenFields(o.flags),
+    secret: o.secret ?? (o.flags.passwordStdin ? 'stdin' : undefined),
+    existing: o.existing,
+    accounts: o.snapshot.accounts,
+    filters: o.snapshot.filters,
+    acceptDefaults: Boolean(o.flags.yes),
+    probeKeychain: () => ctx.secrets.probeKeychain(),
+    warn: (m) => ctx.out.warn(m),
+    cwd: ctx.cwd,
+  });
+}
+
+/**
+ * The secret source the flags give. --password-stdin reads standard input when it is no terminal;
+ * on a terminal the password is asked for, masked, instead of reading the keyboard to end-of-file.
+ */
+export async function flagSecret(ctx: Context, flags: AccountFlags): Promise<SecretChoice | undefined> {
+  if (flags.passwordStdin && ctx.interactive) return undefined;
+  return secretFromFlags(flags, flags.passwordStdin ? await readAll(ctx.io.stdin) : undefined);
 }

@@ -1,19 +1,10 @@
 // mailbox add: flags for scripts, a wizard on a terminal for whatever the flags did not give.
 import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
-import {
-  accountOptions,
-  checkFlagValues,
-  givenFields,
-  inputFromFlags,
-  missingFlags,
-  secretFromFlags,
-  type AccountFlags,
-} from '../account-flags.js';
+import { accountOptions, checkFlagValues, inputFromFlags, missingFlags, type AccountFlags } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
 import { saveAccount } from '../save-account.js';
-import { readAll } from '../stdin.js';
-import { runAccountWizard } from '../wizard.js';
+import { askOnTerminal, flagSecret } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -33,24 +24,9 @@ export function registerAddCommand(program: Command, penv: ProgramEnv): void {
         checkFlagValues(flags);
         const snapshot = await ctx.snapshot();
         let input = inputFromFlags(flags);
-        // On a terminal --password-stdin asks masked instead of reading the keyboard to end-of-file.
-        const stdinSecret = flags.passwordStdin && !ctx.interactive ? await readAll(ctx.io.stdin) : undefined;
-        let secret = flags.passwordStdin && ctx.interactive ? undefined : secretFromFlags(flags, stdinSecret);
+        let secret = await flagSecret(ctx, flags);
         if (ctx.interactive) {
-          const answers = await runAccountWizard({
-            prompter: ctx.prompter,
-            input,
-            given: givenFields(flags),
-            secret: secret ?? (flags.passwordStdin ? 'stdin' : undefined),
-            accounts: snapshot.accounts,
-            filters: snapshot.filters,
-            acceptDefaults: Boolean(flags.yes),
-            probeKeychain: () => ctx.secrets.probeKeychain(),
-            warn: (m) => ctx.out.warn(m),
-            cwd: ctx.cwd,
-          });
-          input = answers.input;
-          secret = answers.secret;
+          ({ input, secret } = await askOnTerminal(ctx, { snapshot, flags, input, secret }));
         } else {
           const missing = missingFlags(input, secret);
           if (missing.length > 0) {

@@ -2,11 +2,10 @@
 import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
 import { assertEditable, requireAccount } from '../../core/rules.js';
-import { accountOptions, checkFlagValues, givenFields, hasAccountFlags, inputFromFlags, secretFromFlags, type AccountFlags } from '../account-flags.js';
+import { accountOptions, checkFlagValues, hasAccountFlags, inputFromFlags, type AccountFlags } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
 import { saveAccount } from '../save-account.js';
-import { readAll } from '../stdin.js';
-import { runAccountWizard } from '../wizard.js';
+import { askOnTerminal, flagSecret } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -41,23 +40,9 @@ export function registerEditCommand(program: Command, penv: ProgramEnv): void {
           throw new MailboxError('EUSAGE', `nothing to change: give at least one flag (no terminal to ask)`, { hint: 'mailbox edit --help lists the flags' });
         }
         let input = inputFromFlags(flags, existing);
-        const stdinSecret = flags.passwordStdin && !ctx.interactive ? await readAll(ctx.io.stdin) : undefined;
-        let secret = flags.passwordStdin && ctx.interactive ? undefined : secretFromFlags(flags, stdinSecret);
+        let secret = await flagSecret(ctx, flags);
         if (wizard) {
-          const answers = await runAccountWizard({
-            prompter: ctx.prompter,
-            input,
-            given: givenFields(flags),
-            existing,
-            accounts: snapshot.accounts,
-            filters: snapshot.filters,
-            acceptDefaults: Boolean(flags.yes),
-            probeKeychain: () => ctx.secrets.probeKeychain(),
-            warn: (m) => ctx.out.warn(m),
-            cwd: ctx.cwd,
-          });
-          input = answers.input;
-          secret = answers.secret;
+          ({ input, secret } = await askOnTerminal(ctx, { snapshot, flags, input, secret, existing }));
         } else if (flags.passwordStdin && ctx.interactive) {
           const password = await ctx.prompter.password({ message: existing.auth === 'oauth2' ? 'OAuth 2.0 access token' : 'Password', validate: (v) => v !== '' || 'expected a non-empty password' });
           secret = { kind: 'keychain', secret: password };
