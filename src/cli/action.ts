@@ -1,6 +1,7 @@
 // Glue between commander and command handlers: builds the context, maps the result to an exit code.
 import type { Command } from 'commander';
 import { createContext, type Context, type GlobalOptions, type Io } from './context.js';
+import { isPromptCancelled } from './prompter.js';
 
 /** A handler returns an exit code (default 0) or throws a MailboxError. */
 export type Handler<O> = (ctx: Context, options: O, args: string[]) => Promise<number | void>;
@@ -21,8 +22,15 @@ export function action<O>(penv: ProgramEnv, handler: Handler<O>) {
     const options = command.optsWithGlobals() as O & GlobalOptions;
     const args = command.args;
     const ctx = createContext(penv.io, options);
-    const code = await handler(ctx, options, args);
-    penv.exitCode = typeof code === 'number' ? code : 0;
+    try {
+      const code = await handler(ctx, options, args);
+      penv.exitCode = typeof code === 'number' ? code : 0;
+    } catch (err) {
+      if (!isPromptCancelled(err)) throw err;
+      // Ctrl-C at a prompt: nothing was written; 130 as a shell reports an interrupted command.
+      ctx.out.info('cancelled; nothing was saved');
+      penv.exitCode = 130;
+    }
   };
 }
 

@@ -1,6 +1,6 @@
 // The account model: what an account is, its defaults, and how raw input becomes a valid account.
 import { invalid, MailboxError } from './errors.js';
-import { isAddress, isHost, oneOf, parseBoolean, parseFingerprint, parsePort, parseSize } from './validate.js';
+import { isAddress, isHost, oneOf, parseBoolean, parseFilterName, parseFingerprint, parsePort, parseSize } from './validate.js';
 
 export const ACCOUNT_TYPES = ['smtp', 'pop3', 'imap'] as const;
 export const SECURITIES = ['tls', 'starttls', 'none'] as const;
@@ -85,6 +85,33 @@ export function parseName(value: unknown): string {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+export function parseEnvName(value: unknown, field = 'password-env'): string {
+  const name = String(value ?? '').trim();
+  if (!ENV_NAME.test(name)) throw invalid(field, value, 'an environment variable name such as MAIL_PASSWORD');
+  return name;
+}
+
+/** A login name: anything printable (servers differ), no control characters, no surrounding blanks. */
+export function parseUser(value: unknown, field = 'user'): string {
+  const user = String(value ?? '').trim();
+  if (!user || user.length > 256 || /[\x00-\x1f\x7f]/.test(user)) {
+    throw invalid(field, value, 'a login name of 1-256 printable characters');
+  }
+  return user;
+}
+
+export function parseHost(value: unknown, field = 'host'): string {
+  const host = String(value ?? '').trim();
+  if (!isHost(host)) throw invalid(field, value, 'a host name (mail.example.com) or an IP address');
+  return host.toLowerCase();
+}
+
+export function parseAddress(value: unknown, field = 'from'): string {
+  const address = String(value ?? '').trim();
+  if (!isAddress(address)) throw invalid(field, value, 'an email address such as ops@example.com');
+  return address;
+}
+
 export function parseSecretRef(value: unknown, field = 'secret'): SecretRef {
   const ref = value as Partial<Record<string, unknown>> | null;
   if (!ref || typeof ref !== 'object') throw invalid(field, value, 'an object with kind keychain, env or command');
@@ -93,10 +120,7 @@ export function parseSecretRef(value: unknown, field = 'secret'): SecretRef {
       if (typeof ref.key !== 'string' || !ref.key) throw invalid(`${field}.key`, ref.key, 'the keychain entry name');
       return { kind: 'keychain', service: typeof ref.service === 'string' && ref.service ? ref.service : KEYCHAIN_SERVICE, key: ref.key };
     case 'env':
-      if (typeof ref.name !== 'string' || !ENV_NAME.test(ref.name)) {
-        throw invalid(`${field}.name`, ref.name, 'an environment variable name such as MAIL_PASSWORD');
-      }
-      return { kind: 'env', name: ref.name };
+      return { kind: 'env', name: parseEnvName(ref.name, `${field}.name`) };
     case 'command':
       if (typeof ref.command !== 'string' || !ref.command.trim()) throw invalid(`${field}.command`, ref.command, 'a shell command that prints the secret');
       return { kind: 'command', command: ref.command };
@@ -123,14 +147,13 @@ export function parseAccount(input: AccountInput): Account {
   const type = oneOf(input.type, 'type', ACCOUNT_TYPES);
   const host = optionalString(input.host);
   if (!host) throw new MailboxError('EVALUE', 'missing host: expected a host name or IP address', { field: 'host' });
-  if (!isHost(host)) throw invalid('host', host, 'a host name (mail.example.com) or an IP address');
   const security = input.security === undefined ? 'tls' : oneOf(input.security, 'security', SECURITIES);
   const port = input.port === undefined || input.port === null || input.port === '' ? defaultPort(type, security) : parsePort(input.port);
   const auth = input.auth === undefined ? (type === 'smtp' && !input.user ? 'none' : 'password') : oneOf(input.auth, 'auth', AUTH_METHODS);
   const account: Account = {
     name,
     type,
-    host: host.toLowerCase(),
+    host: parseHost(host),
     port,
     security,
     auth,
@@ -147,21 +170,20 @@ export function parseAccount(input: AccountInput): Account {
     if (input.secret === undefined || input.secret === null) {
       throw new MailboxError('EVALUE', `missing password: auth ${auth} needs a secret source (keychain, env or command)`, { field: 'password' });
     }
-    account.user = user;
+    account.user = parseUser(user);
     account.secret = parseSecretRef(input.secret, 'password');
   }
 
   const from = optionalString(input.from);
   if (type === 'smtp') {
-    if (from !== undefined && !isAddress(from)) throw invalid('from', from, 'an email address such as ops@example.com');
-    const fallback = user && isAddress(user) ? user : undefined;
-    if (from ?? fallback) account.from = from ?? fallback;
+    if (from !== undefined) account.from = parseAddress(from);
+    else if (account.user && isAddress(account.user)) account.from = account.user;
   } else if (from !== undefined) {
     throw invalid('from', from, 'nothing: from applies to smtp accounts only');
   }
 
   const filter = optionalString(input.filter);
-  if (filter) account.filter = filter;
+  if (filter) account.filter = parseFilterName(filter, 'filter');
 
   if (isIncoming(type)) {
     if (type === 'imap') account.folder = optionalString(input.folder) ?? 'INBOX';

@@ -24,10 +24,11 @@ export function emptyConfig(): Config {
   return { version: CONFIG_VERSION, accounts: [], filters: [], provisionedActive: {} };
 }
 
-function problem(source: string, detail: string, cause?: unknown): MailboxError {
+function problem(source: string, detail: string, cause?: unknown, field?: string): MailboxError {
   return new MailboxError('ECONFIG', `${source}: ${detail}`, {
     hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
     cause,
+    field,
   });
 }
 
@@ -39,7 +40,10 @@ function parseEntries<T>(raw: unknown, key: string, source: string, parse: (entr
     try {
       return parse(entry as Record<string, unknown>);
     } catch (err) {
-      if (err instanceof MailboxError) throw problem(source, `${key}[${i}]: ${err.message}`, err);
+      if (err instanceof MailboxError) {
+        const named = typeof (entry as { name?: unknown }).name === 'string' ? ` (${(entry as { name: string }).name})` : '';
+        throw problem(source, `${key}[${i}]${named}: ${err.message}`, err, err.field);
+      }
       throw err;
     }
   });

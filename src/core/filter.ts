@@ -1,7 +1,6 @@
 // Address filters: allow and deny lists of addresses and domains, per direction.
 import { invalid } from './errors.js';
-import { isAddress } from './validate.js';
-import { oneOf } from './validate.js';
+import { isAddress, oneOf, parseBoolean, parseFilterName } from './validate.js';
 
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -55,8 +54,7 @@ export function evaluateFilter(filter: Pick<AddressFilter, 'allow' | 'deny'>, ad
 }
 
 export function parseFilter(input: Record<string, unknown>): AddressFilter {
-  const name = String(input.name ?? '').trim();
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name)) throw invalid('filter name', input.name, '1-64 letters, digits, ".", "_", "-"');
+  const name = parseFilterName(input.name);
   const list = (value: unknown, field: string): string[] => {
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) throw invalid(field, value, 'a list of patterns');
@@ -67,7 +65,7 @@ export function parseFilter(input: Record<string, unknown>): AddressFilter {
     direction: oneOf(input.direction, 'direction', DIRECTIONS),
     allow: list(input.allow, 'allow'),
     deny: list(input.deny, 'deny'),
-    default: input.default === true,
+    default: input.default === undefined ? false : parseBoolean(input.default, 'default'),
   };
 }
 

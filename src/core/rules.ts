@@ -1,6 +1,9 @@
-// The rules admins know: one active SMTP account, provisioned accounts only switched on and off.
-import type { Account, AccountView } from './account.js';
+// The rules admins know: one active SMTP account, provisioned accounts only switched on and off,
+// filters that fit the account's direction, one default filter per direction.
+import type { Account, AccountType, AccountView } from './account.js';
+import type { Config } from './config.js';
 import { MailboxError } from './errors.js';
+import type { AddressFilter, Direction } from './filter.js';
 
 export function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
@@ -26,6 +29,18 @@ export function assertEditable(account: AccountView, action: string): void {
   }
 }
 
+/** Names are unique without regard to case, across the user's and the provisioned accounts. */
+export function assertNameFree(accounts: readonly AccountView[], name: string): void {
+  const taken = findAccount(accounts, name);
+  if (taken) {
+    const whose = taken.provisioned ? 'a provisioned account' : 'an account';
+    throw new MailboxError('EVALUE', `invalid name ${JSON.stringify(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
+      field: 'name',
+      hint: `choose another name, or change it with: mailbox edit ${taken.name}`,
+    });
+  }
+}
+
 /**
  * Which other accounts must be switched off when `target` becomes active: only one SMTP account
  * may be active at a time; incoming accounts are independent.
@@ -33,4 +48,85 @@ export function assertEditable(account: AccountView, action: string): void {
 export function accountsToDeactivate(accounts: readonly AccountView[], target: Account): AccountView[] {
   if (target.type !== 'smtp') return [];
   return accounts.filter((a) => a.type === 'smtp' && a.active && !sameName(a.name, target.name));
+}
+
+/** Switches one account on or off in the config: provisioned ones through the user's choice. */
+export function setActive(config: Config, account: AccountView, active: boolean): Config {
+  if (account.provisioned) {
+    return { ...config, provisionedActive: { ...config.provisionedActive, [account.name.toLowerCase()]: active } };
+  }
+  return { ...config, accounts: config.accounts.map((a) => (sameName(a.name, account.name) ? { ...a, active } : a)) };
+}
+
+/**
+ * Applies the one-active-SMTP rule for `target` (already in the config, active): switches off
+ * every other active SMTP account and returns their names.
+ */
+export function enforceOneActiveSmtp(config: Config, views: readonly AccountView[], target: Account): { config: Config; deactivated: string[] } {
+  if (!target.active) return { config, deactivated: [] };
+  let next = config;
+  const others = accountsToDeactivate(views, target);
+  for (const other of others) next = setActive(next, other, false);
+  return { config: next, deactivated: others.map((a) => a.name) };
+}
+
+/** A set of accounts breaks the rule when more than one SMTP account in it is active. */
+export function assertOneActiveSmtp(accounts: readonly Account[], where: string): void {
+  const active = accounts.filter((a) => a.type === 'smtp' && a.active);
+  if (active.length > 1) {
+    throw new MailboxError('EVALUE', `${where}: ${active.length} SMTP accounts are active (${active.map((a) => a.name).join(', ')}); only one SMTP account may be active at a time`, {
+      field: 'active',
+      hint: 'set "active": false on all but one of them',
+    });
+  }
+}
+
+/** Inbound filters guard POP3/IMAP accounts, outbound ones the SMTP account. */
+export function directionOf(type: AccountType): Direction {
+  return type === 'smtp' ? 'outbound' : 'inbound';
+}
+
+export function findFilter<T extends AddressFilter>(filters: readonly T[], name: string): T | undefined {
+  return filters.find((f) => sameName(f.name, name));
+}
+
+export function requireFilter<T extends AddressFilter>(filters: readonly T[], name: string): T {
+  const filter = findFilter(filters, name);
+  if (!filter) throw new MailboxError('ENOTFOUND', `no filter named ${JSON.stringify(name)}`, { hint: 'mailbox filter list shows the filters' });
+  return filter;
+}
+
+/** An account's filter must exist and face the account's direction. */
+export function assertFilterFits(filters: readonly AddressFilter[], account: Account): void {
+  if (!account.filter) return;
+  const filter = findFilter(filters, account.filter);
+  const direction = directionOf(account.type);
+  if (!filter) {
+    throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${JSON.stringify(account.filter)}`, {
+      field: 'filter',
+      hint: `create it first: mailbox filter add ${account.filter} --direction ${direction} --deny PATTERN`,
+    });
+  }
+  if (filter.direction !== direction) {
+    throw new MailboxError('EVALUE', `invalid filter ${JSON.stringify(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
+      field: 'filter',
+    });
+  }
+}
+
+/** Accounts that name a filter (by its name, case-insensitive). */
+export function accountsUsingFilter<T extends Account>(accounts: readonly T[], filterName: string): T[] {
+  return accounts.filter((a) => a.filter !== undefined && sameName(a.filter, filterName));
+}
+
+/** At most one default filter per direction. */
+export function assertOneDefaultPerDirection(filters: readonly AddressFilter[], where: string): void {
+  for (const direction of ['inbound', 'outbound'] as const) {
+    const defaults = filters.filter((f) => f.direction === direction && f.default);
+    if (defaults.length > 1) {
+      throw new MailboxError('EVALUE', `${where}: ${defaults.length} ${direction} filters are marked default (${defaults.map((f) => f.name).join(', ')}); only one per direction may be`, {
+        field: 'default',
+      });
+    }
+  }
 }

@@ -97,3 +97,10 @@ export function oneOf<T extends string>(value: unknown, field: string, allowed: 
   if (!(allowed as readonly string[]).includes(text)) throw invalid(field, value, `one of ${allowed.join(', ')}`);
   return text as T;
 }
+
+/** Filter names: 1-64 letters, digits, ".", "_", "-" (compared case-insensitively). */
+export function parseFilterName(value: unknown, field = 'filter name'): string {
+  const name = String(value ?? '').trim();
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name)) throw invalid(field, value, '1-64 letters, digits, ".", "_", "-", starting with a letter or digit');
+  return name;
+}

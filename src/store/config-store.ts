@@ -34,6 +34,13 @@ async function readJson(file: string): Promise<unknown | undefined> {
   }
 }
 
+export interface ConfigChange<T> {
+  config?: Config;
+  result: T;
+  undo?: () => Promise<unknown>;
+  afterWrite?: () => Promise<unknown>;
+}
+
 export class ConfigStore {
   constructor(readonly file: string) {}
 
@@ -44,9 +51,11 @@ export class ConfigStore {
 
   /**
    * Read-modify-write under an exclusive lock. `change` sees the current config and returns the
-   * new one (or undefined to write nothing); nothing is written when it throws.
+   * new one (or no config to write nothing); nothing is written when it throws. `undo` runs when
+   * the write fails (e.g. to take back a keychain entry stored for it); `afterWrite` runs once the
+   * write is done, still under the lock.
    */
-  async update<T>(change: (config: Config) => Promise<{ config?: Config; result: T }> | { config?: Config; result: T }): Promise<T> {
+  async update<T>(change: (config: Config) => Promise<ConfigChange<T>> | ConfigChange<T>): Promise<T> {
     const dir = path.dirname(this.file);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((err) => {
       throw ioError('create', dir, err);
@@ -60,8 +69,16 @@ export class ConfigStore {
       throw new MailboxError('ELOCKED', `config ${this.file} is locked by another mailbox command`, { hint: 'try again', cause: err });
     }
     try {
-      const { config, result } = await change(await this.load());
-      if (config) await this.write(config);
+      const { config, result, undo, afterWrite } = await change(await this.load());
+      if (config) {
+        try {
+          await this.write(config);
+        } catch (err) {
+          await undo?.().catch(() => undefined);
+          throw err;
+        }
+      }
+      await afterWrite?.();
       return result;
     } finally {
       await release().catch(() => undefined);

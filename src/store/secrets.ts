@@ -1,7 +1,7 @@
 // Secrets are resolved from their reference at the moment of use: keychain, environment, or a command.
 // Nothing here ever writes a secret to a file, and no error message carries one.
 import { spawn } from 'node:child_process';
-import type { SecretRef } from '../core/account.js';
+import { KEYCHAIN_SERVICE, type SecretRef } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 
 export interface SecretStore {
@@ -10,6 +10,8 @@ export interface SecretStore {
   save(ref: SecretRef & { kind: 'keychain' }, secret: string): Promise<void>;
   /** Deletes a keychain entry; other kinds have nothing stored by us. */
   remove(ref: SecretRef): Promise<void>;
+  /** Undefined when the keychain answers, else the error `save` would throw. */
+  probeKeychain(): Promise<MailboxError | undefined>;
 }
 
 const KEYCHAIN_TIMEOUT_MS = 10_000;
@@ -23,16 +25,21 @@ function keychainUnavailable(err: unknown): MailboxError {
   return new MailboxError('EKEYCHAIN', `the OS keychain is unavailable (${reason})`, { hint: KEYCHAIN_ALTERNATIVES, cause: err });
 }
 
-async function keychainEntry(ref: SecretRef & { kind: 'keychain' }) {
-  const { AsyncEntry } = await import('@napi-rs/keyring');
-  return new AsyncEntry(ref.service, ref.key);
-}
+type KeychainEntry = import('@napi-rs/keyring').AsyncEntry;
 
-/** Runs a keychain call with a deadline: a wedged D-Bus must not hang the CLI. */
-async function withKeychain<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs a keychain call with a deadline (a wedged D-Bus must not hang the CLI). Opening the entry is
+ * inside: with the store pinned, an unreachable Secret Service already fails there.
+ */
+async function withKeychain<T>(ref: SecretRef & { kind: 'keychain' }, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { AsyncEntry } = await import('@napi-rs/keyring');
   const signal = AbortSignal.timeout(KEYCHAIN_TIMEOUT_MS);
   try {
-    return await call(signal);
+    // Pinned to the Secret Service on Linux: unpinned, the library silently falls back to the kernel
+    // keyring, which forgets secrets at reboot and, where forbidden, reads back null ("no entry")
+    // instead of saying the keychain is unavailable.
+    const entry = new AsyncEntry(ref.service, ref.key, { linux: { store: 'secret-service' } });
+    return await call(entry, signal);
   } catch (err) {
     throw keychainUnavailable(err);
   }
@@ -76,8 +83,7 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
         case 'command':
           return runCommand(ref.command, env, account);
         case 'keychain': {
-          const entry = await keychainEntry(ref);
-          const secret = await withKeychain((signal) => entry.getPassword(signal));
+          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal));
           if (secret === null || secret === undefined) {
             throw new MailboxError('ESECRET', `account ${account}: no password in the keychain (entry ${ref.service}/${ref.key})`, {
               hint: `store it again: mailbox edit ${account} --password-stdin`,
@@ -88,13 +94,20 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
       }
     },
     async save(ref, secret) {
-      const entry = await keychainEntry(ref);
-      await withKeychain((signal) => entry.setPassword(secret, signal));
+      await withKeychain(ref, (entry, signal) => entry.setPassword(secret, signal));
     },
     async remove(ref) {
       if (ref.kind !== 'keychain') return;
-      const entry = await keychainEntry(ref);
-      await withKeychain((signal) => entry.deletePassword(signal));
+      await withKeychain(ref, (entry, signal) => entry.deletePassword(signal));
+    },
+    async probeKeychain() {
+      // A read of an entry that need not exist: fails the same way a save would when no Secret Service answers.
+      try {
+        await withKeychain({ kind: 'keychain', service: KEYCHAIN_SERVICE, key: '.probe' }, (entry, signal) => entry.getPassword(signal));
+        return undefined;
+      } catch (err) {
+        return err as MailboxError;
+      }
     },
   };
 }

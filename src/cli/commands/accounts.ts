@@ -1,4 +1,4 @@
-// Account commands: list, show (add, edit, remove, activate, deactivate live beside this file).
+// Account commands: list and show here; add, edit, remove, activate, deactivate beside this file.
 import type { Command } from 'commander';
 import { ACCOUNT_TYPES, type AccountView } from '../../core/account.js';
 import { requireAccount } from '../../core/rules.js';
@@ -6,6 +6,10 @@ import { oneOf } from '../../core/validate.js';
 import { accountJson } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
+import { registerActivationCommands } from './activate.js';
+import { registerAddCommand } from './add.js';
+import { registerEditCommand } from './edit.js';
+import { registerRemoveCommand } from './remove.js';
 
 function describeSecret(a: AccountView): string {
   const s = accountJson(a).secret;
@@ -13,6 +17,7 @@ function describeSecret(a: AccountView): string {
 }
 
 export function registerAccountCommands(program: Command, penv: ProgramEnv): void {
+  registerAddCommand(program, penv);
   program
     .command('list')
     .description('list accounts')
@@ -61,4 +66,7 @@ export function registerAccountCommands(program: Command, penv: ProgramEnv): voi
         );
       }),
     );
+  registerEditCommand(program, penv);
+  registerRemoveCommand(program, penv);
+  registerActivationCommands(program, penv);
 }

@@ -1,5 +1,97 @@
-// mailbox test: registered by buildProgram.
+// mailbox test: staged connection diagnostics for one, some, or all accounts, concurrently,
+// printed in a stable order; the exit code is the first failing account's.
 import type { Command } from 'commander';
-import type { ProgramEnv } from '../action.js';
+import type { AccountView } from '../../core/account.js';
+import { MailboxError } from '../../core/errors.js';
+import { requireAccount, sameName } from '../../core/rules.js';
+import { isAddress, parseDuration } from '../../core/validate.js';
+import { invalid } from '../../core/errors.js';
+import type { ProbeResult } from '../../protocols/probe/index.js';
+import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { probeJson, renderProbe, runProbe } from '../probe-view.js';
+import { startSpinner } from '../spinner.js';
 
-export function registerTestCommand(_program: Command, _penv: ProgramEnv): void {}
+interface TestOptions {
+  all?: boolean;
+  timeout: string;
+  sendTo?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ mailbox test                          # every active account
+  $ mailbox test work-imap work-smtp      # these two
+  $ mailbox test --all --timeout 5 --json # every account, 5 s each, as JSON
+  $ mailbox test work-smtp --send-to me@example.com   # also send one real message
+
+Stages: resolve, connect, tls, greeting, capabilities, login, probe (and send); the first failure
+stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
+75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account.`;
+
+function selectAccounts(accounts: AccountView[], names: string[], all: boolean): AccountView[] {
+  if (names.length === 0) return all ? accounts : accounts.filter((a) => a.active);
+  const chosen: AccountView[] = [];
+  for (const name of names) {
+    const account = requireAccount(accounts, name);
+    if (!chosen.some((c) => sameName(c.name, account.name))) chosen.push(account);
+  }
+  return chosen;
+}
+
+export async function testAccounts(ctx: Context, names: string[], opts: TestOptions): Promise<number> {
+  const timeoutMs = parseDuration(opts.timeout, 'timeout');
+  if (opts.sendTo !== undefined && !isAddress(opts.sendTo)) throw invalid('send-to', opts.sendTo, 'an email address such as me@example.com');
+  const { accounts } = await ctx.snapshot();
+  const chosen = selectAccounts(accounts, names, Boolean(opts.all));
+  if (opts.sendTo && !chosen.some((a) => a.type === 'smtp')) {
+    throw new MailboxError('EUSAGE', '--send-to needs an SMTP account among the accounts tested', { hint: 'name an SMTP account: mailbox test NAME --send-to ADDRESS' });
+  }
+  if (chosen.length === 0) {
+    ctx.out.data([], () => '');
+    if (!ctx.out.json) ctx.out.info(opts.all ? 'no accounts; add one with: mailbox add' : 'no active accounts to test (mailbox test --all tests inactive ones too)');
+    return 0;
+  }
+
+  const spinner = !ctx.out.json && ctx.io.stderr.isTTY ? startSpinner(ctx.io.stderr, chosen.length) : undefined;
+  const results: (ProbeResult | undefined)[] = chosen.map(() => undefined);
+  let printed = 0;
+  // Print each result as soon as it and every one before it are in: stable order, early output.
+  const flush = () => {
+    while (printed < results.length && results[printed]) {
+      const result = results[printed]!;
+      if (!ctx.out.json) {
+        spinner?.clear();
+        ctx.out.line(`${renderProbe(result, ctx.out.color)}\n`);
+      }
+      printed++;
+    }
+  };
+  await Promise.all(
+    chosen.map(async (account, i) => {
+      results[i] = await runProbe(ctx, account, { timeoutMs, sendTo: opts.sendTo });
+      spinner?.done();
+      flush();
+    }),
+  );
+  spinner?.stop();
+  const all = results as ProbeResult[];
+  ctx.out.data(all.map(probeJson), () => '');
+  if (!ctx.out.json && all.length > 1) {
+    const failed = all.filter((r) => !r.ok).length;
+    ctx.out.line(failed === 0 ? `all ${all.length} accounts ok` : `${failed} of ${all.length} accounts failed`);
+  }
+  return all.find((r) => !r.ok)?.exitCode ?? 0;
+}
+
+export function registerTestCommand(program: Command, penv: ProgramEnv): void {
+  program
+    .command('test')
+    .description('test accounts against their servers, stage by stage')
+    .argument('[names...]', 'account names (default: every active account)')
+    .option('--all', 'test every account, active or not')
+    .option('--timeout <seconds>', 'time limit per account', '15')
+    .option('--send-to <address>', 'also send one real test message through each SMTP account tested')
+    .addHelpText('after', EXAMPLES)
+    .action(action<TestOptions>(penv, (ctx, opts, names) => testAccounts(ctx, names, opts)));
+}

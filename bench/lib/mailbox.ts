@@ -1,0 +1,108 @@
+// Driving the built `mailbox` executable the way an admin does: a MAILBOX_HOME per run, accounts whose
+// password comes from an environment variable and whose server certificate is checked against the bench CA.
+import fs from 'node:fs';
+import path from 'node:path';
+import { passwordOf, repoRoot, type BenchEnv } from './env.js';
+import type { Cmd, Job } from './job.js';
+import { compareSample, expectCount, expectSize } from './maildir.js';
+import { run } from './proc.js';
+import { HOST } from './servers.js';
+import type { CorpusKind } from './corpus.js';
+
+export const BIN = path.join(repoRoot(), 'bin', 'mailbox');
+export const PASSWORD_VAR = 'BENCH_MAIL_PASSWORD';
+
+export interface AccountSpec {
+  name: string;
+  type: 'imap' | 'pop3' | 'smtp';
+  port: number;
+  user: string;
+  /** Default true. */
+  active?: boolean;
+}
+
+/** Environment of a mailbox process: nothing from the developer's shell but PATH; every account is alice's or bob's. */
+export function mailboxEnv(home: string, user = 'alice'): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, MAILBOX_HOME: home, NO_COLOR: '1', [PASSWORD_VAR]: passwordOf(user) };
+}
+
+/** Subcommands the built executable offers (from `mailbox --help`), to tell what has landed. */
+export async function mailboxCommands(): Promise<Set<string>> {
+  if (!fs.existsSync(path.join(repoRoot(), 'dist', 'cli', 'main.js'))) return new Set();
+  const help = await run(process.execPath, [BIN, '--help'], { env: { PATH: process.env.PATH, NO_COLOR: '1' } });
+  const commands = help.stdout.split(/^Commands:$/m)[1] ?? '';
+  return new Set([...commands.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!));
+}
+
+export function notLanded(commands: Set<string>, needed: string[]): string | undefined {
+  if (commands.size === 0) return 'mailbox is not built: run npm run build';
+  const missing = needed.filter((c) => !commands.has(c));
+  return missing.length ? `mailbox ${missing.join(', ')} not available yet in this build` : undefined;
+}
+
+/**
+ * Writes the accounts into MAILBOX_HOME/config.json in the shape of src/core/config.ts.
+ * (Direct write until the account commands land; the accounts are what `mailbox add NAME --type T
+ * --host 127.0.0.1 --port P --user U --password-env VAR --ca FILE` would store.)
+ */
+export function writeAccounts(env: BenchEnv, home: string, accounts: AccountSpec[]): void {
+  const config = {
+    version: 1,
+    accounts: accounts.map((a) => ({
+      name: a.name,
+      type: a.type,
+      host: HOST,
+      port: a.port,
+      security: 'tls',
+      auth: 'password',
+      user: a.user,
+      secret: { kind: 'env', name: PASSWORD_VAR },
+      ...(a.type === 'smtp' ? { from: 'alice@example.test' } : { deleteAfterDownload: false }),
+      ...(a.type === 'imap' ? { folder: 'INBOX' } : {}),
+      active: a.active ?? true,
+      debug: false,
+      tls: { ca: env.certs.caFile },
+    })),
+    filters: [],
+    provisionedActive: {},
+  };
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function runOnce(home: string, user: string): Cmd {
+  return { cmd: process.execPath, args: [BIN, 'run', '--once'], opts: { env: mailboxEnv(home, user) } };
+}
+
+export const inboxOf = (home: string) => path.join(home, 'mail', 'inbox');
+
+export interface ReadSpec {
+  proto: 'imap' | 'pop3';
+  user: string;
+  port: number;
+  expected: number;
+  /** Compare a sample of stored messages with this corpus (none for the big message). */
+  kind?: CorpusKind;
+  /** The one stored message must have this size (the big message, as the server sends it). */
+  size?: number;
+}
+
+/** `mailbox run --once` into an empty MAILBOX_HOME: everything in the server mailbox lands in mail/inbox. */
+export function mailboxReadJob(env: BenchEnv, spec: ReadSpec, unavailable: string | undefined): Job {
+  let home = '';
+  return {
+    tool: `mailbox run --once (${spec.proto.toUpperCase()}S)`,
+    unavailable,
+    prepare() {
+      home = env.fresh(`mailbox-${spec.proto}`);
+      writeAccounts(env, home, [{ name: `bench-${spec.proto}`, type: spec.proto, port: spec.port, user: spec.user }]);
+      return [runOnce(home, spec.user)];
+    },
+    verify() {
+      expectCount(inboxOf(home), spec.expected);
+      if (spec.kind && env.opts.sample > 0) compareSample(inboxOf(home), spec.kind, env.opts.sample);
+      if (spec.size !== undefined) expectSize(inboxOf(home), spec.size);
+    },
+    cleanup: () => fs.rmSync(home, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,307 @@
+// The account wizard: asks, on a terminal, for whatever the flags did not give. Every answer is
+// checked by the same validators the flags go through, at the prompt, so a typo is fixed in place.
+import {
+  ACCOUNT_TYPES,
+  defaultPort,
+  isIncoming,
+  parseAddress,
+  parseEnvName,
+  parseHost,
+  parseName,
+  parseUser,
+  SECURITIES,
+  type Account,
+  type AccountInput,
+  type AccountType,
+  type AccountView,
+  type AuthMethod,
+  type Security,
+  type TlsTrust,
+} from '../core/account.js';
+import type { MailboxError } from '../core/errors.js';
+import type { AddressFilter } from '../core/filter.js';
+import { assertNameFree, directionOf } from '../core/rules.js';
+import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
+import { checkCaFile } from '../store/ca-file.js';
+import { secretSource } from './account-json.js';
+import { effectiveAuth, givenFields, secretFromFlags, type AccountFlags, type SecretChoice } from './account-flags.js';
+import { readAll } from './stdin.js';
+import type { AccountsSnapshot, Context } from './context.js';
+import type { Choice, Prompter, Validate } from './prompter.js';
+
+export interface WizardOptions {
+  prompter: Prompter;
+  /** What the flags gave (and, for edit, the account's current values), before any question. */
+  input: AccountInput;
+  /** Fields the flags gave: never asked. */
+  given: ReadonlySet<string>;
+  /** The secret source the flags gave, if any. `stdin` asks for the password masked instead. */
+  secret?: SecretChoice | 'stdin';
+  /** Edit: the account being changed (type and name fixed, its secret can be kept). */
+  existing?: Account;
+  accounts: readonly AccountView[];
+  filters: readonly AddressFilter[];
+  /** --yes: take every default without asking; still asks what has no default. */
+  acceptDefaults: boolean;
+  probeKeychain: () => Promise<MailboxError | undefined>;
+  warn: (message: string) => void;
+  cwd: string;
+}
+
+export interface WizardResult {
+  input: AccountInput;
+  /** undefined: keep the existing secret (edit) or none needed. */
+  secret?: SecretChoice;
+}
+
+/**
+ * Turns a throwing parser into an inquirer validator: true, or the error's message. Synchronous
+ * parsers give a synchronous answer (no "validating..." frame); promises are awaited.
+ */
+export function validator(parse: (value: string) => unknown): Validate {
+  const message = (err: unknown) => (err as Error).message;
+  return (value) => {
+    try {
+      const result = parse(value);
+      if (result instanceof Promise) return result.then(() => true as const, message);
+      return true;
+    } catch (err) {
+      return message(err);
+    }
+  };
+}
+
+const SECURITY_CHOICES: Choice<Security>[] = [
+  { value: 'tls', name: 'tls (SSL/TLS from the first byte, recommended)' },
+  { value: 'starttls', name: 'starttls (plain connection upgraded to TLS: may expose data)' },
+  { value: 'none', name: 'none (no encryption: exposes data and passwords)' },
+];
+
+export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> {
+  const p = o.prompter;
+  const input: AccountInput = { ...o.input, tls: { ...((o.input.tls as TlsTrust | undefined) ?? {}) } };
+  const tls = input.tls as TlsTrust;
+  const given = (field: string) => o.given.has(field);
+  /** Asks unless given by a flag, or --yes and there is a default. */
+  const ask = (field: string, hasDefault: boolean) => !given(field) && !(o.acceptDefaults && hasDefault);
+
+  if (ask('type', false) && !o.existing) {
+    input.type = await p.select<AccountType>({
+      message: 'Account type',
+      choices: [
+        { value: 'imap', name: 'imap (incoming: read a mailbox folder)' },
+        { value: 'pop3', name: 'pop3 (incoming: download and optionally delete)' },
+        { value: 'smtp', name: 'smtp (outgoing: send queued mail)' },
+      ],
+      default: (input.type as AccountType | undefined) ?? 'imap',
+    });
+  }
+  const type = oneOf(input.type, 'type', ACCOUNT_TYPES);
+  input.type = type;
+
+  if (ask('name', false) && !o.existing) {
+    input.name = await p.input({
+      message: 'Account name',
+      validate: validator((v) => assertNameFree(o.accounts, parseName(v))),
+    });
+  }
+  if (ask('host', Boolean(input.host))) {
+    input.host = await p.input({ message: 'Server host name', default: str(input.host), validate: validator(parseHost) });
+  }
+  const before = input.security === undefined ? 'tls' : oneOf(input.security, 'security', SECURITIES);
+  if (ask('security', true)) {
+    input.security = await p.select<Security>({ message: 'Connection security', choices: SECURITY_CHOICES, default: before });
+  }
+  const security = input.security === undefined ? 'tls' : oneOf(input.security, 'security', SECURITIES);
+  // A port that was the old security's default follows the new security.
+  if (!given('port') && security !== before && Number(input.port) === defaultPort(type, before)) input.port = undefined;
+  if (ask('port', true)) {
+    const current = input.port === undefined ? defaultPort(type, security) : Number(input.port);
+    input.port = await p.input({ message: 'Port', default: String(current), validate: validator(parsePort) });
+  }
+
+  const secretGiven = o.secret !== undefined;
+  if (ask('auth', true)) {
+    const choices: Choice<AuthMethod>[] = [
+      { value: 'password', name: 'password' },
+      { value: 'oauth2', name: 'oauth2 (an access token from a secret source)' },
+    ];
+    if (type === 'smtp' && !secretGiven) choices.push({ value: 'none', name: 'none (relay without login)' });
+    input.auth = await p.select<AuthMethod>({ message: 'Authentication', choices, default: (input.auth as AuthMethod | undefined) ?? 'password' });
+  } else if (input.auth === undefined) {
+    input.auth = effectiveAuth(input, secretGiven ? { kind: 'env', name: 'X' } : undefined);
+  }
+  const auth = input.auth as AuthMethod;
+
+  let secret: SecretChoice | undefined;
+  if (auth !== 'none') {
+    if (ask('user', Boolean(input.user))) {
+      input.user = await p.input({ message: 'User name', default: str(input.user), validate: validator(parseUser) });
+    }
+    secret = await askSecret(o, auth);
+  }
+
+  if (type === 'smtp' && ask('from', true)) {
+    const user = str(input.user);
+    const fallback = str(input.from) ?? (user && isAddress(user) ? user : undefined);
+    const from = await p.input({
+      message: 'From address (empty: the user name when it is an address)',
+      default: fallback,
+      validate: validator((v) => v.trim() === '' || parseAddress(v)),
+    });
+    input.from = from.trim() || undefined;
+  }
+  if (type === 'imap' && ask('folder', true)) {
+    input.folder = await p.input({ message: 'IMAP folder', default: str(input.folder) ?? 'INBOX', validate: validator((v) => v.trim() || fail('a folder name')) });
+  }
+
+  if (!o.acceptDefaults && (await p.confirm({ message: 'Change advanced settings (filter, activation, download, debug, certificate trust)?', default: false }))) {
+    await askAdvanced(o, input, type, security, tls);
+  }
+  return { input, secret };
+}
+
+function str(value: unknown): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+function fail(accepted: string): never {
+  throw new Error(`expected ${accepted}`);
+}
+
+async function askSecret(o: WizardOptions, auth: AuthMethod): Promise<SecretChoice | undefined> {
+  const p = o.prompter;
+  const what = auth === 'oauth2' ? 'OAuth 2.0 access token' : 'Password';
+  const askValue = () => p.password({ message: what, validate: validator((v) => v !== '' || fail(`a non-empty ${what.toLowerCase()}`)) });
+  if (o.secret === 'stdin') return { kind: 'keychain', secret: await askValue() };
+  if (o.secret) return o.secret;
+
+  type Source = 'keep' | 'keychain' | 'env' | 'command';
+  const current = o.existing?.secret;
+  let keychainDown: MailboxError | undefined;
+  let takeDefault = o.acceptDefaults;
+  for (;;) {
+    const choices: Choice<Source>[] = [];
+    if (current) {
+      const s = secretSource(current);
+      choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
+    }
+    if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });
+    choices.push({ value: 'env', name: 'read an environment variable at use time' });
+    choices.push({ value: 'command', name: 'run a command that prints it (e.g. pass show mail/work)' });
+    const source = takeDefault ? choices[0]!.value : await p.select<Source>({ message: `${what} source`, choices, default: choices[0]!.value });
+    if (source === 'keep') return undefined;
+    if (source === 'env') {
+      const name = await p.input({ message: 'Environment variable', default: current?.kind === 'env' ? current.name : undefined, validate: validator(parseEnvName) });
+      return { kind: 'env', name: parseEnvName(name) };
+    }
+    if (source === 'command') {
+      const command = await p.input({
+        message: 'Command',
+        default: current?.kind === 'command' ? current.command : undefined,
+        validate: validator((v) => v.trim() || fail('a shell command that prints the secret')),
+      });
+      return { kind: 'command', command };
+    }
+    keychainDown = await o.probeKeychain();
+    if (!keychainDown) return { kind: 'keychain', secret: await askValue() };
+    o.warn(`${keychainDown.message}; choose another source`);
+    takeDefault = false;
+  }
+}
+
+async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, tls: TlsTrust): Promise<void> {
+  const p = o.prompter;
+  const direction = directionOf(type);
+  const usable = o.filters.filter((f) => f.direction === direction);
+  if (!o.given.has('filter') && usable.length > 0) {
+    const fallback = usable.find((f) => f.default);
+    const choice = await p.select<string>({
+      message: `${direction} address filter`,
+      choices: [
+        { value: '', name: fallback ? `the default (${fallback.name})` : 'none' },
+        ...usable.map((f) => ({ value: f.name, name: `${f.name} (allow ${f.allow.length}, deny ${f.deny.length})` })),
+      ],
+      default: str(input.filter) ?? '',
+    });
+    input.filter = choice || undefined;
+  }
+  if (!o.given.has('active')) {
+    const others = type === 'smtp' ? o.accounts.filter((a) => a.type === 'smtp' && a.active && a.name !== input.name).map((a) => a.name) : [];
+    input.active = await p.confirm({
+      message: others.length ? `Make it the active SMTP account (switches off ${others.join(', ')})?` : 'Active (used by mailbox run)?',
+      default: input.active === undefined ? true : Boolean(input.active),
+    });
+  }
+  if (isIncoming(type)) {
+    if (!o.given.has('deleteAfterDownload')) {
+      input.deleteAfterDownload = await p.confirm({ message: 'Delete messages from the server once stored locally?', default: Boolean(input.deleteAfterDownload) });
+    }
+    if (!o.given.has('maxMessageSize')) {
+      const size = await p.input({
+        message: 'Largest message to download (512k, 10MB; empty: no limit)',
+        default: str(input.maxMessageSize),
+        validate: validator((v) => v.trim() === '' || parseSize(v, 'max-size')),
+      });
+      input.maxMessageSize = size.trim() || undefined;
+    }
+  }
+  if (!o.given.has('debug')) {
+    input.debug = await p.confirm({ message: 'Log the raw protocol exchange (debug; secrets redacted)?', default: Boolean(input.debug) });
+  }
+  if (security !== 'none' && !o.given.has('tls')) {
+    type Trust = 'system' | 'ca' | 'fingerprint' | 'insecure';
+    const current: Trust = tls.ca ? 'ca' : tls.fingerprint ? 'fingerprint' : tls.insecure ? 'insecure' : 'system';
+    const trust = await p.select<Trust>({
+      message: 'Certificate trust',
+      choices: [
+        { value: 'system', name: "the system's certificate authorities" },
+        { value: 'ca', name: 'also an extra CA certificate (PEM file)' },
+        { value: 'fingerprint', name: "pin the server certificate's SHA-256 fingerprint" },
+        { value: 'insecure', name: 'insecure: no verification (anyone on the path can read and change the connection)' },
+      ],
+      default: current,
+    });
+    delete tls.ca;
+    delete tls.fingerprint;
+    delete tls.insecure;
+    if (trust === 'ca') {
+      const file = await p.input({ message: 'CA certificate file', default: o.existing?.tls.ca, validate: validator((v) => checkCaFile(v, o.cwd)) });
+      tls.ca = await checkCaFile(file, o.cwd);
+    } else if (trust === 'fingerprint') {
+      const pin = await p.input({ message: 'SHA-256 fingerprint', default: o.existing?.tls.fingerprint, validate: validator((v) => parseFingerprint(v)) });
+      tls.fingerprint = parseFingerprint(pin);
+    } else if (trust === 'insecure') {
+      tls.insecure = true;
+    }
+  }
+}
+
+/** The wizard on the context's terminal, for add (no `existing`) or edit. */
+export function askOnTerminal(
+  ctx: Context,
+  o: { snapshot: AccountsSnapshot; flags: AccountFlags; input: AccountInput; secret?: SecretChoice; existing?: Account },
+): Promise<WizardResult> {
+  return runAccountWizard({
+    prompter: ctx.prompter,
+    input: o.input,
+    given: givenFields(o.flags),
+    secret: o.secret ?? (o.flags.passwordStdin ? 'stdin' : undefined),
+    existing: o.existing,
+    accounts: o.snapshot.accounts,
+    filters: o.snapshot.filters,
+    acceptDefaults: Boolean(o.flags.yes),
+    probeKeychain: () => ctx.secrets.probeKeychain(),
+    warn: (m) => ctx.out.warn(m),
+    cwd: ctx.cwd,
+  });
+}
+
+/**
+ * The secret source the flags give. --password-stdin reads standard input when it is no terminal;
+ * on a terminal the password is asked for, masked, instead of reading the keyboard to end-of-file.
+ */
+export async function flagSecret(ctx: Context, flags: AccountFlags): Promise<SecretChoice | undefined> {
+  if (flags.passwordStdin && ctx.interactive) return undefined;
+  return secretFromFlags(flags, flags.passwordStdin ? await readAll(ctx.io.stdin) : undefined);
+}

@@ -1,0 +1,144 @@
+// `mailbox apply`: the plan that makes the user's store match a document, computed without I/O.
+import type { Account, AccountView, SecretRef } from './account.js';
+import { accountViews, filterViews, type AccountsDocument, type Config } from './config.js';
+import { MailboxError } from './errors.js';
+import { assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, sameName } from './rules.js';
+
+export type PlanAction = 'create' | 'update' | 'unchanged' | 'remove' | 'skip';
+
+export interface PlanEntry {
+  name: string;
+  action: PlanAction;
+  /** Top-level fields that differ (update only). */
+  changes: string[];
+  /** Why an entry is skipped or updated although the document did not ask for it. */
+  reason?: string;
+}
+
+export interface ApplyPlan {
+  accounts: PlanEntry[];
+  filters: PlanEntry[];
+  /** True when writing `config` changes anything. */
+  changed: boolean;
+  config: Config;
+  /** Keychain entries no account refers to any more: remove them after the write. */
+  orphanedSecrets: (SecretRef & { kind: 'keychain' })[];
+}
+
+/** JSON with sorted keys and no undefined: equal values give equal text. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)));
+    }
+    return v;
+  });
+}
+
+export function changedFields(before: object, after: object): string[] {
+  const a = before as Record<string, unknown>;
+  const b = after as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).sort();
+}
+
+interface Named {
+  name: string;
+}
+
+/** Merges the document's entries over the current ones; returns the new list and what happens to each. */
+function mergeEntries<T extends Named>(
+  current: readonly T[],
+  wanted: readonly T[],
+  provisioned: readonly Named[],
+  prune: boolean,
+): { next: T[]; entries: PlanEntry[]; removed: T[] } {
+  const entries: PlanEntry[] = [];
+  const next: T[] = [];
+  const removed: T[] = [];
+  for (const item of current) {
+    const replacement = wanted.find((w) => sameName(w.name, item.name));
+    if (replacement) {
+      const changes = changedFields(item, replacement);
+      entries.push({ name: replacement.name, action: changes.length ? 'update' : 'unchanged', changes });
+      next.push(replacement);
+    } else if (prune) {
+      entries.push({ name: item.name, action: 'remove', changes: [] });
+      removed.push(item);
+    } else {
+      next.push(item);
+    }
+  }
+  for (const item of wanted) {
+    if (current.some((c) => sameName(c.name, item.name))) continue;
+    if (provisioned.some((p) => sameName(p.name, item.name))) {
+      entries.push({ name: item.name, action: 'skip', changes: [], reason: 'provisioned by the administrator: apply never changes it' });
+      continue;
+    }
+    entries.push({ name: item.name, action: 'create', changes: [] });
+    next.push(item);
+  }
+  return { next, entries, removed };
+}
+
+function keychainRefs(accounts: readonly Account[]): (SecretRef & { kind: 'keychain' })[] {
+  return accounts.flatMap((a) => (a.secret?.kind === 'keychain' ? [a.secret] : []));
+}
+
+function sameRef(a: SecretRef & { kind: 'keychain' }, b: SecretRef & { kind: 'keychain' }): boolean {
+  return a.service === b.service && a.key === b.key;
+}
+
+/**
+ * Plans `apply`: validates the document against the store as a whole (nothing is written when
+ * this throws), never touches provisioned entries, and keeps one SMTP account active at most.
+ */
+export function planApply(current: Config, provisioned: AccountsDocument, doc: AccountsDocument, options: { prune: boolean; source: string }): ApplyPlan {
+  const { source } = options;
+  const wantedAccounts = doc.accounts.filter((a) => !provisioned.accounts.some((p) => sameName(p.name, a.name)));
+  assertOneActiveSmtp(wantedAccounts, source);
+
+  const filters = mergeEntries(current.filters, doc.filters, provisioned.filters, options.prune);
+  const accounts = mergeEntries(current.accounts, doc.accounts, provisioned.accounts, options.prune);
+  let config: Config = { ...current, accounts: accounts.next, filters: filters.next };
+
+  const allFilters = filterViews(config, provisioned.filters);
+  assertOneDefaultPerDirection(allFilters, source);
+  for (const account of config.accounts) {
+    try {
+      assertFilterFits(allFilters, account);
+    } catch (err) {
+      if (!(err instanceof MailboxError)) throw err;
+      const index = doc.accounts.findIndex((a) => sameName(a.name, account.name));
+      const where = index >= 0 ? `accounts[${index}] (${account.name})` : `account ${account.name} (not in the file)`;
+      throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: 'filter', hint: err.hint });
+    }
+  }
+
+  // The document's active SMTP account wins over the store's, as `activate` would.
+  const activeSmtp = wantedAccounts.find((a) => a.type === 'smtp' && a.active);
+  if (activeSmtp) {
+    const views: AccountView[] = accountViews(config, provisioned.accounts);
+    const enforced = enforceOneActiveSmtp(config, views, activeSmtp);
+    config = enforced.config;
+    for (const name of enforced.deactivated) {
+      const entry = accounts.entries.find((e) => sameName(e.name, name));
+      const reason = `switched off: ${activeSmtp.name} is the active SMTP account`;
+      if (!entry) accounts.entries.push({ name, action: 'update', changes: ['active'], reason });
+      else if (entry.action === 'unchanged') Object.assign(entry, { action: 'update', changes: ['active'], reason });
+    }
+  }
+
+  const stillUsed = [...keychainRefs(config.accounts), ...keychainRefs(provisioned.accounts)];
+  const before = keychainRefs(current.accounts);
+  const orphanedSecrets = before.filter((ref, i) => !stillUsed.some((u) => sameRef(u, ref)) && before.findIndex((r) => sameRef(r, ref)) === i);
+
+  const all = [...accounts.entries, ...filters.entries];
+  return {
+    accounts: accounts.entries,
+    filters: filters.entries,
+    changed: all.some((e) => e.action !== 'unchanged' && e.action !== 'skip'),
+    config,
+    orphanedSecrets,
+  };
+}

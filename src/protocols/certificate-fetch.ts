@@ -1,0 +1,27 @@
+// Fetches the certificate chain a server presents (implicit TLS, or after STARTTLS/STLS), without
+// trusting it: the pinned-fingerprint path of connectionTls() needs it before a library connects.
+import type tls from 'node:tls';
+import { LineSession } from './line-session.js';
+import { requestStartTls } from './replies.js';
+import { connectFirst, handshake, resolveHost } from './socket.js';
+import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './tls.js';
+
+export async function fetchPeerCertificate(account: TlsAccount, plan: HandshakePlan, timeoutMs: number): Promise<tls.DetailedPeerCertificate> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const addresses = await resolveHost(account.host, signal);
+  const plain = await connectFirst(addresses, account.port, signal);
+  let secure: tls.TLSSocket | undefined;
+  try {
+    if (account.security === 'starttls') {
+      const session = new LineSession(plain, { signal });
+      await requestStartTls(session, account.type);
+      secure = await session.upgrade(socketTlsOptions(plan, account.host));
+    } else {
+      secure = await handshake({ ...socketTlsOptions(plan, account.host), socket: plain }, signal);
+    }
+    return secure.getPeerCertificate(true);
+  } finally {
+    secure?.destroy();
+    plain.destroy();
+  }
+}

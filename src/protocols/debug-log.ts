@@ -1,0 +1,231 @@
+// The per-account debug log: the raw protocol exchange, for diagnosis, with every secret replaced.
+// Two passes, because one is not enough:
+//  1. protocol-aware: credentials on IMAP LOGIN/AUTHENTICATE, POP3 PASS/APOP/AUTH, SMTP AUTH, and
+//     every client line of a SASL exchange until the server's final reply;
+//  2. belt and braces: any occurrence of a known secret, its base64 forms (alone, inside SASL
+//     PLAIN/XOAUTH2 payloads, at any alignment inside a longer base64 run) and IMAP-quoted form.
+import fs from 'node:fs';
+import path from 'node:path';
+import { format } from 'node:util';
+import type { AccountType } from '../core/account.js';
+
+export const REDACTED = '<redacted>';
+
+/** 'C' client to server, 'S' server to client, '*' a note (connect, TLS, errors). */
+export type Direction = 'C' | 'S' | '*';
+/** Receives each line of a conversation (without line ending). */
+export type ProtocolTap = (direction: 'C' | 'S', line: string) => void;
+
+export interface RedactorOptions {
+  protocol: AccountType;
+  /** Secrets that must never appear: the password or token. */
+  secrets: readonly string[];
+  /** The login name, to recognise SASL payloads built from it. */
+  user?: string;
+}
+
+export interface Redactor {
+  (direction: Direction, line: string): string;
+  /** A secret learnt later (resolved at the login step): scrubbed from every later line. */
+  addSecret(secret: string): void;
+}
+
+const MIN_FRAGMENT = 4;
+
+/** Base64 of `secret` as it appears inside any longer base64 text, at each of the three alignments. */
+function base64Fragments(secret: Buffer): string[] {
+  const out: string[] = [];
+  for (let pad = 0; pad < 3; pad++) {
+    const encoded = Buffer.concat([Buffer.alloc(pad), secret]).toString('base64').replace(/=+$/, '');
+    const first = Math.ceil((pad * 8) / 6);
+    const last = Math.floor(((pad + secret.length) * 8 - 6) / 6);
+    const fragment = encoded.slice(first, last + 1);
+    if (fragment.length >= MIN_FRAGMENT) out.push(fragment);
+  }
+  return out;
+}
+
+/** Every textual form a secret can take on the wire. Longest first, so replacements do not nest. */
+export function secretForms(secret: string, user?: string): string[] {
+  if (!secret) return [];
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set<string>([secret, bytes.toString('base64'), ...base64Fragments(bytes)]);
+  forms.add(`"${secret.replace(/["\\]/g, (c) => `\\${c}`)}"`);
+  forms.add(bytes.toString('latin1'));
+  if (user !== undefined) {
+    for (const payload of [`\0${user}\0${secret}`, `${user}\0${user}\0${secret}`, `user=${user}\x01auth=Bearer ${secret}\x01\x01`]) {
+      forms.add(Buffer.from(payload, 'utf8').toString('base64'));
+    }
+  }
+  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+
+function scrub(line: string, forms: readonly string[]): string {
+  let out = line;
+  for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  return out;
+}
+
+const IMAP_AUTH = /^(\S+) (LOGIN|AUTHENTICATE)\b ?(.*)$/i;
+const POP3_AUTH = /^(PASS|APOP|AUTH)\b ?(.*)$/i;
+const SMTP_AUTH = /^(AUTH)\b ?(.*)$/i;
+
+/** The first IMAP astring (atom or quoted) of `text`, for showing the user name of LOGIN. */
+function leadingAstring(text: string): string | undefined {
+  const match = /^("(?:[^"\\]|\\.)*"|[^\s{"]+)(?= )/.exec(text);
+  return match?.[1];
+}
+
+/**
+ * A stateful redactor for one conversation. Feed it every line, both directions, in order.
+ */
+export function createRedactor(options: RedactorOptions): Redactor {
+  let forms = options.secrets.flatMap((s) => secretForms(s, options.user));
+  /** Set while a login exchange is open: every client line is a credential until the server's final reply. */
+  let authOpen: { tag?: string } | undefined;
+
+  const client = (line: string): string => {
+    if (authOpen) return REDACTED;
+    if (options.protocol === 'imap') {
+      const m = IMAP_AUTH.exec(line);
+      if (!m) return line;
+      const [, tag, verb, rest] = m;
+      authOpen = { tag };
+      if (verb!.toUpperCase() === 'LOGIN') {
+        const user = leadingAstring(rest!);
+        return `${tag} ${verb} ${user ? `${user} ` : ''}${REDACTED}`;
+      }
+      const [mech, ...initial] = rest!.split(' ');
+      return `${tag} ${verb} ${mech}${initial.length ? ` ${REDACTED}` : ''}`;
+    }
+    const m = (options.protocol === 'pop3' ? POP3_AUTH : SMTP_AUTH).exec(line);
+    if (!m) return line;
+    const verb = m[1]!.toUpperCase();
+    const rest = m[2]!;
+    if (verb === 'PASS') return `${m[1]} ${REDACTED}`;
+    if (verb === 'APOP') return `${m[1]} ${rest.split(' ')[0]} ${REDACTED}`;
+    // AUTH alone (POP3) asks for the list of mechanisms: no credential follows.
+    if (!rest) return line;
+    authOpen = {};
+    const [mech, ...initial] = rest.split(' ');
+    return `${m[1]} ${mech}${initial.length ? ` ${REDACTED}` : ''}`;
+  };
+
+  const server = (line: string): string => {
+    if (!authOpen) return line;
+    if (options.protocol === 'imap') {
+      if (authOpen.tag && line.startsWith(`${authOpen.tag} `)) authOpen = undefined;
+    } else if (options.protocol === 'pop3') {
+      if (/^(\+OK|-ERR)\b/.test(line)) authOpen = undefined;
+    } else if (/^\d{3} /.test(line) && !line.startsWith('334')) {
+      authOpen = undefined;
+    }
+    return line;
+  };
+
+  const redact = (direction: Direction, line: string): string => {
+    const shaped = direction === 'C' ? client(line) : direction === 'S' ? server(line) : line;
+    return scrub(shaped, forms);
+  };
+  return Object.assign(redact, {
+    addSecret(secret: string) {
+      forms = [...forms, ...secretForms(secret, options.user)].sort((a, b) => b.length - a.length);
+    },
+  });
+}
+
+export interface DebugLog {
+  readonly path: string;
+  /** One protocol line: 'C' sent, 'S' received, '*' a note. Redacted before it is written. */
+  write(direction: Direction, line: string): void;
+  /** A tap for a LineSession or the POP3 client. */
+  tap: ProtocolTap;
+  note(text: string): void;
+  /** Adds a secret to scrub (when it is resolved after the log was opened). */
+  addSecret(secret: string): void;
+  close(): void;
+}
+
+/** Where an account's debug log lives: `<logDir>/<account name, lower case>.log`. */
+export function debugLogPath(logDir: string, accountName: string): string {
+  return path.join(logDir, `${accountName.toLowerCase()}.log`);
+}
+
+export interface DebugLogOptions extends RedactorOptions {
+  /** The account, written in the header line. */
+  account: string;
+  now?: () => Date;
+}
+
+/**
+ * Opens (appends to) the debug log at `file`: folder 0700, file 0600 (tightened if it existed).
+ * Writes are synchronous so that nothing is lost when the process exits right after a failure.
+ */
+export function openDebugLog(file: string, options: DebugLogOptions): DebugLog {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(file, 'a', 0o600);
+  fs.fchmodSync(fd, 0o600);
+  const redact = createRedactor(options);
+  const now = options.now ?? (() => new Date());
+  let open = true;
+  const emit = (direction: Direction, line: string) => {
+    if (!open) return;
+    const text = redact(direction, line).replace(/[\r\n]+/g, ' ');
+    fs.writeSync(fd, `${now().toISOString()} ${direction} ${text}\n`);
+  };
+  emit('*', `mailbox debug log for account ${options.account} (${options.protocol})`);
+  return {
+    path: file,
+    write: emit,
+    tap: (direction, line) => emit(direction, line),
+    note: (text) => emit('*', text),
+    addSecret: (secret) => redact.addSecret(secret),
+    close() {
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
+    },
+  };
+}
+
+/** Splits text into lines (a chunk may carry several). */
+function lines(text: string): string[] {
+  return text.split(/\r?\n/).filter((l, i, all) => l !== '' || i < all.length - 1);
+}
+
+/**
+ * A logger for imapflow's `logger` option. It logs objects: `{src:'c'|'s', msg}` for each command
+ * and response (already masked by imapflow), and with `logRaw` `{src, data: base64}` for the raw
+ * bytes. Both pass through the redactor; other entries become notes.
+ */
+export function imapflowLogger(log: DebugLog) {
+  const entry = (level: string) => (obj: unknown) => {
+    const record = (obj ?? {}) as { src?: string; msg?: unknown; data?: unknown; err?: { message?: string } };
+    const direction: Direction | undefined = record.src === 'c' ? 'C' : record.src === 's' ? 'S' : undefined;
+    if (direction && typeof record.data === 'string') {
+      for (const line of lines(Buffer.from(record.data, 'base64').toString('utf8'))) log.write(direction, line);
+      return;
+    }
+    if (direction && typeof record.msg === 'string') {
+      for (const line of lines(record.msg)) log.write(direction, line);
+      return;
+    }
+    const text = typeof record.msg === 'string' ? record.msg : record.err?.message;
+    if (text && level !== 'trace' && level !== 'debug') log.note(`${level}: ${text}`);
+  };
+  return { trace: entry('trace'), debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error'), fatal: entry('error') };
+}
+
+/**
+ * A bunyan-style logger for nodemailer's `logger` option (use with `debug: true`): calls look like
+ * `logger.debug({tnx: 'client'|'server'|...}, format, ...args)`.
+ */
+export function nodemailerLogger(log: DebugLog) {
+  const entry = (level: string) => (meta: unknown, message?: unknown, ...args: unknown[]) => {
+    const data = (meta && typeof meta === 'object' ? meta : {}) as { tnx?: string };
+    const text = typeof meta === 'string' ? format(meta, message, ...args) : format(String(message ?? ''), ...args);
+    const direction: Direction = data.tnx === 'client' ? 'C' : data.tnx === 'server' ? 'S' : '*';
+    for (const line of lines(text)) log.write(direction, direction === '*' ? `${level}: ${line}` : line);
+  };
+  return { trace: entry('trace'), debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error'), fatal: entry('fatal') };
+}

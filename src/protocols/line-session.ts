@@ -1,0 +1,126 @@
+// A small line-oriented conversation over one socket, for the exchanges we make ourselves (the
+// staged probe, STARTTLS before a certificate fetch). Every read is bounded by the caller's
+// AbortSignal; every line in and out goes through the tap (the redacting debug log).
+import type net from 'node:net';
+import os from 'node:os';
+import type tls from 'node:tls';
+import type { ProtocolTap } from './debug-log.js';
+import { bounded, handshake, listen } from './socket.js';
+
+const MAX_LINE = 64 * 1024;
+
+export class ConnectionClosedError extends Error {
+  readonly code = 'ECONNCLOSED';
+  constructor(step: string) {
+    super(`the server closed the connection (${step})`);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+export class LineSession {
+  socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private unlisten: () => void = () => undefined;
+  private readonly onData = (chunk: Buffer) => {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.wake();
+  };
+  private readonly onError = (err: Error) => {
+    this.failure ??= err;
+    this.wake();
+  };
+  private readonly onClose = () => {
+    this.closed = true;
+    this.wake();
+  };
+
+  constructor(
+    socket: net.Socket,
+    private readonly opts: { signal?: AbortSignal; tap?: ProtocolTap } = {},
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  private attach(socket: net.Socket): void {
+    this.unlisten = listen(socket, { data: this.onData, error: this.onError, close: this.onClose });
+  }
+
+  private detach(): void {
+    this.unlisten();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  /** The next line without its line ending (UTF-8). */
+  readLine(step = 'waiting for the server'): Promise<string> {
+    return bounded(
+      this.opts.signal,
+      step,
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const attempt = () => {
+            const lf = this.buffer.indexOf(0x0a);
+            if (lf >= 0) {
+              const line = this.buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
+              this.buffer = this.buffer.subarray(lf + 1);
+              this.opts.tap?.('S', line);
+              return resolve(line);
+            }
+            if (this.buffer.length > MAX_LINE) return reject(Object.assign(new Error(`server line longer than ${MAX_LINE} bytes`), { code: 'EPROTOCOL' }));
+            if (this.failure) return reject(this.failure);
+            if (this.closed) return reject(new ConnectionClosedError(step));
+            this.waiter = attempt;
+          };
+          attempt();
+        }),
+      () => this.socket.destroy(),
+    );
+  }
+
+  /** Sends one command line; `logged` replaces it in the tap when it carries a secret. */
+  send(line: string, logged?: string): void {
+    this.opts.tap?.('C', logged ?? line);
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** Whether the server sent more than was asked for (a STARTTLS injection attempt, or pipelining). */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Upgrades to TLS after STARTTLS/STLS was accepted. Plaintext the server sent before the
+   * handshake is discarded (RFC 3207 §6: nothing from before TLS may be trusted).
+   */
+  async upgrade(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const plain = this.socket;
+    this.detach();
+    this.buffer = Buffer.alloc(0);
+    const secure = await handshake({ ...options, socket: plain }, this.opts.signal);
+    this.socket = secure;
+    this.attach(secure);
+    return secure;
+  }
+
+  close(): void {
+    this.detach();
+    this.socket.on('error', () => undefined);
+    this.socket.destroy();
+  }
+}
+
+/** An EHLO name: the host name when it is fully qualified, else our address literal (as nodemailer). */
+export function ehloName(socket: net.Socket): string {
+  const host = os.hostname();
+  if (host.includes('.')) return host;
+  const address = socket.localAddress ?? '127.0.0.1';
+  return address.includes(':') ? `[IPv6:${address}]` : `[${address}]`;
+}

@@ -1,0 +1,84 @@
+// `mailbox test` for one account: the staged probe (resolve, connect, tls, greeting, capabilities,
+// login, probe, and for --send-to a real message), each stage timed, stopping at the first failure.
+import { performance } from 'node:perf_hooks';
+import type { Account } from '../../core/account.js';
+import { ErrorCodes } from '../../core/errors.js';
+import type { DebugLog } from '../debug-log.js';
+import { networkFailure } from '../errors.js';
+import type { LookupFn } from '../socket.js';
+import { handshakePlan, type TlsDeps } from '../tls.js';
+import { probeImap } from './imap.js';
+import { probePop3 } from './pop3.js';
+import { probeSmtp } from './smtp.js';
+import { StageFailed, StageRecorder, type ProbeResult } from './stages.js';
+import type { ProbeContext } from './transport.js';
+
+export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.js';
+
+export interface ProbeOptions {
+  /** Resolves the account's secret (keychain, env, command) when the login stage needs it. */
+  secret: () => Promise<string>;
+  /** Deadline for the whole account (default 15 s). */
+  timeoutMs?: number;
+  /** SMTP accounts: also send one test message to this address. */
+  sendTo?: string;
+  /** The account's debug log (redacting), when its debug flag is on. */
+  debugLog?: DebugLog;
+  now?: () => Date;
+  lookup?: LookupFn;
+  tls?: TlsDeps;
+}
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+
+export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
+  const started = performance.now();
+  const recorder = new StageRecorder(account);
+  const log = options.debugLog;
+  log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
+  let failure: StageFailed | undefined;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  try {
+    const ctx: ProbeContext = {
+      account,
+      recorder,
+      timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+      plan: await handshakePlan(account, options.tls),
+      tap: log?.tap,
+      note: (text) => log?.note(text),
+      now: options.now ?? (() => new Date()),
+      lookup: options.lookup,
+      secret: async () => {
+        const secret = await options.secret();
+        log?.addSecret(secret);
+        return secret;
+      },
+      sendTo: account.type === 'smtp' ? options.sendTo : undefined,
+    };
+    if (account.type === 'imap') await probeImap(ctx);
+    else if (account.type === 'pop3') await probePop3(ctx);
+    else await probeSmtp(ctx);
+  } catch (err) {
+    if (err instanceof StageFailed) failure = err;
+    else {
+      // Before any stage (a CA file that cannot be read): a configuration problem of its own.
+      failure = new StageFailed(networkFailure(err, account, 'setup'));
+    }
+  }
+  const error = failure?.error;
+  for (const warning of recorder.warnings) log?.note(`warning: ${warning}`);
+  if (error) log?.note(`failed: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`);
+  return {
+    account: account.name,
+    type: account.type,
+    server: `${account.host}:${account.port}`,
+    security: account.security,
+    ok: !error,
+    ms: Math.round(performance.now() - started),
+    stages: recorder.stages,
+    warnings: recorder.warnings,
+    error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+    exitCode: error ? ErrorCodes[error.code] : 0,
+  };
+}

@@ -1,0 +1,74 @@
+// The POP3 probe, on the project's POP3 client.
+import { MailboxError } from '../../core/errors.js';
+import { Pop3Client } from '../pop3/client.js';
+import { socketTlsOptions } from '../tls.js';
+import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
+
+export async function probePop3(ctx: ProbeContext): Promise<void> {
+  const { account, recorder } = ctx;
+  const { socket, release } = await openProbeSocket(ctx);
+  const client = new Pop3Client(socket, { signal: ctx.signal, tap: ctx.tap, account, timeoutMs: 24 * 3600_000 });
+  try {
+    await recorder.run('greeting', async () => {
+      const banner = await plainGreeting(ctx, client.readGreeting());
+      return { value: banner, detail: banner, data: { banner, apop: /<[^>]+>/.test(banner) } };
+    });
+    if (account.security === 'starttls') {
+      await tlsStage(ctx, async () => {
+        const caps = await client.capa();
+        if (!caps.has('STLS')) throw startTlsNotOffered(account, 'STLS');
+        // tlsStage judges and describes the certificate before anything else is sent.
+        return client.stls(socketTlsOptions(ctx.plan, account.host));
+      });
+    }
+    const caps = await recorder.run('capabilities', async () => {
+      const map = await client.capa();
+      const mechanisms = client.mechanisms;
+      const list = [...map.entries()].map(([k, v]) => [k, ...v].join(' '));
+      const using = account.auth === 'oauth2' ? 'XOAUTH2' : mechanisms.includes('PLAIN') ? 'AUTH PLAIN' : 'USER/PASS';
+      const offered = [map.has('USER') ? 'USER/PASS' : '', mechanisms.length ? `SASL ${mechanisms.join(' ')}` : ''].filter(Boolean).join(', ');
+      if (offered) {
+        const warning = plaintextLoginWarning(account, offered);
+        if (warning) recorder.warn(warning);
+      }
+      return {
+        value: { map, mechanisms, using },
+        detail: `${list.join(', ') || 'no CAPA (RFC 1939 server)'}; mechanisms offered: ${mechanisms.join(' ') || 'USER/PASS only'}; will use ${using}`,
+        data: { capabilities: list, mechanisms, configured: using },
+      };
+    });
+    await recorder.run('login', async () => {
+      const secret = await ctx.secret();
+      const user = account.user ?? '';
+      await client.login(user, secret, { mechanism: account.auth === 'oauth2' ? 'xoauth2' : 'auto' });
+      return { value: undefined, detail: `logged in as ${user} (${caps.using})`, data: { user, mechanism: caps.using } };
+    });
+    await recorder.run('probe', async () => {
+      const stat = await client.stat();
+      let uidl: 'yes' | 'no' | 'unknown' = caps.map.has('UIDL') ? 'yes' : 'unknown';
+      if (stat.count > 0) {
+        uidl = await client.uidlOne(1).then(
+          () => 'yes' as const,
+          (err: unknown) => {
+            if (err instanceof MailboxError && err.code === 'EPROTOCOL') return 'no' as const;
+            throw err;
+          },
+        );
+      }
+      await client.quit();
+      if (uidl === 'no') {
+        throw new MailboxError('EPROTOCOL', `account ${account.name}: the server does not support UIDL`, {
+          hint: 'mailbox needs UIDL to recognise messages it already fetched; this server cannot be read safely',
+        });
+      }
+      return {
+        value: undefined,
+        detail: `${stat.count} messages, ${stat.size} bytes; UIDL ${uidl === 'yes' ? 'supported' : 'not announced (mailbox empty, not checked)'}`,
+        data: { messages: stat.count, size: stat.size, uidl },
+      };
+    });
+  } finally {
+    client.close();
+    release();
+  }
+}

@@ -1,0 +1,77 @@
+// The staged probe's bookkeeping: each stage timed, recorded, and the first failure ends the run.
+import { performance } from 'node:perf_hooks';
+import type { Account } from '../../core/account.js';
+import { MailboxError, type ErrorCode } from '../../core/errors.js';
+import { networkFailure } from '../errors.js';
+
+export const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+export interface StageResult {
+  name: StageName;
+  ok: boolean;
+  ms: number;
+  /** One line for people. */
+  detail: string;
+  /** The same facts for scripts (TLS session, capabilities, mailbox numbers, server reply). */
+  data?: Record<string, unknown>;
+}
+
+export interface ProbeError {
+  code: ErrorCode;
+  message: string;
+  hint: string | null;
+}
+
+export interface ProbeResult {
+  account: string;
+  type: Account['type'];
+  /** host:port and security, for the heading. */
+  server: string;
+  security: Account['security'];
+  ok: boolean;
+  ms: number;
+  stages: StageResult[];
+  warnings: string[];
+  error: ProbeError | null;
+  /** The exit code of the error (0 when ok). */
+  exitCode: number;
+}
+
+export interface StageOutcome<T> {
+  value: T;
+  detail: string;
+  data?: Record<string, unknown>;
+}
+
+/** Thrown to stop the run after a stage failed; the failure is already recorded. */
+export class StageFailed extends Error {
+  constructor(readonly error: MailboxError) {
+    super(error.message);
+  }
+}
+
+export class StageRecorder {
+  readonly stages: StageResult[] = [];
+  readonly warnings: string[] = [];
+
+  constructor(private readonly account: Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security'>) {}
+
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  async run<T>(name: StageName, body: () => Promise<StageOutcome<T>>): Promise<T> {
+    const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
+    try {
+      const outcome = await body();
+      this.stages.push({ name, ok: true, ms: ms(), detail: outcome.detail, ...(outcome.data ? { data: outcome.data } : {}) });
+      return outcome.value;
+    } catch (err) {
+      const error = err instanceof StageFailed ? err.error : networkFailure(err, this.account, name);
+      this.stages.push({ name, ok: false, ms: ms(), detail: error.message });
+      throw new StageFailed(error);
+    }
+  }
+}

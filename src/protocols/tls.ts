@@ -1,0 +1,255 @@
+// TLS trust for every connection the tool makes: verified by default (Node's root store plus the
+// account's CA file), pinned by SHA-256 fingerprint, or explicitly insecure.
+//
+// Two consumers:
+// - our own sockets (POP3 client, probe, certificate fetch): `handshakePlan()` gives options that
+//   never abort the handshake, and `verifyPeer()` decides BEFORE any byte of the session is sent,
+//   so a failing certificate can still be described (subject, fingerprint) in the diagnosis;
+// - libraries (imapflow, nodemailer): `connectionTls()` gives options they enforce themselves.
+//   A pin cannot be enforced with `rejectUnauthorized:false` + `checkServerIdentity`: Node skips
+//   checkServerIdentity when the chain does not verify (self-signed). So we fetch the server's
+//   chain first, find the pinned certificate in it, and make it the only trust anchor
+//   (`ca` + `allowPartialTrustChain`), with a checkServerIdentity that compares fingerprints.
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Account } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+
+export type TrustKind = 'system' | 'ca' | 'fingerprint' | 'insecure';
+
+/** The parts of an account that decide how a TLS connection is made and trusted. */
+export type TlsAccount = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security' | 'tls'>;
+
+export interface TlsDeps {
+  /** Reads the account's CA file (default: fs.readFile). */
+  readFile?: (path: string) => Promise<Buffer | string>;
+  /** Deadline for the certificate fetch of a pinned account (default 15 s). */
+  timeoutMs?: number;
+  /** Fetches the server's certificate chain for a pinned account (default: our own handshake). */
+  fetchPeerCertificate?: (account: TlsAccount, plan: HandshakePlan, timeoutMs: number) => Promise<tls.DetailedPeerCertificate>;
+}
+
+/** How our own sockets shake hands and then judge the peer. */
+export interface HandshakePlan {
+  trust: TrustKind;
+  /** Options for tls.connect: never rejects by itself; verifyPeer() judges. */
+  options: tls.ConnectionOptions;
+  /** Pinned SHA-256 fingerprint ("AB:CD:.."), for trust 'fingerprint'. */
+  pin?: string;
+  /** The CA file path, for trust 'ca' (shown in diagnostics). */
+  caFile?: string;
+}
+
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  /** ISO dates. */
+  validFrom: string;
+  validTo: string;
+  /** Whole days until expiry (negative once expired). */
+  expiresInDays: number;
+  fingerprint256: string;
+  selfSigned: boolean;
+  altNames: string | null;
+}
+
+export interface TlsSessionInfo {
+  protocol: string | null;
+  cipher: string | null;
+  certificate: CertificateInfo | null;
+  trust: TrustKind;
+  /** Whether the peer passed the account's trust (system/CA chain + host name, or the pin). */
+  verified: boolean;
+  /** Node/OpenSSL's reason when the chain or host name did not verify. */
+  authorizationError: string | null;
+}
+
+export const MIN_TLS_VERSION = 'TLSv1.2';
+const DEFAULT_FETCH_TIMEOUT_MS = 15_000;
+
+export function trustKind(trust: Account['tls']): TrustKind {
+  if (trust.insecure) return 'insecure';
+  if (trust.fingerprint) return 'fingerprint';
+  if (trust.ca) return 'ca';
+  return 'system';
+}
+
+/** SNI only for host names: RFC 6066 forbids IP literals there (Node warns). */
+export function serverName(host: string): string | undefined {
+  return net.isIP(host) ? undefined : host;
+}
+
+async function loadCaFile(account: TlsAccount, deps: TlsDeps): Promise<string> {
+  const file = account.tls.ca!;
+  try {
+    const text = (await (deps.readFile ?? readFile)(file)).toString();
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return text;
+  } catch (err) {
+    throw new MailboxError('ECONFIG', `account ${account.name}: cannot use the CA file ${file}: ${(err as Error).message}`, {
+      hint: `give a PEM file with the CA certificate: mailbox edit ${account.name} --ca FILE`,
+      cause: err,
+    });
+  }
+}
+
+/** Options shared by every plan: the account's CA (added to, not replacing, the root store). */
+async function baseOptions(account: TlsAccount, deps: TlsDeps): Promise<tls.ConnectionOptions> {
+  const options: tls.ConnectionOptions = { minVersion: MIN_TLS_VERSION };
+  if (trustKind(account.tls) === 'ca') options.ca = [...tls.rootCertificates, await loadCaFile(account, deps)];
+  return options;
+}
+
+/** For our own sockets: handshake without aborting, then call verifyPeer() before sending anything. */
+export async function handshakePlan(account: TlsAccount, deps: TlsDeps = {}): Promise<HandshakePlan> {
+  const trust = trustKind(account.tls);
+  const options = { ...(await baseOptions(account, deps)), rejectUnauthorized: false };
+  const plan: HandshakePlan = { trust, options };
+  if (trust === 'fingerprint') plan.pin = account.tls.fingerprint!.toUpperCase();
+  if (trust === 'ca') plan.caFile = account.tls.ca;
+  return plan;
+}
+
+/** tls.connect options for upgrading/opening one of our sockets to `host` under `plan`. */
+export function socketTlsOptions(plan: HandshakePlan, host: string, socket?: net.Socket): tls.ConnectionOptions {
+  const options: tls.ConnectionOptions = { ...plan.options, host };
+  const name = serverName(host);
+  if (name) options.servername = name;
+  if (socket) options.socket = socket;
+  return options;
+}
+
+/** The certificates the peer presented, leaf first. */
+export function peerChain(cert: tls.PeerCertificate | tls.DetailedPeerCertificate): tls.PeerCertificate[] {
+  const chain: tls.PeerCertificate[] = [];
+  let current: tls.PeerCertificate | undefined = cert;
+  while (current && current.fingerprint256 && !chain.some((c) => c.fingerprint256 === current!.fingerprint256)) {
+    chain.push(current);
+    current = (current as tls.DetailedPeerCertificate).issuerCertificate;
+  }
+  return chain;
+}
+
+/** The presented certificate (leaf or one of its issuers) that matches the pin, if any. */
+export function pinnedCertificate(cert: tls.PeerCertificate, pin: string): tls.PeerCertificate | undefined {
+  const wanted = pin.toUpperCase();
+  return peerChain(cert).find((c) => c.fingerprint256.toUpperCase() === wanted);
+}
+
+function certificateExpired(cert: tls.PeerCertificate, now: Date): boolean {
+  return new Date(cert.valid_to).getTime() < now.getTime();
+}
+
+/** The verdict on a finished handshake of one of our sockets. */
+export function judgePeer(socket: tls.TLSSocket, plan: HandshakePlan, now = new Date()): { verified: boolean; reason: string | null } {
+  if (plan.trust === 'insecure') return { verified: false, reason: null };
+  const cert = socket.getPeerCertificate(true);
+  if (!cert || !cert.fingerprint256) return { verified: false, reason: 'the server sent no certificate' };
+  if (plan.trust === 'fingerprint') {
+    const pinned = pinnedCertificate(cert, plan.pin!);
+    if (!pinned) return { verified: false, reason: `certificate fingerprint ${cert.fingerprint256} does not match the pinned ${plan.pin}` };
+    if (certificateExpired(cert, now)) return { verified: false, reason: `the pinned certificate expired on ${new Date(cert.valid_to).toISOString()}` };
+    return { verified: true, reason: null };
+  }
+  if (!socket.authorized) return { verified: false, reason: String(socket.authorizationError ?? 'certificate not trusted') };
+  return { verified: true, reason: null };
+}
+
+/** Throws ETLS unless the peer passed the plan's trust (insecure passes everything). */
+export function verifyPeer(socket: tls.TLSSocket, plan: HandshakePlan, account: TlsAccount, now = new Date()): void {
+  if (plan.trust === 'insecure') return;
+  const { verified, reason } = judgePeer(socket, plan, now);
+  if (verified) return;
+  const cert = socket.getPeerCertificate();
+  const err = new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted: ${reason}`, {
+    hint: certificateHint(account, cert?.fingerprint256, reason),
+  });
+  Object.assign(err, { tlsReason: reason });
+  throw err;
+}
+
+/** What to do about an untrusted certificate. */
+export function certificateHint(account: TlsAccount, fingerprint: string | undefined, reason: string | null): string {
+  const fp = fingerprint ? ` --fingerprint ${fingerprint}` : ' --fingerprint SHA256';
+  if (account.tls.fingerprint) {
+    return `the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one: mailbox edit ${account.name}${fp}`;
+  }
+  if (reason && /ALTNAME|Hostname\/IP does not match/i.test(reason)) {
+    return `connect with a host name listed in the certificate, or pin it: mailbox edit ${account.name}${fp}`;
+  }
+  if (reason && /EXPIRED/i.test(reason)) return `the server's certificate has expired: renew it on the server, or pin it: mailbox edit ${account.name}${fp}`;
+  return `if the server uses a private or self-signed certificate, trust its CA with: mailbox edit ${account.name} --ca FILE, or pin the certificate after checking it out of band: mailbox edit ${account.name}${fp}`;
+}
+
+export function describeCertificate(cert: tls.PeerCertificate, now = new Date()): CertificateInfo {
+  const x509 = cert.raw ? new X509Certificate(cert.raw) : undefined;
+  const validTo = new Date(cert.valid_to);
+  const oneLine = (dn: string | undefined) => (dn ?? '').split('\n').filter(Boolean).join(', ');
+  const subject = x509 ? oneLine(x509.subject) : JSON.stringify(cert.subject ?? {});
+  const issuer = x509 ? oneLine(x509.issuer) : JSON.stringify(cert.issuer ?? {});
+  return {
+    subject,
+    issuer,
+    validFrom: new Date(cert.valid_from).toISOString(),
+    validTo: validTo.toISOString(),
+    expiresInDays: Math.floor((validTo.getTime() - now.getTime()) / 86_400_000),
+    fingerprint256: cert.fingerprint256,
+    selfSigned: x509 ? x509.checkIssued(x509) && x509.verify(x509.publicKey) : subject === issuer,
+    altNames: cert.subjectaltname ?? null,
+  };
+}
+
+export function describeTlsSession(socket: tls.TLSSocket, plan: HandshakePlan, now = new Date()): TlsSessionInfo {
+  const cert = socket.getPeerCertificate();
+  const verdict = judgePeer(socket, plan, now);
+  return {
+    protocol: socket.getProtocol() ?? null,
+    cipher: socket.getCipher()?.name ?? null,
+    certificate: cert && cert.fingerprint256 ? describeCertificate(cert, now) : null,
+    trust: plan.trust,
+    verified: verdict.verified,
+    authorizationError: socket.authorized ? null : String(socket.authorizationError ?? '') || null,
+  };
+}
+
+/** PEM text of a presented certificate. */
+export function certificatePem(cert: tls.PeerCertificate): string {
+  return new X509Certificate(cert.raw).toString();
+}
+
+/**
+ * tls.ConnectionOptions for a library (imapflow `tls`, nodemailer `tls`) connecting for `account`.
+ * Verification is on unless the account is explicitly insecure. For a pinned account this makes one
+ * handshake of its own first (implicit TLS, or after STARTTLS/STLS) to fetch the pinned certificate,
+ * and fails with ETLS when the server does not present it.
+ */
+export async function connectionTls(account: TlsAccount, deps: TlsDeps = {}): Promise<tls.ConnectionOptions> {
+  const trust = trustKind(account.tls);
+  const options = await baseOptions(account, deps);
+  if (trust === 'insecure') return { ...options, rejectUnauthorized: false };
+  if (trust !== 'fingerprint') return { ...options, rejectUnauthorized: true };
+  const plan = await handshakePlan(account, deps);
+  const fetch = deps.fetchPeerCertificate ?? (await import('./certificate-fetch.js')).fetchPeerCertificate;
+  const presented = await fetch(account, plan, deps.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
+  const pinned = pinnedCertificate(presented, plan.pin!);
+  if (!pinned) {
+    throw new MailboxError(
+      'ETLS',
+      `account ${account.name}: the certificate of ${account.host}:${account.port} (fingerprint ${presented.fingerprint256}) does not match the pinned ${plan.pin}`,
+      { hint: certificateHint(account, presented.fingerprint256, 'pin mismatch') },
+    );
+  }
+  const pin = plan.pin!;
+  return {
+    ...options,
+    rejectUnauthorized: true,
+    ca: [certificatePem(pinned)],
+    allowPartialTrustChain: true,
+    // Reached only when the chain verified against the pinned certificate; the host name is not
+    // checked for a pinned certificate (the pin is the identity), the fingerprint is, again.
+    checkServerIdentity: (_host, cert) =>
+      pinnedCertificate(cert, pin) ? undefined : new Error(`certificate fingerprint ${cert.fingerprint256} does not match the pinned ${pin}`),
+  };
+}

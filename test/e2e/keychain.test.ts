@@ -1,0 +1,133 @@
+// Secrets in the OS keychain, against a real Secret Service (gnome-keyring in a private D-Bus session).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noSecretServiceEnv, startSecretService, type SecretService } from '../harness/index.js';
+import { readTree, runMailbox, tmpHome, type RunResult } from '../helpers/cli.js';
+
+const exec = promisify(execFile);
+// Space, quote, @, UTF-8: a password that breaks naive quoting.
+const PASSWORD = 'p@ss w0rd"é-kc-7731';
+const NEW_PASSWORD = 'second-secret-9907';
+
+let ss: SecretService;
+const { home, cleanup } = tmpHome();
+const outputs: string[] = [];
+
+beforeAll(async () => {
+  ss = await startSecretService();
+});
+afterAll(async () => {
+  await ss?.stop();
+  cleanup();
+});
+
+async function mailbox(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; home?: string } = {}): Promise<RunResult> {
+  const r = await runMailbox(args, { home: opts.home ?? home, input: opts.input, env: { ...ss.env, ...opts.env } });
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
+
+/** Reads the entry back through libsecret's own tool: what any other Secret Service client sees. */
+async function keychainEntry(key: string): Promise<string | null> {
+  try {
+    const { stdout } = await exec('secret-tool', ['lookup', 'service', 'mailbox', 'username', key], { env: { ...process.env, ...ss.env } });
+    return stdout;
+  } catch {
+    return null;
+  }
+}
+
+const ADD = ['add', '--type', 'imap', '--name', 'Work', '--host', 'imap.example.com', '--user', 'me@example.com', '--password-stdin', '--no-test'];
+
+describe('keychain', () => {
+  it('--password-stdin stores the password in the keychain; the config holds only the reference', async () => {
+    const r = await mailbox([...ADD, '--json'], { input: `${PASSWORD}\n` });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'keychain', ref: 'mailbox/work' });
+    expect(await keychainEntry('work')).toBe(PASSWORD);
+    const config = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8'));
+    expect(config.accounts[0].secret).toEqual({ kind: 'keychain', service: 'mailbox', key: 'work' });
+  });
+
+  it('edit --password-stdin replaces it under the same entry', async () => {
+    const r = await mailbox(['edit', 'work', '--password-stdin', '--no-test', '--json'], { input: NEW_PASSWORD });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).changes).toEqual(['password']);
+    expect(await keychainEntry('work')).toBe(NEW_PASSWORD);
+  });
+
+  it('remove deletes the keychain entry with the account', async () => {
+    const r = await mailbox(['remove', 'work', '--yes', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ removed: 'Work', secretRemoved: true });
+    expect(await keychainEntry('work')).toBeNull();
+  });
+
+  it('switching to --password-env removes the keychain entry it no longer needs', async () => {
+    await mailbox(ADD, { input: PASSWORD });
+    expect(await keychainEntry('work')).toBe(PASSWORD);
+    const r = await mailbox(['edit', 'work', '--password-env', 'WORK_PW', '--no-test', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'env', ref: 'WORK_PW' });
+    expect(await keychainEntry('work')).toBeNull();
+  });
+
+  it('apply --prune removes the keychain entry of a pruned account', async () => {
+    await mailbox([...ADD.map((a) => (a === 'Work' ? 'gone' : a))], { input: PASSWORD });
+    expect(await keychainEntry('gone')).toBe(PASSWORD);
+    const doc = JSON.parse((await mailbox(['export'])).stdout);
+    doc.accounts = doc.accounts.filter((a: { name: string }) => a.name !== 'gone');
+    const r = await mailbox(['apply', '-f', '-', '--prune'], { input: JSON.stringify(doc) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^remove\s+account gone$/m);
+    expect(await keychainEntry('gone')).toBeNull();
+  });
+
+  it('keychain unavailable: exit 78 naming the alternatives, nothing written', async () => {
+    const { home: empty, cleanup: done } = tmpHome();
+    try {
+      const r = await mailbox(ADD, { home: empty, input: PASSWORD, env: noSecretServiceEnv() });
+      expect(r.code).toBe(78);
+      expect(r.stderr).toContain('the OS keychain is unavailable');
+      expect(r.stderr).toContain('nothing was saved');
+      expect(r.stderr).toContain('--password-env VAR');
+      expect(r.stderr).toContain('--password-command');
+      expect(fs.readdirSync(empty)).toEqual([]);
+      const json = await mailbox([...ADD, '--json'], { home: empty, input: PASSWORD, env: noSecretServiceEnv() });
+      expect(JSON.parse(json.stderr).error).toMatchObject({ code: 'EKEYCHAIN', exit: 78 });
+      expect(json.stdout).toBe('');
+      // The alternatives work without any keychain.
+      const env = await mailbox([...ADD.filter((a) => a !== '--password-stdin'), '--password-env', 'WORK_PW'], { home: empty, env: noSecretServiceEnv() });
+      expect(env.code).toBe(0);
+      const before = fs.readFileSync(path.join(empty, 'config.json'));
+      const edit = await mailbox(['edit', 'work', '--password-stdin', '--no-test'], { home: empty, input: PASSWORD, env: noSecretServiceEnv() });
+      expect(edit.code).toBe(78);
+      expect(fs.readFileSync(path.join(empty, 'config.json')).equals(before)).toBe(true);
+    } finally {
+      done();
+    }
+  });
+
+  it('removing an account while the keychain is unavailable removes it and warns about the entry left behind', async () => {
+    await mailbox([...ADD.map((a) => (a === 'Work' ? 'stuck' : a))], { input: PASSWORD });
+    const r = await mailbox(['remove', 'stuck', '--yes', '--json'], { env: noSecretServiceEnv() });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ removed: 'stuck', secretRemoved: false });
+    expect(r.stderr).toContain('could not remove keychain entry mailbox/stuck');
+    expect(r.stderr).toContain('secret-tool clear service mailbox username stuck');
+    expect(await keychainEntry('stuck')).toBe(PASSWORD);
+  });
+
+  it('no password appears in any file under MAILBOX_HOME or in any output', () => {
+    const files = readTree(home);
+    for (const secret of [PASSWORD, NEW_PASSWORD]) {
+      expect(files).not.toContain(secret);
+      expect(Buffer.from(files, 'latin1').toString('utf8')).not.toContain(secret);
+      for (const out of outputs) expect(out).not.toContain(secret);
+    }
+    expect(outputs.length).toBeGreaterThan(20);
+  });
+});

@@ -1,0 +1,188 @@
+// The wizard driven through its real inquirer prompts (rendered to @inquirer/testing's screen).
+import * as prompts from '@inquirer/prompts';
+import { screen, wrapPrompt } from '@inquirer/testing/vitest';
+import { describe, expect, it } from 'vitest';
+import { parseAccount, type AccountView } from '../../src/core/account.js';
+import { MailboxError } from '../../src/core/errors.js';
+import { promptsPrompter } from '../../src/cli/prompter.js';
+import { runAccountWizard, type WizardOptions } from '../../src/cli/wizard.js';
+
+// The real inquirer prompts, rendered to the shared test screen instead of a terminal.
+const wrapped = {
+  input: wrapPrompt(prompts.input),
+  select: wrapPrompt(prompts.select),
+  password: wrapPrompt(prompts.password),
+  confirm: wrapPrompt(prompts.confirm),
+} as typeof prompts;
+const prompter = promptsPrompter(async () => wrapped, {});
+const existing: AccountView = {
+  ...parseAccount({ name: 'Taken', type: 'imap', host: 'imap.example.com', user: 'u', secret: { kind: 'env', name: 'PW' } }),
+  provisioned: false,
+};
+
+function options(extra: Partial<WizardOptions> = {}): WizardOptions & { warnings: string[] } {
+  const warnings: string[] = [];
+  return {
+    prompter,
+    input: {},
+    given: new Set(),
+    accounts: [existing],
+    filters: [],
+    acceptDefaults: false,
+    probeKeychain: async () => undefined,
+    warn: (m) => warnings.push(m),
+    cwd: '/',
+    warnings,
+    ...extra,
+  };
+}
+
+/** The wizard's promise: once it settles, no further screen will come. */
+let flow: Promise<unknown> = Promise.resolve();
+
+function start<T>(promise: Promise<T>): Promise<T> {
+  flow = promise.catch(() => undefined);
+  return promise;
+}
+
+/** Types an answer (or just Enter for the default) and waits for the next screen or the end. */
+async function answer(text: string | null, expectOnScreen?: RegExp): Promise<void> {
+  if (expectOnScreen) expect(screen.getScreen()).toMatch(expectOnScreen);
+  if (text) screen.type(text);
+  screen.keypress('enter');
+  await Promise.race([screen.next(), flow]);
+}
+
+/** Backspace n times (each re-renders at once, so there is no later screen to wait for). */
+async function erase(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) screen.keypress('backspace');
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('add wizard', () => {
+  it('asks every field with defaults, validates at the prompt, masks the password', async () => {
+    const o = options();
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer(null, /Account type[\s\S]*imap/); // default imap
+    await answer('taken', /Account name/);
+    expect(screen.getScreen()).toMatch(/an account named Taken already exists/);
+    await erase(5);
+    await answer('bad name!');
+    expect(screen.getScreen()).toMatch(/invalid name "bad name!"/);
+    await erase(9);
+    await answer('work');
+    await answer('bad_host', /Server host name/);
+    expect(screen.getScreen()).toMatch(/invalid host "bad_host"/);
+    await erase(8);
+    await answer('IMAP.example.com');
+    expect(screen.getScreen()).toMatch(/Connection security/);
+    screen.keypress('down'); // starttls
+    await answer(null);
+    expect(screen.getScreen()).toMatch(/Port.*143/); // default follows type and security
+    await answer('99999');
+    expect(screen.getScreen()).toMatch(/1 to 65535/);
+    await erase(5);
+    await answer(null);
+    await answer(null, /Authentication[\s\S]*password/);
+    await answer('me@example.com', /User name/);
+    await answer(null, /Password source[\s\S]*OS keychain/);
+    expect(screen.getScreen()).toMatch(/^.*Password/);
+    screen.type('p@ss w0rd"é');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(screen.getScreen()).not.toContain('p@ss');
+    expect(screen.getScreen()).toContain('*'.repeat(11));
+    await answer(null);
+    await answer(null, /IMAP folder.*INBOX/);
+    await answer(null, /advanced settings/); // default: no
+    const result = await done;
+    expect(result.secret).toEqual({ kind: 'keychain', secret: 'p@ss w0rd"é' });
+    const account = parseAccount({ ...result.input, secret: { kind: 'keychain', key: 'work' } });
+    expect(account).toMatchObject({ name: 'work', type: 'imap', host: 'imap.example.com', port: 143, security: 'starttls', user: 'me@example.com', folder: 'INBOX', active: true });
+    expect(await screen.getFullOutput()).not.toContain('p@ss w0rd');
+  });
+
+  it('skips what flags gave; --yes takes the defaults and asks only what has none', async () => {
+    const o = options({ input: { type: 'imap', name: 'in', host: 'imap.example.com' }, given: new Set(['type', 'name', 'host']), acceptDefaults: true });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer('ops@example.com', /User name/);
+    await answer('secret', /Password/);
+    const result = await done;
+    expect(result.secret).toEqual({ kind: 'keychain', secret: 'secret' });
+    expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'X' } })).toMatchObject({ port: 993, security: 'tls', auth: 'password', user: 'ops@example.com', folder: 'INBOX' });
+  });
+
+  it('--yes with an SMTP type, name and host only: a relay without login, nothing asked', async () => {
+    const o = options({ input: { type: 'smtp', name: 'relay', host: 'smtp.example.com' }, given: new Set(['type', 'name', 'host']), acceptDefaults: true });
+    const result = await runAccountWizard(o);
+    expect(parseAccount(result.input)).toMatchObject({ auth: 'none', port: 465 });
+    expect(screen.getScreen()).toBe('');
+  });
+
+  it('an unavailable keychain is said, and another source is offered', async () => {
+    const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)');
+    const o = options({ input: { type: 'pop3', name: 'p', host: 'pop.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']), acceptDefaults: true, probeKeychain: async () => down });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    // --yes picked the keychain; it is down, so the wizard asks after all, without the keychain.
+    expect(screen.getScreen()).toMatch(/Password source/);
+    expect(screen.getScreen()).not.toMatch(/keychain/);
+    await answer(null, /environment variable/);
+    await answer('POP_PASSWORD', /Environment variable/);
+    const result = await done;
+    expect(result.secret).toEqual({ kind: 'env', name: 'POP_PASSWORD' });
+    expect(o.warnings[0]).toMatch(/keychain is unavailable.*choose another source/);
+  });
+
+  it('advanced settings: filter of the right direction, activation, deletion, size, trust', async () => {
+    const filters = [
+      { name: 'junk', direction: 'inbound' as const, allow: [], deny: ['spam.test'], default: false, provisioned: false },
+      { name: 'outgoing', direction: 'outbound' as const, allow: [], deny: ['*'], default: false, provisioned: false },
+    ];
+    const o = options({ input: { type: 'pop3', name: 'p', host: 'pop.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']), secret: { kind: 'env', name: 'PW' }, filters });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer(null, /Connection security/);
+    await answer(null, /Port.*995/);
+    await answer(null, /Authentication/);
+    await answer('y', /advanced settings/);
+    expect(screen.getScreen()).toMatch(/inbound address filter/);
+    expect(screen.getScreen()).not.toMatch(/outgoing/);
+    screen.keypress('down');
+    await answer(null);
+    await answer(null, /Active/);
+    await answer('y', /Delete messages from the server/);
+    await answer('10MB', /Largest message/);
+    await answer(null, /debug/);
+    expect(screen.getScreen()).toMatch(/Certificate trust/);
+    screen.keypress('down');
+    screen.keypress('down');
+    await answer(null);
+    await answer('ab'.repeat(32), /SHA-256 fingerprint/);
+    const result = await done;
+    const account = parseAccount({ ...result.input, secret: { kind: 'env', name: 'PW' } });
+    expect(account).toMatchObject({ filter: 'junk', deleteAfterDownload: true, maxMessageSize: 10 * 1024 * 1024, debug: false, tls: { fingerprint: expect.stringMatching(/^AB:AB/) } });
+  });
+});
+
+describe('edit wizard', () => {
+  it('is prefilled: Enter keeps every value, the secret is kept, a port that was the default follows security', async () => {
+    const current = parseAccount({ name: 'mail', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'keychain', key: 'mail' }, folder: 'Work' });
+    const o = options({ input: { ...current }, existing: current });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer(null, /Server host name.*imap\.example\.com/);
+    screen.keypress('down');
+    await answer(null, /Connection security/);
+    await answer(null, /Port.*143/);
+    await answer(null, /Authentication/);
+    await answer(null, /User name.*me/);
+    await answer(null, /keep the current one \(keychain mailbox\/mail\)/);
+    await answer(null, /IMAP folder.*Work/);
+    await answer(null, /advanced/);
+    const result = await done;
+    expect(result.secret).toBeUndefined();
+    expect(parseAccount(result.input)).toEqual({ ...current, security: 'starttls', port: 143 });
+  });
+});
