@@ -92,8 +92,9 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
       return { value: capabilitiesOf(line), detail: line, data: { banner: line } };
     });
     if (account.security === 'starttls') {
-      const offered = caps ?? (await capability(session, nextTag()));
+      const greeted = caps;
       await tlsStage(ctx, async () => {
+        const offered = greeted ?? (await capability(session, nextTag()));
         if (!offered.some((c) => c.toUpperCase() === 'STARTTLS')) throw startTlsNotOffered(account, 'STARTTLS');
         const tag = nextTag();
         session.send(`${tag} STARTTLS`);
