@@ -10,6 +10,7 @@ import { accountJson } from './account-json.js';
 import type { SecretChoice } from './account-flags.js';
 import { checkConnection } from './connection-check.js';
 import type { AccountsSnapshot, Context } from './context.js';
+import { removeQuietly, reportDeactivated, sameRef, stillReferenced } from './secret-cleanup.js';
 
 export interface SaveRequest {
   input: AccountInput;
@@ -32,10 +33,6 @@ function refFor(choice: SecretChoice, accountName: string): SecretRef {
 
 function isKeychain(ref: SecretRef | undefined): ref is SecretRef & { kind: 'keychain' } {
   return ref?.kind === 'keychain';
-}
-
-function sameRef(a: SecretRef | undefined, b: SecretRef | undefined): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The account the request describes, fully validated against the store; throws before any write. */
@@ -129,23 +126,4 @@ export async function saveAccount(ctx: Context, req: SaveRequest): Promise<numbe
   reportDeactivated(ctx, deactivated);
   ctx.out.data({ account: accountJson(view), ...(existing ? { changes } : {}), deactivated, warnings }, () => '');
   return 0;
-}
-
-export function reportDeactivated(ctx: Context, names: readonly string[]): void {
-  for (const name of names) ctx.out.info(`deactivated smtp account ${name} (only one SMTP account is active at a time)`);
-}
-
-export function stillReferenced(accounts: readonly Account[], provisioned: readonly Account[], ref: SecretRef & { kind: 'keychain' }): boolean {
-  return [...accounts, ...provisioned].some((a) => sameRef(a.secret, ref));
-}
-
-/** Removes a keychain entry after the config no longer names it; a failure is a warning, not an error. */
-export async function removeQuietly(ctx: Context, ref: SecretRef & { kind: 'keychain' }, account: string): Promise<boolean> {
-  try {
-    await ctx.secrets.remove(ref);
-    return true;
-  } catch (err) {
-    ctx.out.warn(`account ${account}: could not remove keychain entry ${ref.service}/${ref.key} (${(err as Error).message}); remove it by hand, e.g. secret-tool clear service ${ref.service} username ${ref.key}`);
-    return false;
-  }
 }

@@ -102,6 +102,21 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   const accounts = mergeEntries(current.accounts, doc.accounts, provisioned.accounts, options.prune);
   let config: Config = { ...current, accounts: accounts.next, filters: filters.next };
 
+  // A default filter in the document takes over its direction from the store's, as `filter add --default` does.
+  for (const wanted of doc.filters.filter((f) => f.default)) {
+    config = {
+      ...config,
+      filters: config.filters.map((f) => {
+        if (f.direction !== wanted.direction || !f.default || doc.filters.some((d) => sameName(d.name, f.name))) return f;
+        const reason = `no longer the default: ${wanted.name} is the default ${wanted.direction} filter`;
+        const entry = filters.entries.find((e) => sameName(e.name, f.name));
+        if (entry) Object.assign(entry, { action: 'update', changes: ['default'], reason });
+        else filters.entries.push({ name: f.name, action: 'update', changes: ['default'], reason });
+        return { ...f, default: false };
+      }),
+    };
+  }
+
   const allFilters = filterViews(config, provisioned.filters);
   assertOneDefaultPerDirection(allFilters, source);
   for (const account of config.accounts) {

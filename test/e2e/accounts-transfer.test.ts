@@ -128,8 +128,8 @@ describe('provisioned accounts', () => {
     // The administrator's file has the shape of an export.
     const doc = JSON.parse(exported);
     doc.accounts = doc.accounts.map((a: any) => ({ ...a, name: `corp-${a.name}` }));
-    doc.filters = [];
-    doc.accounts[0].filter = undefined;
+    doc.filters = [{ name: 'corp-junk', direction: 'inbound', deny: ['spam.test'], default: true }];
+    doc.accounts[0].filter = 'corp-junk';
     fs.writeFileSync(provisionedFile, JSON.stringify(doc), { mode: 0o644 });
     await ok(['add', '--type', 'smtp', '--name', 'mine', '--host', 'smtp.example.com', '--inactive', '--no-test'], home);
   });
@@ -150,6 +150,14 @@ describe('provisioned accounts', () => {
     expect(remove.code).toBe(77);
     expect(JSON.parse(remove.stderr).error.code).toBe('EPROVISIONED');
     expect((await runMailbox(['add', '--type', 'smtp', '--name', 'CORP-OUT', '--host', 'h.example.com', '--no-test'], { home })).code).toBe(65);
+    // Their filters too: not removed, not displaced as the default of their direction.
+    const filter = await runMailbox(['filter', 'remove', 'corp-junk'], { home });
+    expect(filter.code).toBe(77);
+    expect(filter.stderr).toContain('filter corp-junk is provisioned by the administrator and cannot be removed');
+    expect((await runMailbox(['filter', 'add', 'mine', '--direction', 'inbound', '--deny', 'x.test', '--default'], { home })).code).toBe(77);
+    expect(json(await ok(['filter', 'list', '--json'], home))).toEqual([
+      { name: 'corp-junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true, provisioned: true, usedBy: ['corp-work'] },
+    ]);
     expect(fs.readFileSync(provisionedFile).equals(before)).toBe(true);
   });
 

@@ -87,6 +87,17 @@ describe('planApply', () => {
     );
   });
 
+  it("the file's default filter takes over its direction from the store's", () => {
+    const store: Config = { ...emptyConfig(), filters: [filter('old', 'inbound', true), filter('out', 'outbound', true)] };
+    const plan = planApply(store, none, { accounts: [], filters: [filter('new', 'inbound', true)] }, opts);
+    expect(plan.config.filters.map((f) => [f.name, f.default])).toEqual([['old', false], ['out', true], ['new', true]]);
+    expect(plan.filters).toContainEqual({ name: 'old', action: 'update', changes: ['default'], reason: 'no longer the default: new is the default inbound filter' });
+    expect(planApply(plan.config, none, { accounts: [], filters: [filter('new', 'inbound', true)] }, opts).changed).toBe(false);
+    // A provisioned default cannot be taken over: refused.
+    const provisioned: AccountsDocument = { accounts: [], filters: [filter('corp', 'inbound', true)] };
+    expect(() => planApply(emptyConfig(), provisioned, { accounts: [], filters: [filter('new', 'inbound', true)] }, opts)).toThrow(/2 inbound filters are marked default \(corp, new\)/);
+  });
+
   it('an exported document is valid input (round trip through JSON)', () => {
     const exported = JSON.parse(JSON.stringify({ accounts: doc.accounts, filters: doc.filters }));
     const parsed = parseAccountsDocument(exported, 'export.json');

@@ -4,7 +4,7 @@ import { accountViews } from '../../core/config.js';
 import { enforceOneActiveSmtp, requireAccount, setActive } from '../../core/rules.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
-import { reportDeactivated } from '../save-account.js';
+import { reportDeactivated } from '../secret-cleanup.js';
 
 async function switchAccount(ctx: Context, name: string, active: boolean): Promise<number> {
   const { provisioned } = await ctx.snapshot();

@@ -3,8 +3,6 @@ import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
 import { accountOptions, checkFlagValues, inputFromFlags, missingFlags, type AccountFlags } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
-import { saveAccount } from '../save-account.js';
-import { askOnTerminal, flagSecret } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -22,6 +20,8 @@ export function registerAddCommand(program: Command, penv: ProgramEnv): void {
     .action(
       action<AccountFlags>(penv, async (ctx, flags) => {
         checkFlagValues(flags);
+        // Loaded here, not at start-up: the wizard, the save path and the connection test are heavy.
+        const [{ askOnTerminal, flagSecret }, { saveAccount }] = await Promise.all([import('../wizard.js'), import('../save-account.js')]);
         const snapshot = await ctx.snapshot();
         let input = inputFromFlags(flags);
         let secret = await flagSecret(ctx, flags);

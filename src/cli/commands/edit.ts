@@ -4,8 +4,6 @@ import { MailboxError } from '../../core/errors.js';
 import { assertEditable, requireAccount } from '../../core/rules.js';
 import { accountOptions, checkFlagValues, hasAccountFlags, inputFromFlags, type AccountFlags } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
-import { saveAccount } from '../save-account.js';
-import { askOnTerminal, flagSecret } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -25,6 +23,8 @@ export function registerEditCommand(program: Command, penv: ProgramEnv): void {
     .action(
       action<AccountFlags>(penv, async (ctx, flags, [name]) => {
         checkFlagValues(flags);
+        // Loaded here, not at start-up: the wizard, the save path and the connection test are heavy.
+        const [{ askOnTerminal, flagSecret }, { saveAccount }] = await Promise.all([import('../wizard.js'), import('../save-account.js')]);
         const snapshot = await ctx.snapshot();
         const view = requireAccount(snapshot.accounts, name!);
         assertEditable(view, 'edited');

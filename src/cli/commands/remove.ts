@@ -5,7 +5,7 @@ import { MailboxError } from '../../core/errors.js';
 import { assertEditable, requireAccount, sameName } from '../../core/rules.js';
 import { action, type ProgramEnv } from '../action.js';
 import { secretSource } from '../account-json.js';
-import { removeQuietly, stillReferenced } from '../save-account.js';
+import { removeQuietly, stillReferenced } from '../secret-cleanup.js';
 
 export function registerRemoveCommand(program: Command, penv: ProgramEnv): void {
   program

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { accountWarnings } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
-import { planApply, type ApplyPlan, type PlanEntry } from '../../core/plan.js';
+import type { ApplyPlan, PlanEntry } from '../../core/plan.js';
 import { findAccount } from '../../core/rules.js';
 import { readAccountsFile } from '../../store/config-store.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
-import { removeQuietly } from '../save-account.js';
+import { removeQuietly } from '../secret-cleanup.js';
 import { readAll } from '../stdin.js';
 import path from 'node:path';
 
@@ -37,6 +37,7 @@ async function applyDocument(ctx: Context, opts: { file?: string; dryRun?: boole
   const source = opts.file === '-' ? '<stdin>' : path.resolve(ctx.cwd, opts.file);
   const doc = await readAccountsFile(source, opts.file === '-' ? await readAll(ctx.io.stdin) : undefined);
   const options = { prune: Boolean(opts.prune), source };
+  const { planApply } = await import('../../core/plan.js');
   const { provisioned, config } = await ctx.snapshot();
   let plan: ApplyPlan;
   try {
