@@ -1,0 +1,171 @@
+// mailbox send: builds a message (or takes a complete one) and queues it in the outbox as send-ready.
+import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { MailboxError, invalid } from '../../core/errors.js';
+import { isAddress } from '../../core/validate.js';
+import { action, collect, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { emailJson } from './emails.js';
+
+type Headers = typeof import('../../store/message-headers.js');
+
+interface SendOptions {
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  from?: string;
+  subject?: string;
+  text?: string;
+  htmlFile?: string;
+  file?: string;
+}
+
+function addressList(values: string[] | undefined, field: string): string[] {
+  const out: string[] = [];
+  for (const value of values ?? []) {
+    for (const part of value.split(',').map((v) => v.trim()).filter(Boolean)) {
+      if (!isAddress(part)) throw invalid(field, part, 'an email address such as ops@example.com');
+      out.push(part);
+    }
+  }
+  return out;
+}
+
+/** The active SMTP account, if any: it sends the queue and gives built messages their From. */
+async function activeSmtp(ctx: Context) {
+  const { accounts } = await ctx.snapshot();
+  return accounts.find((a) => a.type === 'smtp' && a.active);
+}
+
+/**
+ * A complete message as given (--file), Bcc removed from its header block as `sendmail -t` does;
+ * the rest streams through untouched. Resolves `header` with the ORIGINAL header block.
+ */
+function withoutBcc(
+  source: AsyncIterable<Buffer>,
+  { withoutFields, headerEnd }: Pick<Headers, 'withoutFields' | 'headerEnd'>,
+): { stream: AsyncIterable<Buffer>; header: Promise<Buffer> } {
+  let resolveHeader!: (b: Buffer) => void;
+  const header = new Promise<Buffer>((r) => (resolveHeader = r));
+  async function* run(): AsyncGenerator<Buffer> {
+    const held: Buffer[] = [];
+    let passing = false;
+    for await (const raw of source) {
+      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+      if (passing) {
+        yield chunk;
+        continue;
+      }
+      held.push(chunk);
+      const all = Buffer.concat(held);
+      const end = headerEnd(all);
+      if (end >= 0 || all.length >= 256 * 1024) {
+        const block = all.subarray(0, end >= 0 ? end : all.length);
+        resolveHeader(block);
+        yield withoutFields(block, ['bcc']);
+        if (end >= 0 && end < all.length) yield all.subarray(end);
+        passing = true;
+        held.length = 0;
+      }
+    }
+    if (!passing) {
+      const all = Buffer.concat(held);
+      resolveHeader(all);
+      yield withoutFields(all, ['bcc']);
+    }
+  }
+  return { stream: run(), header };
+}
+
+export function registerSendCommand(program: Command, penv: ProgramEnv): void {
+  program
+    .command('send')
+    .description('queue a message in the outbox (send-ready); `mailbox run` sends it')
+    .option('--to <addr>', 'recipient (repeat, or comma-separated)', collect)
+    .option('--cc <addr>', 'copy recipient (repeat)', collect)
+    .option('--bcc <addr>', 'blind copy recipient (repeat)', collect)
+    .option('--from <addr>', 'From address (default: the active SMTP account\'s from)')
+    .option('--subject <text>', 'subject')
+    .option('--text <text>', 'plain-text body')
+    .option('--html-file <file>', 'HTML body read from FILE')
+    .option('--file <message.eml>', 'queue a complete RFC 5322 message as is ("-" reads stdin); recipients from --to/--cc/--bcc, else its To/Cc/Bcc')
+    .addHelpText(
+      'after',
+      `
+Prints the id of the queued message (see: mailbox emails show ID).
+
+Examples:
+  $ mailbox send --to ops@example.com --subject "disk full" --text "on host db1"
+  $ mailbox send --to a@example.com --cc b@example.com --subject Report --html-file report.html
+  $ mailbox send --file message.eml
+  $ some-report | mailbox send --file - --json`,
+    )
+    .action(
+      action<SendOptions>(penv, async (ctx, opts) => {
+        const to = addressList(opts.to, 'to');
+        const cc = addressList(opts.cc, 'cc');
+        const bcc = addressList(opts.bcc, 'bcc');
+        if (opts.from !== undefined && !isAddress(opts.from)) throw invalid('from', opts.from, 'an email address such as ops@example.com');
+        const { openLocalStores } = await import('../../store/local-store.js');
+        const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
+        const stores = openLocalStores(ctx.paths, ctx.now);
+        await stores.mail.prepare();
+        const smtp = await activeSmtp(ctx);
+        let record;
+        if (opts.file !== undefined) {
+          if (opts.text !== undefined || opts.htmlFile !== undefined || opts.subject !== undefined) {
+            throw new MailboxError('EUSAGE', '--file takes a complete message: it cannot be combined with --subject, --text or --html-file');
+          }
+          const input: Readable = opts.file === '-' ? (ctx.io.stdin as Readable) : openInput(opts.file);
+          const { stream, header } = withoutBcc(input as AsyncIterable<Buffer>, { withoutFields, headerEnd });
+          const explicit = [...to, ...cc, ...bcc];
+          record = await stores.queue.enqueue(stream, {
+            account: smtp?.name ?? null,
+            recipients: async () => {
+              if (explicit.length) return explicit;
+              const summary = summarize(await header);
+              const found = [...summary.to, ...summary.cc, ...summary.bcc];
+              if (found.length === 0) throw new MailboxError('EVALUE', 'the message has no recipient: it has no To, Cc or Bcc header; give --to ADDR', { field: 'to' });
+              return found;
+            },
+          });
+        } else {
+          if (to.length + cc.length + bcc.length === 0) throw new MailboxError('EUSAGE', 'no recipient: give --to ADDR (or --file MESSAGE)');
+          if (opts.text === undefined && opts.htmlFile === undefined) throw new MailboxError('EUSAGE', 'no body: give --text TEXT or --html-file FILE (or --file MESSAGE)');
+          const from = opts.from ?? smtp?.from;
+          if (!from) {
+            throw new MailboxError('ECONFIG', 'no From address: there is no active SMTP account with a from address', {
+              hint: 'activate one (mailbox activate NAME), or give --from ADDR',
+            });
+          }
+          const html = opts.htmlFile === undefined ? undefined : readInput(opts.htmlFile);
+          const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
+          const mail = new MailComposer({ from, to, cc, bcc, subject: opts.subject ?? '', text: opts.text, html }).compile();
+          record = await stores.queue.enqueue(mail.createReadStream() as AsyncIterable<Buffer>, {
+            account: smtp?.name ?? null,
+            recipients: [...to, ...cc, ...bcc],
+          });
+        }
+        const path = stores.mail.pathOf('outbox', record.file);
+        ctx.out.data(emailJson(record, path), () => record.id);
+        if (!ctx.out.json) {
+          ctx.out.info(`queued ${record.id} for ${[...record.to, ...record.cc].join(', ') || 'its recipients'}`);
+          if (!smtp) ctx.out.warn('no SMTP account is active: the message waits in the outbox until one is (mailbox activate NAME)');
+        }
+      }),
+    );
+}
+
+function openInput(file: string): Readable {
+  if (!fs.existsSync(file)) throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'file' });
+  return fs.createReadStream(file);
+}
+
+function readInput(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'html-file' });
+  }
+}

@@ -1,0 +1,78 @@
+// mailbox status: per account the last cycle and its result, the queue, and whether a runner runs.
+import type { Command } from 'commander';
+import { action, type ProgramEnv } from '../action.js';
+import { table } from '../printer.js';
+
+/** Whether a process exists (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function registerStatusCommand(program: Command, penv: ProgramEnv): void {
+  program
+    .command('status')
+    .description('show the last read or send of each account, the queue, and whether a runner holds the store')
+    .addHelpText(
+      'after',
+      `
+JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+
+Examples:
+  $ mailbox status
+  $ mailbox status --json`,
+    )
+    .action(
+      action(penv, async (ctx) => {
+        const { openLocalStores } = await import('../../store/local-store.js');
+        const { lockHolder } = await import('../../store/run-lock.js');
+        const stores = openLocalStores(ctx.paths, ctx.now);
+        const [{ accounts }, status, waiting, pid] = await Promise.all([
+          ctx.snapshot(),
+          stores.status.load(),
+          stores.queue.waiting(),
+          lockHolder(stores.lockFile, isAlive),
+        ]);
+        const json = {
+          runner: { running: pid !== null, pid },
+          queue: {
+            waiting: waiting.length,
+            ready: waiting.filter((r) => r.state === 'send-ready').length,
+            retrying: waiting.filter((r) => r.state === 'send-retry-backoff').length,
+          },
+          accounts: accounts.map((a) => {
+            const s = status.accounts[a.name.toLowerCase()];
+            return {
+              name: a.name,
+              type: a.type,
+              active: a.active,
+              job: s?.job ?? null,
+              at: s?.at ?? null,
+              ok: s?.ok ?? null,
+              summary: s?.summary ?? null,
+              error: s?.error ?? null,
+              lastSuccessAt: s?.lastSuccessAt ?? null,
+              lastError: s?.lastError ?? null,
+            };
+          }),
+        };
+        ctx.out.data(json, () => {
+          const runner = pid === null ? 'runner: not running' : `runner: running (pid ${pid})`;
+          const queue = `queue: ${json.queue.waiting} waiting (${json.queue.ready} ready, ${json.queue.retrying} retrying later)`;
+          const rows = json.accounts.map((a) => [
+            a.name,
+            a.type,
+            a.active ? 'yes' : 'no',
+            a.at ? `${a.job} ${a.at.slice(0, 19).replace('T', ' ')}` : 'never',
+            a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
+            a.error ?? a.summary ?? '-',
+          ]);
+          return [runner, queue, ...(rows.length ? ['', table(['ACCOUNT', 'TYPE', 'ACTIVE', 'LAST', 'RESULT', 'DETAIL'], rows)] : [])].join('\n');
+        });
+      }),
+    );
+}

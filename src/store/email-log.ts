@@ -1,0 +1,158 @@
+// The email log: one record per message (its state, where its file is, what the listing shows).
+// Stored as JSON lines, each line the whole record after a change; the last line of an id wins.
+// Appends are single O_APPEND writes, so the runner and `mailbox send` can write at the same time
+// without a lock; a line torn by a crash is skipped when read and never glued to the next one.
+import fs from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { BOX_OF_STATE, type Box, type EmailState } from '../core/email.js';
+import { DIR_MODE, FILE_MODE, ioError } from './maildir.js';
+
+export interface EmailRecord {
+  id: string;
+  state: EmailState;
+  /** Incoming: the account it was read from. Outgoing: the SMTP account that sends (or sent) it. */
+  account: string | null;
+  /** The Date header, ISO 8601. */
+  date: string | null;
+  from: string | null;
+  to: string[];
+  cc: string[];
+  subject: string | null;
+  size: number;
+  attempts: number;
+  nextAttempt: string | null;
+  error: string | null;
+  /** File name in its box's Maildir (new/; a mail client may move it to cur/ and add flags). */
+  file: string;
+  messageId: string | null;
+  /** Incoming: "UIDVALIDITY/UID" (IMAP) or the UIDL (POP3). */
+  source: string | null;
+  /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
+  recipients?: string[];
+  /** Outgoing: the server's reply to the message (its queue id), once sent. */
+  reply?: string | null;
+  /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
+  inFlight?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function boxOf(record: Pick<EmailRecord, 'state'>): Box {
+  return BOX_OF_STATE[record.state];
+}
+
+function parseLine(line: string): EmailRecord | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(line) as EmailRecord;
+    return typeof value.id === 'string' && typeof value.state === 'string' ? value : undefined;
+  } catch {
+    return undefined; // a line torn by a crash
+  }
+}
+
+export class EmailLog {
+  private offset = 0;
+  private inode = -1;
+
+  constructor(readonly file: string) {}
+
+  /** Appends records (one write); durable when it resolves if `sync` (the default). */
+  async append(records: EmailRecord[], sync = true): Promise<void> {
+    if (records.length === 0) return;
+    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: DIR_MODE }).catch(() => undefined);
+    let handle: fs.FileHandle | undefined;
+    try {
+      handle = await fs.open(this.file, 'a+', FILE_MODE);
+      const { size } = await handle.stat();
+      let prefix = '';
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) prefix = '\n'; // the previous writer crashed mid-line
+      }
+      await handle.write(prefix + records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      if (sync) await handle.datasync();
+    } catch (err) {
+      throw ioError('write', this.file, err);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  /** Every record, folded to its latest version, in the order first written. */
+  async readAll(): Promise<Map<string, EmailRecord>> {
+    const records = new Map<string, EmailRecord>();
+    await this.scan((r) => records.set(r.id, r));
+    return records;
+  }
+
+  /** Streams every line (oldest first) without holding the log in memory. */
+  async scan(visit: (record: EmailRecord) => void): Promise<void> {
+    const stream = createReadStream(this.file, { encoding: 'utf8' });
+    try {
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      for await (const line of lines) {
+        const record = parseLine(line);
+        if (record) visit(record);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw ioError('read', this.file, err);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * Visits the records written since the previous call (by any process), oldest first, reading in
+   * bounded chunks. Returns `reset: true` when it started from the beginning (first call, or the
+   * file was replaced), so the caller should drop what it derived before.
+   */
+  async readNew(visit: (record: EmailRecord) => void, onReset?: () => void): Promise<{ reset: boolean }> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { reset: false };
+      throw ioError('read', this.file, err);
+    }
+    try {
+      const stat = await handle.stat();
+      let reset = false;
+      if (stat.ino !== this.inode || stat.size < this.offset) {
+        this.inode = stat.ino;
+        this.offset = 0;
+        reset = true;
+        onReset?.();
+      }
+      // Bytes are split at newlines before decoding, so a UTF-8 character never straddles a read.
+      const size = 1 << 20;
+      let carry = Buffer.alloc(0);
+      while (this.offset < stat.size) {
+        const chunk = Buffer.alloc(Math.min(size, stat.size - this.offset));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, this.offset);
+        if (bytesRead <= 0) break;
+        this.offset += bytesRead;
+        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const lastLf = data.lastIndexOf(0x0a);
+        carry = lastLf < 0 ? data : data.subarray(lastLf + 1);
+        if (lastLf >= 0) {
+          for (const line of data.toString('utf8', 0, lastLf).split('\n')) {
+            const record = parseLine(line);
+            if (record) visit(record);
+          }
+        }
+      }
+      // A line still being written is read again next time.
+      this.offset -= carry.length;
+      return { reset };
+    } catch (err) {
+      throw ioError('read', this.file, err);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// The local mail store: one Maildir per box (inbox, outbox, sent, failed, skipped) under the mail
+// folder. Jobs and commands use the MailStore interface only, so a database could take its place.
+//
+// File names carry what a crash must not lose: `ID,S=SIZE[,src=ACCOUNT+SOURCE]`, where SOURCE is the
+// message's id on its server (IMAP "UIDVALIDITY/UID", POP3 UIDL), URI-encoded. A message stored but
+// not yet recorded as seen is recognised by it after a crash (see sourcesIn()).
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { BOXES, type Box } from '../core/email.js';
+import { HeaderCapture } from './message-headers.js';
+import { baseName, Maildir, newId } from './maildir.js';
+
+export interface SourceRef {
+  account: string;
+  /** IMAP "UIDVALIDITY/UID", POP3 UIDL. */
+  id: string;
+}
+
+export interface StoredMessage {
+  id: string;
+  box: Box;
+  /** File name in the box's new/ folder. */
+  file: string;
+  path: string;
+  size: number;
+}
+
+/** A message written and fsynced to temporary storage, not yet visible in any box. */
+export interface PendingMessage {
+  readonly id: string;
+  readonly size: number;
+  /** The header block (bounded), for the email log and the address filter. */
+  readonly header: Buffer;
+  commit(box: Box): Promise<StoredMessage>;
+  discard(): Promise<void>;
+}
+
+export interface StoredFile {
+  id: string;
+  file: string;
+  path: string;
+  size: number | null;
+  source: SourceRef | null;
+}
+
+export interface MailStore {
+  prepare(): Promise<void>;
+  /** Writes a message (a buffer, or a stream that is never held whole) to temporary storage. */
+  write(data: Buffer | AsyncIterable<Buffer>, source?: SourceRef, onChunk?: (bytes: number) => void): Promise<PendingMessage>;
+  /** Makes the commits and moves done so far durable (one directory sync per box touched). */
+  sync(): Promise<void>;
+  move(file: string, from: Box, to: Box): Promise<StoredMessage>;
+  /** The current path of a stored file (a mail client may have moved it to cur/). */
+  locate(file: string, box: Box): Promise<string | undefined>;
+  list(box: Box): Promise<StoredFile[]>;
+  read(filePath: string): Readable;
+  pathOf(box: Box, file: string): string;
+}
+
+const SOURCE_LIMIT = 160;
+
+function encodeSource(id: string): string {
+  const plain = encodeURIComponent(id);
+  return plain.length <= SOURCE_LIMIT ? plain : `~${Buffer.from(id).toString('base64url')}`;
+}
+
+function decodeSource(text: string): string {
+  return text.startsWith('~') ? Buffer.from(text.slice(1), 'base64url').toString() : decodeURIComponent(text);
+}
+
+export function fileName(id: string, size: number, source?: SourceRef): string {
+  const src = source ? `,src=${source.account.toLowerCase()}+${encodeSource(source.id)}` : '';
+  return `${id},S=${size}${src}`;
+}
+
+export function parseFileName(name: string): StoredFile | undefined {
+  const base = baseName(name);
+  const [id, ...fields] = base.split(',');
+  if (!id) return undefined;
+  let size: number | null = null;
+  let source: SourceRef | null = null;
+  for (const field of fields) {
+    if (field.startsWith('S=')) size = Number(field.slice(2));
+    else if (field.startsWith('src=')) {
+      const plus = field.indexOf('+');
+      if (plus > 4) {
+        try {
+          source = { account: field.slice(4, plus), id: decodeSource(field.slice(plus + 1)) };
+        } catch {
+          source = null;
+        }
+      }
+    }
+  }
+  return { id, file: base, path: '', size: Number.isFinite(size) ? size : null, source };
+}
+
+export class LocalMailStore implements MailStore {
+  private readonly boxes: Record<Box, Maildir>;
+  private readonly dirty = new Set<Box>();
+
+  constructor(readonly root: string) {
+    this.boxes = Object.fromEntries(BOXES.map((b) => [b, new Maildir(path.join(root, b))])) as Record<Box, Maildir>;
+  }
+
+  async prepare(): Promise<void> {
+    for (const box of BOXES) await this.boxes[box].ensure();
+  }
+
+  pathOf(box: Box, file: string): string {
+    return this.boxes[box].path('new', file);
+  }
+
+  async write(data: Buffer | AsyncIterable<Buffer>, source?: SourceRef, onChunk?: (bytes: number) => void): Promise<PendingMessage> {
+    const id = newId();
+    const tmpName = `${id}.tmp`;
+    const staging = this.boxes[source ? 'inbox' : 'outbox'];
+    const capture = new HeaderCapture();
+    const size = await staging.writeTmp(tmpName, data, (chunk) => {
+      capture.push(chunk);
+      onChunk?.(chunk.length);
+    });
+    let settled = false;
+    return {
+      id,
+      size,
+      header: capture.buffer(),
+      commit: async (box) => {
+        settled = true;
+        const file = fileName(id, size, source);
+        // tmp/ and new/ of different boxes are on one file system: the rename stays atomic.
+        const target = this.pathOf(box, file);
+        await this.boxes[box].ensure();
+        await staging.publishTo(tmpName, target);
+        this.dirty.add(box);
+        return { id, box, file, path: target, size };
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await staging.discardTmp(tmpName);
+      },
+    };
+  }
+
+  async sync(): Promise<void> {
+    const boxes = [...this.dirty];
+    this.dirty.clear();
+    await Promise.all(boxes.map((b) => this.boxes[b].sync()));
+  }
+
+  async move(file: string, from: Box, to: Box): Promise<StoredMessage> {
+    const current = await this.locate(file, from);
+    const parsed = parseFileName(file)!;
+    const target = this.pathOf(to, parsed.file);
+    if (!current) {
+      // Already moved (a stop came between the move and its log record): nothing left to do.
+      return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    }
+    await this.boxes[to].ensure();
+    await this.boxes[from].renameTo(current, target);
+    this.dirty.add(to);
+    this.dirty.add(from);
+    return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+  }
+
+  locate(file: string, box: Box): Promise<string | undefined> {
+    return this.boxes[box].locate(baseName(file));
+  }
+
+  async list(box: Box): Promise<StoredFile[]> {
+    const files: StoredFile[] = [];
+    for (const entry of await this.boxes[box].list()) {
+      const parsed = parseFileName(entry.name);
+      if (parsed) files.push({ ...parsed, path: this.boxes[box].path(entry.sub, entry.name) });
+    }
+    return files;
+  }
+
+  read(filePath: string): Readable {
+    return createReadStream(filePath);
+  }
+}

@@ -1,0 +1,165 @@
+// One Maildir folder (tmp/, new/, cur/). A message is written into tmp/, fsynced, then renamed into
+// new/, so no reader ever sees a partial file and a crash leaves at worst an orphan in tmp/.
+// Renames become durable with syncNew() (one directory fsync per batch, not per message).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { MailboxError } from '../core/errors.js';
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+export type MaildirSub = 'tmp' | 'new' | 'cur';
+
+export interface MaildirEntry {
+  /** The file name as on disk (may carry ":2,FLAGS" once a mail client moved it to cur/). */
+  name: string;
+  sub: 'new' | 'cur';
+}
+
+let counter = 0;
+
+/**
+ * A short id, unique across processes and ordered by creation time: base-36 milliseconds, a
+ * per-process counter and random characters. It starts every file name, so `ls` sorts by arrival.
+ */
+export function newId(now = Date.now()): string {
+  counter = (counter + 1) % 1296;
+  const random = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
+  return `${now.toString(36)}${counter.toString(36).padStart(2, '0')}${random}`;
+}
+
+export function ioError(action: string, file: string, err: unknown): MailboxError {
+  const e = err as NodeJS.ErrnoException;
+  const detail = e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on device' : e.message;
+  return new MailboxError('EIO', `cannot ${action} ${file}: ${detail}`, { cause: err });
+}
+
+/** Strips the Maildir info suffix (":2,S") that mail clients add in cur/. */
+export function baseName(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(0, colon);
+}
+
+export class Maildir {
+  constructor(readonly dir: string) {}
+
+  path(sub: MaildirSub, name: string): string {
+    return path.join(this.dir, sub, name);
+  }
+
+  async ensure(): Promise<void> {
+    for (const sub of ['tmp', 'new', 'cur'] as const) {
+      const dir = path.join(this.dir, sub);
+      await fs.mkdir(dir, { recursive: true, mode: DIR_MODE }).catch((err) => {
+        throw ioError('create', dir, err);
+      });
+    }
+  }
+
+  /** Writes `data` to tmp/NAME and fsyncs it; returns the byte count. Removes the file on failure. */
+  async writeTmp(name: string, data: Buffer | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void): Promise<number> {
+    const file = this.path('tmp', name);
+    let handle: fs.FileHandle | undefined;
+    let size = 0;
+    try {
+      handle = await fs.open(file, 'wx', FILE_MODE);
+      if (Buffer.isBuffer(data)) {
+        onChunk?.(data);
+        await handle.write(data);
+        size = data.length;
+      } else {
+        for await (const chunk of data) {
+          onChunk?.(chunk);
+          await handle.write(chunk);
+          size += chunk.length;
+        }
+      }
+      await handle.datasync();
+      await handle.close();
+      handle = undefined;
+      return size;
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await fs.unlink(file).catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).syscall) throw ioError('write', file, err);
+      throw err;
+    }
+  }
+
+  /** Moves tmp/NAME to `target` (new/ of this or another Maildir on the same file system): atomic. */
+  async publishTo(tmpName: string, target: string): Promise<void> {
+    await this.renameTo(this.path('tmp', tmpName), target);
+  }
+
+  async renameTo(from: string, target: string): Promise<void> {
+    try {
+      await fs.rename(from, target);
+    } catch (err) {
+      throw ioError('store', target, err);
+    }
+  }
+
+  async discardTmp(name: string): Promise<void> {
+    await fs.unlink(this.path('tmp', name)).catch(() => undefined);
+  }
+
+  /** Makes the renames into new/ and cur/ durable. */
+  async sync(): Promise<void> {
+    for (const sub of ['new', 'cur'] as const) {
+      const dir = path.join(this.dir, sub);
+      let handle: fs.FileHandle | undefined;
+      try {
+        handle = await fs.open(dir, 'r');
+        await handle.sync();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('sync', dir, err);
+      } finally {
+        await handle?.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Every message in new/ and cur/. */
+  async list(): Promise<MaildirEntry[]> {
+    const entries: MaildirEntry[] = [];
+    for (const sub of ['new', 'cur'] as const) {
+      const dir = path.join(this.dir, sub);
+      try {
+        for (const name of await fs.readdir(dir)) if (!name.startsWith('.')) entries.push({ name, sub });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('read', dir, err);
+      }
+    }
+    return entries;
+  }
+
+  /** Where the message whose file name starts with `base` is now (new/ or, after a client read it, cur/). */
+  async locate(base: string): Promise<string | undefined> {
+    try {
+      await fs.access(this.path('new', base));
+      return this.path('new', base);
+    } catch {
+      // a mail client may have moved it to cur/ and appended flags
+    }
+    const dir = path.join(this.dir, 'cur');
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    const found = names.find((n) => n === base || n.startsWith(`${base}:`));
+    return found ? path.join(dir, found) : undefined;
+  }
+
+  /** Removes files left in tmp/ by a crash (older than `ageMs`, so writers in flight are spared). */
+  async cleanTmp(ageMs: number, now = Date.now()): Promise<number> {
+    const dir = path.join(this.dir, 'tmp');
+    let removed = 0;
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      const file = path.join(dir, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && now - stat.mtimeMs > ageMs) {
+        await fs.unlink(file).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
