@@ -87,7 +87,7 @@ describe('seen state', () => {
   it('keeps the IMAP cursor and the POP3 UIDL set, pruning UIDLs gone from the server', async () => {
     const seen = new FileSeenState(path.join(dir, 'seen'));
     expect(await seen.imapCursor('Work')).toBeUndefined();
-    const cursor = { folder: 'INBOX', uidValidity: 7, lastUid: 42, tooLarge: { '40': 9e9 }, dedupe: false, pendingDelete: true };
+    const cursor = { folder: 'INBOX', uidValidity: 7, lastUid: 42, extra: [44], tooLarge: { '40': 9e9 }, dedupe: false, pendingDelete: true };
     await seen.saveImapCursor('Work', cursor);
     expect(await seen.imapCursor('work')).toEqual(cursor);
     await seen.addPop3Seen('p', ['u1', 'u2']);
