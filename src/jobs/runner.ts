@@ -159,6 +159,7 @@ export class Runner {
       const secret = (await this.secretOf(account)) ?? '';
       debug = await this.debugLog(account, secret);
       incoming = await this.openIncoming(account, secret, debug);
+      if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
       const deps = {
         stores: this.deps.stores,
         filter: filterFor(filters, 'inbound', account.filter),
@@ -167,7 +168,8 @@ export class Runner {
         onProgress: this.deps.progress ? (done: number, total: number) => this.deps.progress!(account.name, done, total) : undefined,
       };
       const result = account.type === 'imap' ? await readImap(incoming, account, deps) : await readPop3(incoming, account, deps);
-      if (!signal.aborted) await incoming.close();
+      if (signal.aborted) incoming.abort();
+      else await incoming.close();
       return this.finish(this.readReport(account, result, null), started);
     } catch (err) {
       incoming?.abort();

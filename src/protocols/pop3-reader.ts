@@ -48,7 +48,9 @@ export async function openPop3Reader(account: Account, options: Pop3ReaderOption
       const request = () => {
         const message = messages[next++]!;
         const body = client.retrStream(message.n);
-        body.catch(() => undefined); // reported when its turn comes, or moot after a failure
+        // A failure is reported to the consumer when its turn comes (or is moot after an earlier
+        // one); a body stream destroyed before anyone reads it must not become an uncaught 'error'.
+        body.then((stream) => stream.on('error', () => undefined)).catch(() => undefined);
         ahead.push({ message, body });
       };
       while (next < messages.length && ahead.length < window) request();

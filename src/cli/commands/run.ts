@@ -129,7 +129,11 @@ Examples:
             },
             progress: progress ? (account, done, total) => progress.update(account, done, total) : undefined,
           });
-          return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
+          const code = await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
+          // Everything is saved and closed by now; should a library still hold a socket or timer
+          // open, do not let it keep a finished runner alive.
+          setTimeout(() => process.exit(code), 3000).unref();
+          return code;
         } finally {
           progress?.clear();
           process.off('SIGINT', onSignal);

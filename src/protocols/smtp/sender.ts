@@ -47,7 +47,10 @@ export function smtpAccountFailure(err: unknown, account: Account): MailboxError
     return new MailboxError('ETEMPFAIL', `account ${account.name}: the server closed the session: ${e.response ?? e.message}`, { cause: err });
   }
   const step = e?.code === 'ETLS' ? 'tls' : e?.code === 'ETIMEDOUT' ? 'greeting' : 'connect';
-  const cause = Object.assign(new Error(e?.message ?? String(err)), { code: e?.code === 'ECONNECTION' ? (/(ECONN\w+)/.exec(e.message)?.[1] ?? 'ECONNCLOSED') : e?.code });
+  // nodemailer wraps socket errors (ESOCKET, ECONNECTION, EDNS); the system code is in the message.
+  const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE)\b/.exec(e?.message ?? '')?.[1];
+  const code = errno ?? (e?.code === 'ECONNECTION' ? 'ECONNCLOSED' : e?.code === 'EDNS' ? 'ENOTFOUND' : e?.code);
+  const cause = Object.assign(new Error(e?.message ?? String(err)), { code });
   return networkFailure(cause, account, step);
 }
 
