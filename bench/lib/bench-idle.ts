@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchEnv } from './env.js';
 import type { Cmd } from './job.js';
-import { inboxOf, runOnce, writeAccounts } from './mailbox.js';
+import { addAccounts, inboxOf, runOnce } from './mailbox.js';
 import { expectCount } from './maildir.js';
 import { measure, type Contender } from './measure.js';
 import { mbsyncRc, MBSYNC_MISSING } from './peers.js';
@@ -29,14 +29,14 @@ interface Poller {
   name: string;
   unavailable?: string;
   /** Configures a client in `dir` against the proxy; returns the poll command and the Maildir it fills. */
-  setup(dir: string, c: IdleCase, port: number): { poll: Cmd; maildir: string };
+  setup(dir: string, c: IdleCase, port: number): Promise<{ poll: Cmd; maildir: string }>;
 }
 
 const mailboxPoller = (env: BenchEnv, unavailable: string | undefined): Poller => ({
   name: 'mailbox',
   unavailable,
-  setup(dir, c, port) {
-    writeAccounts(env, dir, [{ name: `idle-${c.proto}`, type: c.proto, port, user: c.user }]);
+  async setup(dir, c, port) {
+    await addAccounts(env, dir, [{ name: `idle-${c.proto}`, type: c.proto, port, user: c.user }]);
     return { poll: runOnce(dir, c.user), maildir: inboxOf(dir) };
   },
 });
@@ -44,7 +44,7 @@ const mailboxPoller = (env: BenchEnv, unavailable: string | undefined): Poller =
 const mbsyncPoller = (env: BenchEnv): Poller => ({
   name: 'mbsync',
   unavailable: MBSYNC_MISSING,
-  setup(dir, c, port) {
+  async setup(dir, c, port) {
     const out = path.join(dir, 'Maildir');
     fs.mkdirSync(out);
     return { poll: { cmd: 'mbsync', args: ['-q', '-c', mbsyncRc(env, dir, c.user, port, out), 'bench'] }, maildir: path.join(out, 'INBOX') };
@@ -69,7 +69,7 @@ function idleContender(env: BenchEnv, p: Poller, c: IdleCase, proxy: CountingPro
         // First download (not measured): afterwards the store has everything and the poll finds nothing new.
         const dir = env.fresh(`idle-${p.name}-${c.proto}-${c.user}`);
         dirs.push(dir);
-        client = p.setup(dir, c, proxy.port);
+        client = await p.setup(dir, c, proxy.port);
         const s = await exec(client.poll);
         expectCount(client.maildir, c.count);
         env.log(`idle: primed ${label(p, c)} in ${s.toFixed(1)} s`);

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { passwordOf, type BenchEnv } from './env.js';
 import { throughput, type Job } from './job.js';
-import { notLanded } from './mailbox.js';
+import { addAccounts, notLanded, runOnce } from './mailbox.js';
+import { expectCount } from './maildir.js';
+import { mustRun } from './proc.js';
+import { fillQueue } from './queue-fill.js';
 import { measure } from './measure.js';
 import { expectAccepted, msmtpJob } from './peers.js';
 import { summarize, type Section } from './results.js';
@@ -35,14 +38,36 @@ function nodemailerJob(env: BenchEnv, files: string[]): Job {
   };
 }
 
-/** mailbox flushing a queue of M messages: not wired until `mailbox run` and `mailbox send` land. */
-function mailboxSendJob(commands: Set<string>): Job {
+/**
+ * mailbox flushing a queue of M messages: the queue is built once (SMTP account added with the CLI, then
+ * the messages queued) and every run starts from a copy of it.
+ */
+async function mailboxSendJob(env: BenchEnv, files: string[], commands: Set<string>): Promise<Job> {
+  const unavailable = notLanded(commands, ['run', 'send']);
+  let template = '';
+  if (!notLanded(commands, ['send'])) {
+    template = env.fresh('mailbox-send-template');
+    await addAccounts(env, template, [{ name: 'bench-smtp', type: 'smtp', port: env.smtp.smtpsPort, user: 'alice' }]);
+    await fillQueue(template, files, 'bench-smtp', 'alice@example.test');
+    env.log(`send: queued ${files.length} messages for mailbox`);
+  }
+  let home = '';
+  let before = 0;
   return {
     tool: MAILBOX,
-    unavailable: notLanded(commands, ['run', 'send']) ?? 'queueing for the bench is not wired yet',
-    prepare: () => [],
-    verify: () => undefined,
-    cleanup: () => undefined,
+    unavailable,
+    async prepare() {
+      home = env.fresh('mailbox-send');
+      await mustRun('cp', ['-a', `${template}/.`, home]);
+      before = env.smtp.messages().length;
+      return [runOnce(home, 'alice')];
+    },
+    verify() {
+      expectAccepted(env, before, files.length);
+      expectCount(path.join(home, 'mail', 'sent'), files.length, 'messages in mail/sent');
+      expectCount(path.join(home, 'mail', 'outbox'), 0, 'messages left in mail/outbox');
+    },
+    cleanup: () => fs.rmSync(home, { recursive: true, force: true }),
   };
 }
 
@@ -50,7 +75,7 @@ export async function sendSection(env: BenchEnv, files: string[], commands: Set<
   const m = files.length;
   const k = Math.min(env.opts.msmtpN, m);
   const contenders = [
-    throughput(mailboxSendJob(commands), m),
+    throughput(await mailboxSendJob(env, files, commands), m),
     throughput(msmtpJob(env, files.slice(0, k)), k),
     throughput(nodemailerJob(env, files), m),
   ];

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchEnv } from './env.js';
-import { BIN, mailboxEnv, writeAccounts, type AccountSpec } from './mailbox.js';
+import { applyAccounts, BIN, mailboxEnv, type AccountSpec } from './mailbox.js';
 import { mustRun, run, which } from './proc.js';
 import { median, summarize, type Row, type Section } from './results.js';
 import { relativeTarget } from './targets.js';
@@ -49,7 +49,6 @@ async function withLoop(home: string, cmds: Timed[], runs: number): Promise<Map<
 
 export async function startupSection(env: BenchEnv): Promise<Section> {
   const home = env.fresh('startup');
-  writeAccounts(env, home, twentyAccounts(env));
   const node = process.execPath;
   const cmds: Timed[] = [
     { tool: NODE, argv: [node, '-e', '0'] },
@@ -60,6 +59,7 @@ export async function startupSection(env: BenchEnv): Promise<Section> {
   const rows: Row[] = [];
   let how = '';
   try {
+    await applyAccounts(env, home, twentyAccounts(env));
     const listed = await mustRun(node, [BIN, 'list', '--json'], { env: mailboxEnv(home) });
     const count = (JSON.parse(listed.stdout) as unknown[]).length;
     if (count !== 20) throw new Error(`mailbox list --json shows ${count} accounts, expected 20`);

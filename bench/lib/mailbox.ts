@@ -5,7 +5,7 @@ import path from 'node:path';
 import { passwordOf, repoRoot, type BenchEnv } from './env.js';
 import type { Cmd, Job } from './job.js';
 import { compareSample, expectCount, expectSize } from './maildir.js';
-import { run } from './proc.js';
+import { mustRun, run } from './proc.js';
 import { HOST } from './servers.js';
 import type { CorpusKind } from './corpus.js';
 
@@ -40,34 +40,42 @@ export function notLanded(commands: Set<string>, needed: string[]): string | und
   return missing.length ? `mailbox ${missing.join(', ')} not available yet in this build` : undefined;
 }
 
-/**
- * Writes the accounts into MAILBOX_HOME/config.json in the shape of src/core/config.ts.
- * (Direct write until the account commands land; the accounts are what `mailbox add NAME --type T
- * --host 127.0.0.1 --port P --user U --password-env VAR --ca FILE` would store.)
- */
-export function writeAccounts(env: BenchEnv, home: string, accounts: AccountSpec[]): void {
-  const config = {
-    version: 1,
+function accountFlags(env: BenchEnv, a: AccountSpec): string[] {
+  return [
+    '--type', a.type, '--name', a.name, '--host', HOST, '--port', String(a.port), '--security', 'tls',
+    '--user', a.user, '--password-env', PASSWORD_VAR, '--ca', env.certs.caFile,
+    ...(a.type === 'smtp' ? ['--from', 'alice@example.test'] : []),
+    ...(a.active === false ? ['--inactive'] : []),
+  ];
+}
+
+/** Configures accounts as an admin would: `mailbox add ... --password-env VAR --ca FILE` (untested: the bench checks the result). */
+export async function addAccounts(env: BenchEnv, home: string, accounts: AccountSpec[]): Promise<void> {
+  fs.mkdirSync(home, { recursive: true });
+  for (const a of accounts) {
+    await mustRun(process.execPath, [BIN, 'add', ...accountFlags(env, a), '--no-test'], { env: mailboxEnv(home) });
+  }
+}
+
+/** Many accounts in one go: the document `mailbox export` prints, given to `mailbox apply -f -`. */
+export async function applyAccounts(env: BenchEnv, home: string, accounts: AccountSpec[]): Promise<void> {
+  const doc = {
     accounts: accounts.map((a) => ({
       name: a.name,
       type: a.type,
       host: HOST,
       port: a.port,
       security: 'tls',
-      auth: 'password',
       user: a.user,
       secret: { kind: 'env', name: PASSWORD_VAR },
-      ...(a.type === 'smtp' ? { from: 'alice@example.test' } : { deleteAfterDownload: false }),
-      ...(a.type === 'imap' ? { folder: 'INBOX' } : {}),
+      ...(a.type === 'smtp' ? { from: 'alice@example.test' } : {}),
       active: a.active ?? true,
-      debug: false,
       tls: { ca: env.certs.caFile },
     })),
     filters: [],
-    provisionedActive: {},
   };
   fs.mkdirSync(home, { recursive: true });
-  fs.writeFileSync(path.join(home, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await mustRun(process.execPath, [BIN, 'apply', '-f', '-'], { env: mailboxEnv(home), input: JSON.stringify(doc) });
 }
 
 export function runOnce(home: string, user: string): Cmd {
@@ -93,9 +101,9 @@ export function mailboxReadJob(env: BenchEnv, spec: ReadSpec, unavailable: strin
   return {
     tool: `mailbox run --once (${spec.proto.toUpperCase()}S)`,
     unavailable,
-    prepare() {
+    async prepare() {
       home = env.fresh(`mailbox-${spec.proto}`);
-      writeAccounts(env, home, [{ name: `bench-${spec.proto}`, type: spec.proto, port: spec.port, user: spec.user }]);
+      await addAccounts(env, home, [{ name: `bench-${spec.proto}`, type: spec.proto, port: spec.port, user: spec.user }]);
       return [runOnce(home, spec.user)];
     },
     verify() {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noSecretServiceEnv, startSecretService, type SecretService } from '../harness/index.js';
+import { noSecretServiceEnv, startDovecot, startSecretService, USERS, type Dovecot, type SecretService } from '../harness/index.js';
 import { readTree, runMailbox, tmpHome, type RunResult } from '../helpers/cli.js';
 
 const exec = promisify(execFile);
@@ -121,9 +121,31 @@ describe('keychain', () => {
     expect(await keychainEntry('stuck')).toBe(PASSWORD);
   });
 
+  describe('read back by the commands that use it, against a real IMAP server', () => {
+    let dovecot: Dovecot;
+    beforeAll(async () => {
+      dovecot = await startDovecot();
+    });
+    afterAll(() => dovecot?.stop());
+
+    it('add tests with the typed password, then mailbox test logs in with the one read from the keychain', async () => {
+      const carol = 'carol@example.test';
+      const args = ['add', '--type', 'imap', '--name', 'carol', '--host', '127.0.0.1', '--port', String(dovecot.imapsPort), '--ca', dovecot.caFile, '--user', carol, '--password-stdin'];
+      const added = await mailbox(args, { input: `${USERS[carol]}\n` });
+      expect(added.code, added.stderr).toBe(0);
+      expect(await keychainEntry('carol')).toBe(USERS[carol]);
+      const tested = await mailbox(['test', 'carol', '--json']);
+      expect(tested.code, tested.stderr).toBe(0);
+      expect(JSON.parse(tested.stdout)[0]).toMatchObject({ account: 'carol', ok: true });
+      // A wrong password in the keychain is what the login then uses.
+      expect((await mailbox(['edit', 'carol', '--password-stdin', '--no-test'], { input: NEW_PASSWORD })).code).toBe(0);
+      expect((await mailbox(['test', 'carol'])).code).toBe(77);
+    });
+  });
+
   it('no password appears in any file under MAILBOX_HOME or in any output', () => {
     const files = readTree(home);
-    for (const secret of [PASSWORD, NEW_PASSWORD]) {
+    for (const secret of [PASSWORD, NEW_PASSWORD, USERS['carol@example.test']!]) {
       expect(files).not.toContain(secret);
       expect(Buffer.from(files, 'latin1').toString('utf8')).not.toContain(secret);
       for (const out of outputs) expect(out).not.toContain(secret);

@@ -1,6 +1,8 @@
 // mailbox add: flags for scripts, a wizard on a terminal for whatever the flags did not give.
 import type { Command } from 'commander';
+import { parseName } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
+import { assertNameFree } from '../../core/rules.js';
 import { accountOptions, checkFlagValues, inputFromFlags, missingFlags, type AccountFlags } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
 
@@ -23,6 +25,8 @@ export function registerAddCommand(program: Command, penv: ProgramEnv): void {
         // Loaded here, not at start-up: the wizard, the save path and the connection test are heavy.
         const [{ askOnTerminal, flagSecret }, { saveAccount }] = await Promise.all([import('../wizard.js'), import('../save-account.js')]);
         const snapshot = await ctx.snapshot();
+        // A taken name fails before the wizard asks anything else.
+        if (flags.name !== undefined) assertNameFree(snapshot.accounts, parseName(flags.name));
         let input = inputFromFlags(flags);
         let secret = await flagSecret(ctx, flags);
         if (ctx.interactive) {
