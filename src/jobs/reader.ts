@@ -8,7 +8,7 @@ import type { AddressFilter } from '../core/filter.js';
 import type { Stores } from '../store/local-store.js';
 import type { ImapCursor } from '../store/seen-state.js';
 import type { Incoming, IncomingStatus, RemoteMessage } from '../protocols/types.js';
-import { Deliverer, type Delivered } from './deliver.js';
+import { Deliverer, type Delivered, type DelivererOptions } from './deliver.js';
 
 /** Checkpoint (log + seen state) after this many messages or this long, whichever comes first. */
 const CHECKPOINT_MESSAGES = 500;
@@ -66,6 +66,10 @@ async function fetchAll(incoming: Incoming, messages: RemoteMessage[], deliverer
     }
   }
   await deliverer.finish();
+}
+
+function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'onCommitted'>): Deliverer {
+  return new Deliverer({ store: deps.stores.mail, log: deps.stores.log, account, filter: deps.filter, clock: deps.clock, ...options });
 }
 
 function maxSize(account: Account): number {
@@ -168,12 +172,7 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   );
   const known = cursor.dedupe ? await knownMessages(deps, account.name) : undefined;
   const fetched: RemoteMessage[] = [];
-  const deliverer = new Deliverer({
-    store: deps.stores.mail,
-    log: deps.stores.log,
-    account,
-    filter: deps.filter,
-    clock: deps.clock,
+  const deliverer = newDeliverer(account, deps, {
     isDuplicate: known ? (id, size) => id !== null && known.has(`${id}\n${size}`) : undefined,
     onCommitted: async (batch: Delivered[]) => {
       for (const d of batch) {
@@ -239,12 +238,7 @@ export async function readPop3(incoming: Incoming, account: Account, deps: ReadD
   result.leftTooLarge = Object.keys(tooLarge).length;
 
   const fetched: RemoteMessage[] = [];
-  const deliverer = new Deliverer({
-    store: deps.stores.mail,
-    log: deps.stores.log,
-    account,
-    filter: deps.filter,
-    clock: deps.clock,
+  const deliverer = newDeliverer(account, deps, {
     onCommitted: async (batch: Delivered[]) => {
       await seen.addPop3Seen(
         account.name,
