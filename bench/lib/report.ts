@@ -98,7 +98,12 @@ export function sectionMarkdown(section: Section, index: number): string {
   if (section.ratio) parts.push(`Ratio: ${section.ratio.meaning}.`);
   if (section.targets.length) {
     parts.push(
-      ['Targets:', ...section.targets.map((t) => `- ${t.text}: ${MARK[String(t.met)]}, measured ${t.measured}${t.gap ? `. Missed: ${t.gap}` : ''}`)].join('\n'),
+      [
+        'Targets:',
+        ...section.targets.map(
+          (t) => `- ${t.text}: ${MARK[String(t.met)]}, measured ${t.measured}${t.gap ? `; missed by ${t.gap}` : ''}${t.limit ? `. What limits it: ${t.limit}` : ''}`,
+        ),
+      ].join('\n'),
     );
   }
   if (section.notes.length) parts.push(section.notes.map((n) => `- ${n}`).join('\n'));
@@ -117,7 +122,14 @@ export function markdown(report: Report): string {
       'absolute numbers on a shared machine are noisy, ratios measured in one run are not.',
   ];
   if (targets.length) {
-    parts.push('## Targets', table(['target', 'measured', 'result'], targets.map((t) => [t.text, t.measured, t.met === false ? `**missed**: ${t.gap}` : MARK[String(t.met)]!])));
+    const cell = (s: string) => s.replace(/\|/g, '\\|');
+    parts.push(
+      '## Targets',
+      table(
+        ['target', 'measured', 'result', 'what limits it'],
+        targets.map((t) => [t.text, t.measured, t.met === false ? `**missed** by ${t.gap}` : MARK[String(t.met)]!, cell(t.limit ?? '')].map(cell)),
+      ),
+    );
   }
   report.sections.forEach((s, i) => parts.push(sectionMarkdown(s, i + 1)));
   if (report.failures.length) parts.push('## Failures', report.failures.map((f) => `- ${f}`).join('\n'));
