@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
 
   const sections: Section[] = [];
   const t0 = Date.now();
+  const loadAtStart = os.loadavg()[0]!;
   try {
     const certs = await makeCerts(path.join(work, 'tls'));
     dovecot = await startDovecot({ certs });
@@ -123,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     generatedAt: new Date().toISOString(),
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
     options: opts,
-    machine: machine(),
+    machine: machine(loadAtStart),
     versions: await toolVersions(),
     sections,
     failures: collectFailures(sections),
