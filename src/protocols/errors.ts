@@ -56,6 +56,10 @@ export function securityMismatchHint(account: FailureAccount): string {
   return `a server that accepts the connection but never greets is often an implicit-TLS port spoken to in plain text: if port ${account.port} is one, set --security tls (${portExpectations(account.type)})`;
 }
 
+/** The server speaks only a TLS version below our minimum (TLS 1.2). */
+const OUTDATED_TLS = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE']);
+const MIN_TLS_VERSION_NAME = 'TLS 1.2';
+
 /** The server answered our TLS ClientHello in plain text: a plain or STARTTLS port. */
 const PLAINTEXT_ANSWER = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);
 
@@ -121,18 +125,43 @@ export function networkFailure(err: unknown, account: FailureAccount, step: stri
       cause: err,
     });
   }
-  if (step === 'tls' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS|handshake/i.test(text)) {
-    return new MailboxError('ETLS', `${prefix} TLS handshake with ${where} failed: ${text}`, { hint: securityMismatchHint(account), cause: err });
-  }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNCLOSED') {
-    return new MailboxError('EPROTOCOL', `${prefix} ${where} closed the connection (${step}): ${text}`, {
-      hint: step === 'greeting' ? securityMismatchHint(account) : 'the server dropped the connection; its log may say why',
+  if (code === 'EREPLY') {
+    const reply = err as { command: string; response: string; temporary?: boolean; greeting?: boolean; bye?: boolean };
+    if (reply.greeting) return greetingRefused(account.type, reply.response, Boolean(reply.temporary), account);
+    const said = reply.response.replace(/\r?\n/g, ' ').slice(0, 500);
+    const what = reply.bye ? `${where} ended the session during ${reply.command}` : `${where} refused ${reply.command}`;
+    const startTls = /^(STARTTLS|STLS)$/i.test(reply.command);
+    return new ProtocolError(reply.temporary ? 'ETEMPFAIL' : startTls ? 'ETLS' : 'EPROTOCOL', `${prefix} ${what}: ${said}`, {
+      hint: reply.temporary ? 'a temporary refusal: try again later' : reply.bye ? 'the server closed the session; its log may say why' : undefined,
+      response: reply.response,
+      command: reply.command,
       cause: err,
     });
   }
   if (code === 'EPROTOCOL') {
     return new MailboxError('EPROTOCOL', `${prefix} unexpected reply from ${where} (${step}): ${text}`, {
       hint: step === 'greeting' ? securityMismatchHint(account) : `is ${where} really a ${account.type} server?`,
+      cause: err,
+    });
+  }
+  if (OUTDATED_TLS.has(code) || /alert protocol version|unsupported protocol/i.test(text)) {
+    return new MailboxError('ETLS', `${prefix} ${where} and mailbox share no TLS version: the server offers only TLS older than ${MIN_TLS_VERSION_NAME} (${code || text})`, {
+      hint: `mailbox requires TLS 1.2 or newer (RFC 8996 retired TLS 1.0 and 1.1): the server's TLS configuration must be updated; there is no option to allow older versions`,
+      cause: err,
+    });
+  }
+  if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
+    return new MailboxError('ETLS', `${prefix} ${where} rejected the TLS handshake: no cipher suite or key both sides accept (${code})`, {
+      hint: "the server's TLS configuration allows only ciphers that are considered broken; it must offer TLS 1.2+ with a current cipher suite",
+      cause: err,
+    });
+  }
+  if (step === 'tls' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS|handshake/i.test(text)) {
+    return new MailboxError('ETLS', `${prefix} TLS handshake with ${where} failed: ${text}`, { hint: securityMismatchHint(account), cause: err });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNCLOSED') {
+    return new MailboxError('EPROTOCOL', `${prefix} ${where} closed the connection (${step}): ${text}`, {
+      hint: step === 'greeting' ? securityMismatchHint(account) : 'the server dropped the connection; its log may say why',
       cause: err,
     });
   }

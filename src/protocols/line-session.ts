@@ -7,7 +7,22 @@ import type tls from 'node:tls';
 import type { ProtocolTap } from './debug-log.js';
 import { bounded, handshake, listen } from './socket.js';
 
-const MAX_LINE = 64 * 1024;
+/** Longest line we read; a longer one is not the protocol (RFC 5321 allows 512, RFC 2449 512 octets). */
+export const MAX_LINE = 64 * 1024;
+/** Most bytes held unread: a server sending far more than was asked is cut off, memory stays bounded. */
+export const MAX_BUFFERED = 1024 * 1024;
+
+/** The server broke the protocol (garbage, overlong data, a reply out of turn): EPROTOCOL, 76. */
+export class ProtocolViolation extends Error {
+  readonly code = 'EPROTOCOL';
+  constructor(
+    message: string,
+    readonly response?: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolViolation';
+  }
+}
 
 export class ConnectionClosedError extends Error {
   readonly code = 'ECONNCLOSED';
@@ -26,6 +41,7 @@ export class LineSession {
   private unlisten: () => void = () => undefined;
   private readonly onData = (chunk: Buffer) => {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (this.buffer.length > MAX_BUFFERED + MAX_LINE) this.abandon(new ProtocolViolation(`the server sent more than ${MAX_BUFFERED} bytes that were not asked for`));
     this.wake();
   };
   private readonly onError = (err: Error) => {
@@ -53,6 +69,14 @@ export class LineSession {
     this.unlisten();
   }
 
+  /** Fails every later read with `err`, drops what was buffered and the connection. */
+  private abandon(err: Error): void {
+    this.failure ??= err;
+    this.buffer = Buffer.alloc(0);
+    this.socket.on('error', () => undefined);
+    this.socket.destroy();
+  }
+
   private wake(): void {
     const waiter = this.waiter;
     this.waiter = undefined;
@@ -74,7 +98,34 @@ export class LineSession {
               this.opts.tap?.('S', line);
               return resolve(line);
             }
-            if (this.buffer.length > MAX_LINE) return reject(Object.assign(new Error(`server line longer than ${MAX_LINE} bytes`), { code: 'EPROTOCOL' }));
+            if (this.failure) return reject(this.failure);
+            if (this.buffer.length > MAX_LINE) {
+              this.abandon(new ProtocolViolation(`server line longer than ${MAX_LINE} bytes`));
+              return reject(this.failure);
+            }
+            if (this.closed) return reject(new ConnectionClosedError(step));
+            this.waiter = attempt;
+          };
+          attempt();
+        }),
+      () => this.socket.destroy(),
+    );
+  }
+
+  /** Exactly `n` raw bytes (an IMAP literal); the caller bounds `n`. */
+  readBytes(n: number, step = 'waiting for the server'): Promise<Buffer> {
+    return bounded(
+      this.opts.signal,
+      step,
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          const attempt = () => {
+            if (this.buffer.length >= n) {
+              const bytes = Buffer.from(this.buffer.subarray(0, n));
+              this.buffer = this.buffer.subarray(n);
+              this.opts.tap?.('S', `[literal: ${n} bytes]`);
+              return resolve(bytes);
+            }
             if (this.failure) return reject(this.failure);
             if (this.closed) return reject(new ConnectionClosedError(step));
             this.waiter = attempt;

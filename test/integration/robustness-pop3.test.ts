@@ -2,45 +2,16 @@
 // broken line endings, byte-level splits, hostile behaviour. Every failure must be a MailboxError
 // with the right exit code, within the deadline, without the password in it.
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Account } from '../../src/core/account.js';
+import { describe, expect, it } from 'vitest';
 import { MailboxError } from '../../src/core/errors.js';
 import { Pop3Client } from '../../src/protocols/pop3/client.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
-import { probeAccount } from '../../src/protocols/probe/index.js';
 import { connectTcp } from '../../src/protocols/socket.js';
-import { serveCommands, startScriptedServer, type Script, type ScriptConn, type ScriptedServer } from '../harness/scripted-server.js';
+import { serveCommands, type Script, type ScriptConn, type ScriptedServer } from '../harness/scripted-server.js';
+import { expectFailure as failure, expectProbeFailure, probe, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
 
-const SECRET = 'Pa55-wörd"secret';
-let servers: ScriptedServer[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-  servers = [];
-});
-
-async function serve(script: Script): Promise<ScriptedServer> {
-  const srv = await startScriptedServer(script);
-  servers.push(srv);
-  return srv;
-}
-
-function account(srv: ScriptedServer, over: Partial<Account> = {}): Account {
-  return {
-    name: 'odd-pop',
-    type: 'pop3',
-    host: srv.host,
-    port: srv.port,
-    security: 'none',
-    auth: 'password',
-    user: 'alice',
-    secret: { kind: 'env', name: 'PW' },
-    active: true,
-    debug: false,
-    tls: {},
-    ...over,
-  };
-}
+const serve = scriptedServers();
+const account = (srv: ScriptedServer, over: Parameters<typeof scriptedAccount>[2] = {}) => scriptedAccount(srv, 'pop3', over);
 
 interface Mailbox {
   greeting?: string;
@@ -108,18 +79,6 @@ async function retrBytes(client: Pop3Client, id: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function failure(promise: Promise<unknown>): Promise<MailboxError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a failure').toBeInstanceOf(MailboxError);
-  const m = err as MailboxError;
-  expect(m.message).not.toContain(SECRET);
-  expect(m.hint ?? '').not.toContain(SECRET);
-  return m;
-}
-
 describe('POP3: RFC-legal but unusual servers', () => {
   it('bare "+OK" replies, CAPA with odd spacing and case, RESP-CODES, APOP greeting: login, STAT, UIDL, RETR work', async () => {
     const srv = await serve(
@@ -160,7 +119,7 @@ describe('POP3: RFC-legal but unusual servers', () => {
 
   it('CAPA answered with -ERR (an RFC 1939-only server): USER/PASS, and the probe says so', async () => {
     const srv = await serve(pop3({ capa: null, wire: { 1: 'x\r\n.\r\n' } }));
-    const result = await probeAccount(account(srv), { secret: async () => SECRET, timeoutMs: 5000 });
+    const result = await probe(account(srv));
     expect(result.error).toBeNull();
     const caps = result.stages.find((s) => s.name === 'capabilities')!;
     expect(caps.detail).toContain('no CAPA');
@@ -254,9 +213,7 @@ describe('POP3: refusals with response codes', () => {
     expect(err.code).toBe('ETLS');
     expect(err.exitCode).toBe(76);
     expect(srv.received().some((l) => /^(USER|PASS|AUTH)/.test(l))).toBe(false);
-    const result = await probeAccount(account(srv, { security: 'starttls' }), { secret: async () => SECRET, timeoutMs: 5000 });
-    expect(result.exitCode).toBe(76);
-    expect(result.stages.at(-1)!.name).toBe('tls');
+    expectProbeFailure(await probe(account(srv, { security: 'starttls' })), 76, 'tls');
   });
 
   it('a server that repeats the password in its refusal: the error does not', async () => {
@@ -358,9 +315,7 @@ describe('POP3: hostile servers', () => {
       c.write('+OK\r\nUSER\r\n');
       await c.untilClosed();
     });
-    const result = await probeAccount(account(srv), { secret: async () => SECRET, timeoutMs: 400 });
-    expect(result.exitCode).toBe(75);
-    expect(result.error!.code).toBe('ETIMEDOUT');
+    expect(expectProbeFailure(await probe(account(srv), 400), 75, 'capabilities').code).toBe('ETIMEDOUT');
     await srv.settled();
   });
 
