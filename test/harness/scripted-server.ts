@@ -203,6 +203,13 @@ export async function startScriptedServer(script: Script, options: ScriptedServe
   const server = options.implicitTls
     ? tls.createServer({ ...options.tls, ...versions(options) }, onConnection)
     : net.createServer(onConnection);
+  // Raw connections too: an implicit-TLS one whose handshake never completes must not keep stop() waiting.
+  const raw = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    raw.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => raw.delete(socket));
+  });
   server.on('tlsClientError', (err: Error, socket: net.Socket) => {
     errors.push(err);
     socket.destroy();
@@ -223,7 +230,7 @@ export async function startScriptedServer(script: Script, options: ScriptedServe
     },
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+        for (const s of [...sockets, ...raw]) s.destroy();
         server.close(() => resolve());
       })),
   };
