@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BOXES, type Box } from '../core/email.js';
+import { DiskWriter } from './disk-writer.js';
 import { HeaderCapture } from './message-headers.js';
 import { baseName, Maildir, newId } from './maildir.js';
 
@@ -32,8 +33,17 @@ export interface PendingMessage {
   readonly size: number;
   /** The header block (bounded), for the email log and the address filter. */
   readonly header: Buffer;
+  /** Moves it into the box's new/ folder (prepare() created the folders). */
   commit(box: Box): Promise<StoredMessage>;
   discard(): Promise<void>;
+}
+
+export interface WriteOptions {
+  /** Where the message comes from (incoming mail): carried in the file name. */
+  source?: SourceRef;
+  onChunk?: (bytes: number) => void;
+  /** The body was read to its end (the fsync may still run): a stream's source may move on. */
+  onConsumed?: () => void;
 }
 
 export interface StoredFile {
@@ -46,8 +56,10 @@ export interface StoredFile {
 
 export interface MailStore {
   prepare(): Promise<void>;
-  /** Writes a message (a buffer, or a stream that is never held whole) to temporary storage. */
-  write(data: Buffer | AsyncIterable<Buffer>, source?: SourceRef, onChunk?: (bytes: number) => void): Promise<PendingMessage>;
+  /** Writes a message (a buffer, or a stream that is never held whole) to temporary storage, fsynced. */
+  write(data: Buffer | AsyncIterable<Buffer>, options?: WriteOptions): Promise<PendingMessage>;
+  /** Stores a whole message straight into a box (tmp, fsync, rename on a writer thread). */
+  store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage>;
   /** Makes the commits and moves done so far durable (one directory sync per box touched). */
   sync(): Promise<void>;
   move(file: string, from: Box, to: Box): Promise<StoredMessage>;
@@ -56,6 +68,8 @@ export interface MailStore {
   list(box: Box): Promise<StoredFile[]>;
   read(filePath: string): Readable;
   pathOf(box: Box, file: string): string;
+  /** Removes partial files a stop left in a box's staging area, older than `ageMs`. */
+  clean(box: Box, ageMs: number): Promise<number>;
 }
 
 const SOURCE_LIMIT = 160;
@@ -99,6 +113,7 @@ export function parseFileName(name: string): StoredFile | undefined {
 export class LocalMailStore implements MailStore {
   private readonly boxes: Record<Box, Maildir>;
   private readonly dirty = new Set<Box>();
+  private writer: DiskWriter | undefined;
 
   constructor(readonly root: string) {
     this.boxes = Object.fromEntries(BOXES.map((b) => [b, new Maildir(path.join(root, b))])) as Record<Box, Maildir>;
@@ -112,15 +127,21 @@ export class LocalMailStore implements MailStore {
     return this.boxes[box].path('new', file);
   }
 
-  async write(data: Buffer | AsyncIterable<Buffer>, source?: SourceRef, onChunk?: (bytes: number) => void): Promise<PendingMessage> {
+  async write(data: Buffer | AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<PendingMessage> {
+    const { source, onChunk, onConsumed } = options;
     const id = newId();
     const tmpName = `${id}.tmp`;
     const staging = this.boxes[source ? 'inbox' : 'outbox'];
     const capture = new HeaderCapture();
-    const size = await staging.writeTmp(tmpName, data, (chunk) => {
-      capture.push(chunk);
-      onChunk?.(chunk.length);
-    });
+    const size = await staging.writeTmp(
+      tmpName,
+      data,
+      (chunk) => {
+        capture.push(chunk);
+        onChunk?.(chunk.length);
+      },
+      onConsumed,
+    );
     let settled = false;
     return {
       id,
@@ -131,7 +152,6 @@ export class LocalMailStore implements MailStore {
         const file = fileName(id, size, source);
         // tmp/ and new/ of different boxes are on one file system: the rename stays atomic.
         const target = this.pathOf(box, file);
-        await this.boxes[box].ensure();
         await staging.publishTo(tmpName, target);
         this.dirty.add(box);
         return { id, box, file, path: target, size };
@@ -142,6 +162,16 @@ export class LocalMailStore implements MailStore {
         await staging.discardTmp(tmpName);
       },
     };
+  }
+
+  async store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage> {
+    const id = newId();
+    const file = fileName(id, data.length, source);
+    const target = this.pathOf(box, file);
+    this.writer ??= new DiskWriter();
+    await this.writer.write(this.boxes[box].path('tmp', `${id}.tmp`), target, data);
+    this.dirty.add(box);
+    return { id, box, file, path: target, size: data.length };
   }
 
   async sync(): Promise<void> {
@@ -158,7 +188,6 @@ export class LocalMailStore implements MailStore {
       // Already moved (a stop came between the move and its log record): nothing left to do.
       return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
     }
-    await this.boxes[to].ensure();
     await this.boxes[from].renameTo(current, target);
     this.dirty.add(to);
     this.dirty.add(from);
@@ -180,5 +209,9 @@ export class LocalMailStore implements MailStore {
 
   read(filePath: string): Readable {
     return createReadStream(filePath);
+  }
+
+  clean(box: Box, ageMs: number): Promise<number> {
+    return this.boxes[box].cleanTmp(ageMs);
   }
 }

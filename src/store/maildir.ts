@@ -18,15 +18,16 @@ export interface MaildirEntry {
 }
 
 let counter = 0;
+/** Random per process: ids of two processes writing in the same millisecond still differ. */
+const processTag = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
 
 /**
  * A short id, unique across processes and ordered by creation time: base-36 milliseconds, a
- * per-process counter and random characters. It starts every file name, so `ls` sorts by arrival.
+ * per-process counter and a per-process random tag. It starts every file name, so `ls` sorts by arrival.
  */
 export function newId(now = Date.now()): string {
   counter = (counter + 1) % 1296;
-  const random = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
-  return `${now.toString(36)}${counter.toString(36).padStart(2, '0')}${random}`;
+  return `${now.toString(36)}${counter.toString(36).padStart(2, '0')}${processTag}`;
 }
 
 export function ioError(action: string, file: string, err: unknown): MailboxError {
@@ -57,8 +58,11 @@ export class Maildir {
     }
   }
 
-  /** Writes `data` to tmp/NAME and fsyncs it; returns the byte count. Removes the file on failure. */
-  async writeTmp(name: string, data: Buffer | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void): Promise<number> {
+  /**
+   * Writes `data` to tmp/NAME and fsyncs it; returns the byte count. Removes the file on failure.
+   * `onConsumed` fires once the body is read to its end, before the fsync: the source may move on.
+   */
+  async writeTmp(name: string, data: Buffer | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void, onConsumed?: () => void): Promise<number> {
     const file = this.path('tmp', name);
     let handle: fs.FileHandle | undefined;
     let size = 0;
@@ -75,6 +79,7 @@ export class Maildir {
           size += chunk.length;
         }
       }
+      onConsumed?.();
       await handle.datasync();
       await handle.close();
       handle = undefined;

@@ -19,7 +19,9 @@ export type Outcome =
   | { kind: 'sent'; reply: string; account: string }
   | { kind: 'failed'; error: string }
   | { kind: 'retry'; error: string }
-  | { kind: 'ignored'; reason: string };
+  | { kind: 'ignored'; reason: string }
+  /** Marked in flight but never handed to the server (a stop came first): the attempt is taken back. */
+  | { kind: 'untried' };
 
 export interface Settled {
   record: EmailRecord;
@@ -243,6 +245,9 @@ export class LocalQueue implements Queue {
           break;
         case 'ignored':
           record = { ...base, state: 'send-ignored', error: outcome.reason, nextAttempt: null };
+          break;
+        case 'untried':
+          record = { ...base, attempts: Math.max(0, base.attempts - 1) };
           break;
         case 'retry': {
           const next = nextAttemptAt(base.attempts, now);

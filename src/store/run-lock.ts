@@ -54,6 +54,7 @@ export async function acquireRunLock(file: string, deps: LockDeps): Promise<RunL
     for (let attempt = 0; attempt < 50; attempt++) {
       try {
         await fs.link(mine, file); // atomic: fails if a lock exists
+        await syncDir(path.dirname(file)); // a power loss must not lose the lock: it tells of a crash
         return { tookOverFrom, release: () => releaseIfMine(file, deps.pid) };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create', file, err);
@@ -83,6 +84,12 @@ export async function acquireRunLock(file: string, deps: LockDeps): Promise<RunL
   } finally {
     await fs.unlink(mine).catch(() => undefined);
   }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r').catch(() => undefined);
+  await handle?.sync().catch(() => undefined);
+  await handle?.close().catch(() => undefined);
 }
 
 /** A takeover mutex left by a runner killed inside the takeover: removed after 10 s. */

@@ -11,6 +11,8 @@ export interface ImapCursor {
   uidValidity: number;
   /** Every UID up to this one is stored, or deliberately left on the server (tooLarge). */
   lastUid: number;
+  /** UIDs above lastUid already stored (after a gap: a failed message, or found after a crash). */
+  extra: number[];
   /** Messages over the account's maximum size, left on the server: UID -> size. */
   tooLarge: Record<string, number>;
   /** Re-reading after a UIDVALIDITY change: messages already stored (same Message-ID and size) are skipped. */
@@ -83,6 +85,7 @@ export class FileSeenState implements SeenState {
       folder: String(raw.folder ?? 'INBOX'),
       uidValidity: Number(raw.uidValidity ?? 0),
       lastUid: Number(raw.lastUid ?? 0),
+      extra: Array.isArray(raw.extra) ? raw.extra.map(Number) : [],
       tooLarge: raw.tooLarge ?? {},
       dedupe: Boolean(raw.dedupe),
       pendingDelete: Boolean(raw.pendingDelete),

@@ -21,7 +21,7 @@ describe('mail store', () => {
     const store = new LocalMailStore(path.join(dir, 'mail'));
     await store.prepare();
     const bytes = 'Subject: s\r\n\r\n.dot\r\n\xe9\xff 8-bit\r\n';
-    const pending = await store.write(chunks(bytes.slice(0, 7), bytes.slice(7)), { account: 'Work', id: '42/7' });
+    const pending = await store.write(chunks(bytes.slice(0, 7), bytes.slice(7)), { source: { account: 'Work', id: '42/7' } });
     expect(await store.list('inbox')).toEqual([]);
     expect(pending.header.toString()).toBe('Subject: s\r\n\r\n');
     const stored = await pending.commit('inbox');
@@ -33,10 +33,22 @@ describe('mail store', () => {
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });
 
+  it('stores whole messages durably on writer threads, many at once', async () => {
+    const store = new LocalMailStore(path.join(dir, 'mail'));
+    await store.prepare();
+    const pooled = Buffer.from('x'.repeat(100) + 'Subject: in a bigger buffer\r\n\r\nbody\r\n');
+    const view = pooled.subarray(100); // a view into a larger buffer, as sockets hand them out
+    const stored = await Promise.all(Array.from({ length: 20 }, (_, i) => store.store(view, i % 2 ? 'inbox' : 'skipped', { account: 'a', id: String(i) })));
+    await store.sync();
+    for (const s of stored) expect(fs.readFileSync(s.path).equals(view)).toBe(true);
+    expect((await store.list('inbox')).length + (await store.list('skipped')).length).toBe(20);
+    expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
+  });
+
   it('leaves nothing behind when a message is discarded', async () => {
     const store = new LocalMailStore(path.join(dir, 'mail'));
     await store.prepare();
-    const pending = await store.write(Buffer.from('x'), { account: 'a', id: '1' });
+    const pending = await store.write(Buffer.from('x'), { source: { account: 'a', id: '1' } });
     await pending.discard();
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });
@@ -87,7 +99,7 @@ describe('seen state', () => {
   it('keeps the IMAP cursor and the POP3 UIDL set, pruning UIDLs gone from the server', async () => {
     const seen = new FileSeenState(path.join(dir, 'seen'));
     expect(await seen.imapCursor('Work')).toBeUndefined();
-    const cursor = { folder: 'INBOX', uidValidity: 7, lastUid: 42, tooLarge: { '40': 9e9 }, dedupe: false, pendingDelete: true };
+    const cursor = { folder: 'INBOX', uidValidity: 7, lastUid: 42, extra: [44], tooLarge: { '40': 9e9 }, dedupe: false, pendingDelete: true };
     await seen.saveImapCursor('Work', cursor);
     expect(await seen.imapCursor('work')).toEqual(cursor);
     await seen.addPop3Seen('p', ['u1', 'u2']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWords, headerEnd, HeaderCapture, summarize, withoutFields } from '../../src/store/message-headers.js';
+import { addresses, decodeWords, headerEnd, HeaderCapture, summarize, withoutFields } from '../../src/store/message-headers.js';
 
 const crlf = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'));
 
@@ -41,6 +41,12 @@ describe('summarize', () => {
     expect(summarize(Buffer.from('Subject: Grüße\n\n')).subject).toBe('Grüße');
     expect(decodeWords('=?x-unknown?Q?a?=')).toBe('=?x-unknown?Q?a?=');
     expect(decodeWords('=?ISO-8859-1?Q?caf=E9?=')).toBe('café');
+  });
+
+  it('reads addresses with comments, quoted local parts and groups', () => {
+    expect(addresses('"john doe"@example.com (work), x@y.z')).toEqual(['"john doe"@example.com', 'x@y.z']);
+    expect(addresses('undisclosed-recipients:;')).toEqual([]);
+    expect(addresses('=?UTF-8?Q?J=C3=B6rg?= <jorg@example.com>')).toEqual(['jorg@example.com']);
   });
 
   it('has nulls where headers are missing', () => {

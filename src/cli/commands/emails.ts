@@ -183,6 +183,7 @@ Examples:
       action(penv, async (ctx, _opts, [id]) => {
         const store = await stores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
+        await store.mail.prepare();
         const updated = await store.queue.requeue(record.id, ctx.now());
         ctx.out.data(emailJson(updated, store.mail.pathOf('outbox', updated.file)), () => `${updated.id} is queued again (send-ready)`);
       }),

@@ -362,7 +362,9 @@ export class Pop3Client {
       open = resolve;
       refuse = reject;
     });
+    let opened = false;
     const done = this.expectAndSend(`RETR ${id}`, () => {
+      opened = true;
       open(stream);
       return this.bodySink(stream, id);
     }).then(
@@ -370,7 +372,9 @@ export class Pop3Client {
         if (!status.ok) throw pop3Failure(status.line, `RETR ${id}`);
       },
       (err: Error) => {
-        stream.destroy(err);
+        // A body nobody was given has no 'error' listener: failing it would be an uncaught error.
+        if (opened) stream.destroy(err);
+        else stream.destroy();
         throw err;
       },
     );

@@ -1,0 +1,77 @@
+// The POP3 side of Incoming, on the project's POP3 client (src/protocols/pop3/). Ids are UIDLs.
+// Bodies are streamed byte for byte (dot-unstuffed, CRLF and 8-bit kept); with PIPELINING many RETR
+// are on the wire at once. Deletions (DELE) take effect only at QUIT, i.e. close().
+import type { Readable } from 'node:stream';
+import type { Account } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+import type { DebugLog } from './debug-log.js';
+import { connectPop3 } from './pop3/connect.js';
+import type { Incoming, RemoteMessage } from './types.js';
+
+export interface Pop3ReaderOptions {
+  secret: string;
+  debug?: DebugLog;
+  timeoutMs?: number;
+  /** RETR commands in flight with PIPELINING (default 32). */
+  window?: number;
+}
+
+export async function openPop3Reader(account: Account, options: Pop3ReaderOptions): Promise<Incoming> {
+  const client = await connectPop3(account, { secret: options.secret, tap: options.debug?.tap, timeoutMs: options.timeoutMs });
+  const pipelining = client.capabilities?.has('PIPELINING') ?? false;
+  return {
+    protocol: 'pop3',
+
+    async status() {
+      return { count: (await client.stat()).count };
+    },
+
+    async list() {
+      // Both listings are sent before either reply is read when the server pipelines.
+      const [uidl, sizes] = pipelining ? await Promise.all([client.uidl(), client.list()]) : [await client.uidl(), await client.list()];
+      if (uidl.length === 0 && sizes.length > 0) {
+        throw new MailboxError('EPROTOCOL', `account ${account.name}: the POP3 server lists no UIDLs, so messages cannot be told apart between sessions`, {
+          hint: 'POP3 without UIDL is not supported: use the IMAP account of this mailbox',
+        });
+      }
+      const size = new Map(sizes.map((s) => [s.id, s.size]));
+      return uidl.map((u) => ({ n: u.id, key: u.uid, size: size.get(u.id) ?? 0 }));
+    },
+
+    async fetch(messages, onMessage) {
+      // The client's retrMany() counts a RETR as done once its body is received, so bodies not yet
+      // written pile up in memory ahead of a slow disk. This window counts a message until its body
+      // was consumed: at most `window` bodies are ever buffered, and RETRs still go out pipelined.
+      const window = pipelining ? Math.max(1, options.window ?? 32) : 1;
+      const ahead: Array<{ message: RemoteMessage; body: Promise<Readable> }> = [];
+      let next = 0;
+      const request = () => {
+        const message = messages[next++]!;
+        const body = client.retrStream(message.n);
+        // A failure is reported to the consumer when its turn comes (or is moot after an earlier
+        // one); a body stream destroyed before anyone reads it must not become an uncaught 'error'.
+        body.then((stream) => stream.on('error', () => undefined)).catch(() => undefined);
+        ahead.push({ message, body });
+      };
+      while (next < messages.length && ahead.length < window) request();
+      while (ahead.length > 0) {
+        const { message, body } = ahead.shift()!;
+        await onMessage(message, await body);
+        if (next < messages.length) request();
+      }
+    },
+
+    async remove(messages: RemoteMessage[]) {
+      if (pipelining) await Promise.all(messages.map((m) => client.dele(m.n)));
+      else for (const m of messages) await client.dele(m.n);
+    },
+
+    async close() {
+      await client.quit();
+    },
+
+    abort() {
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// The two small interfaces the jobs see: Incoming (an IMAP folder or a POP3 maildrop) and Outgoing
+// (an SMTP submission connection). Adapters live beside this file; jobs never touch a library.
+
+export interface RemoteMessage {
+  /** IMAP: the UID. POP3: the message number in this session. */
+  n: number;
+  /** The id stored with the message: IMAP "UIDVALIDITY/UID", POP3 the UIDL. */
+  key: string;
+  /** Octets, as the server reports them (RFC822.SIZE, LIST); IMAP: 0 for a message only known to be below `sizeAbove`. */
+  size: number;
+}
+
+/** A message body: whole (small messages fetched in bulk) or streamed (large ones, POP3). */
+export type MessageBody = Buffer | AsyncIterable<Buffer>;
+
+export interface IncomingStatus {
+  /** Messages on the server. */
+  count: number;
+  /** IMAP only. */
+  uidValidity?: number;
+  /** IMAP only: the UID the next message will get. */
+  uidNext?: number;
+}
+
+export interface Incoming {
+  readonly protocol: 'imap' | 'pop3';
+  /** Cheap: a constant number of round trips whatever the mailbox size (IMAP STATUS, POP3 STAT). */
+  status(): Promise<IncomingStatus>;
+  /**
+   * IMAP: the messages with UID >= fromUid, exact sizes only for those above `sizeAbove` (UID SEARCH,
+   * then RFC822.SIZE of the large ones). POP3: every message with its size (UIDL + LIST).
+   */
+  list(fromUid?: number, sizeAbove?: number): Promise<RemoteMessage[]>;
+  /**
+   * Fetches the messages in order, pipelined (IMAP: one UID FETCH per run of small messages; POP3:
+   * RETR with PIPELINING). `onMessage` must consume the body; the next message is read once the
+   * promise it returns resolves, so returning early overlaps the caller's disk writes with the network.
+   */
+  fetch(messages: RemoteMessage[], onMessage: (message: RemoteMessage, body: MessageBody) => Promise<void>): Promise<void>;
+  /** Deletes from the server (IMAP: \Deleted + UID EXPUNGE; POP3: DELE, committed by close()). */
+  remove(messages: RemoteMessage[]): Promise<void>;
+  /** Ends the session politely (POP3 QUIT commits deletions). */
+  close(): Promise<void>;
+  /** Drops the connection at once (a stop was asked for); pending calls fail. */
+  abort(): void;
+}
+
+export interface Envelope {
+  from: string;
+  to: string[];
+}
+
+export interface SendResult {
+  /** The server's reply to the end of data, e.g. "250 2.0.0 Ok: queued as 4F2A1". */
+  reply: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+/** Why a message was not sent: 5xx is permanent; 4xx, no reply or a lost connection is temporary. */
+export interface SendFailure {
+  permanent: boolean;
+  /** The server's reply or the connection error, kept with the message. */
+  message: string;
+  /** Set when the connection itself failed (no server reply to this message). */
+  connection: boolean;
+}
+
+export interface Outgoing {
+  /** Sends one raw message (read from `path` as it goes). Many sends may be in flight; they share the pooled connection. */
+  send(path: string, envelope: Envelope): Promise<SendResult>;
+  /** Classifies an error thrown by send(). */
+  classify(err: unknown): SendFailure;
+  close(): Promise<void>;
+  /** Drops the connection at once. */
+  abort(): void;
+}
