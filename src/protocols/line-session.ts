@@ -83,26 +83,25 @@ export class LineSession {
     waiter?.();
   }
 
-  /** The next line without its line ending (UTF-8). */
-  readLine(step = 'waiting for the server'): Promise<string> {
+  /**
+   * Waits until `take` finds what it needs in the buffer (it returns undefined until then), or the
+   * connection fails or closes. Bounded by the session's signal.
+   */
+  private waitFor<T>(step: string, take: () => T | undefined): Promise<T> {
     return bounded(
       this.opts.signal,
       step,
       () =>
-        new Promise<string>((resolve, reject) => {
+        new Promise<T>((resolve, reject) => {
           const attempt = () => {
-            const lf = this.buffer.indexOf(0x0a);
-            if (lf >= 0) {
-              const line = this.buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
-              this.buffer = this.buffer.subarray(lf + 1);
-              this.opts.tap?.('S', line);
-              return resolve(line);
+            let value: T | undefined;
+            try {
+              value = take();
+            } catch (err) {
+              return reject(err);
             }
+            if (value !== undefined) return resolve(value);
             if (this.failure) return reject(this.failure);
-            if (this.buffer.length > MAX_LINE) {
-              this.abandon(new ProtocolViolation(`server line longer than ${MAX_LINE} bytes`));
-              return reject(this.failure);
-            }
             if (this.closed) return reject(new ConnectionClosedError(step));
             this.waiter = attempt;
           };
@@ -112,28 +111,30 @@ export class LineSession {
     );
   }
 
+  /** The next line without its line ending (UTF-8). */
+  readLine(step = 'waiting for the server'): Promise<string> {
+    return this.waitFor(step, () => {
+      const lf = this.buffer.indexOf(0x0a);
+      if (lf >= 0) {
+        const line = this.buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
+        this.buffer = this.buffer.subarray(lf + 1);
+        this.opts.tap?.('S', line);
+        return line;
+      }
+      if (this.buffer.length > MAX_LINE && !this.failure) this.abandon(new ProtocolViolation(`server line longer than ${MAX_LINE} bytes`));
+      return undefined;
+    });
+  }
+
   /** Exactly `n` raw bytes (an IMAP literal); the caller bounds `n`. */
   readBytes(n: number, step = 'waiting for the server'): Promise<Buffer> {
-    return bounded(
-      this.opts.signal,
-      step,
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          const attempt = () => {
-            if (this.buffer.length >= n) {
-              const bytes = Buffer.from(this.buffer.subarray(0, n));
-              this.buffer = this.buffer.subarray(n);
-              this.opts.tap?.('S', `[literal: ${n} bytes]`);
-              return resolve(bytes);
-            }
-            if (this.failure) return reject(this.failure);
-            if (this.closed) return reject(new ConnectionClosedError(step));
-            this.waiter = attempt;
-          };
-          attempt();
-        }),
-      () => this.socket.destroy(),
-    );
+    return this.waitFor(step, () => {
+      if (this.buffer.length < n) return undefined;
+      const bytes = Buffer.from(this.buffer.subarray(0, n));
+      this.buffer = this.buffer.subarray(n);
+      this.opts.tap?.('S', `[literal: ${n} bytes]`);
+      return bytes;
+    });
   }
 
   /** Sends one command line; `logged` replaces it in the tap when it carries a secret. */

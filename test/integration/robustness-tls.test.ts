@@ -55,6 +55,17 @@ const pop3AfterTls = async (c: ScriptConn) => {
   });
 };
 
+/** POP3 with STLS offered and accepted. */
+const pop3Stls: Script = async (c) => {
+  c.line('+OK');
+  await c.expect(/^CAPA$/);
+  c.write('+OK\r\nSTLS\r\nUSER\r\n.\r\n');
+  await c.expect(/^STLS$/);
+  c.line('+OK begin TLS');
+  await c.startTls();
+  await pop3AfterTls(c);
+};
+
 describe('TLS handshake failures', () => {
   it('a server that speaks only TLS 1.0/1.1: 76, and the hint says TLS 1.2 is required', async () => {
     const srv = await serve(greetImap, {
@@ -133,18 +144,7 @@ describe('STARTTLS', () => {
   });
 
   it('POP3 STLS to a server whose certificate is for another host: ETLS before any credential is sent', async () => {
-    const srv = await serve(
-      async (c) => {
-        c.line('+OK');
-        await c.expect(/^CAPA$/);
-        c.write('+OK\r\nSTLS\r\nUSER\r\n.\r\n');
-        await c.expect(/^STLS$/);
-        c.line('+OK begin TLS');
-        await c.startTls();
-        await pop3AfterTls(c);
-      },
-      { tls: tlsOptions(odd.wrongHost) },
-    );
+    const srv = await serve(pop3Stls, { tls: tlsOptions(odd.wrongHost) });
     const err = await expectFailure(connectPop3(account(srv, 'pop3', { security: 'starttls' }), { secret: SECRET }));
     expect(err.code).toBe('ETLS');
     expect(err.exitCode).toBe(76);
@@ -152,18 +152,7 @@ describe('STARTTLS', () => {
   });
 
   it('the same server trusted by fingerprint: the STLS session works', async () => {
-    const srv = await serve(
-      async (c) => {
-        c.line('+OK');
-        await c.expect(/^CAPA$/);
-        c.write('+OK\r\nSTLS\r\nUSER\r\n.\r\n');
-        await c.expect(/^STLS$/);
-        c.line('+OK begin TLS');
-        await c.startTls();
-        await pop3AfterTls(c);
-      },
-      { tls: tlsOptions(odd.wrongHost) },
-    );
+    const srv = await serve(pop3Stls, { tls: tlsOptions(odd.wrongHost) });
     const { X509Certificate } = await import('node:crypto');
     const fingerprint = new X509Certificate(fs.readFileSync(odd.wrongHost.certFile)).fingerprint256;
     const result = expectProbeOk(await probe(account(srv, 'pop3', { security: 'starttls', tls: { fingerprint } })));
