@@ -38,6 +38,10 @@ export interface PendingMessage {
   discard(): Promise<void>;
 }
 
+export interface StagedMessage extends StoredMessage {
+  tmp: string;
+}
+
 export interface WriteOptions {
   /** Where the message comes from (incoming mail): carried in the file name. */
   source?: SourceRef;
@@ -58,8 +62,10 @@ export interface MailStore {
   prepare(): Promise<void>;
   /** Writes a message (a buffer, or a stream that is never held whole) to temporary storage, fsynced. */
   write(data: Buffer | AsyncIterable<Buffer>, options?: WriteOptions): Promise<PendingMessage>;
-  /** Stores a whole message straight into a box (tmp, fsync, rename on a writer thread). */
-  store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage>;
+  /** Writes a whole message into the box's tmp/ (on a writer thread); publish() makes it durable and visible. */
+  stage(data: Buffer, box: Box, source?: SourceRef): Promise<StagedMessage>;
+  /** Makes staged messages durable (one flush for all), then moves them into new/ and syncs the folders. */
+  publish(staged: StagedMessage[]): Promise<void>;
   /** Makes the commits and moves done so far durable (one directory sync per box touched). */
   sync(): Promise<void>;
   move(file: string, from: Box, to: Box): Promise<StoredMessage>;
@@ -164,14 +170,25 @@ export class LocalMailStore implements MailStore {
     };
   }
 
-  async store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage> {
+  private diskWriter(): DiskWriter {
+    return (this.writer ??= new DiskWriter(this.root));
+  }
+
+  async stage(data: Buffer, box: Box, source?: SourceRef): Promise<StagedMessage> {
     const id = newId();
     const file = fileName(id, data.length, source);
-    const target = this.pathOf(box, file);
-    this.writer ??= new DiskWriter();
-    await this.writer.write(this.boxes[box].path('tmp', `${id}.tmp`), target, data);
-    this.dirty.add(box);
-    return { id, box, file, path: target, size: data.length };
+    const tmp = this.boxes[box].path('tmp', `${id}.tmp`);
+    await this.diskWriter().write(tmp, data);
+    return { id, box, file, path: this.pathOf(box, file), size: data.length, tmp };
+  }
+
+  async publish(staged: StagedMessage[]): Promise<void> {
+    if (staged.length === 0) return;
+    const writer = this.diskWriter();
+    await writer.durable();
+    await Promise.all(staged.map((m) => writer.rename(m.tmp, m.path)));
+    for (const m of staged) this.dirty.add(m.box);
+    await this.sync();
   }
 
   async sync(): Promise<void> {
