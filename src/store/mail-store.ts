@@ -177,7 +177,8 @@ export class LocalMailStore implements MailStore {
   async stage(data: Buffer, box: Box, source?: SourceRef): Promise<StagedMessage> {
     const id = newId();
     const file = fileName(id, data.length, source);
-    const tmp = this.boxes[box].path('tmp', `${id}.tmp`);
+    // Staged in the inbox's tmp/ whatever the box: the runner clears that folder when it starts.
+    const tmp = this.boxes.inbox.path('tmp', `${id}.tmp`);
     await this.diskWriter().write(tmp, data);
     return { id, box, file, path: this.pathOf(box, file), size: data.length, tmp };
   }
