@@ -5,12 +5,13 @@
 // message's id on its server (IMAP "UIDVALIDITY/UID", POP3 UIDL), URI-encoded. A message stored but
 // not yet recorded as seen is recognised by it after a crash (see sourcesIn()).
 import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BOXES, type Box } from '../core/email.js';
 import { DiskWriter } from './disk-writer.js';
 import { HeaderCapture } from './message-headers.js';
-import { baseName, Maildir, newId } from './maildir.js';
+import { baseName, ioError, Maildir, newId } from './maildir.js';
 
 export interface SourceRef {
   account: string;
@@ -68,7 +69,8 @@ export interface MailStore {
   publish(staged: StagedMessage[]): Promise<void>;
   /** Makes the commits and moves done so far durable (one directory sync per box touched). */
   sync(): Promise<void>;
-  move(file: string, from: Box, to: Box): Promise<StoredMessage>;
+  /** Moves a message to another box; `current` is where it is believed to be (saves a lookup). */
+  move(file: string, from: Box, to: Box, current?: string): Promise<StoredMessage>;
   /** The current path of a stored file (a mail client may have moved it to cur/). */
   locate(file: string, box: Box): Promise<string | undefined>;
   list(box: Box): Promise<StoredFile[]>;
@@ -198,18 +200,25 @@ export class LocalMailStore implements MailStore {
     await Promise.all(boxes.map((b) => this.boxes[b].sync()));
   }
 
-  async move(file: string, from: Box, to: Box): Promise<StoredMessage> {
-    const current = await this.locate(file, from);
+  async move(file: string, from: Box, to: Box, current?: string): Promise<StoredMessage> {
     const parsed = parseFileName(file)!;
     const target = this.pathOf(to, parsed.file);
-    if (!current) {
-      // Already moved (a stop came between the move and its log record): nothing left to do.
-      return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    const moved = { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    if (current) {
+      try {
+        await fs.rename(current, target);
+        this.dirty.add(to).add(from);
+        return moved;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('store', target, err);
+      }
     }
-    await this.boxes[from].renameTo(current, target);
-    this.dirty.add(to);
-    this.dirty.add(from);
-    return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    const found = await this.locate(file, from);
+    // Not there: already moved (a stop came between the move and its log record).
+    if (!found) return moved;
+    await this.boxes[from].renameTo(found, target);
+    this.dirty.add(to).add(from);
+    return moved;
   }
 
   locate(file: string, box: Box): Promise<string | undefined> {

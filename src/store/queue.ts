@@ -260,7 +260,7 @@ export class LocalQueue implements Queue {
       }
       const box = boxOf(record);
       // The file moves first: a stop before the log line leaves a state that recover() repairs.
-      if (box !== 'outbox') await this.mail.move(message.record.file, 'outbox', box);
+      if (box !== 'outbox') await this.mail.move(message.record.file, 'outbox', box, message.path);
       settled.push({ record, gaveUp });
     }
     await this.mail.sync();
