@@ -5,7 +5,7 @@
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import type { Outgoing } from '../protocols/types.js';
-import type { Outcome, QueuedMessage, Queue } from '../store/queue.js';
+import type { Outcome, QueuedMessage, Queue, Settled } from '../store/queue.js';
 
 const BATCH = 64;
 const IN_FLIGHT = 16;
@@ -78,16 +78,19 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
       ),
     ));
   };
-  let results: Result[] = [];
-  let settleChain: Promise<void> = Promise.resolve();
-  const settle = () => {
-    const batch = results;
-    results = [];
+  // Each outcome is placed at once (a message the server took leaves the outbox right away, so a
+  // kill resends only what was in flight); the log and the folder fsync follow per batch.
+  let placed: Array<{ kind: Outcome['kind']; settled: Promise<Settled> }> = [];
+  let commitChain: Promise<void> = Promise.resolve();
+  const commit = () => {
+    const batch = placed;
+    placed = [];
     if (batch.length === 0) return;
-    settleChain = settleChain.then(async () => {
-      const settled = await deps.queue.settle(batch, deps.clock());
+    commitChain = commitChain.then(async () => {
+      const settled = await Promise.all(batch.map((p) => p.settled));
+      await deps.queue.commit(settled);
       settled.forEach((s, i) => {
-        const kind = batch[i]!.outcome.kind;
+        const kind = batch[i]!.kind;
         if (kind === 'sent') summary.sent++;
         else if (kind === 'failed' || s.gaveUp) summary.failed++;
         else if (kind === 'retry') summary.retrying++;
@@ -96,8 +99,10 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
     });
   };
   const record = (result: Result) => {
-    results.push(result);
-    if (results.length >= BATCH) settle();
+    const settled = deps.queue.place(result.message, result.outcome, deps.clock());
+    settled.catch(() => undefined); // surfaces through commit()
+    placed.push({ kind: result.outcome.kind, settled });
+    if (placed.length >= BATCH) commit();
   };
 
   const connection = async (): Promise<Outgoing> => {
@@ -156,8 +161,8 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
       if (!begun[b]) continue;
       for (let i = b * BATCH; i < Math.min(due.length, (b + 1) * BATCH); i++) if (i >= next) record({ message: due[i]!.message, outcome: { kind: 'untried' } });
     }
-    settle();
-    await settleChain;
+    commit();
+    await commitChain;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await outgoing?.close();
