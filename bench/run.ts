@@ -12,7 +12,7 @@ import { startupSection } from './lib/bench-startup.js';
 import { makeMessage, writeBigMessage, writeCorpus } from './lib/corpus.js';
 import { makeFresh, repoRoot, type BenchEnv } from './lib/env.js';
 import { loadFile, loadMailbox } from './lib/load.js';
-import { mailboxCommands, notLanded } from './lib/mailbox.js';
+import { mailboxCommands, notLanded, useCheckout } from './lib/mailbox.js';
 import { parseOptions, USAGE, type Options } from './lib/options.js';
 import { aptLine, installPackages, missingPeerPackages } from './lib/peers.js';
 import { which } from './lib/proc.js';
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   await checkTools(opts);
+  if (opts.mailbox) useCheckout(opts.mailbox);
   const commands = await mailboxCommands();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-bench-'));
   // Dovecot's mail processes and getmail6's delivery run as nobody when we are root: they must get in.

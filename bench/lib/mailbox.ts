@@ -9,7 +9,14 @@ import { mustRun, run } from './proc.js';
 import { HOST } from './servers.js';
 import type { CorpusKind } from './corpus.js';
 
-export const BIN = path.join(repoRoot(), 'bin', 'mailbox');
+/** The checkout whose built mailbox is measured (--mailbox DIR; default this repository). */
+export let CHECKOUT = repoRoot();
+export let BIN = path.join(CHECKOUT, 'bin', 'mailbox');
+
+export function useCheckout(dir: string): void {
+  CHECKOUT = path.resolve(dir);
+  BIN = path.join(CHECKOUT, 'bin', 'mailbox');
+}
 export const PASSWORD_VAR = 'BENCH_MAIL_PASSWORD';
 
 export interface AccountSpec {
@@ -28,7 +35,7 @@ export function mailboxEnv(home: string, user = 'alice'): NodeJS.ProcessEnv {
 
 /** Subcommands the built executable offers (from `mailbox --help`), to tell what has landed. */
 export async function mailboxCommands(): Promise<Set<string>> {
-  if (!fs.existsSync(path.join(repoRoot(), 'dist', 'cli', 'main.js'))) return new Set();
+  if (!fs.existsSync(path.join(CHECKOUT, 'dist', 'cli', 'main.js'))) return new Set();
   const help = await run(process.execPath, [BIN, '--help'], { env: { PATH: process.env.PATH, NO_COLOR: '1' } });
   const commands = help.stdout.split(/^Commands:$/m)[1] ?? '';
   return new Set([...commands.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!));

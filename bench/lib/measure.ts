@@ -9,7 +9,7 @@ export interface Contender {
   /** Messages per run (throughput rows). */
   messages?: number;
   /** One run: prepare, time, verify, clean up. Returns the metric; throws when the result is wrong. */
-  once(run: number): Promise<{ value: number; extra?: Record<string, number> }>;
+  once(run: number): Promise<{ value: number; extra?: Record<string, number>; note?: string }>;
 }
 
 export type Log = (line: string) => void;
@@ -28,8 +28,9 @@ export async function measure(label: string, contenders: Contender[], runs: numb
       const row = rows[i]!;
       if (row.status !== 'ok') continue;
       try {
-        const { value, extra } = await c.once(r);
+        const { value, extra, note } = await c.once(r);
         row.samples.push(value);
+        if (note) row.note = row.note ? `${row.note}; ${note}` : note;
         for (const [key, v] of Object.entries(extra ?? {})) (extras[i]![key] ??= []).push(v);
         log(`${label}: ${c.tool} run ${r}/${runs}: ${value.toFixed(3)}${c.messages ? ` (${Math.round(c.messages / value)} msg/s)` : ''}`);
       } catch (err) {

@@ -23,6 +23,8 @@ export interface Options {
   keep: boolean;
   /** Where latest.md and latest.json go. */
   out?: string;
+  /** A checkout (built) whose mailbox is measured instead of this one. */
+  mailbox?: string;
   help: boolean;
 }
 
@@ -42,6 +44,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --install-peers    as root: apt-get install the missing peer tools first
   --keep             keep the temporary work folder (servers' logs, rc files)
   --out DIR          where to write latest.md and latest.json (default bench/results; --smoke: a temp folder)
+  --mailbox DIR      measure the built mailbox of another checkout (default: this one; run npm run build first)
 `;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -70,6 +73,7 @@ export function parseOptions(argv: string[]): Options {
       'install-peers': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
+      mailbox: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -93,6 +97,7 @@ export function parseOptions(argv: string[]): Options {
     installPeers: values['install-peers']!,
     keep: values.keep!,
     out: values.out,
+    mailbox: values.mailbox,
     help: values.help!,
   };
 }

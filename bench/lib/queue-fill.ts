@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from './env.js';
-import { BIN, mailboxEnv } from './mailbox.js';
+import { BIN, CHECKOUT, mailboxEnv } from './mailbox.js';
 import { mustRun } from './proc.js';
 
 interface StoreModule {
@@ -19,7 +18,7 @@ interface PathsModule {
   resolvePaths(env: NodeJS.ProcessEnv, home?: string): unknown;
 }
 
-const dist = (file: string) => pathToFileURL(path.join(repoRoot(), 'dist', 'store', file)).href;
+const dist = (file: string) => pathToFileURL(path.join(CHECKOUT, 'dist', 'store', file)).href;
 
 /** Queues every file (recipients from its To: header, as `mailbox send --file` does) for `account`. */
 export async function fillQueue(home: string, files: string[], account: string, recipient: string): Promise<void> {
