@@ -33,14 +33,15 @@ describe('mail store', () => {
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });
 
-  it('stores whole messages durably on writer threads, many at once', async () => {
+  it('stages whole messages on writer threads, visible only once published', async () => {
     const store = new LocalMailStore(path.join(dir, 'mail'));
     await store.prepare();
     const pooled = Buffer.from('x'.repeat(100) + 'Subject: in a bigger buffer\r\n\r\nbody\r\n');
     const view = pooled.subarray(100); // a view into a larger buffer, as sockets hand them out
-    const stored = await Promise.all(Array.from({ length: 20 }, (_, i) => store.store(view, i % 2 ? 'inbox' : 'skipped', { account: 'a', id: String(i) })));
-    await store.sync();
-    for (const s of stored) expect(fs.readFileSync(s.path).equals(view)).toBe(true);
+    const staged = await Promise.all(Array.from({ length: 20 }, (_, i) => store.stage(view, i % 2 ? 'inbox' : 'skipped', { account: 'a', id: String(i) })));
+    expect((await store.list('inbox')).length + (await store.list('skipped')).length).toBe(0);
+    await store.publish(staged);
+    for (const s of staged) expect(fs.readFileSync(s.path).equals(view)).toBe(true);
     expect((await store.list('inbox')).length + (await store.list('skipped')).length).toBe(20);
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });

@@ -76,7 +76,7 @@ describe('queue', () => {
   it('repairs a stop between moving a sent message and logging it', async () => {
     const q = queue();
     const record = await q.enqueue(message('moved'), { account: 'out', recipients: ['b@x.test'] });
-    await mail.move(record.file, 'outbox', 'sent'); // the settle's first step, then a crash
+    await mail.move(record.file, 'outbox', 'sent'); // place() done, then a crash before commit()
     const notes = await queue().recover();
     expect(notes.join()).toContain(record.id);
     expect((await log.readAll()).get(record.id)!.state).toBe('sent');

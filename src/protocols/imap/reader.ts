@@ -12,7 +12,7 @@ import { connectionTls } from '../tls.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 
 export const LARGE_MESSAGE = 4 * 1024 * 1024;
-const DOWNLOAD_CHUNK = 4 * 1024 * 1024;
+const DOWNLOAD_CHUNK = 1024 * 1024;
 
 export interface ImapReaderOptions {
   /** The password or OAuth access token, resolved by the caller. */
