@@ -87,14 +87,22 @@ async function tempDir(prefix: string): Promise<{ dir: string; untrack: () => vo
   return { dir, untrack: trackDir(dir) };
 }
 
-function stopper(daemon: Daemon, dir: string, untrack: () => void): () => Promise<void> {
+/** Waits for `port` to greet; returns the daemon's stop(), having called it already if it never greeted. */
+async function started(daemon: Daemon, dir: string, untrack: () => void, port: number, diagnostics: () => string): Promise<() => Promise<void>> {
   let stopping: Promise<void> | undefined;
-  return () =>
+  const stop = () =>
     (stopping ??= (async () => {
       await daemon.stop('SIGTERM', 3000);
       await rm(dir, { recursive: true, force: true });
       untrack();
     })());
+  try {
+    await waitForGreeting(port, daemon, diagnostics);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return stop;
 }
 
 /** Exim as an SMTP submission server: AUTH PLAIN/LOGIN (the harness users), STARTTLS, implicit TLS. */
@@ -160,14 +168,8 @@ login:
     await chmod(certs.keyFile, 0o644);
   }
   const daemon = spawnDaemon(exim, ['-C', path.join(dir, 'exim.conf'), '-bdf'], { removeDir: dir, env: libraryEnv(exim) });
-  const stop = stopper(daemon, dir, untrack);
   const stderr = tailStderr(daemon.child);
-  try {
-    await waitForGreeting(smtp, daemon, () => stderr() + readLog(path.join(dir, 'log', 'paniclog')) + readLog(path.join(dir, 'log', 'mainlog')));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const stop = await started(daemon, dir, untrack, smtp, () => stderr() + readLog(path.join(dir, 'log', 'paniclog')) + readLog(path.join(dir, 'log', 'mainlog')));
   return { name: 'exim', host: HOST, ports: { smtp, smtps }, certs, users: USERS, dir, stop };
 }
 
@@ -233,13 +235,7 @@ export async function startCyrus(): Promise<PeerServer> {
   await run('chown', ['-R', 'nobody:nogroup', dir]);
   await chmod(certs.keyFile, 0o644);
   const daemon = spawnDaemon(bin('master'), ['-C', conf, '-M', path.join(dir, 'cyrus.conf'), '-D'], { removeDir: dir, env });
-  const stop = stopper(daemon, dir, untrack);
-  try {
-    await waitForGreeting(imap, daemon, tailStderr(daemon.child));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const stop = await started(daemon, dir, untrack, imap, tailStderr(daemon.child));
   return { name: 'cyrus', host: HOST, ports: { imap, imaps, pop3, pop3s }, certs, users, dir, stop };
 }
 
@@ -265,12 +261,6 @@ export async function startCourierPreauth(): Promise<PeerServer> {
     // Its own process group: couriertcpd signals its group at start, which would hit the test runner.
     { cwd: home, removeDir: dir, detached: true, env: { ...libraryEnv(tcpd), AUTHENTICATED: 'alice', HOME: home, IMAP_CAPABILITY: 'IMAP4rev1 UIDPLUS CHILDREN NAMESPACE IDLE' } },
   );
-  const stop = stopper(daemon, dir, untrack);
-  try {
-    await waitForGreeting(imap, daemon, tailStderr(daemon.child));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const stop = await started(daemon, dir, untrack, imap, tailStderr(daemon.child));
   return { name: 'courier', host: HOST, ports: { imap }, certs, users: { alice: '' }, dir, stop };
 }
