@@ -85,9 +85,13 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
   let tags = 0;
   const nextTag = () => `P${++tags}`;
   const alerts = (lines: string[]) => alertsOf(lines).forEach((alert) => recorder.warn(alert));
+  // Set by a PREAUTH greeting, or by a "* PREAUTH" that comes late: Courier-IMAP sends
+  // "* OK [ALERT] ..." first when it has no FAM daemon, then "* PREAUTH".
+  let preauth = false;
   const tagged = async (tag: string, step: string, stopAtContinuation = false) => {
     const done = await readImapTagged(session, tag, step, stopAtContinuation);
     alerts([...done.untagged, done.line]);
+    if (done.untagged.some((line) => /^\* PREAUTH\b/i.test(line))) preauth = true;
     return done;
   };
   const capability = async (tag: string): Promise<string[]> => {
@@ -101,23 +105,22 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
     return capabilitiesOf(done.line) ?? [];
   };
   try {
-    let preauth = false;
     let caps = await recorder.run('greeting', async () => {
       const line = await plainGreeting(ctx, readGreeting(session, 'imap'));
       alerts([line]);
-      preauth = /^\* PREAUTH\b/i.test(line);
+      preauth ||= /^\* PREAUTH\b/i.test(line);
       return { value: capabilitiesOf(line), detail: line, data: { banner: line, preauth } };
     });
     if (account.security === 'starttls') {
       const greeted = caps;
       await tlsStage(ctx, async () => {
+        const offered = greeted ?? (await capability(nextTag()));
         if (preauth) {
           // RFC 3501 6.2.1: STARTTLS only before authentication. A plaintext PREAUTH may also be an attacker's downgrade.
           throw new MailboxError('ETLS', `account ${account.name}: ${account.host}:${account.port} greeted with PREAUTH (already logged in, unencrypted), so STARTTLS is no longer possible`, {
             hint: `mailbox never continues in plaintext when starttls is configured: use --security tls on the server's implicit-TLS port (usually 993), or --security none if you accept an unencrypted connection`,
           });
         }
-        const offered = greeted ?? (await capability(nextTag()));
         if (!offered.some((c) => c.toUpperCase() === 'STARTTLS')) throw startTlsNotOffered(account, 'STARTTLS');
         const tag = nextTag();
         session.send(`${tag} STARTTLS`);
