@@ -104,7 +104,7 @@ export class Deliverer {
   readonly counts: Record<DeliveryOutcome, number> = { received: 0, ignored: 0, duplicate: 0 };
 
   constructor(private readonly options: DelivererOptions) {
-    this.maxInFlight = options.maxInFlight ?? 32;
+    this.maxInFlight = options.maxInFlight ?? 256;
     this.maxInFlightBytes = options.maxInFlightBytes ?? 32 * 1024 * 1024;
   }
 

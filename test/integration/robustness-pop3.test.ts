@@ -214,6 +214,15 @@ describe('POP3: refusals with response codes', () => {
     expect(err.exitCode).toBe(76);
     expect(srv.received().some((l) => /^(USER|PASS|AUTH)/.test(l))).toBe(false);
     expectProbeFailure(await probe(account(srv, { security: 'starttls' })), 76, 'tls');
+    const later = await serve(async (c) => {
+      c.line('+OK hi');
+      await c.expect(/^CAPA$/);
+      c.write('+OK\r\nSTLS\r\n.\r\n');
+      await c.expect(/^STLS$/);
+      c.line('-ERR [SYS/TEMP] TLS keys are being rotated');
+      await c.untilClosed();
+    });
+    expect((await failure(connectPop3(account(later, { security: 'starttls' }), { secret: SECRET }))).exitCode).toBe(75);
   });
 
   it('a server that repeats the password in its refusal: the error does not', async () => {

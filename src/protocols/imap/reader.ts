@@ -77,6 +77,11 @@ function imapFailure(err: unknown, account: Account, step: string): MailboxError
   return networkFailure(err, account, step);
 }
 
+/** Starts loading imapflow in the background (the runner knows early that it will need it). */
+export function preloadImapflow(): void {
+  import('imapflow').catch(() => undefined);
+}
+
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
   const { ImapFlow } = await import('imapflow');
   const tls = await connectionTls(account);

@@ -227,8 +227,9 @@ export class Pop3Client {
     if (this.reader.waiting > 0) throw new MailboxError('EINTERNAL', 'STLS while commands are pending');
     const status = await this.single('STLS');
     if (!status.ok) {
-      throw new ProtocolError('ETLS', `the POP3 server refused STLS: ${status.text}`, {
-        hint: 'the server does not allow STARTTLS now; use --security tls on its implicit-TLS port (usually 995)',
+      const temporary = pop3Failure(status.line, 'STLS').code === 'ETEMPFAIL';
+      throw new ProtocolError(temporary ? 'ETEMPFAIL' : 'ETLS', `the POP3 server refused STLS: ${status.text}`, {
+        hint: temporary ? 'a temporary refusal ([SYS/TEMP]): try again later' : 'the server does not allow STARTTLS now; use --security tls on its implicit-TLS port (usually 995)',
         response: status.line,
         command: 'STLS',
       });
