@@ -5,7 +5,7 @@
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import type { EmailLog, EmailRecord } from '../store/email-log.js';
-import type { MailStore, PendingMessage, StoredMessage } from '../store/mail-store.js';
+import type { MailStore, PendingMessage, StagedMessage, StoredMessage } from '../store/mail-store.js';
 import { summarize, type HeaderSummary } from '../store/message-headers.js';
 import type { MessageBody, RemoteMessage } from '../protocols/types.js';
 
@@ -16,6 +16,8 @@ export interface Delivered {
   outcome: DeliveryOutcome;
   /** Null for a duplicate (recognised, not stored again). */
   record: EmailRecord | null;
+  /** Written to tmp/, to be published (made durable and visible) by the checkpoint. */
+  staged?: StagedMessage;
 }
 
 export interface DelivererOptions {
@@ -102,7 +104,7 @@ export class Deliverer {
   readonly counts: Record<DeliveryOutcome, number> = { received: 0, ignored: 0, duplicate: 0 };
 
   constructor(private readonly options: DelivererOptions) {
-    this.maxInFlight = options.maxInFlight ?? 32;
+    this.maxInFlight = options.maxInFlight ?? 256;
     this.maxInFlightBytes = options.maxInFlightBytes ?? 32 * 1024 * 1024;
   }
 
@@ -186,8 +188,8 @@ export class Deliverer {
     const summary = summarize(body);
     if (this.options.isDuplicate?.(summary.messageId, body.length)) return { remote, outcome: 'duplicate', record: null };
     const reason = blockedReason(this.options.filter, summary.from);
-    const stored = await this.options.store.store(body, reason ? 'skipped' : 'inbox', { account: this.options.account.name, id: remote.key });
-    return this.delivered(remote, stored, summary, stored, reason);
+    const staged = await this.options.store.stage(body, reason ? 'skipped' : 'inbox', { account: this.options.account.name, id: remote.key });
+    return { ...this.delivered(remote, staged, summary, staged, reason), staged };
   }
 
   private delivered(remote: RemoteMessage, message: { id: string; size: number }, summary: HeaderSummary, stored: StoredMessage, reason: string | null): Delivered {
@@ -212,6 +214,7 @@ export class Deliverer {
         }
       }
       if (done.length === 0) return;
+      await this.options.store.publish(done.flatMap((d) => (d.staged ? [d.staged] : [])));
       await this.options.store.sync();
       await this.options.log.append(done.flatMap((d) => (d.record ? [d.record] : [])));
       for (const d of done) this.counts[d.outcome]++;

@@ -11,8 +11,8 @@ import type { Incoming, IncomingStatus, RemoteMessage } from '../protocols/types
 import { Deliverer, type Delivered, type DelivererOptions } from './deliver.js';
 
 /** Checkpoint (log + seen state) after this many messages or this long, whichever comes first. */
-const CHECKPOINT_MESSAGES = 500;
-const CHECKPOINT_MS = 1000;
+const CHECKPOINT_MESSAGES = 1000;
+const CHECKPOINT_MS = 2000;
 
 export interface ReadResult {
   /** Stored in the inbox. */

@@ -274,7 +274,14 @@ export class Runner {
   async run(options: RunOptions): Promise<number> {
     const { stores, clock } = this.deps;
     const first = await this.deps.snapshot();
-    const { incoming: initial } = this.select(first, options.accounts);
+    const { incoming: initial, smtp: initialSmtp } = this.select(first, options.accounts);
+    for (const name of options.accounts) {
+      const named = first.accounts.find((a) => sameName(a.name, name));
+      if (named && !named.active) this.deps.notice(`account ${named.name} is not active: it is left out (mailbox activate ${named.name})`);
+    }
+    // Heavy libraries load while the lock, the recovery and the first connections are set up.
+    if (!this.deps.openIncoming && initial.some((a) => a.type === 'imap')) (await import('../protocols/imap/reader.js')).preloadImapflow();
+    if (!this.deps.openOutgoing && initialSmtp) (await import('../protocols/smtp/sender.js')).preloadNodemailer();
     const { acquireRunLock } = await import('../store/run-lock.js');
     const lock = await acquireRunLock(stores.lockFile, { pid: this.deps.pid, isAlive: this.deps.isAlive });
     this.status = await stores.status.load();

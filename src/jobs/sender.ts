@@ -1,13 +1,13 @@
 // The sender: one cycle through the outbox over the active SMTP account's pooled connection.
 // Messages are marked in flight a batch at a time, sent many at once over the one connection, and
-// settled a batch at a time (moved to sent/failed/skipped, logged): two fsyncs per batch, not per
+// settled a batch at a time (moved to sent/failed/skipped, logged): a few fsyncs per batch, not per
 // message. A connection or login failure stops the cycle; what was tried then waits for its retry.
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import type { Outgoing } from '../protocols/types.js';
-import type { Outcome, QueuedMessage, Queue } from '../store/queue.js';
+import type { Outcome, QueuedMessage, Queue, Settled } from '../store/queue.js';
 
-const BATCH = 32;
+const BATCH = 64;
 const IN_FLIGHT = 16;
 
 export interface SendSummary {
@@ -49,9 +49,11 @@ function plan(message: QueuedMessage, filter: AddressFilter | undefined): Planne
   return { message, recipients, dropped };
 }
 
+type Result = { message: QueuedMessage; outcome: Outcome };
+
 export async function sendQueue(account: Account, deps: SendDeps): Promise<SendSummary> {
   const summary: SendSummary = { sent: 0, failed: 0, retrying: 0, ignored: 0, dropped: [], waiting: 0 };
-  const due = await deps.queue.due(deps.clock());
+  const due = (await deps.queue.due(deps.clock())).map((m) => plan(m, deps.filter));
   const from = account.from ?? account.user ?? '';
   let outgoing: Outgoing | undefined;
   let connecting: Promise<Outgoing> | undefined;
@@ -60,60 +62,107 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
     stopped = true;
   };
   deps.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for (let start = 0; start < due.length && !stopped && summary.failure === undefined; start += BATCH) {
-      const batch = due.slice(start, start + BATCH).map((m) => plan(m, deps.filter));
-      const now = deps.clock();
-      await deps.queue.begin(
-        batch.map((p) => p.message),
-        now,
-      );
-      const results: Array<{ message: QueuedMessage; outcome: Outcome }> = [];
-      const queue = [...batch];
-      const worker = async () => {
-        for (let p = queue.shift(); p; p = queue.shift()) {
-          summary.dropped.push(...p.dropped.map((a) => `${a} (filter ${deps.filter?.name})`));
-          if (p.recipients.length === 0) {
-            results.push({ message: p.message, outcome: { kind: 'ignored', reason: `every recipient is blocked by filter ${deps.filter?.name}: ${p.dropped.join(', ')}` } });
-            continue;
-          }
-          if (stopped || summary.failure !== undefined) {
-            results.push({ message: p.message, outcome: { kind: 'untried' } });
-            continue;
-          }
-          let out: Outgoing;
-          try {
-            // One connection for the cycle, opened by whichever worker needs it first.
-            connecting ??= deps.connect().then((o) => (outgoing = o));
-            out = await connecting;
-          } catch (err) {
-            // Nothing reached a server (the secret, the TLS settings): the attempt does not count.
-            summary.failure ??= err;
-            results.push({ message: p.message, outcome: { kind: 'untried' } });
-            continue;
-          }
-          try {
-            const sent = await out.send(p.message.path, { from: from || p.message.record.from || '', to: p.recipients });
-            const rejected = sent.rejected.length ? ` (refused for ${sent.rejected.join(', ')})` : '';
-            results.push({ message: p.message, outcome: { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name } });
-          } catch (err) {
-            const failure = out.classify(err);
-            if (failure.connection) summary.failure ??= err;
-            const outcome: Outcome = failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message };
-            results.push({ message: p.message, outcome });
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batch.length) }, worker));
-      const settled = await deps.queue.settle(results, deps.clock());
+
+  // Three things overlap so the connection never waits for the disk: the next batch is marked in
+  // flight while this one is sent, and results are settled in batches while sending goes on.
+  const batches: Planned[][] = [];
+  for (let i = 0; i < due.length; i += BATCH) batches.push(due.slice(i, i + BATCH));
+  const begun: Array<Promise<void> | undefined> = [];
+  let beginChain: Promise<void> = Promise.resolve();
+  const begin = (b: number): Promise<void> | undefined => {
+    if (b >= batches.length || stopped || summary.failure !== undefined) return begun[b];
+    return (begun[b] ??= beginChain = beginChain.then(() =>
+      deps.queue.begin(
+        batches[b]!.map((p) => p.message),
+        deps.clock(),
+      ),
+    ));
+  };
+  // Each outcome is placed at once (a message the server took leaves the outbox right away, so a
+  // kill resends only what was in flight); the log and the folder fsync follow per batch.
+  let placed: Array<{ kind: Outcome['kind']; settled: Promise<Settled> }> = [];
+  let commitChain: Promise<void> = Promise.resolve();
+  const commit = () => {
+    const batch = placed;
+    placed = [];
+    if (batch.length === 0) return;
+    commitChain = commitChain.then(async () => {
+      const settled = await Promise.all(batch.map((p) => p.settled));
+      await deps.queue.commit(settled);
       settled.forEach((s, i) => {
-        const kind = results[i]!.outcome.kind;
+        const kind = batch[i]!.kind;
         if (kind === 'sent') summary.sent++;
         else if (kind === 'failed' || s.gaveUp) summary.failed++;
         else if (kind === 'retry') summary.retrying++;
         else if (kind === 'ignored') summary.ignored++;
       });
+    });
+  };
+  const record = (result: Result) => {
+    const settled = deps.queue.place(result.message, result.outcome, deps.clock());
+    settled.catch(() => undefined); // surfaces through commit()
+    placed.push({ kind: result.outcome.kind, settled });
+    if (placed.length >= BATCH) commit();
+  };
+
+  const connection = async (): Promise<Outgoing> => {
+    // One connection for the cycle, opened by whichever send needs it first.
+    connecting ??= deps.connect().then((o) => (outgoing = o));
+    return connecting;
+  };
+
+  const sendOne = async (p: Planned): Promise<void> => {
+    summary.dropped.push(...p.dropped.map((a) => `${a} (filter ${deps.filter?.name})`));
+    if (p.recipients.length === 0) {
+      record({ message: p.message, outcome: { kind: 'ignored', reason: `every recipient is blocked by filter ${deps.filter?.name}: ${p.dropped.join(', ')}` } });
+      return;
     }
+    if (stopped || summary.failure !== undefined) {
+      record({ message: p.message, outcome: { kind: 'untried' } });
+      return;
+    }
+    let out: Outgoing;
+    try {
+      out = await connection();
+    } catch (err) {
+      // Nothing reached a server (the secret, the TLS settings): the attempt does not count.
+      summary.failure ??= err;
+      record({ message: p.message, outcome: { kind: 'untried' } });
+      return;
+    }
+    try {
+      const sent = await out.send(p.message.path, { from: from || p.message.record.from || '', to: p.recipients });
+      const rejected = sent.rejected.length ? ` (refused for ${sent.rejected.join(', ')})` : '';
+      record({ message: p.message, outcome: { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name } });
+    } catch (err) {
+      const failure = out.classify(err);
+      if (failure.connection) summary.failure ??= err;
+      record({ message: p.message, outcome: failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message } });
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < due.length) {
+      const index = next++;
+      const b = Math.floor(index / BATCH);
+      const marked = begin(b);
+      begin(b + 1); // mark the next batch while this one is sent
+      if (!marked) return; // stopped before this batch was marked: it stays as it was
+      await marked;
+      await sendOne(due[index]!);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, due.length) }, worker));
+    await beginChain;
+    // Marked in flight but never reached by a worker (a stop or a failure came first).
+    for (let b = 0; b < batches.length; b++) {
+      if (!begun[b]) continue;
+      for (let i = b * BATCH; i < Math.min(due.length, (b + 1) * BATCH); i++) if (i >= next) record({ message: due[i]!.message, outcome: { kind: 'untried' } });
+    }
+    commit();
+    await commitChain;
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await outgoing?.close();

@@ -1,6 +1,7 @@
 // Network, TLS and server failures -> MailboxError codes with hints that fit the account.
 import { DEFAULT_PORTS, type Account, type AccountType, type Security } from '../core/account.js';
 import { MailboxError, type ErrorCode } from '../core/errors.js';
+import { REDACTED, secretForms } from './debug-log.js';
 
 /** A MailboxError that also keeps what the server said and to which command (as nodemailer does). */
 export class ProtocolError extends MailboxError {
@@ -54,6 +55,10 @@ export function securityMismatchHint(account: FailureAccount): string {
   if (usual === 'tls') return `port ${account.port} is the usual implicit-TLS port for ${account.type}: set --security tls`;
   return `a server that accepts the connection but never greets is often an implicit-TLS port spoken to in plain text: if port ${account.port} is one, set --security tls (${portExpectations(account.type)})`;
 }
+
+/** The server speaks only a TLS version below our minimum (TLS 1.2). */
+const OUTDATED_TLS = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE']);
+const MIN_TLS_VERSION_NAME = 'TLS 1.2';
 
 /** The server answered our TLS ClientHello in plain text: a plain or STARTTLS port. */
 const PLAINTEXT_ANSWER = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);
@@ -120,12 +125,16 @@ export function networkFailure(err: unknown, account: FailureAccount, step: stri
       cause: err,
     });
   }
-  if (step === 'tls' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS|handshake/i.test(text)) {
-    return new MailboxError('ETLS', `${prefix} TLS handshake with ${where} failed: ${text}`, { hint: securityMismatchHint(account), cause: err });
-  }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNCLOSED') {
-    return new MailboxError('EPROTOCOL', `${prefix} ${where} closed the connection (${step}): ${text}`, {
-      hint: step === 'greeting' ? securityMismatchHint(account) : 'the server dropped the connection; its log may say why',
+  if (code === 'EREPLY') {
+    const reply = err as { command: string; response: string; temporary?: boolean; greeting?: boolean; bye?: boolean };
+    if (reply.greeting) return greetingRefused(account.type, reply.response, Boolean(reply.temporary), account);
+    const said = reply.response.replace(/\r?\n/g, ' ').slice(0, 500);
+    const what = reply.bye ? `${where} ended the session during ${reply.command}` : `${where} refused ${reply.command}`;
+    const startTls = /^(STARTTLS|STLS)$/i.test(reply.command);
+    return new ProtocolError(reply.temporary ? 'ETEMPFAIL' : startTls ? 'ETLS' : 'EPROTOCOL', `${prefix} ${what}: ${said}`, {
+      hint: reply.temporary ? 'a temporary refusal: try again later' : reply.bye ? 'the server closed the session; its log may say why' : undefined,
+      response: reply.response,
+      command: reply.command,
       cause: err,
     });
   }
@@ -135,22 +144,75 @@ export function networkFailure(err: unknown, account: FailureAccount, step: stri
       cause: err,
     });
   }
+  if (OUTDATED_TLS.has(code) || /alert protocol version|unsupported protocol/i.test(text)) {
+    return new MailboxError('ETLS', `${prefix} ${where} and mailbox share no TLS version: the server offers only TLS older than ${MIN_TLS_VERSION_NAME} (${code || text})`, {
+      hint: `mailbox requires TLS 1.2 or newer (RFC 8996 retired TLS 1.0 and 1.1): the server's TLS configuration must be updated; there is no option to allow older versions`,
+      cause: err,
+    });
+  }
+  if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
+    return new MailboxError('ETLS', `${prefix} ${where} rejected the TLS handshake: no cipher suite or key both sides accept (${code})`, {
+      hint: "the server's TLS configuration allows only ciphers that are considered broken; it must offer TLS 1.2+ with a current cipher suite",
+      cause: err,
+    });
+  }
+  if (step === 'tls' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS|handshake/i.test(text)) {
+    return new MailboxError('ETLS', `${prefix} TLS handshake with ${where} failed: ${text}`, { hint: securityMismatchHint(account), cause: err });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNCLOSED') {
+    return new MailboxError('EPROTOCOL', `${prefix} ${where} closed the connection (${step}): ${text}`, {
+      hint: step === 'greeting' ? securityMismatchHint(account) : 'the server dropped the connection; its log may say why',
+      cause: err,
+    });
+  }
   return new MailboxError('EPROTOCOL', `${prefix} ${step} failed on ${where}: ${text}`, { cause: err });
 }
 
+/**
+ * A server that turned us away in its greeting (SMTP 421/554, IMAP "* BYE", POP3 "-ERR"). Temporary
+ * (75) only when the server says so (SMTP 4xx, a temporary response code); else 69: the service is
+ * not available to us, and retrying at once will not change that.
+ */
+export function greetingRefused(type: AccountType, response: string, temporary: boolean, account?: FailureAccount): ProtocolError {
+  const who = account ? `account ${account.name}: ${account.host}:${account.port}` : `the ${type.toUpperCase()} server`;
+  const text = response.replace(/\r?\n/g, ' ').slice(0, 500);
+  if (temporary) {
+    return new ProtocolError('ETEMPFAIL', `${who} refused the connection for now: ${text}`, {
+      hint: 'the server is busy, limiting connections or shutting down: try again later',
+      response,
+      command: 'greeting',
+    });
+  }
+  return new ProtocolError('EUNREACHABLE', `${who} refused the connection in its greeting: ${text}`, {
+    hint: 'the server turned this client away (it may not offer the service to this address); its administrator or log can say why',
+    response,
+    command: 'greeting',
+  });
+}
+
+/** RFC 2449 response codes are hierarchical ("SYS/TEMP/DISK"): the class is the leading part. */
+function pop3CodeIs(code: string | undefined, ...classes: string[]): boolean {
+  return code !== undefined && classes.some((c) => code === c || code.startsWith(`${c}/`));
+}
+
 /** POP3 -ERR: RFC 2449/3206 response codes decide the class; a bare -ERR to a login is an auth failure. */
-export function pop3Failure(response: string, command: string, context: { login?: boolean; user?: string; mechanisms?: string[] } = {}): ProtocolError {
+export function pop3Failure(
+  response: string,
+  command: string,
+  context: { login?: boolean; user?: string; mechanisms?: string[]; account?: FailureAccount } = {},
+): ProtocolError {
   const code = /^-ERR \[([^\]]+)\]/i.exec(response)?.[1]?.toUpperCase();
   const text = response.replace(/^-ERR\s*/i, '');
   const shown = command.split(' ')[0]!.toUpperCase();
-  if (code === 'IN-USE' || code === 'LOGIN-DELAY' || code === 'SYS/TEMP') {
+  if (command === 'greeting') return greetingRefused('pop3', response, pop3CodeIs(code, 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'), context.account);
+  if (pop3CodeIs(code, 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP')) {
     return new ProtocolError('ETEMPFAIL', `the POP3 server refused ${shown} for now: ${text}`, {
       hint: code === 'IN-USE' ? 'another client holds the mailbox; try again when it is done' : 'a temporary server condition: try again later',
       response,
       command: shown,
     });
   }
-  if (code === 'AUTH' || (context.login && code !== 'SYS/PERM')) {
+  if (pop3CodeIs(code, 'AUTH') || (context.login && !pop3CodeIs(code, 'SYS/PERM'))) {
     const mechs = context.mechanisms?.length ? ` (server offers ${context.mechanisms.join(' ')})` : '';
     return new ProtocolError('EAUTH', `authentication failed${context.user ? ` for user ${context.user}` : ''}: ${text}`, {
       hint: `check the user name and password${mechs}; update the password with mailbox edit NAME --password-stdin`,
@@ -159,4 +221,12 @@ export function pop3Failure(response: string, command: string, context: { login?
     });
   }
   return new ProtocolError('EPROTOCOL', `the POP3 server refused ${shown}: ${text}`, { response, command: shown });
+}
+
+/** `text` with every form of `secret` (plain, quoted, base64, SASL payloads) replaced: for server replies quoted in errors. */
+export function redactSecret(text: string, secret: string | undefined, user?: string): string {
+  if (!secret) return text;
+  let out = text;
+  for (const form of secretForms(secret, user)) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  return out;
 }

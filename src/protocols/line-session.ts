@@ -7,7 +7,22 @@ import type tls from 'node:tls';
 import type { ProtocolTap } from './debug-log.js';
 import { bounded, handshake, listen } from './socket.js';
 
-const MAX_LINE = 64 * 1024;
+/** Longest line we read; a longer one is not the protocol (RFC 5321 allows 512, RFC 2449 512 octets). */
+export const MAX_LINE = 64 * 1024;
+/** Most bytes held unread: a server sending far more than was asked is cut off, memory stays bounded. */
+export const MAX_BUFFERED = 1024 * 1024;
+
+/** The server broke the protocol (garbage, overlong data, a reply out of turn): EPROTOCOL, 76. */
+export class ProtocolViolation extends Error {
+  readonly code = 'EPROTOCOL';
+  constructor(
+    message: string,
+    readonly response?: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolViolation';
+  }
+}
 
 export class ConnectionClosedError extends Error {
   readonly code = 'ECONNCLOSED';
@@ -26,6 +41,7 @@ export class LineSession {
   private unlisten: () => void = () => undefined;
   private readonly onData = (chunk: Buffer) => {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (this.buffer.length > MAX_BUFFERED + MAX_LINE) this.abandon(new ProtocolViolation(`the server sent more than ${MAX_BUFFERED} bytes that were not asked for`));
     this.wake();
   };
   private readonly onError = (err: Error) => {
@@ -53,28 +69,38 @@ export class LineSession {
     this.unlisten();
   }
 
+  /** Fails every later read with `err`, drops what was buffered and the connection. */
+  private abandon(err: Error): void {
+    this.failure ??= err;
+    this.buffer = Buffer.alloc(0);
+    this.socket.on('error', () => undefined);
+    this.socket.destroy();
+  }
+
   private wake(): void {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.();
   }
 
-  /** The next line without its line ending (UTF-8). */
-  readLine(step = 'waiting for the server'): Promise<string> {
+  /**
+   * Waits until `take` finds what it needs in the buffer (it returns undefined until then), or the
+   * connection fails or closes. Bounded by the session's signal.
+   */
+  private waitFor<T>(step: string, take: () => T | undefined): Promise<T> {
     return bounded(
       this.opts.signal,
       step,
       () =>
-        new Promise<string>((resolve, reject) => {
+        new Promise<T>((resolve, reject) => {
           const attempt = () => {
-            const lf = this.buffer.indexOf(0x0a);
-            if (lf >= 0) {
-              const line = this.buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
-              this.buffer = this.buffer.subarray(lf + 1);
-              this.opts.tap?.('S', line);
-              return resolve(line);
+            let value: T | undefined;
+            try {
+              value = take();
+            } catch (err) {
+              return reject(err);
             }
-            if (this.buffer.length > MAX_LINE) return reject(Object.assign(new Error(`server line longer than ${MAX_LINE} bytes`), { code: 'EPROTOCOL' }));
+            if (value !== undefined) return resolve(value);
             if (this.failure) return reject(this.failure);
             if (this.closed) return reject(new ConnectionClosedError(step));
             this.waiter = attempt;
@@ -83,6 +109,32 @@ export class LineSession {
         }),
       () => this.socket.destroy(),
     );
+  }
+
+  /** The next line without its line ending (UTF-8). */
+  readLine(step = 'waiting for the server'): Promise<string> {
+    return this.waitFor(step, () => {
+      const lf = this.buffer.indexOf(0x0a);
+      if (lf >= 0) {
+        const line = this.buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
+        this.buffer = this.buffer.subarray(lf + 1);
+        this.opts.tap?.('S', line);
+        return line;
+      }
+      if (this.buffer.length > MAX_LINE && !this.failure) this.abandon(new ProtocolViolation(`server line longer than ${MAX_LINE} bytes`));
+      return undefined;
+    });
+  }
+
+  /** Exactly `n` raw bytes (an IMAP literal); the caller bounds `n`. */
+  readBytes(n: number, step = 'waiting for the server'): Promise<Buffer> {
+    return this.waitFor(step, () => {
+      if (this.buffer.length < n) return undefined;
+      const bytes = Buffer.from(this.buffer.subarray(0, n));
+      this.buffer = this.buffer.subarray(n);
+      this.opts.tap?.('S', `[literal: ${n} bytes]`);
+      return bytes;
+    });
   }
 
   /** Sends one command line; `logged` replaces it in the tap when it carries a secret. */

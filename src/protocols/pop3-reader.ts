@@ -53,11 +53,15 @@ export async function openPop3Reader(account: Account, options: Pop3ReaderOption
         body.then((stream) => stream.on('error', () => undefined)).catch(() => undefined);
         ahead.push({ message, body });
       };
-      while (next < messages.length && ahead.length < window) request();
+      const refill = () => {
+        while (next < messages.length && ahead.length < window) request();
+      };
+      refill();
       while (ahead.length > 0) {
         const { message, body } = ahead.shift()!;
         await onMessage(message, await body);
-        if (next < messages.length) request();
+        // Topped up in groups: commands written in one go leave in one packet.
+        if (ahead.length <= window / 2) refill();
       }
     },
 

@@ -110,10 +110,18 @@ export function handshake(options: tls.ConnectionOptions & { socket: net.Socket 
         options.socket.once('close', onPlainClose);
         secure = tls.connect(options, () => {
           options.socket.removeListener('close', onPlainClose);
-          secure!.removeListener('error', reject);
+          secure!.removeListener('error', onError);
           resolve(secure!);
         });
-        secure.once('error', reject);
+        // A failed handshake may emit more than one error (alert, then reset): the first decides,
+        // the rest must not become an uncaught 'error' event that kills the process.
+        const onError = (err: Error) => {
+          options.socket.removeListener('close', onPlainClose);
+          secure!.on('error', () => undefined);
+          secure!.destroy();
+          reject(err);
+        };
+        secure.once('error', onError);
       }),
     () => {
       secure?.destroy();

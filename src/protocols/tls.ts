@@ -142,6 +142,26 @@ function certificateExpired(cert: tls.PeerCertificate, now: Date): boolean {
   return new Date(cert.valid_to).getTime() < now.getTime();
 }
 
+function day(date: string): string {
+  return new Date(date).toISOString().slice(0, 10);
+}
+
+/** OpenSSL's reason code in words, keeping the code: "it is issued for DNS:a.example, not for b.example (ERR_TLS_CERT_ALTNAME_INVALID)". */
+export function explainTrustFailure(code: string, cert: tls.PeerCertificate | undefined, host: string): string {
+  const names = cert?.subjectaltname || (cert?.subject?.CN ? `CN=${cert.subject.CN}` : 'no names');
+  const words: Record<string, string | undefined> = {
+    ERR_TLS_CERT_ALTNAME_INVALID: `it is issued for ${names}, not for ${host}`,
+    CERT_HAS_EXPIRED: cert ? `it expired on ${day(cert.valid_to)}` : 'it has expired',
+    CERT_NOT_YET_VALID: cert ? `it is valid only from ${day(cert.valid_from)}` : 'it is not valid yet',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed',
+    SELF_SIGNED_CERT_IN_CHAIN: 'its chain ends in a self-signed root that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its issuer is not trusted (or the server does not send the intermediate certificates)',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its issuer is not trusted (or the server does not send the intermediate certificates)',
+  };
+  const text = words[code];
+  return text ? `${text} (${code})` : code;
+}
+
 /** The verdict on a finished handshake of one of our sockets. */
 export function judgePeer(socket: tls.TLSSocket, plan: HandshakePlan, now = new Date()): { verified: boolean; reason: string | null } {
   if (plan.trust === 'insecure') return { verified: false, reason: null };
@@ -153,8 +173,14 @@ export function judgePeer(socket: tls.TLSSocket, plan: HandshakePlan, now = new 
     if (certificateExpired(cert, now)) return { verified: false, reason: `the pinned certificate expired on ${new Date(cert.valid_to).toISOString()}` };
     return { verified: true, reason: null };
   }
-  if (!socket.authorized) return { verified: false, reason: String(socket.authorizationError ?? 'certificate not trusted') };
+  if (!socket.authorized) return { verified: false, reason: explainTrustFailure(String(socket.authorizationError ?? 'certificate not trusted'), cert, socketHost(socket)) };
   return { verified: true, reason: null };
+}
+
+/** The name the certificate was checked against: the SNI name, else the address connected to. */
+function socketHost(socket: tls.TLSSocket): string {
+  const name = (socket as tls.TLSSocket & { servername?: string | false }).servername;
+  return (typeof name === 'string' && name) || socket.remoteAddress || 'the server';
 }
 
 /** Throws ETLS unless the peer passed the plan's trust (insecure passes everything). */
@@ -177,7 +203,7 @@ export function certificateHint(account: TlsAccount, fingerprint: string | undef
     return `the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one: mailbox edit ${account.name}${fp}`;
   }
   if (reason && /ALTNAME|Hostname\/IP does not match/i.test(reason)) {
-    return `connect with a host name listed in the certificate, or pin it: mailbox edit ${account.name}${fp}`;
+    return `connect with a host name listed in the certificate (mailbox edit ${account.name} --host NAME), or pin it: mailbox edit ${account.name}${fp}`;
   }
   if (reason && /EXPIRED/i.test(reason)) return `the server's certificate has expired: renew it on the server, or pin it: mailbox edit ${account.name}${fp}`;
   return `if the server uses a private or self-signed certificate, trust its CA with: mailbox edit ${account.name} --ca FILE, or pin the certificate after checking it out of band: mailbox edit ${account.name}${fp}`;

@@ -1,40 +1,51 @@
-// Durable file writes (open, write, fdatasync, close, rename) on a few worker threads. Each write is
-// one message to a worker instead of five thread-pool round trips on the main thread, and several
-// workers keep several fsyncs in flight at once, which the file system commits together. This is
-// where the reader's speed comes from; fsync is never skipped.
+// File writes for the mail store on a few worker threads: one message to a worker per batch of files
+// instead of several thread-pool round trips per file on the main thread.
+//
+// Durability of a batch of messages, in order: every file written to tmp/; the file system flushed
+// once with syncfs(2) (`sync -f`), which makes every one of those files durable at once; only then
+// the renames into new/, then the directories fsynced. Where `sync -f` is missing (not Linux, old
+// coreutils) each file is fdatasynced instead, several at once. Either way no message becomes
+// visible, or is recorded as seen, before its bytes are on disk.
+import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { ioError } from './maildir.js';
 
 // Plain CommonJS evaluated in the worker: no module resolution, so it runs from src/ and dist/ alike.
-// Jobs come in batches (one wake-up of the thread per batch, not per file) and are answered per batch.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
+function failure(id, err) {
+  return { id, error: { code: err.code, message: err.message, syscall: err.syscall, path: err.path } };
+}
 function write(job) {
   let fd;
   try {
     fd = fs.openSync(job.tmp, 'wx', 0o600);
     let at = 0;
     while (at < job.data.length) at += fs.writeSync(fd, job.data, at, job.data.length - at);
-    fs.fdatasyncSync(fd);
+    if (job.sync) fs.fdatasyncSync(fd);
     fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(job.tmp, job.target);
     return { id: job.id };
   } catch (err) {
     if (fd !== undefined) try { fs.closeSync(fd); } catch {}
     try { fs.unlinkSync(job.tmp); } catch {}
-    return { id: job.id, error: { code: err.code, message: err.message, syscall: err.syscall, path: err.path } };
+    return failure(job.id, err);
   }
 }
-parentPort.on('message', (jobs) => parentPort.postMessage(jobs.map(write)));`;
-
-interface Job {
-  id: number;
-  tmp: string;
-  target: string;
-  data: Uint8Array;
+function rename(job) {
+  try {
+    fs.renameSync(job.from, job.to);
+    return { id: job.id };
+  } catch (err) {
+    return failure(job.id, err);
+  }
 }
+parentPort.on('message', (jobs) => parentPort.postMessage(jobs.map((job) => (job.op === 'write' ? write(job) : rename(job)))));`;
+
+const BATCH = 32;
+const BATCH_DELAY_MS = 2;
+
+type Job = { id: number; op: 'write'; tmp: string; data: Uint8Array; sync: boolean } | { id: number; op: 'rename'; from: string; to: string };
 
 interface Slot {
   worker: Worker;
@@ -44,7 +55,14 @@ interface Slot {
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
-  target: string;
+  file: string;
+}
+
+/** Flushes the file system holding `dir` (syncfs); false when this system cannot. */
+function syncFileSystem(dir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
+  });
 }
 
 export class DiskWriter {
@@ -52,9 +70,16 @@ export class DiskWriter {
   private readonly waiters = new Map<number, Waiter>();
   private queued: Job[] = [];
   private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private next = 0;
+  /** Whether `sync -f` works here; decided before the first write. */
+  private syncfs: Promise<boolean> | undefined;
 
-  constructor(private readonly size = 4) {}
+  constructor(
+    /** The folder whose file system holds the files (for syncfs). */
+    private readonly root: string,
+    private readonly size = 2,
+  ) {}
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
@@ -67,7 +92,7 @@ export class DiskWriter {
           const waiter = this.waiters.get(reply.id);
           this.waiters.delete(reply.id);
           if (!waiter) continue;
-          if (reply.error) waiter.reject(ioError('write', waiter.target, Object.assign(new Error(reply.error.message), reply.error)));
+          if (reply.error) waiter.reject(ioError('write', waiter.file, Object.assign(new Error(reply.error.message), reply.error)));
           else waiter.resolve();
         }
       });
@@ -82,23 +107,23 @@ export class DiskWriter {
     }
   }
 
-  /** Writes `data` to `tmp`, fsyncs it and renames it to `target` (atomic). */
-  write(tmp: string, target: string, data: Uint8Array): Promise<void> {
+  private submit(job: Job, file: string): Promise<void> {
     if (this.slots.length === 0) this.start();
-    const id = ++this.next;
-    // A Buffer is often a view into a larger pooled or socket buffer, which postMessage would
-    // clone whole: copy just the bytes into their own buffer and hand that over without a copy.
-    this.queued.push({ id, tmp, target, data: new Uint8Array(data) });
-    if (!this.flushScheduled) {
+    this.queued.push(job);
+    // Jobs go out in batches: each message to a worker wakes a thread, and on a busy machine a
+    // wake-up costs more than the write itself.
+    if (this.queued.length >= BATCH) this.dispatch();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      this.timer = setTimeout(() => this.dispatch(), BATCH_DELAY_MS);
     }
-    return new Promise<void>((resolve, reject) => this.waiters.set(id, { resolve, reject, target }));
+    return new Promise<void>((resolve, reject) => this.waiters.set(job.id, { resolve, reject, file }));
   }
 
-  /** Spreads the queued jobs over the least busy workers, one message each. */
-  private flush(): void {
+  /** Spreads the jobs queued in this turn over the least busy workers: one message (wake-up) each. */
+  private dispatch(): void {
     this.flushScheduled = false;
+    clearTimeout(this.timer);
     const jobs = this.queued;
     this.queued = [];
     const per = Math.ceil(jobs.length / this.slots.length);
@@ -110,9 +135,31 @@ export class DiskWriter {
       slot.busy += part.length;
       slot.worker.postMessage(
         part,
-        part.map((j) => j.data.buffer as ArrayBuffer),
+        part.flatMap((j) => (j.op === 'write' ? [j.data.buffer as ArrayBuffer] : [])),
       );
     }
+  }
+
+  /**
+   * Writes `data` to the new file `tmp`. Not yet durable: durable() makes it so. (Without syncfs
+   * the file is fdatasynced here already.)
+   */
+  async write(tmp: string, data: Uint8Array): Promise<void> {
+    const syncfs = await (this.syncfs ??= syncFileSystem(this.root));
+    // A Buffer is often a view into a larger pooled or socket buffer, which postMessage would
+    // clone whole: copy just the bytes into their own buffer and hand that over without a copy.
+    await this.submit({ id: ++this.next, op: 'write', tmp, data: new Uint8Array(data), sync: !syncfs }, tmp);
+  }
+
+  /** Makes every file written so far durable: one syncfs, or nothing when each was fdatasynced. */
+  async durable(): Promise<void> {
+    if ((await this.syncfs) && !(await syncFileSystem(this.root))) {
+      throw ioError('sync', this.root, Object.assign(new Error('sync -f failed'), { code: 'EIO' }));
+    }
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.submit({ id: ++this.next, op: 'rename', from, to }, to);
   }
 
   async close(): Promise<void> {

@@ -53,7 +53,20 @@ function parseLine(line: string): EmailRecord | undefined {
   }
 }
 
-export class EmailLog {
+/** The email log as the jobs and commands see it; a database table could implement the same. */
+export interface EmailLog {
+  /** Appends records (new ones, or new versions of existing ones); durable when it resolves. */
+  append(records: EmailRecord[], sync?: boolean): Promise<void>;
+  /** Every record, folded to its latest version. */
+  readAll(): Promise<Map<string, EmailRecord>>;
+  /** Visits every version, oldest first, without holding the log in memory. */
+  scan(visit: (record: EmailRecord) => void): Promise<void>;
+  /** Visits what was appended since the previous call; `onReset` first when it starts over. */
+  readNew(visit: (record: EmailRecord) => void, onReset?: () => void): Promise<{ reset: boolean }>;
+}
+
+/** The email log as a JSON-lines file. */
+export class FileEmailLog implements EmailLog {
   private offset = 0;
   private inode = -1;
 

@@ -1,7 +1,7 @@
 // The embedded store, all files under the data folders: Maildir boxes, the email log, the seen
 // state, the queue, the runner's lock and status. Everything above it sees only the interfaces.
 import path from 'node:path';
-import { EmailLog } from './email-log.js';
+import { FileEmailLog, type EmailLog } from './email-log.js';
 import { LocalMailStore, type MailStore } from './mail-store.js';
 import type { Paths } from './paths.js';
 import { LocalQueue, type Queue } from './queue.js';
@@ -19,7 +19,7 @@ export interface Stores {
 
 export function openLocalStores(paths: Paths, clock: () => Date = () => new Date()): Stores {
   const mail = new LocalMailStore(paths.mailDir);
-  const log = new EmailLog(path.join(paths.stateDir, 'emails.jsonl'));
+  const log = new FileEmailLog(path.join(paths.stateDir, 'emails.jsonl'));
   return {
     mail,
     log,

@@ -5,12 +5,13 @@
 // message's id on its server (IMAP "UIDVALIDITY/UID", POP3 UIDL), URI-encoded. A message stored but
 // not yet recorded as seen is recognised by it after a crash (see sourcesIn()).
 import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BOXES, type Box } from '../core/email.js';
 import { DiskWriter } from './disk-writer.js';
 import { HeaderCapture } from './message-headers.js';
-import { baseName, Maildir, newId } from './maildir.js';
+import { baseName, ioError, Maildir, newId } from './maildir.js';
 
 export interface SourceRef {
   account: string;
@@ -38,6 +39,10 @@ export interface PendingMessage {
   discard(): Promise<void>;
 }
 
+export interface StagedMessage extends StoredMessage {
+  tmp: string;
+}
+
 export interface WriteOptions {
   /** Where the message comes from (incoming mail): carried in the file name. */
   source?: SourceRef;
@@ -58,11 +63,14 @@ export interface MailStore {
   prepare(): Promise<void>;
   /** Writes a message (a buffer, or a stream that is never held whole) to temporary storage, fsynced. */
   write(data: Buffer | AsyncIterable<Buffer>, options?: WriteOptions): Promise<PendingMessage>;
-  /** Stores a whole message straight into a box (tmp, fsync, rename on a writer thread). */
-  store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage>;
+  /** Writes a whole message into the box's tmp/ (on a writer thread); publish() makes it durable and visible. */
+  stage(data: Buffer, box: Box, source?: SourceRef): Promise<StagedMessage>;
+  /** Makes staged messages durable (one flush for all), then moves them into new/ and syncs the folders. */
+  publish(staged: StagedMessage[]): Promise<void>;
   /** Makes the commits and moves done so far durable (one directory sync per box touched). */
   sync(): Promise<void>;
-  move(file: string, from: Box, to: Box): Promise<StoredMessage>;
+  /** Moves a message to another box; `current` is where it is believed to be (saves a lookup). */
+  move(file: string, from: Box, to: Box, current?: string): Promise<StoredMessage>;
   /** The current path of a stored file (a mail client may have moved it to cur/). */
   locate(file: string, box: Box): Promise<string | undefined>;
   list(box: Box): Promise<StoredFile[]>;
@@ -164,14 +172,26 @@ export class LocalMailStore implements MailStore {
     };
   }
 
-  async store(data: Buffer, box: Box, source?: SourceRef): Promise<StoredMessage> {
+  private diskWriter(): DiskWriter {
+    return (this.writer ??= new DiskWriter(this.root));
+  }
+
+  async stage(data: Buffer, box: Box, source?: SourceRef): Promise<StagedMessage> {
     const id = newId();
     const file = fileName(id, data.length, source);
-    const target = this.pathOf(box, file);
-    this.writer ??= new DiskWriter();
-    await this.writer.write(this.boxes[box].path('tmp', `${id}.tmp`), target, data);
-    this.dirty.add(box);
-    return { id, box, file, path: target, size: data.length };
+    // Staged in the inbox's tmp/ whatever the box: the runner clears that folder when it starts.
+    const tmp = this.boxes.inbox.path('tmp', `${id}.tmp`);
+    await this.diskWriter().write(tmp, data);
+    return { id, box, file, path: this.pathOf(box, file), size: data.length, tmp };
+  }
+
+  async publish(staged: StagedMessage[]): Promise<void> {
+    if (staged.length === 0) return;
+    const writer = this.diskWriter();
+    await writer.durable();
+    await Promise.all(staged.map((m) => writer.rename(m.tmp, m.path)));
+    for (const m of staged) this.dirty.add(m.box);
+    await this.sync();
   }
 
   async sync(): Promise<void> {
@@ -180,18 +200,25 @@ export class LocalMailStore implements MailStore {
     await Promise.all(boxes.map((b) => this.boxes[b].sync()));
   }
 
-  async move(file: string, from: Box, to: Box): Promise<StoredMessage> {
-    const current = await this.locate(file, from);
+  async move(file: string, from: Box, to: Box, current?: string): Promise<StoredMessage> {
     const parsed = parseFileName(file)!;
     const target = this.pathOf(to, parsed.file);
-    if (!current) {
-      // Already moved (a stop came between the move and its log record): nothing left to do.
-      return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    const moved = { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    if (current) {
+      try {
+        await fs.rename(current, target);
+        this.dirty.add(to).add(from);
+        return moved;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('store', target, err);
+      }
     }
-    await this.boxes[from].renameTo(current, target);
-    this.dirty.add(to);
-    this.dirty.add(from);
-    return { id: parsed.id, box: to, file: parsed.file, path: target, size: parsed.size ?? 0 };
+    const found = await this.locate(file, from);
+    // Not there: already moved (a stop came between the move and its log record).
+    if (!found) return moved;
+    await this.boxes[from].renameTo(found, target);
+    this.dirty.add(to).add(from);
+    return moved;
   }
 
   locate(file: string, box: Box): Promise<string | undefined> {

@@ -87,6 +87,8 @@ export function parseHeaderFields(block: Buffer): Array<[string, string]> {
   return fields;
 }
 
+const decoders = new Map<string, TextDecoder>();
+
 const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
 
 function decodeWord(charset: string, encoding: string, text: string): string {
@@ -97,7 +99,9 @@ function decodeWord(charset: string, encoding: string, text: string): string {
     const raw = text.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     bytes = Buffer.from(raw, 'latin1');
   }
-  return new TextDecoder(label).decode(bytes);
+  let decoder = decoders.get(label.toLowerCase());
+  if (!decoder) decoders.set(label.toLowerCase(), (decoder = new TextDecoder(label)));
+  return decoder.decode(bytes);
 }
 
 /** Decodes RFC 2047 encoded words; whitespace between adjacent encoded words is dropped. */

@@ -46,6 +46,11 @@ export interface Queue {
   /** Messages waiting in the outbox (due or not). */
   waiting(): Promise<EmailRecord[]>;
   begin(messages: QueuedMessage[], now: Date): Promise<void>;
+  /** Applies an outcome at once: the file moves to the box of its new state (not yet durable, not yet logged). */
+  place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled>;
+  /** Makes placed outcomes durable (folders fsynced) and writes them to the log, one append for all. */
+  commit(placed: Settled[]): Promise<void>;
+  /** place() each, then commit() them. */
   settle(results: Array<{ message: QueuedMessage; outcome: Outcome }>, now: Date): Promise<Settled[]>;
   requeue(id: string, now: Date): Promise<EmailRecord>;
 }
@@ -229,47 +234,54 @@ export class LocalQueue implements Queue {
     for (const r of updates) this.records.set(r.id, r);
   }
 
-  async settle(results: Array<{ message: QueuedMessage; outcome: Outcome }>, now: Date): Promise<Settled[]> {
-    const iso = now.toISOString();
-    const settled: Settled[] = [];
-    for (const { message, outcome } of results) {
-      const base: EmailRecord = { ...message.record, inFlight: null, updatedAt: iso };
-      let record: EmailRecord;
-      let gaveUp = false;
-      switch (outcome.kind) {
-        case 'sent':
-          record = { ...base, state: 'sent', account: outcome.account, reply: outcome.reply, error: null, nextAttempt: null };
-          break;
-        case 'failed':
-          record = { ...base, state: 'send-failed', error: outcome.error, nextAttempt: null };
-          break;
-        case 'ignored':
-          record = { ...base, state: 'send-ignored', error: outcome.reason, nextAttempt: null };
-          break;
-        case 'untried':
-          record = { ...base, attempts: Math.max(0, base.attempts - 1) };
-          break;
-        case 'retry': {
-          const next = nextAttemptAt(base.attempts, now);
-          gaveUp = next === null;
-          record = next
-            ? { ...base, state: 'send-retry-backoff', error: outcome.error, nextAttempt: next.toISOString() }
-            : { ...base, state: 'send-failed', error: `gave up after ${base.attempts} attempts: ${outcome.error}`, nextAttempt: null };
-          break;
-        }
+  async place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled> {
+    const base: EmailRecord = { ...message.record, inFlight: null, updatedAt: now.toISOString() };
+    let record: EmailRecord;
+    let gaveUp = false;
+    switch (outcome.kind) {
+      case 'sent':
+        record = { ...base, state: 'sent', account: outcome.account, reply: outcome.reply, error: null, nextAttempt: null };
+        break;
+      case 'failed':
+        record = { ...base, state: 'send-failed', error: outcome.error, nextAttempt: null };
+        break;
+      case 'ignored':
+        record = { ...base, state: 'send-ignored', error: outcome.reason, nextAttempt: null };
+        break;
+      case 'untried':
+        record = { ...base, attempts: Math.max(0, base.attempts - 1) };
+        break;
+      case 'retry': {
+        const next = nextAttemptAt(base.attempts, now);
+        gaveUp = next === null;
+        record = next
+          ? { ...base, state: 'send-retry-backoff', error: outcome.error, nextAttempt: next.toISOString() }
+          : { ...base, state: 'send-failed', error: `gave up after ${base.attempts} attempts: ${outcome.error}`, nextAttempt: null };
+        break;
       }
-      const box = boxOf(record);
-      // The file moves first: a stop before the log line leaves a state that recover() repairs.
-      if (box !== 'outbox') await this.mail.move(message.record.file, 'outbox', box);
-      settled.push({ record, gaveUp });
     }
+    const box = boxOf(record);
+    // The file moves first (a rename, at once: a message the server took leaves the outbox before
+    // anything else can happen); a stop before its log line leaves a state recover() repairs.
+    if (box !== 'outbox') await this.mail.move(message.record.file, 'outbox', box, message.path);
+    return { record, gaveUp };
+  }
+
+  async commit(placed: Settled[]): Promise<void> {
+    if (placed.length === 0) return;
     await this.mail.sync();
-    await this.log.append(settled.map((s) => s.record));
-    for (const { record } of settled) {
+    await this.log.append(placed.map((s) => s.record));
+    for (const { record } of placed) {
       if (OUTBOX_STATES.has(record.state)) this.records.set(record.id, record);
       else this.records.delete(record.id);
     }
-    return settled;
+  }
+
+  async settle(results: Array<{ message: QueuedMessage; outcome: Outcome }>, now: Date): Promise<Settled[]> {
+    const placed: Settled[] = [];
+    for (const { message, outcome } of results) placed.push(await this.place(message, outcome, now));
+    await this.commit(placed);
+    return placed;
   }
 
   async requeue(id: string, now: Date): Promise<EmailRecord> {

@@ -91,6 +91,13 @@ describe.each(protocols)('%s reader', (_name, accountOf) => {
     expect(await readOnce(t, bigger, [filter])).toMatchObject({ counts: { received: 1, leftTooLarge: 0 } });
   });
 
+  it('reads over STARTTLS too', async () => {
+    await bulkDeliver(dovecot, 'alice', numbered(5));
+    const account = accountOf({ security: 'starttls', port: accountOf().type === 'imap' ? dovecot.imapPort : dovecot.pop3Port });
+    t = testRunner(() => [account]);
+    expect(await readOnce(t, account)).toMatchObject({ ok: true, counts: { received: 5 } });
+  });
+
   it('deletes from the server only what is stored (delete after download)', async () => {
     await bulkDeliver(dovecot, 'alice', numbered(120));
     const account = accountOf({ deleteAfterDownload: true });

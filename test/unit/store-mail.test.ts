@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmailLog, type EmailRecord } from '../../src/store/email-log.js';
+import { FileEmailLog, type EmailRecord } from '../../src/store/email-log.js';
 import { fileName, LocalMailStore, parseFileName } from '../../src/store/mail-store.js';
 import { FileSeenState } from '../../src/store/seen-state.js';
 
@@ -33,14 +33,15 @@ describe('mail store', () => {
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });
 
-  it('stores whole messages durably on writer threads, many at once', async () => {
+  it('stages whole messages on writer threads, visible only once published', async () => {
     const store = new LocalMailStore(path.join(dir, 'mail'));
     await store.prepare();
     const pooled = Buffer.from('x'.repeat(100) + 'Subject: in a bigger buffer\r\n\r\nbody\r\n');
     const view = pooled.subarray(100); // a view into a larger buffer, as sockets hand them out
-    const stored = await Promise.all(Array.from({ length: 20 }, (_, i) => store.store(view, i % 2 ? 'inbox' : 'skipped', { account: 'a', id: String(i) })));
-    await store.sync();
-    for (const s of stored) expect(fs.readFileSync(s.path).equals(view)).toBe(true);
+    const staged = await Promise.all(Array.from({ length: 20 }, (_, i) => store.stage(view, i % 2 ? 'inbox' : 'skipped', { account: 'a', id: String(i) })));
+    expect((await store.list('inbox')).length + (await store.list('skipped')).length).toBe(0);
+    await store.publish(staged);
+    for (const s of staged) expect(fs.readFileSync(s.path).equals(view)).toBe(true);
     expect((await store.list('inbox')).length + (await store.list('skipped')).length).toBe(20);
     expect(fs.readdirSync(path.join(dir, 'mail/inbox/tmp'))).toEqual([]);
   });
@@ -73,7 +74,7 @@ describe('email log', () => {
     ({ id, state, to: [], cc: [], size: 1, attempts: 0, file: id, createdAt: 'now', updatedAt: 'now' }) as unknown as EmailRecord;
 
   it('folds to the latest line per id and survives a line torn by a crash', async () => {
-    const log = new EmailLog(path.join(dir, 'state', 'emails.jsonl'));
+    const log = new FileEmailLog(path.join(dir, 'state', 'emails.jsonl'));
     await log.append([record('a', 'send-ready'), record('b', 'received')]);
     fs.appendFileSync(log.file, '{"id":"c","sta'); // a crash mid-write
     await log.append([record('a', 'sent')]);
@@ -84,11 +85,11 @@ describe('email log', () => {
 
   it('reads only what was appended since the last read, by any writer', async () => {
     const file = path.join(dir, 'emails.jsonl');
-    const reader = new EmailLog(file);
+    const reader = new FileEmailLog(file);
     const seen: string[] = [];
-    await new EmailLog(file).append([record('a', 'send-ready')]);
+    await new FileEmailLog(file).append([record('a', 'send-ready')]);
     expect((await reader.readNew((r) => seen.push(r.id))).reset).toBe(true);
-    await new EmailLog(file).append([record('b', 'send-ready')]);
+    await new FileEmailLog(file).append([record('b', 'send-ready')]);
     fs.appendFileSync(file, '{"id":"half"'); // still being written: read next time
     await reader.readNew((r) => seen.push(r.id));
     expect(seen).toEqual(['a', 'b']);

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmailLog } from '../../src/store/email-log.js';
+import { FileEmailLog } from '../../src/store/email-log.js';
 import { LocalMailStore } from '../../src/store/mail-store.js';
 import { LocalQueue } from '../../src/store/queue.js';
 
 let dir: string;
 let mail: LocalMailStore;
-let log: EmailLog;
+let log: FileEmailLog;
 const t0 = new Date('2025-01-01T00:00:00Z');
 const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
 const message = (subject: string) => Buffer.from(`From: a@x.test\r\nTo: b@x.test\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
@@ -17,7 +17,7 @@ beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-queue-'));
   mail = new LocalMailStore(path.join(dir, 'mail'));
   await mail.prepare();
-  log = new EmailLog(path.join(dir, 'emails.jsonl'));
+  log = new FileEmailLog(path.join(dir, 'emails.jsonl'));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -76,7 +76,7 @@ describe('queue', () => {
   it('repairs a stop between moving a sent message and logging it', async () => {
     const q = queue();
     const record = await q.enqueue(message('moved'), { account: 'out', recipients: ['b@x.test'] });
-    await mail.move(record.file, 'outbox', 'sent'); // the settle's first step, then a crash
+    await mail.move(record.file, 'outbox', 'sent'); // place() done, then a crash before commit()
     const notes = await queue().recover();
     expect(notes.join()).toContain(record.id);
     expect((await log.readAll()).get(record.id)!.state).toBe('sent');

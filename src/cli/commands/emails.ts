@@ -106,7 +106,7 @@ Examples:
         const store = await stores(ctx);
         const records = [...(await store.log.readAll()).values()]
           .filter((r) => (!box || boxOf(r) === box) && (!state || r.state === state) && (!account || r.account?.toLowerCase() === account))
-          .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+          .sort((a, b) => b.id.localeCompare(a.id)) // ids start with their creation time
           .slice(0, limit);
         const shown = await Promise.all(records.map(async (r) => emailJson(r, await pathOf(store, r))));
         ctx.out.data(shown, () =>

@@ -12,7 +12,7 @@ import { connectionTls } from '../tls.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 
 export const LARGE_MESSAGE = 4 * 1024 * 1024;
-const DOWNLOAD_CHUNK = 4 * 1024 * 1024;
+const DOWNLOAD_CHUNK = 1024 * 1024;
 
 export interface ImapReaderOptions {
   /** The password or OAuth access token, resolved by the caller. */
@@ -75,6 +75,11 @@ function imapFailure(err: unknown, account: Account, step: string): MailboxError
     });
   }
   return networkFailure(err, account, step);
+}
+
+/** Starts loading imapflow in the background (the runner knows early that it will need it). */
+export function preloadImapflow(): void {
+  import('imapflow').catch(() => undefined);
 }
 
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {

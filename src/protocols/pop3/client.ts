@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type tls from 'node:tls';
 import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
-import { networkFailure, pop3Failure, ProtocolError, type FailureAccount } from '../errors.js';
+import { networkFailure, pop3Failure, ProtocolError, redactSecret, type FailureAccount } from '../errors.js';
 import { plainPayload, xoauth2Payload } from '../sasl.js';
 import { handshake, listen, StepTimeoutError } from '../socket.js';
 import { CollectSink, Pop3ParseError, Pop3ResponseReader, type BodySink, type StatusLine } from './parser.js';
@@ -44,6 +44,8 @@ export interface RetrManyOptions {
 export const DEFAULT_POP3_TIMEOUT_MS = 60_000;
 const BODY_HIGH_WATER = 256 * 1024;
 const MAX_AUTH_LINE = 255;
+/** A CAPA listing is a few hundred bytes; more is a server gone wrong. */
+const MAX_CAPA_BYTES = 64 * 1024;
 
 interface Response {
   status: StatusLine;
@@ -88,7 +90,7 @@ export class Pop3Client {
     this.attach(socket);
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.greetingPromise = this.single(undefined).then((status) => {
-      if (!status.ok) throw pop3Failure(status.line, 'greeting');
+      if (!status.ok) throw pop3Failure(status.line, 'greeting', { account: this.options.account });
       this.greeting = status.line;
       return status.line;
     });
@@ -175,8 +177,8 @@ export class Pop3Client {
     return result;
   }
 
-  private async collect(line: string): Promise<Response> {
-    const body = new CollectSink();
+  private async collect(line: string, limit?: number): Promise<Response> {
+    const body = new CollectSink(limit);
     const status = await this.expectAndSend(line, () => body);
     if (status.ok) for (const l of body.lines) this.options.tap?.('S', l);
     return { status, body };
@@ -200,7 +202,7 @@ export class Pop3Client {
 
   /** CAPA; an empty map when the server does not know CAPA (RFC 1939-only servers). */
   async capa(): Promise<Pop3Capabilities> {
-    const { status, body } = await this.collect('CAPA');
+    const { status, body } = await this.collect('CAPA', MAX_CAPA_BYTES);
     const caps: Pop3Capabilities = new Map();
     if (status.ok) {
       for (const line of body!.lines) {
@@ -225,8 +227,9 @@ export class Pop3Client {
     if (this.reader.waiting > 0) throw new MailboxError('EINTERNAL', 'STLS while commands are pending');
     const status = await this.single('STLS');
     if (!status.ok) {
-      throw new ProtocolError('ETLS', `the POP3 server refused STLS: ${status.text}`, {
-        hint: 'the server does not allow STARTTLS now; use --security tls on its implicit-TLS port (usually 995)',
+      const temporary = pop3Failure(status.line, 'STLS').code === 'ETEMPFAIL';
+      throw new ProtocolError(temporary ? 'ETEMPFAIL' : 'ETLS', `the POP3 server refused STLS: ${status.text}`, {
+        hint: temporary ? 'a temporary refusal ([SYS/TEMP]): try again later' : 'the server does not allow STARTTLS now; use --security tls on its implicit-TLS port (usually 995)',
         response: status.line,
         command: 'STLS',
       });
@@ -260,11 +263,13 @@ export class Pop3Client {
     let mechanism = options.mechanism ?? 'auto';
     if (mechanism === 'auto') mechanism = mechanisms.includes('PLAIN') ? 'plain' : 'user';
     const context = { login: true, user, mechanisms };
+    // A server may quote what it got (the password, the AUTH payload) in its refusal: never pass that on.
+    const refused = (status: StatusLine, command: string) => pop3Failure(redactSecret(status.line, secret, user), command, context);
     if (mechanism === 'user') {
       const u = await this.single(`USER ${user}`);
-      if (!u.ok) throw pop3Failure(u.line, 'USER', context);
+      if (!u.ok) throw refused(u, 'USER');
       const p = await this.single(`PASS ${secret}`);
-      if (!p.ok) throw pop3Failure(p.line, 'PASS', context);
+      if (!p.ok) throw refused(p, 'PASS');
       return;
     }
     const [name, payload] =
@@ -276,7 +281,7 @@ export class Pop3Client {
     if (status.continuation && !inline) status = await this.single(payload);
     // XOAUTH2 failures come as a continuation carrying a JSON error; an empty line ends the exchange.
     if (status.continuation) status = await this.single('');
-    if (!status.ok) throw pop3Failure(status.line, 'AUTH', context);
+    if (!status.ok) throw refused(status, 'AUTH');
   }
 
   async stat(): Promise<{ count: number; size: number }> {

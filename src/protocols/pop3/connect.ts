@@ -1,5 +1,6 @@
 // Opens a logged-in POP3 session for an account: connect, TLS (implicit or STLS, never falling back
 // to plaintext when STARTTLS was configured), greeting, CAPA, login.
+import type net from 'node:net';
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
@@ -28,15 +29,16 @@ export async function connectPop3(account: Pop3Account, options: Pop3ConnectOpti
   const plan = await handshakePlan(account, options.tls);
   let step = 'resolve';
   let client: Pop3Client | undefined;
+  let socket: net.Socket | undefined;
   try {
     const addresses = await resolveHost(account.host, signal, options.lookup);
     step = 'connect';
-    let socket = await connectFirst(addresses, account.port, signal);
+    socket = await connectFirst(addresses, account.port, signal);
     if (account.security === 'tls') {
       step = 'tls';
       const secure = await handshake({ ...socketTlsOptions(plan, account.host), socket }, signal);
-      verifyPeer(secure, plan, account);
       socket = secure;
+      verifyPeer(secure, plan, account);
     }
     step = 'greeting';
     client = new Pop3Client(socket, { timeoutMs, tap: options.tap, account });
@@ -55,6 +57,8 @@ export async function connectPop3(account: Pop3Account, options: Pop3ConnectOpti
     return client;
   } catch (err) {
     client?.close();
+    // An untrusted certificate fails after the handshake: the socket is open and must not leak.
+    socket?.destroy();
     throw networkFailure(err, account, step);
   }
 }

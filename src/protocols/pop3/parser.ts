@@ -31,9 +31,14 @@ export class Pop3ParseError extends Error {
   }
 }
 
+/**
+ * RFC 1939 §3 makes servers send "+OK"/"-ERR" in upper case; we read them in any case (a server
+ * that says "+ok" still means yes, and nothing else starts with those letters).
+ */
 export function parseStatus(line: string): StatusLine {
-  if (line.startsWith('+OK')) return { ok: true, continuation: false, text: line.slice(3).trimStart(), line };
-  if (line.startsWith('-ERR')) return { ok: false, continuation: false, text: line.slice(4).trimStart(), line };
+  const head = line.slice(0, 4).toUpperCase();
+  if (head.startsWith('+OK')) return { ok: true, continuation: false, text: line.slice(3).trimStart(), line };
+  if (head === '-ERR') return { ok: false, continuation: false, text: line.slice(4).trimStart(), line };
   if (line === '+' || line.startsWith('+ ')) return { ok: true, continuation: true, text: line.slice(2), line };
   throw new Pop3ParseError(`not a POP3 status line: ${JSON.stringify(line.slice(0, 200))}`);
 }
@@ -168,10 +173,17 @@ export class Pop3ResponseReader {
   }
 }
 
-/** Collects a (small) multi-line body: CAPA, UIDL, LIST, TOP. */
+/** Default cap of a collected body: a listing of a very large mailbox fits, an endless one does not. */
+export const MAX_COLLECTED = 32 * 1024 * 1024;
+
+/** Collects a (small) multi-line body: CAPA, UIDL, LIST, TOP; a body beyond `limit` bytes is a protocol error. */
 export class CollectSink implements BodySink {
   private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit = MAX_COLLECTED) {}
   write(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.limit) throw new Pop3ParseError(`multi-line reply longer than ${this.limit} bytes`);
     this.chunks.push(Buffer.from(chunk));
   }
   end(): void {}

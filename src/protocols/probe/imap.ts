@@ -5,7 +5,8 @@
 import { MailboxError } from '../../core/errors.js';
 import { REDACTED } from '../debug-log.js';
 import { LineSession } from '../line-session.js';
-import { readGreeting, readImapTagged, ServerReplyError } from '../replies.js';
+import { redactSecret } from '../errors.js';
+import { imapTemporary, readGreeting, readImapTagged, ServerReplyError } from '../replies.js';
 import { plainPayload, xoauth2Payload } from '../sasl.js';
 import { socketTlsOptions } from '../tls.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
@@ -14,17 +15,6 @@ import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffer
 function capabilitiesOf(line: string): string[] | undefined {
   const match = /\[CAPABILITY ([^\]]*)\]/i.exec(line) ?? /^\* CAPABILITY (.*)$/i.exec(line);
   return match ? match[1]!.trim().split(/\s+/) : undefined;
-}
-
-async function capability(session: LineSession, tag: string): Promise<string[]> {
-  session.send(`${tag} CAPABILITY`);
-  const done = await readImapTagged(session, tag, 'CAPABILITY');
-  if (done.status !== 'OK') throw new ServerReplyError('CAPABILITY', done.line);
-  for (const line of done.untagged) {
-    const caps = capabilitiesOf(line);
-    if (caps) return caps;
-  }
-  return capabilitiesOf(done.line) ?? [];
 }
 
 /** An IMAP string: quoted when it is plain ASCII, else a literal. */
@@ -80,32 +70,68 @@ async function authenticate(session: LineSession, tag: string, mechanism: string
   return (await readImapTagged(session, tag, 'AUTHENTICATE')).line;
 }
 
+/** RFC 3501 7.1: the text of an [ALERT] MUST be shown to the user: it becomes a warning. */
+function alertsOf(lines: string[]): string[] {
+  return lines.flatMap((line) => {
+    const match = /\[ALERT\]\s*(.*)$/i.exec(line);
+    return match ? [`the server says: ${match[1]!.trim()}`] : [];
+  });
+}
+
 export async function probeImap(ctx: ProbeContext): Promise<void> {
   const { account, recorder } = ctx;
   const { socket, release } = await openProbeSocket(ctx);
   const session = new LineSession(socket, { signal: ctx.signal, tap: ctx.tap });
   let tags = 0;
   const nextTag = () => `P${++tags}`;
+  const alerts = (lines: string[]) => alertsOf(lines).forEach((alert) => recorder.warn(alert));
+  // Set by a PREAUTH greeting, or by a "* PREAUTH" that comes late: Courier-IMAP sends
+  // "* OK [ALERT] ..." first when it has no FAM daemon, then "* PREAUTH".
+  let preauth = false;
+  const tagged = async (tag: string, step: string, stopAtContinuation = false) => {
+    const done = await readImapTagged(session, tag, step, stopAtContinuation);
+    alerts([...done.untagged, done.line]);
+    if (done.untagged.some((line) => /^\* PREAUTH\b/i.test(line))) preauth = true;
+    return done;
+  };
+  const capability = async (tag: string): Promise<string[]> => {
+    session.send(`${tag} CAPABILITY`);
+    const done = await tagged(tag, 'CAPABILITY');
+    if (done.status !== 'OK') throw new ServerReplyError('CAPABILITY', done.line);
+    for (const line of done.untagged) {
+      const caps = capabilitiesOf(line);
+      if (caps) return caps;
+    }
+    return capabilitiesOf(done.line) ?? [];
+  };
   try {
     let caps = await recorder.run('greeting', async () => {
       const line = await plainGreeting(ctx, readGreeting(session, 'imap'));
-      return { value: capabilitiesOf(line), detail: line, data: { banner: line } };
+      alerts([line]);
+      preauth ||= /^\* PREAUTH\b/i.test(line);
+      return { value: capabilitiesOf(line), detail: line, data: { banner: line, preauth } };
     });
     if (account.security === 'starttls') {
       const greeted = caps;
       await tlsStage(ctx, async () => {
-        const offered = greeted ?? (await capability(session, nextTag()));
+        const offered = greeted ?? (await capability(nextTag()));
+        if (preauth) {
+          // RFC 3501 6.2.1: STARTTLS only before authentication. A plaintext PREAUTH may also be an attacker's downgrade.
+          throw new MailboxError('ETLS', `account ${account.name}: ${account.host}:${account.port} greeted with PREAUTH (already logged in, unencrypted), so STARTTLS is no longer possible`, {
+            hint: `mailbox never continues in plaintext when starttls is configured: use --security tls on the server's implicit-TLS port (usually 993), or --security none if you accept an unencrypted connection`,
+          });
+        }
         if (!offered.some((c) => c.toUpperCase() === 'STARTTLS')) throw startTlsNotOffered(account, 'STARTTLS');
         const tag = nextTag();
         session.send(`${tag} STARTTLS`);
-        const done = await readImapTagged(session, tag, 'STARTTLS');
+        const done = await tagged(tag, 'STARTTLS');
         if (done.status !== 'OK') throw new MailboxError('ETLS', `account ${account.name}: the server refused STARTTLS: ${done.line}`);
         return session.upgrade(socketTlsOptions(ctx.plan, account.host));
       });
       caps = undefined; // RFC 3501: forget what was learnt before TLS
     }
     const capabilities = await recorder.run('capabilities', async () => {
-      const list = caps && account.security !== 'starttls' ? caps : await capability(session, nextTag());
+      const list = caps && account.security !== 'starttls' ? caps : await capability(nextTag());
       const upper = list.map((c) => c.toUpperCase());
       const mechanisms = upper.filter((c) => c.startsWith('AUTH=')).map((c) => c.slice(5));
       const loginDisabled = upper.includes('LOGINDISABLED');
@@ -121,6 +147,7 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
       };
     });
     await recorder.run('login', async () => {
+      if (preauth) return { value: undefined, detail: 'skipped: the server greeted with PREAUTH (this connection is already authenticated; no password sent)', data: { mechanism: 'PREAUTH' } };
       const secret = await ctx.secret();
       const user = account.user ?? '';
       const offered = capabilities.mechanisms.join(' ') || 'LOGIN only';
@@ -141,8 +168,8 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
         line = await loginCommand(session, tag, user, secret);
       }
       if (!/^\S+ OK\b/i.test(line)) {
-        const temporary = /\[(UNAVAILABLE|INUSE|LIMIT)\]/i.test(line);
-        throw new MailboxError(temporary ? 'ETEMPFAIL' : 'EAUTH', `account ${account.name}: login as ${user} failed: ${line.replace(/^\S+ /, '')}`, {
+        const temporary = imapTemporary(line);
+        throw new MailboxError(temporary ? 'ETEMPFAIL' : 'EAUTH', `account ${account.name}: login as ${user} failed: ${redactSecret(line.replace(/^\S+ /, ''), secret, user)}`, {
           hint: temporary
             ? 'the server is temporarily unable to log you in; try again later'
             : `check the user name and password (server offers: ${offered}; tried ${capabilities.using}); store a new password with mailbox edit ${account.name} --password-stdin`,
@@ -154,7 +181,7 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
       const folder = account.folder ?? 'INBOX';
       const tag = nextTag();
       session.send(`${tag} EXAMINE ${quoted(encodeMailboxName(folder))}`);
-      const done = await readImapTagged(session, tag, 'EXAMINE');
+      const done = await tagged(tag, 'EXAMINE');
       if (done.status !== 'OK') {
         throw new MailboxError('ECONFIG', `account ${account.name}: cannot open folder ${folder}: ${done.text}`, { hint: `check the folder name: mailbox edit ${account.name} --folder NAME` });
       }
@@ -170,7 +197,7 @@ export async function probeImap(ctx: ProbeContext): Promise<void> {
       const uidNext = number(/\[UIDNEXT (\d+)\]/i);
       const logout = nextTag();
       session.send(`${logout} LOGOUT`);
-      await readImapTagged(session, logout, 'LOGOUT').catch(() => undefined);
+      await tagged(logout, 'LOGOUT').catch(() => undefined);
       return {
         value: undefined,
         detail: `${folder}: ${messages ?? '?'} messages, UIDVALIDITY ${uidValidity ?? '?'}, UIDNEXT ${uidNext ?? '?'}`,

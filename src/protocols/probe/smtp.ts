@@ -4,18 +4,45 @@
 import { randomUUID } from 'node:crypto';
 import { MailboxError } from '../../core/errors.js';
 import { REDACTED } from '../debug-log.js';
-import { LineSession } from '../line-session.js';
-import { ehlo, readGreeting, readSmtpReply, type SmtpReply } from '../replies.js';
+import { redactSecret } from '../errors.js';
+import { LineSession, ProtocolViolation } from '../line-session.js';
+import { ehloOrHelo, readGreeting, readSmtpReply, smtpTemporary, type SmtpReply } from '../replies.js';
 import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
 import { socketTlsOptions } from '../tls.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
 
+/**
+ * The arguments of an EHLO extension, or undefined when it is not offered. Old servers (and
+ * Outlook-era clients' expectations) also announce "AUTH=LOGIN PLAIN": both spellings are merged.
+ */
 function extension(lines: string[], name: string): string[] | undefined {
+  let found: string[] | undefined;
   for (const line of lines) {
     const [keyword, ...args] = line.trim().split(/\s+/);
-    if (keyword?.toUpperCase() === name) return args;
+    const upper = keyword?.toUpperCase() ?? '';
+    if (upper === name) found = [...(found ?? []), ...args];
+    else if (name === 'AUTH' && upper.startsWith('AUTH=')) found = [...(found ?? []), keyword!.slice(5), ...args];
   }
-  return undefined;
+  return found && [...new Set(found)];
+}
+
+/**
+ * Sends a command, first making sure the server has not already answered something not asked yet
+ * (RFC 5321 forbids it; reading such a reply as the answer would report a false success).
+ */
+function inTurn(session: LineSession, name: string): void {
+  if (session.pending > 0) throw new ProtocolViolation(`the server sent data before the command ${name} was sent (out of turn)`);
+}
+
+function command(session: LineSession, line: string, logged?: string): void {
+  inTurn(session, (logged ?? line).split(' ')[0]!);
+  session.send(line, logged);
+}
+
+/** EHLO (HELO when EHLO is refused), checked for replies out of turn first. */
+function hello(session: LineSession): ReturnType<typeof ehloOrHelo> {
+  inTurn(session, 'EHLO');
+  return ehloOrHelo(session);
 }
 
 /** A reply that is not the expected class: 4xx temporary (75), 5xx refused (76, or 77 for AUTH). */
@@ -29,7 +56,7 @@ function refused(account: ProbeContext['account'], command: string, reply: SmtpR
 
 async function authenticate(session: LineSession, mechanism: string, user: string, secret: string): Promise<SmtpReply> {
   if (mechanism === 'LOGIN') {
-    session.send('AUTH LOGIN');
+    command(session, 'AUTH LOGIN');
     let reply = await readSmtpReply(session, 'AUTH LOGIN');
     if (reply.code !== 334) return reply;
     session.send(base64(user));
@@ -39,7 +66,7 @@ async function authenticate(session: LineSession, mechanism: string, user: strin
     return readSmtpReply(session, 'AUTH LOGIN');
   }
   const payload = mechanism === 'XOAUTH2' ? xoauth2Payload(user, secret) : plainPayload(user, secret);
-  session.send(`AUTH ${mechanism} ${payload}`, `AUTH ${mechanism} ${REDACTED}`);
+  command(session, `AUTH ${mechanism} ${payload}`, `AUTH ${mechanism} ${REDACTED}`);
   let reply = await readSmtpReply(session, `AUTH ${mechanism}`);
   // XOAUTH2 failures answer 334 with a JSON error; an empty line ends the exchange.
   if (reply.code === 334) {
@@ -84,16 +111,22 @@ export async function probeSmtp(ctx: ProbeContext): Promise<void> {
     let extensions: string[] | undefined;
     if (account.security === 'starttls') {
       await tlsStage(ctx, async () => {
-        const before = await ehlo(session);
-        if (!extension(before, 'STARTTLS')) throw startTlsNotOffered(account, 'STARTTLS');
-        session.send('STARTTLS');
+        const before = await hello(session);
+        if (!extension(before.extensions, 'STARTTLS')) throw startTlsNotOffered(account, 'STARTTLS');
+        command(session, 'STARTTLS');
         const reply = await readSmtpReply(session, 'STARTTLS');
-        if (reply.code !== 220) throw new MailboxError('ETLS', `account ${account.name}: the server refused STARTTLS: ${reply.text}`);
+        if (reply.code !== 220) {
+          if (smtpTemporary(reply)) throw refused(account, 'STARTTLS', reply);
+          throw new MailboxError('ETLS', `account ${account.name}: the server refused STARTTLS: ${reply.text.replace(/\n/g, ' ')}`, {
+            hint: `mailbox never continues in plaintext when starttls is configured: use --security tls on the server's implicit-TLS port (usually 465)`,
+          });
+        }
         return session.upgrade(socketTlsOptions(ctx.plan, account.host));
       });
     }
     const caps = await recorder.run('capabilities', async () => {
-      extensions = await ehlo(session);
+      const greeted = await hello(session);
+      extensions = greeted.extensions;
       const mechanisms = (extension(extensions, 'AUTH') ?? []).map((m) => m.toUpperCase());
       const sizeArg = extension(extensions, 'SIZE')?.[0];
       const size = sizeArg && /^\d+$/.test(sizeArg) ? Number(sizeArg) : null;
@@ -104,8 +137,8 @@ export async function probeSmtp(ctx: ProbeContext): Promise<void> {
       }
       return {
         value: { mechanisms, size, using, smtputf8: Boolean(extension(extensions, 'SMTPUTF8')) },
-        detail: `${extensions.map((e) => e.split(' ')[0]).join(' ')}; mechanisms offered: ${mechanisms.join(' ') || 'none'}; will use ${using}`,
-        data: { extensions, mechanisms, configured: using },
+        detail: `${greeted.helo ? 'EHLO refused, HELO accepted: no ESMTP extensions' : extensions.map((e) => e.split(' ')[0]).join(' ')}; mechanisms offered: ${mechanisms.join(' ') || 'none'}; will use ${using}`,
+        data: { extensions, mechanisms, configured: using, helo: greeted.helo },
       };
     });
     await recorder.run('login', async () => {
@@ -120,7 +153,7 @@ export async function probeSmtp(ctx: ProbeContext): Promise<void> {
       }
       const reply = await authenticate(session, caps.using, user, secret);
       if (reply.code !== 235) {
-        const err = refused(account, `login as ${user}`, reply, true);
+        const err = refused(account, `login as ${user}`, { ...reply, text: redactSecret(reply.text, secret, user) }, true);
         throw new MailboxError(err.code, err.message, {
           hint: `check the user name and password (server offers: ${offered}; tried ${caps.using}); store a new password with mailbox edit ${account.name} --password-stdin`,
         });
@@ -138,10 +171,10 @@ export async function probeSmtp(ctx: ProbeContext): Promise<void> {
         if (!from) throw new MailboxError('ECONFIG', `account ${account.name} has no From address to send the test message from`, { hint: `set one: mailbox edit ${account.name} --from ADDRESS` });
         const utf8 = /[^\x00-\x7f]/.test(from + to) && caps.smtputf8 ? ' SMTPUTF8' : '';
         const message = testMessage(from, to, account.name, `${account.host}:${account.port}`, ctx.now());
-        const step = async (line: string, command: string, expect: number[]) => {
-          session.send(line);
-          const reply = await readSmtpReply(session, command);
-          if (!expect.includes(reply.code)) throw refused(account, command, reply);
+        const step = async (line: string, name: string, expect: number[]) => {
+          command(session, line);
+          const reply = await readSmtpReply(session, name);
+          if (!expect.includes(reply.code)) throw refused(account, name, reply);
           return reply;
         };
         await step(`MAIL FROM:<${from}>${caps.size !== null ? ` SIZE=${Buffer.byteLength(message)}` : ''}${utf8}`, 'MAIL FROM', [250]);

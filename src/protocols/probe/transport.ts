@@ -6,7 +6,7 @@ import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { implicitTlsPort } from '../errors.js';
 import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from '../socket.js';
-import { certificateHint, describeTlsSession, socketTlsOptions, type HandshakePlan, type TlsSessionInfo } from '../tls.js';
+import { certificateHint, describeTlsSession, explainTrustFailure, socketTlsOptions, type HandshakePlan, type TlsSessionInfo } from '../tls.js';
 import type { StageRecorder } from './stages.js';
 
 export const EXPIRY_WARNING_DAYS = 14;
@@ -80,9 +80,13 @@ export async function tlsStage(ctx: ProbeContext, start: () => Promise<tls.TLSSo
     const detail = describeTls(info, plan);
     ctx.note(`TLS: ${detail}`);
     if (!info.verified && plan.trust !== 'insecure') {
+      const presented = secure.getPeerCertificate();
       secure.destroy();
-      const reason = plan.trust === 'fingerprint' ? `fingerprint ${info.certificate?.fingerprint256} is not the pinned ${plan.pin}` : (info.authorizationError ?? 'not trusted');
-      throw new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted (${reason}); ${detail}`, {
+      const reason =
+        plan.trust === 'fingerprint'
+          ? `fingerprint ${info.certificate?.fingerprint256} is not the pinned ${plan.pin}`
+          : explainTrustFailure(info.authorizationError ?? 'not trusted', presented, account.host);
+      throw new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted: ${reason}; ${detail}`, {
         hint: certificateHint(account, info.certificate?.fingerprint256, info.authorizationError ?? reason),
       });
     }

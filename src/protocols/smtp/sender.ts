@@ -54,6 +54,11 @@ export function smtpAccountFailure(err: unknown, account: Account): MailboxError
   return networkFailure(cause, account, step);
 }
 
+/** Starts loading nodemailer in the background (the runner knows early that it will need it). */
+export function preloadNodemailer(): void {
+  import('nodemailer').catch(() => undefined);
+}
+
 export async function openSmtpSender(account: Account, options: SmtpSenderOptions): Promise<Outgoing> {
   const { default: nodemailer } = await import('nodemailer');
   const tls = await connectionTls(account);
