@@ -76,7 +76,7 @@ function rowCells(section: Section, row: Row): string[] {
     const v = row.extra?.[key];
     cells.push(typeof v === 'number' ? num(v) : (v ?? '–'));
   }
-  if (section.ratio) cells.push(row.ratio === undefined ? '–' : `${num(row.ratio)}x`);
+  if (section.ratio) cells.push(row.ratio === undefined ? '–' : `${row.ratio.toFixed(2)}x`);
   cells.push(status.replace(/\|/g, '\\|').replace(/\n/g, ' '));
   return cells;
 }

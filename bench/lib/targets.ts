@@ -2,7 +2,7 @@
 // what limits it is added when the report is written (lib/limits.ts).
 import { findRow, type Section, type Target } from './results.js';
 
-const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en') : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 export function unjudged(key: string, text: string, why: string): Target {
   return { key, text, met: null, measured: why };
