@@ -94,6 +94,16 @@ describe('email log', () => {
     await reader.readNew((r) => seen.push(r.id));
     expect(seen).toEqual(['a', 'b']);
   });
+
+  it('can read only the lines of some states, parsing nothing else', async () => {
+    const file = path.join(dir, 'emails.jsonl');
+    await new FileEmailLog(file).append([record('a', 'send-ready'), record('b', 'received'), record('a', 'sent')]);
+    const visited: string[] = [];
+    const passed: string[] = [];
+    await new FileEmailLog(file).readNew((r) => visited.push(`${r.id}:${r.state}`), { only: new Set(['send-ready']), passed: (id) => passed.push(id) });
+    expect(visited).toEqual(['a:send-ready']);
+    expect(passed).toEqual(['b', 'a']);
+  });
 });
 
 describe('seen state', () => {
