@@ -59,7 +59,7 @@ interface Waiter {
 }
 
 /** Flushes the file system holding `dir` (syncfs); false when this system cannot. */
-function syncFileSystem(dir: string): Promise<boolean> {
+export function syncFileSystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
   });
@@ -81,6 +81,7 @@ export class DiskWriter {
     /** Writer threads: one is enough when syncfs makes the files durable (creating files in one
      *  folder from several threads only contends); several keep fdatasyncs in flight otherwise. */
     private readonly threads: { syncfs: number; fdatasync: number } = { syncfs: 1, fdatasync: 4 },
+    private readonly flush: (dir: string) => Promise<boolean> = syncFileSystem,
   ) {}
 
   private start(syncfs: boolean): void {
@@ -148,7 +149,7 @@ export class DiskWriter {
    * the file is fdatasynced here already.)
    */
   async write(tmp: string, data: Uint8Array): Promise<void> {
-    const syncfs = await (this.syncfs ??= syncFileSystem(this.root));
+    const syncfs = await (this.syncfs ??= this.flush(this.root));
     // A Buffer is often a view into a larger pooled or socket buffer, which postMessage would
     // clone whole: copy just the bytes into their own buffer and hand that over without a copy.
     await this.submit({ id: ++this.next, op: 'write', tmp, data: new Uint8Array(data), sync: !syncfs }, tmp, syncfs);
@@ -156,13 +157,13 @@ export class DiskWriter {
 
   /** Makes every file written so far durable: one syncfs, or nothing when each was fdatasynced. */
   async durable(): Promise<void> {
-    if ((await this.syncfs) && !(await syncFileSystem(this.root))) {
+    if ((await this.syncfs) && !(await this.flush(this.root))) {
       throw ioError('sync', this.root, Object.assign(new Error('sync -f failed'), { code: 'EIO' }));
     }
   }
 
   async rename(from: string, to: string): Promise<void> {
-    const syncfs = await (this.syncfs ??= syncFileSystem(this.root));
+    const syncfs = await (this.syncfs ??= this.flush(this.root));
     return this.submit({ id: ++this.next, op: 'rename', from, to }, to, syncfs);
   }
 

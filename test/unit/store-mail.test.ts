@@ -120,3 +120,17 @@ describe('seen state', () => {
     expect([...(await seen.pop3Seen('p'))]).toEqual(['u2', 'u3']);
   });
 });
+
+describe('disk writer', () => {
+  it('falls back to an fdatasync per file where syncfs is not available', async () => {
+    const { DiskWriter } = await import('../../src/store/disk-writer.js');
+    const flushes: string[] = [];
+    const writer = new DiskWriter(dir, { syncfs: 1, fdatasync: 2 }, async (d) => (flushes.push(d), false));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.write(path.join(dir, `t${i}`), Buffer.from(`m${i}`))));
+    await writer.durable();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.rename(path.join(dir, `t${i}`), path.join(dir, `f${i}`))));
+    await writer.close();
+    expect(flushes).toEqual([dir]); // asked once whether it can, never again
+    expect(fs.readFileSync(path.join(dir, 'f7'), 'utf8')).toBe('m7');
+  });
+});
