@@ -10,6 +10,7 @@ import { IDLE_LARGE, IDLE_SMALL, idleSection } from './lib/bench-idle.js';
 import { sendSection } from './lib/bench-send.js';
 import { startupSection } from './lib/bench-startup.js';
 import { makeMessage, writeBigMessage, writeCorpus } from './lib/corpus.js';
+import { applyLimits } from './lib/limits.js';
 import { makeFresh, repoRoot, type BenchEnv } from './lib/env.js';
 import { loadFile, loadMailbox } from './lib/load.js';
 import { mailboxCommands, notLanded, useCheckout } from './lib/mailbox.js';
@@ -53,6 +54,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const out = opts.out ?? (opts.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-bench-smoke-')) : path.join(repoRoot(), 'bench', 'results'));
+  if (opts.render) {
+    const report = applyLimits(JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')) as Report);
+    const files = writeReport(out, report);
+    log(`rewrote ${files.md} and ${files.json}`);
+    return 0;
+  }
   await checkTools(opts);
   if (opts.mailbox) useCheckout(opts.mailbox);
   const commands = await mailboxCommands();
@@ -74,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
 
   const sections: Section[] = [];
   const t0 = Date.now();
+  const loadAtStart = os.loadavg()[0]!;
   try {
     const certs = await makeCerts(path.join(work, 'tls'));
     dovecot = await startDovecot({ certs });
@@ -115,13 +124,12 @@ async function main(argv: string[]): Promise<number> {
     generatedAt: new Date().toISOString(),
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
     options: opts,
-    machine: machine(),
+    machine: machine(loadAtStart),
     versions: await toolVersions(),
     sections,
     failures: collectFailures(sections),
   };
-  const out = opts.out ?? (opts.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-bench-smoke-')) : path.join(repoRoot(), 'bench', 'results'));
-  const files = writeReport(out, report);
+  const files = writeReport(out, applyLimits(report));
   process.stdout.write(markdown(report));
   log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s; wrote ${files.md} and ${files.json}`);
   for (const f of report.failures) log(`FAILED ${f}`);

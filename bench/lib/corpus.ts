@@ -138,10 +138,12 @@ export async function writeBigMessage(file: string, seed: number, bytes: number)
   await write(head);
   written += Buffer.byteLength(head);
   lf += lfIn(head);
-  while (written + block.length < bytes) {
-    await write(block);
-    written += block.length;
-    lf += blockLf;
+  while (written < bytes) {
+    // Whole 77-byte lines of the block, the last time only as many as reach the size asked for.
+    const part = written + block.length <= bytes ? block : block.subarray(0, Math.ceil((bytes - written) / 77) * 77);
+    await write(part);
+    written += part.length;
+    lf += part === block ? blockLf : part.length / 77;
   }
   const tail = '\n--=_big--\n';
   await write(tail);

@@ -22,7 +22,7 @@ export interface Job {
   verify(): Promise<void> | void;
   /** Removes what the run wrote (keeps the disk from filling over many runs). */
   cleanup(): void;
-  /** A known failure of the tool itself: the run is repeated once and the row says why. */
+  /** A known failure of the tool itself: the run is repeated (up to twice) and the row says why. */
   retryOn?: { pattern: RegExp; why: string };
 }
 
@@ -48,11 +48,13 @@ async function runJobOnce(job: Job, runNo: number, wrap: (c: Cmd) => Cmd): Promi
 }
 
 async function runJob(job: Job, runNo: number, wrap: (c: Cmd) => Cmd = (c) => c): Promise<{ seconds: number; note?: string }> {
-  try {
-    return { seconds: await runJobOnce(job, runNo, wrap) };
-  } catch (err) {
-    if (!job.retryOn?.pattern.test((err as Error).message)) throw err;
-    return { seconds: await runJobOnce(job, runNo, wrap), note: `run ${runNo} repeated: ${job.retryOn.why}` };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const seconds = await runJobOnce(job, runNo, wrap);
+      return { seconds, note: attempt > 1 ? `run ${runNo} repeated ${attempt - 1}x: ${job.retryOn!.why}` : undefined };
+    } catch (err) {
+      if (attempt === 3 || !job.retryOn?.pattern.test((err as Error).message)) throw err;
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export interface Options {
   out?: string;
   /** A checkout (built) whose mailbox is measured instead of this one. */
   mailbox?: string;
+  /** Only re-render latest.md from latest.json (after editing lib/limits.ts). */
+  render: boolean;
   help: boolean;
 }
 
@@ -44,6 +46,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --install-peers    as root: apt-get install the missing peer tools first
   --keep             keep the temporary work folder (servers' logs, rc files)
   --out DIR          where to write latest.md and latest.json (default bench/results; --smoke: a temp folder)
+  --render           only rewrite latest.md (and latest.json) in --out from latest.json, with lib/limits.ts
   --mailbox DIR      measure the built mailbox of another checkout (default: this one; run npm run build first)
 `;
 
@@ -74,6 +77,7 @@ export function parseOptions(argv: string[]): Options {
       keep: { type: 'boolean', default: false },
       out: { type: 'string' },
       mailbox: { type: 'string' },
+      render: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,6 +102,7 @@ export function parseOptions(argv: string[]): Options {
     keep: values.keep!,
     out: values.out,
     mailbox: values.mailbox,
+    render: values.render!,
     help: values.help!,
   };
 }

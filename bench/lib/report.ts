@@ -10,7 +10,7 @@ export interface Report {
   generatedAt: string;
   command: string;
   options: Options;
-  machine: { cpus: number; cpu: string; memoryGB: number; kernel: string; node: string; user: string };
+  machine: { cpus: number; cpu: string; memoryGB: number; kernel: string; node: string; user: string; loadAtStart: number; loadAtEnd: number };
   versions: Record<string, string>;
   sections: Section[];
   /** What failed in the run; the process exits 1 when there is any. */
@@ -40,8 +40,11 @@ export async function toolVersions(): Promise<Record<string, string>> {
   return versions;
 }
 
-export function machine(): Report['machine'] {
+/** `loadAtStart`: the 1-minute load average when the run began (other work on a shared machine is noise). */
+export function machine(loadAtStart: number): Report['machine'] {
   return {
+    loadAtStart,
+    loadAtEnd: os.loadavg()[0]!,
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     memoryGB: Math.round(os.totalmem() / 2 ** 30),
@@ -98,7 +101,12 @@ export function sectionMarkdown(section: Section, index: number): string {
   if (section.ratio) parts.push(`Ratio: ${section.ratio.meaning}.`);
   if (section.targets.length) {
     parts.push(
-      ['Targets:', ...section.targets.map((t) => `- ${t.text}: ${MARK[String(t.met)]}, measured ${t.measured}${t.gap ? `. Missed: ${t.gap}` : ''}`)].join('\n'),
+      [
+        'Targets:',
+        ...section.targets.map(
+          (t) => `- ${t.text}: ${MARK[String(t.met)]}, measured ${t.measured}${t.gap ? `; missed by ${t.gap}` : ''}${t.limit ? `. What limits it: ${t.limit}` : ''}`,
+        ),
+      ].join('\n'),
     );
   }
   if (section.notes.length) parts.push(section.notes.map((n) => `- ${n}`).join('\n'));
@@ -112,12 +120,20 @@ export function markdown(report: Report): string {
     '# mailbox benchmarks',
     `Generated ${report.generatedAt} by \`${report.command}\`${report.options.smoke ? ' (smoke mode: tiny sizes, numbers mean nothing)' : ''}.`,
     `Machine: ${m.cpus} x ${m.cpu}, ${m.memoryGB} GB RAM, ${m.kernel}, Node ${m.node}, run as ${m.user}. ` +
-      `Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `Versions: ${Object.entries(report.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. ` +
+      `Load average (1 min) ${m.loadAtStart.toFixed(2)} at the start, ${m.loadAtEnd.toFixed(2)} at the end.`,
     'Times are wall time from the start of the tool to its exit (connection, TLS, login and storing included), median of the runs; ' +
       'absolute numbers on a shared machine are noisy, ratios measured in one run are not.',
   ];
   if (targets.length) {
-    parts.push('## Targets', table(['target', 'measured', 'result'], targets.map((t) => [t.text, t.measured, t.met === false ? `**missed**: ${t.gap}` : MARK[String(t.met)]!])));
+    const cell = (s: string) => s.replace(/\|/g, '\\|');
+    parts.push(
+      '## Targets',
+      table(
+        ['target', 'measured', 'result', 'what limits it'],
+        targets.map((t) => [t.text, t.measured, t.met === false ? `**missed** by ${t.gap}` : MARK[String(t.met)]!, cell(t.limit ?? '')].map(cell)),
+      ),
+    );
   }
   report.sections.forEach((s, i) => parts.push(sectionMarkdown(s, i + 1)));
   if (report.failures.length) parts.push('## Failures', report.failures.map((f) => `- ${f}`).join('\n'));

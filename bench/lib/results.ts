@@ -25,12 +25,16 @@ export interface Row {
 }
 
 export interface Target {
+  /** Stable id (imap-mbsync, memory-imap, ...): what limits a missed target is looked up by it. */
+  key: string;
   text: string;
   /** null when it could not be judged (a row missing). */
   met: boolean | null;
   measured: string;
-  /** Where missed: by how much, and what limits it. */
+  /** Where missed: by how much. */
   gap?: string;
+  /** Where missed: what limits it (from the analysis in lib/limits.ts). */
+  limit?: string;
 }
 
 export interface Section {
