@@ -10,6 +10,7 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     io: { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env },
     exitCode: 0,
   };
+  guardOutput(proc);
   const program = buildProgram(penv);
   const json = proc.argv.includes('--json');
   try {
@@ -18,6 +19,18 @@ export async function main(proc: NodeJS.Process): Promise<void> {
   } catch (err) {
     proc.exitCode = reportFailure(err, json, proc);
   }
+}
+
+/**
+ * A reader that goes away (`mailbox list | head -1`) must not crash the command with a stack trace.
+ * EPIPE on stdout is ignored, as a shell ignores SIGPIPE for builtins: the command still finishes
+ * its work (a runner keeps its state safe). Other output errors end with exit 74.
+ */
+function guardOutput(proc: NodeJS.Process): void {
+  proc.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') proc.exitCode = ExitCode.ioErr;
+  });
+  proc.stderr.on('error', () => undefined);
 }
 
 function reportFailure(err: unknown, json: boolean, proc: NodeJS.Process): number {

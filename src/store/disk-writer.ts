@@ -59,7 +59,7 @@ interface Waiter {
 }
 
 /** Flushes the file system holding `dir` (syncfs); false when this system cannot. */
-function syncFileSystem(dir: string): Promise<boolean> {
+export function syncFileSystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
   });
@@ -78,11 +78,15 @@ export class DiskWriter {
   constructor(
     /** The folder whose file system holds the files (for syncfs). */
     private readonly root: string,
-    private readonly size = 2,
+    /** Writer threads: one is enough when syncfs makes the files durable (creating files in one
+     *  folder from several threads only contends); several keep fdatasyncs in flight otherwise. */
+    private readonly threads: { syncfs: number; fdatasync: number } = { syncfs: 1, fdatasync: 4 },
+    private readonly flush: (dir: string) => Promise<boolean> = syncFileSystem,
   ) {}
 
-  private start(): void {
-    for (let i = 0; i < this.size; i++) {
+  private start(syncfs: boolean): void {
+    const size = syncfs ? this.threads.syncfs : this.threads.fdatasync;
+    for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
       const slot: Slot = { worker, busy: 0 };
       worker.on('message', (replies: Array<{ id: number; error?: NodeJS.ErrnoException }>) => {
@@ -107,8 +111,8 @@ export class DiskWriter {
     }
   }
 
-  private submit(job: Job, file: string): Promise<void> {
-    if (this.slots.length === 0) this.start();
+  private submit(job: Job, file: string, syncfs: boolean): Promise<void> {
+    if (this.slots.length === 0) this.start(syncfs);
     this.queued.push(job);
     // Jobs go out in batches: each message to a worker wakes a thread, and on a busy machine a
     // wake-up costs more than the write itself.
@@ -145,21 +149,22 @@ export class DiskWriter {
    * the file is fdatasynced here already.)
    */
   async write(tmp: string, data: Uint8Array): Promise<void> {
-    const syncfs = await (this.syncfs ??= syncFileSystem(this.root));
+    const syncfs = await (this.syncfs ??= this.flush(this.root));
     // A Buffer is often a view into a larger pooled or socket buffer, which postMessage would
     // clone whole: copy just the bytes into their own buffer and hand that over without a copy.
-    await this.submit({ id: ++this.next, op: 'write', tmp, data: new Uint8Array(data), sync: !syncfs }, tmp);
+    await this.submit({ id: ++this.next, op: 'write', tmp, data: new Uint8Array(data), sync: !syncfs }, tmp, syncfs);
   }
 
   /** Makes every file written so far durable: one syncfs, or nothing when each was fdatasynced. */
   async durable(): Promise<void> {
-    if ((await this.syncfs) && !(await syncFileSystem(this.root))) {
+    if ((await this.syncfs) && !(await this.flush(this.root))) {
       throw ioError('sync', this.root, Object.assign(new Error('sync -f failed'), { code: 'EIO' }));
     }
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.submit({ id: ++this.next, op: 'rename', from, to }, to);
+  async rename(from: string, to: string): Promise<void> {
+    const syncfs = await (this.syncfs ??= this.flush(this.root));
+    return this.submit({ id: ++this.next, op: 'rename', from, to }, to, syncfs);
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,16 @@ function parseLine(line: string): EmailRecord | undefined {
   }
 }
 
+export interface ReadNewOptions {
+  onReset?: () => void;
+  /** Only records in these states are visited (parsed); for any other line `passed` gets its id. */
+  only?: ReadonlySet<EmailState>;
+  passed?: (id: string) => void;
+}
+
+/** `{"id":"...","state":"..."` starts every line this log writes: read without parsing the rest. */
+const HEAD = /^\{"id":"([^"\\]+)","state":"([a-z-]+)"/;
+
 /** The email log as the jobs and commands see it; a database table could implement the same. */
 export interface EmailLog {
   /** Appends records (new ones, or new versions of existing ones); durable when it resolves. */
@@ -62,7 +72,7 @@ export interface EmailLog {
   /** Visits every version, oldest first, without holding the log in memory. */
   scan(visit: (record: EmailRecord) => void): Promise<void>;
   /** Visits what was appended since the previous call; `onReset` first when it starts over. */
-  readNew(visit: (record: EmailRecord) => void, onReset?: () => void): Promise<{ reset: boolean }>;
+  readNew(visit: (record: EmailRecord) => void, options?: ReadNewOptions): Promise<{ reset: boolean }>;
 }
 
 /** The email log as a JSON-lines file. */
@@ -124,7 +134,15 @@ export class FileEmailLog implements EmailLog {
    * bounded chunks. Returns `reset: true` when it started from the beginning (first call, or the
    * file was replaced), so the caller should drop what it derived before.
    */
-  async readNew(visit: (record: EmailRecord) => void, onReset?: () => void): Promise<{ reset: boolean }> {
+  async readNew(visit: (record: EmailRecord) => void, options: ReadNewOptions = {}): Promise<{ reset: boolean }> {
+    const { onReset, only, passed } = options;
+    // A store holding years of mail has a long log; the queue wants a handful of lines of it.
+    const take = (line: string) => {
+      const head = only ? HEAD.exec(line) : null;
+      if (head && !only!.has(head[2] as EmailState)) return passed?.(head[1]!);
+      const record = parseLine(line);
+      if (record) visit(record);
+    };
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(this.file, 'r');
@@ -153,10 +171,7 @@ export class FileEmailLog implements EmailLog {
         const lastLf = data.lastIndexOf(0x0a);
         carry = lastLf < 0 ? data : data.subarray(lastLf + 1);
         if (lastLf >= 0) {
-          for (const line of data.toString('utf8', 0, lastLf).split('\n')) {
-            const record = parseLine(line);
-            if (record) visit(record);
-          }
+          for (const line of data.toString('utf8', 0, lastLf).split('\n')) take(line);
         }
       }
       // A line still being written is read again next time.

@@ -118,7 +118,7 @@ export class LocalQueue implements Queue {
         if (OUTBOX_STATES.has(record.state)) this.records.set(record.id, record);
         else this.records.delete(record.id);
       },
-      () => this.records.clear(),
+      { onReset: () => this.records.clear(), only: OUTBOX_STATES, passed: (id) => this.records.delete(id) },
     );
   }
 

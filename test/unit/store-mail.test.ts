@@ -94,6 +94,16 @@ describe('email log', () => {
     await reader.readNew((r) => seen.push(r.id));
     expect(seen).toEqual(['a', 'b']);
   });
+
+  it('can read only the lines of some states, parsing nothing else', async () => {
+    const file = path.join(dir, 'emails.jsonl');
+    await new FileEmailLog(file).append([record('a', 'send-ready'), record('b', 'received'), record('a', 'sent')]);
+    const visited: string[] = [];
+    const passed: string[] = [];
+    await new FileEmailLog(file).readNew((r) => visited.push(`${r.id}:${r.state}`), { only: new Set(['send-ready']), passed: (id) => passed.push(id) });
+    expect(visited).toEqual(['a:send-ready']);
+    expect(passed).toEqual(['b', 'a']);
+  });
 });
 
 describe('seen state', () => {
@@ -108,5 +118,19 @@ describe('seen state', () => {
     expect([...(await seen.pop3Seen('p'))]).toEqual(['u1', 'u2', 'u3']);
     await seen.prunePop3Seen('p', new Set(['u2', 'u3', 'u9']));
     expect([...(await seen.pop3Seen('p'))]).toEqual(['u2', 'u3']);
+  });
+});
+
+describe('disk writer', () => {
+  it('falls back to an fdatasync per file where syncfs is not available', async () => {
+    const { DiskWriter } = await import('../../src/store/disk-writer.js');
+    const flushes: string[] = [];
+    const writer = new DiskWriter(dir, { syncfs: 1, fdatasync: 2 }, async (d) => (flushes.push(d), false));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.write(path.join(dir, `t${i}`), Buffer.from(`m${i}`))));
+    await writer.durable();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.rename(path.join(dir, `t${i}`), path.join(dir, `f${i}`))));
+    await writer.close();
+    expect(flushes).toEqual([dir]); // asked once whether it can, never again
+    expect(fs.readFileSync(path.join(dir, 'f7'), 'utf8')).toBe('m7');
   });
 });

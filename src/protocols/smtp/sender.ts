@@ -1,6 +1,7 @@
 // The SMTP side of Outgoing: one pooled nodemailer connection (loaded lazily) that carries every
-// message of a send cycle, many sends queued on it at once. Messages are streamed from their
+// message of a send cycle, many sends queued on it at once. Large messages are streamed from their
 // files (raw: {path}), never read whole.
+import { readFile, stat } from 'node:fs/promises';
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
@@ -14,6 +15,9 @@ export interface SmtpSenderOptions {
   debug?: DebugLog;
   timeoutMs?: number;
 }
+
+/** Messages up to this size are read whole before sending; larger ones are streamed from their file. */
+const READ_WHOLE = 1024 * 1024;
 
 interface NodemailerError extends Error {
   code?: string;
@@ -89,7 +93,11 @@ export async function openSmtpSender(account: Account, options: SmtpSenderOption
   transport.on('error', () => undefined);
   return {
     async send(path: string, envelope: Envelope): Promise<SendResult> {
-      const info = await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: { path } });
+      // Small messages are read before they are handed over, so reading the next file overlaps
+      // sending the current one instead of holding up the connection; large ones are streamed.
+      const { size } = await stat(path);
+      const raw = size <= READ_WHOLE ? await readFile(path) : { path };
+      const info = await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
       return {
         reply: String(info.response ?? '').trim(),
         accepted: (info.accepted ?? []).map(String),
