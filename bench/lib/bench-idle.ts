@@ -4,12 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchEnv } from './env.js';
-import type { Cmd } from './job.js';
+import { exec, type Cmd } from './job.js';
 import { addAccounts, inboxOf, runOnce } from './mailbox.js';
 import { expectCount } from './maildir.js';
 import { measure, type Contender } from './measure.js';
 import { mbsyncRc, MBSYNC_MISSING } from './peers.js';
-import { describeExit, lastLines, run } from './proc.js';
 import { startCountingProxy, type CountingProxy } from './proxy.js';
 import { findRow, summarize, type Section, type Target } from './results.js';
 import { unjudged } from './targets.js';
@@ -52,12 +51,6 @@ const mbsyncPoller = (env: BenchEnv): Poller => ({
 });
 
 const label = (p: Poller, c: IdleCase) => `${p.name} ${c.proto.toUpperCase()}S, ${c.count.toLocaleString('en')} messages`;
-
-async function exec(c: Cmd): Promise<number> {
-  const r = await run(c.cmd, c.args, { timeoutMs: 30 * 60_000, ...c.opts });
-  if (r.code !== 0) throw new Error(`${path.basename(c.cmd)} ${describeExit(r)}: ${lastLines(r)}`);
-  return r.seconds;
-}
 
 function idleContender(env: BenchEnv, p: Poller, c: IdleCase, proxy: CountingProxy, dirs: string[]): Contender {
   let client: { poll: Cmd; maildir: string } | undefined;

@@ -26,7 +26,8 @@ export interface Job {
   retryOn?: { pattern: RegExp; why: string };
 }
 
-async function exec(c: Cmd): Promise<number> {
+/** Runs one command to its end; its wall time, or an error naming it and its last output. */
+export async function exec(c: Cmd): Promise<number> {
   const result = await run(c.cmd, c.args, { timeoutMs: 30 * 60_000, ...c.opts });
   if (result.code === null || !(c.okCodes ?? [0]).includes(result.code)) {
     throw new Error(`${path.basename(c.cmd)} ${describeExit(result)}: ${lastLines(result)}`);
