@@ -5,32 +5,28 @@ import net from 'node:net';
 
 export const HOST = '127.0.0.1';
 
-/** One port that nothing listens on right now (127.0.0.1). */
-export function freePort(): Promise<number> {
+/** Starts `server` on a port the OS picks on 127.0.0.1 and returns that port. */
+export function listenOnLoopback(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve((server.address() as net.AddressInfo).port));
   });
+}
+
+/** One port that nothing listens on right now (127.0.0.1). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  srv.unref();
+  const port = await listenOnLoopback(srv);
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
 
 /** n distinct free ports: all held open together so the OS cannot hand out one twice. */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = Array.from({ length: n }, () => net.createServer());
   try {
-    return await Promise.all(
-      servers.map(
-        (srv) =>
-          new Promise<number>((resolve, reject) => {
-            srv.once('error', reject);
-            srv.listen(0, HOST, () => resolve((srv.address() as net.AddressInfo).port));
-          }),
-      ),
-    );
+    return await Promise.all(servers.map(listenOnLoopback));
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((r) => (s.listening ? s.close(() => r()) : r()))));
   }

@@ -8,7 +8,7 @@
 // that the exchange went as scripted.
 import net from 'node:net';
 import tls from 'node:tls';
-import { HOST } from './ports.js';
+import { HOST, listenOnLoopback } from './ports.js';
 
 export interface ScriptConn {
   /** Every line the client sent so far (line endings removed, decoded as latin1 to keep bytes). */
@@ -214,14 +214,11 @@ export async function startScriptedServer(script: Script, options: ScriptedServe
     errors.push(err);
     socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
-  });
+  const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
     host: HOST,
-    port: (server.address() as net.AddressInfo).port,
+    port,
     connections: () => accepted,
     received: () => [...all],
     errors,

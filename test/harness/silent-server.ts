@@ -1,6 +1,6 @@
 // Endpoints that misbehave on purpose, for timeout and connection-error tests.
 import net from 'node:net';
-import { freePort, HOST } from './ports.js';
+import { freePort, HOST, listenOnLoopback } from './ports.js';
 
 export interface SilentServer {
   host: '127.0.0.1';
@@ -21,14 +21,11 @@ export async function startSilentServer(): Promise<SilentServer> {
     s.on('error', () => {}); // client resets are expected
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
-  });
+  const port = await listenOnLoopback(server);
   let stopped: Promise<void> | undefined;
   return {
     host: HOST,
-    port: (server.address() as net.AddressInfo).port,
+    port,
     connections: () => accepted,
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
