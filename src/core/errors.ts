@@ -35,10 +35,28 @@ export const ErrorCodes = {
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * One change to an account setting that would fix a failure. Layers below the CLI name the account
+ * field and the value (or a placeholder such as FILE); the CLI words it with its own flags and the
+ * command at hand (`mailbox edit NAME --ca FILE` after a failed test, "run add again with --ca FILE"
+ * after a failed add). Fixes are alternatives, the preferred one first.
+ */
+export interface Fix {
+  /** The account field: host, port, security, auth, user, password, from, filter, folder, ca, fingerprint, insecure, maxMessageSize, ... */
+  field: string;
+  /** The value to set, or a placeholder in capitals (FILE, NAME); absent for a new secret. */
+  value?: string;
+}
+
 export interface MailboxErrorOptions {
+  /** What to do, in words; never a CLI flag (see `fixes`). */
   hint?: string;
   /** The input field at fault, for validation errors. */
   field?: string;
+  /** Account settings whose change would fix this (alternatives), for the CLI to word. */
+  fixes?: Fix[];
+  /** The account the fixes apply to. */
+  account?: string;
   cause?: unknown;
 }
 
@@ -47,6 +65,8 @@ export class MailboxError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
   readonly field?: string;
+  readonly fixes?: Fix[];
+  readonly account?: string;
 
   constructor(code: ErrorCode, message: string, options: MailboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -54,6 +74,8 @@ export class MailboxError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.field = options.field;
+    this.fixes = options.fixes;
+    this.account = options.account;
   }
 
   get exitCode(): ExitCodeValue {

@@ -4,10 +4,25 @@
 // message. A connection or login failure stops the cycle; what was tried then waits for its retry.
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
-import type { Outgoing } from '../protocols/types.js';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { Outgoing, OutgoingMessage } from '../protocols/types.js';
 import type { Outcome, QueuedMessage, Queue, Settled } from '../store/queue.js';
 
 const BATCH = 64;
+/** Messages up to this size are read whole before sending; larger ones are streamed from their file. */
+const READ_WHOLE = 1024 * 1024;
+
+// Interim: the queue will hand the content over itself (the store interface must not leak paths).
+function messageContent(path: string): OutgoingMessage {
+  return {
+    size: 0,
+    async content() {
+      const { size } = await stat(path);
+      return size <= READ_WHOLE ? readFile(path) : createReadStream(path);
+    },
+  };
+}
 const IN_FLIGHT = 16;
 
 export interface SendSummary {
@@ -131,7 +146,7 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
       return;
     }
     try {
-      const sent = await out.send(p.message.path, { from: from || p.message.record.from || '', to: p.recipients });
+      const sent = await out.send(messageContent(p.message.path), { from: from || p.message.record.from || '', to: p.recipients });
       const rejected = sent.rejected.length ? ` (refused for ${sent.rejected.join(', ')})` : '';
       record({ message: p.message, outcome: { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name } });
     } catch (err) {

@@ -1,5 +1,6 @@
 // The two small interfaces the jobs see: Incoming (an IMAP folder or a POP3 maildrop) and Outgoing
 // (an SMTP submission connection). Adapters live beside this file; jobs never touch a library.
+import type { Readable } from 'node:stream';
 
 export interface RemoteMessage {
   /** IMAP: the UID. POP3: the message number in this session. */
@@ -66,9 +67,15 @@ export interface SendFailure {
   connection: boolean;
 }
 
+/** A message to send as the store hands it over: whole when small, a stream when large (never held whole). */
+export interface OutgoingMessage {
+  size: number;
+  content(): Promise<Buffer | Readable>;
+}
+
 export interface Outgoing {
-  /** Sends one raw message (read from `path` as it goes). Many sends may be in flight; they share the pooled connection. */
-  send(path: string, envelope: Envelope): Promise<SendResult>;
+  /** Sends one raw message. Many sends may be in flight; they share the pooled connection. */
+  send(message: OutgoingMessage, envelope: Envelope): Promise<SendResult>;
   /** Classifies an error thrown by send(). */
   classify(err: unknown): SendFailure;
   close(): Promise<void>;

@@ -1,13 +1,12 @@
 // The SMTP side of Outgoing: one pooled nodemailer connection (loaded lazily) that carries every
 // message of a send cycle, many sends queued on it at once. Large messages are streamed from their
 // files (raw: {path}), never read whole.
-import { readFile, stat } from 'node:fs/promises';
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
 import { networkFailure } from '../errors.js';
 import { connectionTls } from '../tls.js';
-import type { Envelope, Outgoing, SendFailure, SendResult } from '../types.js';
+import type { Envelope, Outgoing, OutgoingMessage, SendFailure, SendResult } from '../types.js';
 
 export interface SmtpSenderOptions {
   /** The password or OAuth access token, resolved by the caller; absent for auth none. */
@@ -15,9 +14,6 @@ export interface SmtpSenderOptions {
   debug?: DebugLog;
   timeoutMs?: number;
 }
-
-/** Messages up to this size are read whole before sending; larger ones are streamed from their file. */
-const READ_WHOLE = 1024 * 1024;
 
 interface NodemailerError extends Error {
   code?: string;
@@ -92,11 +88,10 @@ export async function openSmtpSender(account: Account, options: SmtpSenderOption
   });
   transport.on('error', () => undefined);
   return {
-    async send(path: string, envelope: Envelope): Promise<SendResult> {
-      // Small messages are read before they are handed over, so reading the next file overlaps
-      // sending the current one instead of holding up the connection; large ones are streamed.
-      const { size } = await stat(path);
-      const raw = size <= READ_WHOLE ? await readFile(path) : { path };
+    async send(message: OutgoingMessage, envelope: Envelope): Promise<SendResult> {
+      // The store hands small messages over whole (read while the previous one is on the wire) and
+      // large ones as a stream.
+      const raw = await message.content();
       const info = await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
       return {
         reply: String(info.response ?? '').trim(),
