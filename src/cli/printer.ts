@@ -2,6 +2,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Writable } from 'node:stream';
 import { MailboxError } from '../core/errors.js';
+import { errorJson, hintText, type HintContext } from './hints.js';
 
 export interface Printer {
   readonly json: boolean;
@@ -12,7 +13,7 @@ export interface Printer {
   line(text: string): void;
   info(message: string): void;
   warn(message: string): void;
-  error(err: MailboxError): void;
+  error(err: MailboxError, context?: HintContext): void;
 }
 
 export interface PrinterOptions {
@@ -51,13 +52,14 @@ export function createPrinter({ json, stdout, stderr, env }: PrinterOptions): Pr
     warn(message) {
       err(color.yellow(`warning: ${message}`));
     },
-    error(e) {
+    error(e, context) {
       if (json) {
-        err(JSON.stringify({ error: e.toJSON() }));
+        err(JSON.stringify({ error: errorJson(e, context) }));
         return;
       }
       err(color.red(`mailbox: ${e.message}`));
-      if (e.hint) err(`hint: ${e.hint}`);
+      const hint = hintText(e, context);
+      if (hint) err(`hint: ${hint}`);
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 import type { ProbeResult } from '../protocols/probe/index.js';
 import type { Context } from './context.js';
+import { hintText, type HintContext } from './hints.js';
 
 export interface ProbeRunOptions {
   timeoutMs?: number;
@@ -38,7 +39,7 @@ export async function runProbe(ctx: Context, account: Account, options: ProbeRun
 }
 
 /** The JSON shape of one result (`mailbox test --json`). */
-export function probeJson(r: ProbeResult) {
+export function probeJson(r: ProbeResult, context: HintContext = {}) {
   return {
     account: r.account,
     type: r.type,
@@ -48,14 +49,14 @@ export function probeJson(r: ProbeResult) {
     ms: r.ms,
     stages: r.stages.map((s) => ({ name: s.name, ok: s.ok, ms: s.ms, detail: s.detail, ...(s.data ? { data: s.data } : {}) })),
     warnings: r.warnings,
-    error: r.error,
+    error: r.error ? { code: r.error.code, message: r.error.message, hint: hintText(r.error, context) } : null,
   };
 }
 
 const NAME_WIDTH = 12;
 
 /** One line per stage (mark, name, time, detail), warnings, and a summary line. */
-export function renderProbe(r: ProbeResult, color: ChalkInstance): string {
+export function renderProbe(r: ProbeResult, color: ChalkInstance, context: HintContext = {}): string {
   const lines = [color.bold(`${r.account}  ${r.type} ${r.server} ${r.security}`)];
   for (const s of r.stages) {
     const mark = s.ok ? color.green('✓') : color.red('✗');
@@ -67,7 +68,8 @@ export function renderProbe(r: ProbeResult, color: ChalkInstance): string {
   } else {
     const failed = r.stages.find((s) => !s.ok)?.name ?? 'setup';
     lines.push(`${r.account}: ${color.red('FAILED')} at ${failed}: ${r.error!.code} (exit ${r.exitCode}) after ${r.ms} ms`);
-    if (r.error!.hint) lines.push(`  hint: ${r.error!.hint}`);
+    const hint = hintText(r.error!, context);
+    if (hint) lines.push(`  hint: ${hint}`);
   }
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
 import type { CycleReport } from '../../jobs/runner.js';
 import { action, collect, type ProgramEnv } from '../action.js';
+import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
 import { registerEmailsCommand } from './emails.js';
 import { registerSendCommand } from './send.js';
@@ -29,7 +30,7 @@ function reportLine(report: CycleReport, json: boolean): string {
       durationMs: report.durationMs,
       ...report.counts,
       summary: report.summary,
-      error: report.error ? report.error.toJSON() : null,
+      error: report.error ? errorJson(report.error) : null,
       notes: report.notes,
     });
   }

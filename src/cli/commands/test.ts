@@ -76,7 +76,7 @@ export async function testAccounts(ctx: Context, names: string[], opts: TestOpti
   );
   spinner?.stop();
   const all = results as ProbeResult[];
-  ctx.out.data(all.map(probeJson), () => '');
+  ctx.out.data(all.map((r) => probeJson(r)), () => '');
   if (!ctx.out.json && all.length > 1) {
     const failed = all.filter((r) => !r.ok).length;
     ctx.out.line(failed === 0 ? `all ${all.length} accounts ok` : `${failed} of ${all.length} accounts failed`);

@@ -78,7 +78,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     ms: Math.round(performance.now() - started),
     stages: recorder.stages,
     warnings: recorder.warnings,
-    error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+    error: error ? { code: error.code, message: error.message, hint: error.hint ?? null, fixes: error.fixes, account: error.account ?? account.name } : null,
     exitCode: error ? ErrorCodes[error.code] : 0,
   };
 }

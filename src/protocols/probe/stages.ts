@@ -1,7 +1,7 @@
 // The staged probe's bookkeeping: each stage timed, recorded, and the first failure ends the run.
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
-import { MailboxError, type ErrorCode } from '../../core/errors.js';
+import { MailboxError, type ErrorCode, type Fix } from '../../core/errors.js';
 import { networkFailure } from '../errors.js';
 
 export const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
@@ -21,6 +21,9 @@ export interface ProbeError {
   code: ErrorCode;
   message: string;
   hint: string | null;
+  /** Account settings that would fix it (the CLI words them). */
+  fixes?: Fix[];
+  account?: string;
 }
 
 export interface ProbeResult {
