@@ -1,7 +1,8 @@
 // Everything a command needs, built once per invocation from the process edge and passed in.
 import type { Readable, Writable } from 'node:stream';
 import type { AccountView } from '../core/account.js';
-import { accountViews, filterViews, type AccountsDocument, type Config } from '../core/config.js';
+import type { AccountsDocument, Config } from '../core/config.js';
+import { accountViews, filterViews } from '../core/rules.js';
 import type { AddressFilter } from '../core/filter.js';
 import { ConfigStore, loadProvisioned } from '../store/config-store.js';
 import { resolvePaths, type Paths } from '../store/paths.js';

@@ -1,10 +1,9 @@
 // Saving an added or edited account: validate, test the connection, then store the secret and
 // write the config under the lock, keeping one SMTP account active. Nothing is written on failure.
 import { accountWarnings, keychainRef, parseAccount, parseName, type Account, type AccountInput, type SecretRef, type TlsTrust } from '../core/account.js';
-import { accountViews, filterViews } from '../core/config.js';
 import { MailboxError } from '../core/errors.js';
 import { changedFields } from '../core/plan.js';
-import { assertEditable, assertFilterFits, assertNameFree, enforceOneActiveSmtp, requireAccount, sameName } from '../core/rules.js';
+import { accountViews, assertEditable, assertFilterFits, assertNameFree, enforceOneActiveSmtp, filterViews, requireAccount, sameName } from '../core/rules.js';
 import { checkCaFile } from '../store/ca-file.js';
 import { accountJson } from './account-json.js';
 import type { SecretChoice } from './account-flags.js';

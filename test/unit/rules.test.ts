@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseAccount, type Account, type AccountInput } from '../../src/core/account.js';
-import { accountViews, emptyConfig, filterViews, parseConfig, type Config } from '../../src/core/config.js';
+import { emptyConfig, parseConfig, type Config } from '../../src/core/config.js';
 import type { AddressFilter } from '../../src/core/filter.js';
 import {
+  accountViews,
   assertEditable,
   assertFilterFits,
   assertNameFree,
   assertOneActiveSmtp,
   assertOneDefaultPerDirection,
   enforceOneActiveSmtp,
+  filterViews,
   setActive,
 } from '../../src/core/rules.js';
 

@@ -1,7 +1,6 @@
 // mailbox activate|deactivate NAME: one active SMTP account at a time; provisioned accounts too.
 import type { Command } from 'commander';
-import { accountViews } from '../../core/config.js';
-import { enforceOneActiveSmtp, requireAccount, setActive } from '../../core/rules.js';
+import { accountViews, enforceOneActiveSmtp, requireAccount, setActive } from '../../core/rules.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { reportDeactivated } from '../secret-cleanup.js';

@@ -1,9 +1,8 @@
 // mailbox filter add|list|remove|test: allow and deny lists of addresses and domains, per direction.
 import type { Command } from 'commander';
-import { accountViews, filterViews } from '../../core/config.js';
 import { invalid, MailboxError } from '../../core/errors.js';
 import { DIRECTIONS, evaluateFilter, parseFilter, type AddressFilter } from '../../core/filter.js';
-import { accountsUsingFilter, findFilter, requireFilter, sameName } from '../../core/rules.js';
+import { accountsUsingFilter, accountViews, filterViews, findFilter, requireFilter, sameName } from '../../core/rules.js';
 import { isAddress, oneOf } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';

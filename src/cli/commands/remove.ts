@@ -1,8 +1,7 @@
 // mailbox remove NAME: asks first on a terminal, needs --yes without one; removes the keychain entry.
 import type { Command } from 'commander';
-import { accountViews } from '../../core/config.js';
 import { MailboxError } from '../../core/errors.js';
-import { assertEditable, requireAccount, sameName } from '../../core/rules.js';
+import { accountViews, assertEditable, requireAccount, sameName } from '../../core/rules.js';
 import { action, type ProgramEnv } from '../action.js';
 import { secretSource } from '../account-json.js';
 import { removeQuietly, stillReferenced } from '../secret-cleanup.js';
