@@ -84,7 +84,7 @@ export function accountsToDeactivate(accounts: readonly AccountView[], target: A
 }
 
 /** Switches one account on or off in the config: provisioned ones through the user's choice. */
-export function setActive(config: Config, account: AccountView, active: boolean): Config {
+export function withActive(config: Config, account: AccountView, active: boolean): Config {
   if (account.provisioned) {
     return { ...config, provisionedActive: { ...config.provisionedActive, [account.name.toLowerCase()]: active } };
   }
@@ -99,7 +99,7 @@ export function enforceOneActiveSmtp(config: Config, views: readonly AccountView
   if (!target.active) return { config, deactivated: [] };
   let next = config;
   const others = accountsToDeactivate(views, target);
-  for (const other of others) next = setActive(next, other, false);
+  for (const other of others) next = withActive(next, other, false);
   return { config: next, deactivated: others.map((a) => a.name) };
 }
 

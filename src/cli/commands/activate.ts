@@ -1,6 +1,6 @@
 // mailbox activate|deactivate NAME: one active SMTP account at a time; provisioned accounts too.
 import type { Command } from 'commander';
-import { accountViews, enforceOneActiveSmtp, requireAccount, setActive } from '../../core/rules.js';
+import { accountViews, enforceOneActiveSmtp, requireAccount, withActive } from '../../core/rules.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { reportDeactivated } from '../secret-cleanup.js';
@@ -11,7 +11,7 @@ async function switchAccount(ctx: Context, name: string, active: boolean): Promi
     const view = requireAccount(accountViews(cfg, provisioned.accounts), name);
     const outcome = { name: view.name, type: view.type, provisioned: view.provisioned, changed: view.active !== active, deactivated: [] as string[] };
     if (!outcome.changed) return { result: outcome };
-    let next = setActive(cfg, view, active);
+    let next = withActive(cfg, view, active);
     if (active) {
       const enforced = enforceOneActiveSmtp(next, accountViews(next, provisioned.accounts), { ...view, active });
       next = enforced.config;
