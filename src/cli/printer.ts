@@ -24,7 +24,7 @@ export interface PrinterOptions {
 }
 
 /** NO_COLOR (any non-empty value) wins; otherwise colour only when stderr is a terminal, or FORCE_COLOR. */
-export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): 0 | 1 {
+function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): 0 | 1 {
   if (env.NO_COLOR) return 0;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return 1;
   return isTTY && env.TERM !== 'dumb' ? 1 : 0;

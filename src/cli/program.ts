@@ -27,7 +27,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
 };
 
-export function isCommand(name: string): boolean {
+function isCommand(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
 }
 

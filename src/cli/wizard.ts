@@ -59,7 +59,7 @@ export interface WizardResult {
  * Turns a throwing parser into an inquirer validator: true, or the error's message. Synchronous
  * parsers give a synchronous answer (no "validating..." frame); promises are awaited.
  */
-export function validator(parse: (value: string) => unknown): Validate {
+function validator(parse: (value: string) => unknown): Validate {
   const message = (err: unknown) => (err as Error).message;
   return (value) => {
     try {

@@ -3,7 +3,7 @@ import { parseAccount, type Account, type AccountInput } from './account.js';
 import { MailboxError } from './errors.js';
 import { parseFilter, type AddressFilter } from './filter.js';
 
-export const CONFIG_VERSION = 1;
+const CONFIG_VERSION = 1;
 
 export interface Config {
   version: number;

@@ -78,7 +78,7 @@ export function assertNameFree(accounts: readonly AccountView[], name: string): 
  * Which other accounts must be switched off when `target` becomes active: only one SMTP account
  * may be active at a time; incoming accounts are independent.
  */
-export function accountsToDeactivate(accounts: readonly AccountView[], target: Account): AccountView[] {
+function accountsToDeactivate(accounts: readonly AccountView[], target: Account): AccountView[] {
   if (target.type !== 'smtp') return [];
   return accounts.filter((a) => a.type === 'smtp' && a.active && !sameName(a.name, target.name));
 }
