@@ -17,7 +17,6 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   out: Printer;
   paths: Paths;
-  config: ConfigStore;
   secrets: SecretStore;
   /** What the account use cases work on (src/jobs/accounts). */
   accounts: AccountStores;
@@ -42,7 +41,6 @@ export function createContext(io: Io, globals: GlobalOptions): Context {
     env: io.env,
     out: createPrinter({ json: Boolean(globals.json), stdout: io.stdout, stderr: io.stderr, env: io.env }),
     paths,
-    config,
     secrets,
     accounts,
     interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY),

@@ -85,6 +85,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   const given = (field: string) => o.given.has(field);
   /** Asks unless given by a flag, or --yes and there is a default. */
   const ask = (field: string, hasDefault: boolean) => !given(field) && !(o.acceptDefaults && hasDefault);
+  // A name the flags gave is checked before the first question, as a typed one is at its prompt.
+  if (given('name') && !o.existing) assertNameFree(o.accounts, parseName(input.name));
 
   if (ask('type', false) && !o.existing) {
     input.type = await p.select<AccountType>({

@@ -1,7 +1,6 @@
 // mailbox add: flags for scripts, a wizard on a terminal for whatever the flags did not give.
 import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
-import { assertNameFree } from '../../core/rules.js';
 import { addAccount } from '../../jobs/accounts/save.js';
 import { checkFlagValues, declareAccountFlags, missingFlags, parseAccountFlags, type AccountFlagValues } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
@@ -27,10 +26,7 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
   let { input } = parsed;
   let secret = await readStdinSecret(ctx, parsed.secret, 'add');
   if (ctx.interactive) {
-    const snapshot = await ctx.snapshot();
-    // A taken name fails before the wizard asks anything else.
-    if (input.name !== undefined) assertNameFree(snapshot.accounts, String(input.name));
-    ({ input, secret } = await askOnTerminal(ctx, { snapshot, input, given: parsed.given, secret, acceptDefaults: Boolean(flags.yes) }));
+    ({ input, secret } = await askOnTerminal(ctx, { snapshot: await ctx.snapshot(), input, given: parsed.given, secret, acceptDefaults: Boolean(flags.yes) }));
   } else {
     const missing = missingFlags(input, secret);
     if (missing.length > 0) {
