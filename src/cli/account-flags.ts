@@ -53,6 +53,11 @@ export interface AccountFlag {
 
 const INCOMING = ['pop3', 'imap'] as const;
 
+function nonBlankCommand(value: string): string {
+  if (!value.trim()) throw invalid('password-command', value, 'a shell command that prints the secret');
+  return value;
+}
+
 const set =
   (key: keyof Account) =>
   (input: AccountInput, value: unknown): void => {
@@ -65,120 +70,32 @@ const trust =
   };
 
 export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
-  {
-    flag: 'type',
-    value: 'type',
-    help: { add: `account type: ${ACCOUNT_TYPES.join(', ')}`, edit: 'must equal the current type (the type cannot change)' },
-    field: 'type',
-    check: (v) => oneOf(v, 'type', ACCOUNT_TYPES),
-    apply: set('type'),
-  },
+  { flag: 'type', value: 'type', help: { add: `account type: ${ACCOUNT_TYPES.join(', ')}`, edit: 'must equal the current type (the type cannot change)' }, field: 'type', check: (v) => oneOf(v, 'type', ACCOUNT_TYPES), apply: set('type') },
   { flag: 'name', value: 'name', help: 'unique account name (letters, digits, . _ - @)', field: 'name', only: 'add', check: parseName, apply: set('name') },
   { flag: 'host', value: 'host', help: 'server host name or IP address', field: 'host', check: parseHost, apply: set('host') },
-  {
-    flag: 'port',
-    value: 'port',
-    help: 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)',
-    field: 'port',
-    check: parsePort,
-    apply: set('port'),
-  },
-  {
-    flag: 'security',
-    value: 'security',
-    help: `connection security: ${SECURITIES.join(', ')} (default tls)`,
-    field: 'security',
-    check: (v) => oneOf(v, 'security', SECURITIES),
-    apply: set('security'),
-  },
-  {
-    flag: 'auth',
-    value: 'auth',
-    help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`,
-    field: 'auth',
-    check: (v) => oneOf(v, 'auth', AUTH_METHODS),
-    apply: set('auth'),
-  },
+  { flag: 'port', value: 'port', help: 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)', field: 'port', check: parsePort, apply: set('port') },
+  { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls)`, field: 'security', check: (v) => oneOf(v, 'security', SECURITIES), apply: set('security') },
+  { flag: 'auth', value: 'auth', help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`, field: 'auth', check: (v) => oneOf(v, 'auth', AUTH_METHODS), apply: set('auth') },
   { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
-  {
-    flag: 'from',
-    value: 'address',
-    help: 'From address of sent mail (default: the user when it is an address)',
-    field: 'from',
-    types: ['smtp'],
-    clear: 'From follows the user again',
-    check: parseAddress,
-    apply: set('from'),
-  },
-  {
-    flag: 'password-stdin',
-    help: 'read the password from standard input and keep it in the OS keychain',
-    field: 'password',
-    group: 'secret',
-    secret: () => 'stdin',
-  },
-  {
-    flag: 'password-env',
-    value: 'var',
-    help: 'read the password from this environment variable at use time',
-    field: 'passwordEnv',
-    group: 'secret',
-    check: (v) => parseEnvName(v),
-    secret: (v) => ({ kind: 'env', name: parseEnvName(v) }),
-  },
-  {
-    flag: 'password-command',
-    value: 'cmd',
-    help: 'run this command at use time; its output is the password',
-    field: 'passwordCommand',
-    group: 'secret',
-    check: (v) => v.trim() || fail(invalid('password-command', v, 'a shell command that prints the secret')),
-    secret: (v) => ({ kind: 'command', command: v }),
-  },
-  {
-    flag: 'filter',
-    value: 'name',
-    help: 'address filter (inbound for pop3/imap, outbound for smtp)',
-    field: 'filter',
-    clear: 'use the default filter of the direction',
-    check: (v) => parseFilterName(v, 'filter'),
-    apply: set('filter'),
-  },
+  { flag: 'from', value: 'address', help: 'From address of sent mail (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
+  { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },
+  { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },
+  { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: nonBlankCommand, secret: (v) => ({ kind: 'command', command: v }) },
+  { flag: 'filter', value: 'name', help: 'address filter (inbound for pop3/imap, outbound for smtp)', field: 'filter', clear: 'use the default filter of the direction', check: (v) => parseFilterName(v, 'filter'), apply: set('filter') },
   { flag: 'folder', value: 'folder', help: 'folder to read (default INBOX)', field: 'folder', types: ['imap'], apply: set('folder') },
   { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
-  {
-    flag: 'max-size',
-    value: 'size',
-    help: 'leave larger messages on the server (512k, 10MB)',
-    field: 'maxMessageSize',
-    types: INCOMING,
-    clear: 'no size limit',
-    check: (v) => parseSize(v, 'max-size'),
-    apply: set('maxMessageSize'),
-  },
+  { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
   { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
   { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
   { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },
   { flag: 'ca', value: 'file', help: 'trust this extra CA certificate (PEM file)', field: 'ca', clear: 'drop the extra CA certificate', apply: trust('ca') },
-  {
-    flag: 'fingerprint',
-    value: 'sha256',
-    help: "pin the server certificate's SHA-256 fingerprint",
-    field: 'fingerprint',
-    clear: 'drop the certificate pin',
-    check: (v) => parseFingerprint(v),
-    apply: trust('fingerprint'),
-  },
+  { flag: 'fingerprint', value: 'sha256', help: "pin the server certificate's SHA-256 fingerprint", field: 'fingerprint', clear: 'drop the certificate pin', check: (v) => parseFingerprint(v), apply: trust('fingerprint') },
   { flag: 'insecure', help: 'do not verify the server certificate (dangerous)', field: 'insecure', sets: true, clear: 'verify the certificate again', apply: trust('insecure') },
 ];
 
 /** How a group of flags is named when one of them must be chosen. */
 const GROUP_NAMES: Record<string, string> = { secret: 'secret source' };
-
-function fail(err: MailboxError): never {
-  throw err;
-}
 
 /** commander's attribute for a flag: --max-size -> maxSize. */
 function keyOf(flag: AccountFlag): string {
