@@ -34,7 +34,8 @@ function isCommand(name: string): boolean {
 /**
  * The program with every command of the table. The command named on the command line is declared
  * before parsing (so `mailbox help add` shows its options), every command when none is named (the
- * overview shows their arguments), and whichever command commander dispatches to, at that moment.
+ * overview shows their arguments; not for --version), and whichever command commander dispatches
+ * to, at that moment.
  */
 export async function buildProgram(penv: ProgramEnv, argv: readonly string[], version: string): Promise<Command> {
   const program = new Command('mailbox')
@@ -66,7 +67,10 @@ Exit codes: 0 ok, 64 usage, 65 invalid value, 66 not found, 69 unreachable, 70 i
   };
   for (const [name, entry] of Object.entries(COMMANDS)) program.command(name).description(entry.summary);
   program.hook('preSubcommand', (_program, command) => declare(command));
-  const named = argv.slice(2).find(isCommand);
-  await Promise.all(program.commands.filter((c) => (named ? c.name() === named : true)).map(declare));
+  const args = argv.slice(2);
+  const named = args.find(isCommand);
+  // --version needs no command at all; anything else without one ends in the overview.
+  const wanted = named ? [named] : args.some((a) => a === '-V' || a === '--version') ? [] : Object.keys(COMMANDS);
+  await Promise.all(program.commands.filter((c) => wanted.includes(c.name())).map(declare));
   return program;
 }

@@ -42,7 +42,7 @@ export type ErrorCode = keyof typeof ErrorCodes;
  * after a failed add). Fixes are alternatives, the preferred one first.
  */
 export interface Fix {
-  /** The account field: host, port, security, auth, user, password, from, filter, folder, ca, fingerprint, insecure, maxMessageSize, ... */
+  /** The account field: host, port, security, auth, user, password (a new one, kept in the keychain), passwordEnv, passwordCommand, from, filter, folder, ca, fingerprint, insecure, maxMessageSize, deleteAfterDownload, debug */
   field: string;
   /** The value to set, or a placeholder in capitals (FILE, NAME); absent for a new secret or a switch. */
   value?: string;

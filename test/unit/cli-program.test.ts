@@ -43,9 +43,10 @@ describe('the command table', () => {
     expect(penv.out()).toMatch(/filter\s+address filters/);
   });
 
-  it('the version is the one given (main reads it from package.json)', async () => {
+  it('the version is the one given (main reads it from package.json), and loads no command', async () => {
     const penv = programEnv();
     const program = await buildProgram(penv, ['node', 'mailbox', '--version'], '1.2.3');
+    expect(declared(program)).toEqual([]);
     await program.parseAsync(['node', 'mailbox', '--version']).catch(() => undefined);
     expect(penv.out()).toBe('1.2.3\n');
   });
