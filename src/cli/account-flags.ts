@@ -1,5 +1,9 @@
-// The flags `add` and `edit` share, and how they become account input. No flag takes a password.
-import { Option, type Command } from 'commander';
+// The account flags of `add` and `edit`, declared once as data: each flag's name, value, help, the
+// account field it sets, the types it applies to, its forms and its check. From this table come the
+// commander options, the parsing into account input, the fields the wizard does not ask again, the
+// missing-flags report, the value checks, and the flags that hints name (hints.ts). No flag takes a
+// password: the secret comes from standard input, a prompt, the environment or a command.
+import type { Command } from 'commander';
 import {
   ACCOUNT_TYPES,
   AUTH_METHODS,
@@ -12,218 +16,206 @@ import {
   SECURITIES,
   type Account,
   type AccountInput,
+  type AccountType,
   type TlsTrust,
 } from '../core/account.js';
-import { MailboxError } from '../core/errors.js';
+import { invalid, MailboxError } from '../core/errors.js';
 import { oneOf, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
+import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 
-export interface AccountFlags {
-  type?: string;
-  name?: string;
-  host?: string;
-  port?: string;
-  security?: string;
-  auth?: string;
-  user?: string;
-  from?: string | false;
-  passwordStdin?: boolean;
-  passwordEnv?: string;
-  passwordCommand?: string;
-  filter?: string | false;
-  folder?: string;
-  deleteAfterDownload?: boolean;
-  keepOnServer?: boolean;
-  maxSize?: string | false;
-  inactive?: boolean;
-  active?: boolean;
-  debug?: boolean;
-  ca?: string | false;
-  fingerprint?: string | false;
-  insecure?: boolean;
-  yes?: boolean;
-  /** false with --no-test. */
-  test?: boolean;
+export type AccountCommand = 'add' | 'edit';
+
+export interface AccountFlag {
+  /** The long flag without its dashes. */
+  flag: string;
+  /** Its value's placeholder; none for a switch. */
+  value?: string;
+  help: string | Record<AccountCommand, string>;
+  /** The setting it changes: the name hints' fixes use, and what the wizard then does not ask. */
+  field: string;
+  /** A switch: the value it sets. */
+  sets?: boolean;
+  /** Flags of one group exclude each other (by default the group is the field). */
+  group?: string;
+  /** The account types it applies to (all when absent), named in its help. */
+  types?: readonly AccountType[];
+  /** Offered by one command only. */
+  only?: AccountCommand;
+  /** Help of edit's --no-X form, which clears the setting. */
+  clear?: string;
+  /** Checks a given value on its own, before anything else happens. */
+  check?: (value: string) => unknown;
+  /** Lays the value over the account input (undefined clears it). */
+  apply?: (input: AccountInput, value: unknown) => void;
+  /** A secret source: the choice it makes (the password itself comes later for stdin). */
+  secret?: (value: string) => SecretChoice | 'stdin';
 }
 
-/** How the user chose to supply the secret. The keychain choice carries the secret to store. */
-export type SecretChoice = { kind: 'keychain'; secret: string } | { kind: 'env'; name: string } | { kind: 'command'; command: string };
+const INCOMING = ['pop3', 'imap'] as const;
 
-const SECRET_FLAGS = '--password-stdin, --password-env VAR or --password-command CMD';
-
-/** Registers the account flags on `add` (mode add) or `edit` (mode edit: no --type/--name, plus --no-X to clear). */
-export function accountOptions(command: Command, mode: 'add' | 'edit'): Command {
-  if (mode === 'add') {
-    command
-      .option('--type <type>', `account type: ${ACCOUNT_TYPES.join(', ')}`)
-      .option('--name <name>', 'unique account name (letters, digits, . _ - @)');
-  }
-  command
-    .option('--host <host>', 'server host name or IP address')
-    .option('--port <port>', 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)')
-    .option('--security <security>', `connection security: ${SECURITIES.join(', ')} (default tls)`)
-    .option('--auth <auth>', `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`)
-    .option('--user <user>', 'login name')
-    .option('--from <address>', 'smtp: From address of sent mail (default: the user when it is an address)')
-    .option('--password-stdin', 'read the password from standard input and keep it in the OS keychain')
-    .option('--password-env <var>', 'read the password from this environment variable at use time')
-    .option('--password-command <cmd>', 'run this command at use time; its output is the password')
-    .option('--filter <name>', 'address filter (inbound for pop3/imap, outbound for smtp)')
-    .option('--folder <folder>', 'imap: folder to read (default INBOX)')
-    .option('--delete-after-download', 'pop3/imap: delete messages from the server once stored')
-    .option('--keep-on-server', 'pop3/imap: keep messages on the server (the default)')
-    .option('--max-size <size>', 'pop3/imap: leave larger messages on the server (512k, 10MB)')
-    .option('--inactive', mode === 'add' ? 'add the account switched off' : 'switch the account off')
-    .option('--debug', 'log the raw protocol exchange (secrets redacted)')
-    .option('--ca <file>', 'trust this extra CA certificate (PEM file)')
-    .option('--fingerprint <sha256>', "pin the server certificate's SHA-256 fingerprint")
-    .option('--insecure', 'do not verify the server certificate (dangerous)')
-    .option('-y, --yes', 'accept defaults instead of asking')
-    .option('--no-test', 'save without testing the connection first');
-  if (mode === 'edit') {
-    command
-      .option('--active', 'switch the account on')
-      .addOption(new Option('--no-debug', 'stop debug logging'))
-      .addOption(new Option('--no-from', 'smtp: From follows the user again'))
-      .addOption(new Option('--no-filter', 'use the default filter of the direction'))
-      .addOption(new Option('--no-max-size', 'no size limit'))
-      .addOption(new Option('--no-ca', 'drop the extra CA certificate'))
-      .addOption(new Option('--no-fingerprint', 'drop the certificate pin'))
-      .addOption(new Option('--no-insecure', 'verify the certificate again'));
-  }
-  return command;
+function nonBlankCommand(value: string): string {
+  if (!value.trim()) throw invalid('password-command', value, 'a shell command that prints the secret');
+  return value;
 }
 
-/** Flags that describe the account (not --yes, --no-test, --json, --home). */
-const ACCOUNT_FIELDS: (keyof AccountFlags)[] = [
-  'type', 'name', 'host', 'port', 'security', 'auth', 'user', 'from', 'passwordStdin', 'passwordEnv', 'passwordCommand', 'filter',
-  'folder', 'deleteAfterDownload', 'keepOnServer', 'maxSize', 'inactive', 'active', 'debug', 'ca', 'fingerprint', 'insecure',
+const set =
+  (key: keyof Account) =>
+  (input: AccountInput, value: unknown): void => {
+    input[key] = value;
+  };
+const trust =
+  (key: keyof TlsTrust) =>
+  (input: AccountInput, value: unknown): void => {
+    input.tls = { ...((input.tls as TlsTrust | undefined) ?? {}), [key]: value };
+  };
+
+export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
+  { flag: 'type', value: 'type', help: { add: `account type: ${ACCOUNT_TYPES.join(', ')}`, edit: 'must equal the current type (the type cannot change)' }, field: 'type', check: (v) => oneOf(v, 'type', ACCOUNT_TYPES), apply: set('type') },
+  { flag: 'name', value: 'name', help: 'unique account name (letters, digits, . _ - @)', field: 'name', only: 'add', check: parseName, apply: set('name') },
+  { flag: 'host', value: 'host', help: 'server host name or IP address', field: 'host', check: parseHost, apply: set('host') },
+  { flag: 'port', value: 'port', help: 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)', field: 'port', check: parsePort, apply: set('port') },
+  { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls)`, field: 'security', check: (v) => oneOf(v, 'security', SECURITIES), apply: set('security') },
+  { flag: 'auth', value: 'auth', help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`, field: 'auth', check: (v) => oneOf(v, 'auth', AUTH_METHODS), apply: set('auth') },
+  { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
+  { flag: 'from', value: 'address', help: 'From address of sent mail (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
+  { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },
+  { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },
+  { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: nonBlankCommand, secret: (v) => ({ kind: 'command', command: v }) },
+  { flag: 'filter', value: 'name', help: 'address filter (inbound for pop3/imap, outbound for smtp)', field: 'filter', clear: 'use the default filter of the direction', check: (v) => parseFilterName(v, 'filter'), apply: set('filter') },
+  { flag: 'folder', value: 'folder', help: 'folder to read (default INBOX)', field: 'folder', types: ['imap'], apply: set('folder') },
+  { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
+  { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
+  { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
+  { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
+  { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
+  { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },
+  { flag: 'ca', value: 'file', help: 'trust this extra CA certificate (PEM file)', field: 'ca', clear: 'drop the extra CA certificate', apply: trust('ca') },
+  { flag: 'fingerprint', value: 'sha256', help: "pin the server certificate's SHA-256 fingerprint", field: 'fingerprint', clear: 'drop the certificate pin', check: (v) => parseFingerprint(v), apply: trust('fingerprint') },
+  { flag: 'insecure', help: 'do not verify the server certificate (dangerous)', field: 'insecure', sets: true, clear: 'verify the certificate again', apply: trust('insecure') },
 ];
 
-export function hasAccountFlags(flags: AccountFlags): boolean {
-  return ACCOUNT_FIELDS.some((f) => flags[f] !== undefined);
+/** How a group of flags is named when one of them must be chosen. */
+const GROUP_NAMES: Record<string, string> = { secret: 'secret source' };
+
+/** commander's attribute for a flag: --max-size -> maxSize. */
+function keyOf(flag: AccountFlag): string {
+  return flag.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function usage(message: string): MailboxError {
-  return new MailboxError('EUSAGE', message);
+function groupOf(flag: AccountFlag): string {
+  return flag.group ?? flag.field;
+}
+
+/** "--password-env VAR": the flag as written with a value. */
+export function flagUsage(flag: AccountFlag, value?: string): string {
+  return flag.value ? `--${flag.flag} ${value ?? flag.value.toUpperCase()}` : `--${flag.flag}`;
+}
+
+function orList(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+/** The values commander parsed: a string per flag with a value, true for a switch, false for --no-X. */
+export type AccountFlagValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/** The flags of `add` or `edit` (edit adds the --no-X forms), and what both share besides. */
+export function declareAccountFlags(command: Command, mode: AccountCommand): Command {
+  for (const f of ACCOUNT_FLAGS) {
+    if (f.only && f.only !== mode) continue;
+    const help = typeof f.help === 'string' ? f.help : f.help[mode];
+    const scope = f.types ? `${f.types.join('/')}: ` : '';
+    command.option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, `${scope}${help}`);
+    if (mode === 'edit' && f.clear) command.option(`--no-${f.flag}`, `${scope}${f.clear}`);
+  }
+  return command.option('-y, --yes', 'accept defaults instead of asking').option('--no-test', 'save without testing the connection first');
+}
+
+function given(flags: AccountFlagValues): AccountFlag[] {
+  return ACCOUNT_FLAGS.filter((f) => flags[keyOf(f)] !== undefined);
+}
+
+export function hasAccountFlags(flags: AccountFlagValues): boolean {
+  return given(flags).length > 0;
 }
 
 /**
- * Checks each given flag's value on its own, before any prompt is shown or anything else is
- * looked at: a bad value fails fast, naming the flag, the value and what is accepted.
+ * Checks the given flags on their own, before any prompt is shown or anything else is looked at:
+ * two flags of one group are a usage error (64), a bad value names the flag, the value and what is
+ * accepted (65).
  */
-export function checkFlagValues(flags: AccountFlags): void {
-  const pairs: [boolean | undefined, boolean | undefined, string][] = [
-    [flags.deleteAfterDownload, flags.keepOnServer, '--delete-after-download and --keep-on-server'],
-    [flags.inactive, flags.active, '--inactive and --active'],
-  ];
-  for (const [a, b, names] of pairs) if (a && b) throw usage(`choose one of ${names}`);
-  const sources = [flags.passwordStdin, flags.passwordEnv, flags.passwordCommand].filter((v) => v !== undefined);
-  if (sources.length > 1) throw usage(`choose one secret source: ${SECRET_FLAGS}`);
-  if (flags.type !== undefined) oneOf(flags.type, 'type', ACCOUNT_TYPES);
-  if (flags.name !== undefined) parseName(flags.name);
-  if (flags.host !== undefined) parseHost(flags.host);
-  if (flags.port !== undefined) parsePort(flags.port);
-  if (flags.security !== undefined) oneOf(flags.security, 'security', SECURITIES);
-  if (flags.auth !== undefined) oneOf(flags.auth, 'auth', AUTH_METHODS);
-  if (flags.user !== undefined) parseUser(flags.user);
-  if (typeof flags.from === 'string') parseAddress(flags.from);
-  if (flags.passwordEnv !== undefined) parseEnvName(flags.passwordEnv);
-  if (flags.passwordCommand !== undefined && !flags.passwordCommand.trim()) {
-    throw new MailboxError('EVALUE', 'invalid password-command "": expected a shell command that prints the secret', { field: 'password-command' });
+export function checkFlagValues(flags: AccountFlagValues): void {
+  const chosen = given(flags);
+  for (const group of new Set(chosen.map(groupOf))) {
+    if (chosen.filter((f) => groupOf(f) === group).length < 2) continue;
+    const all = ACCOUNT_FLAGS.filter((f) => groupOf(f) === group).map((f) => flagUsage(f));
+    const name = GROUP_NAMES[group];
+    throw new MailboxError('EUSAGE', name ? `choose one ${name}: ${orList(all)}` : `choose one of ${orList(all)}`);
   }
-  if (typeof flags.filter === 'string') parseFilterName(flags.filter, 'filter');
-  if (typeof flags.maxSize === 'string') parseSize(flags.maxSize, 'max-size');
-  if (typeof flags.fingerprint === 'string') parseFingerprint(flags.fingerprint);
+  for (const f of chosen) {
+    const value = flags[keyOf(f)];
+    if (typeof value === 'string') f.check?.(value);
+  }
 }
 
-/** The secret source given by flags; --password-stdin needs the text read by the caller. */
-export function secretFromFlags(flags: AccountFlags, stdinText: string | undefined): SecretChoice | undefined {
-  if (flags.passwordEnv !== undefined) return { kind: 'env', name: parseEnvName(flags.passwordEnv) };
-  if (flags.passwordCommand !== undefined) return { kind: 'command', command: flags.passwordCommand };
-  if (flags.passwordStdin) return { kind: 'keychain', secret: parseStdinSecret(stdinText ?? '') };
-  return undefined;
+export interface ParsedAccountFlags {
+  input: AccountInput;
+  /** The secret source given; 'stdin' until standard input (or a masked prompt) gives the password. */
+  secret?: SecretChoice | 'stdin';
+  /** The fields the flags set: the wizard does not ask for them. */
+  given: Set<string>;
+}
+
+/**
+ * Account input from the flags laid over `base` (the account being edited, or nothing for add).
+ * Values that followed another field (the port its security, From its user) follow it again when
+ * that field changes and they were not given.
+ */
+export function parseAccountFlags(flags: AccountFlagValues, base?: Account): ParsedAccountFlags {
+  const input: AccountInput = base ? { ...base, tls: { ...base.tls } } : { tls: {} };
+  if (base && flags.security !== undefined && flags.port === undefined && base.port === defaultPort(base.type, base.security)) input.port = undefined;
+  if (base && flags.user !== undefined && flags.from === undefined && base.from !== undefined && base.from === base.user) input.from = undefined;
+  const parsed: ParsedAccountFlags = { input, given: new Set() };
+  for (const f of given(flags)) {
+    const value = flags[keyOf(f)]!;
+    parsed.given.add(f.field);
+    if (f.secret) parsed.secret = f.secret(String(value));
+    // A switch sets its value; --no-X (false) clears what a flag with a value set.
+    f.apply?.(input, value === false ? (f.value ? undefined : false) : (f.sets ?? value));
+  }
+  return parsed;
 }
 
 /** Like `docker login --password-stdin`: one trailing newline is not part of the password. */
-export function parseStdinSecret(text: string): string {
+export function parseStdinSecret(text: string, command: AccountCommand = 'add'): string {
   const secret = text.replace(/\r?\n$/, '');
   if (!secret) {
     throw new MailboxError('EVALUE', 'invalid password from standard input: it is empty', {
       field: 'password',
-      hint: 'pipe the password in: printf %s "$PW" | mailbox add ... --password-stdin',
+      hint: `pipe the password in: printf %s "$PW" | mailbox ${command} ... --password-stdin`,
     });
   }
   return secret;
 }
 
-/**
- * Account input from flags laid over `base` (the account being edited, or nothing for add).
- * Values that followed another field (the port its security, From its user) follow it again
- * when that field changes and they were not given.
- */
-export function inputFromFlags(flags: AccountFlags, base?: Account): AccountInput {
-  const input: AccountInput = base ? { ...base, tls: { ...base.tls } } : {};
-  const set = <K extends keyof Account>(key: K, value: unknown) => {
-    if (value !== undefined) input[key] = value === false ? undefined : value;
-  };
-  if (base && flags.security !== undefined && flags.port === undefined && base.port === defaultPort(base.type, base.security)) {
-    input.port = undefined;
-  }
-  if (base && flags.user !== undefined && flags.from === undefined && base.from !== undefined && base.from === base.user) {
-    input.from = undefined;
-  }
-  set('type', flags.type);
-  set('name', flags.name);
-  set('host', flags.host);
-  set('port', flags.port);
-  set('security', flags.security);
-  set('auth', flags.auth);
-  set('user', flags.user);
-  set('from', flags.from);
-  set('filter', flags.filter);
-  set('folder', flags.folder);
-  set('maxMessageSize', flags.maxSize);
-  if (flags.deleteAfterDownload) input.deleteAfterDownload = true;
-  if (flags.keepOnServer) input.deleteAfterDownload = false;
-  if (flags.inactive) input.active = false;
-  if (flags.active) input.active = true;
-  set('debug', flags.debug);
-  const tls = { ...((input.tls as TlsTrust | undefined) ?? {}) };
-  if (flags.ca !== undefined) tls.ca = flags.ca || undefined;
-  if (flags.fingerprint !== undefined) tls.fingerprint = flags.fingerprint || undefined;
-  if (flags.insecure !== undefined) tls.insecure = flags.insecure || undefined;
-  input.tls = tls;
-  return input;
-}
-
 /** The authentication an input ends up with when --auth is not given. */
-export function effectiveAuth(input: AccountInput, secret: SecretChoice | undefined): string {
+export function effectiveAuth(input: AccountInput, secret: SecretChoice | 'stdin' | undefined): string {
   if (input.auth !== undefined) return String(input.auth).toLowerCase();
   return input.type === 'smtp' && !input.user && !secret ? 'none' : 'password';
 }
 
-/** Without a terminal nobody can be asked: name every flag a complete account still needs. */
-export function missingFlags(input: AccountInput, secret: SecretChoice | undefined): string[] {
-  const missing: string[] = [];
-  if (!input.type) missing.push('--type');
-  if (!input.name) missing.push('--name');
-  if (!input.host) missing.push('--host');
-  if (input.type && effectiveAuth(input, secret) !== 'none') {
-    if (!input.user) missing.push('--user');
-    if (!secret && !input.secret) missing.push(`a secret source (${SECRET_FLAGS})`);
-  }
-  return missing;
+/** How a missing field is asked for: its flag, or the flags of its group. */
+function missingField(group: string): string {
+  const flags = ACCOUNT_FLAGS.filter((f) => groupOf(f) === group);
+  return flags.length === 1 ? `--${flags[0]!.flag}` : `a ${GROUP_NAMES[group]} (${orList(flags.map((f) => flagUsage(f)))})`;
 }
 
-/** The account fields the flags settle (the wizard does not ask for them). */
-export function givenFields(flags: AccountFlags): Set<string> {
-  const given = new Set<string>();
-  const map: [keyof AccountFlags, string][] = [
-    ['type', 'type'], ['name', 'name'], ['host', 'host'], ['port', 'port'], ['security', 'security'], ['auth', 'auth'], ['user', 'user'],
-    ['from', 'from'], ['filter', 'filter'], ['folder', 'folder'], ['deleteAfterDownload', 'deleteAfterDownload'],
-    ['keepOnServer', 'deleteAfterDownload'], ['maxSize', 'maxMessageSize'], ['inactive', 'active'], ['active', 'active'], ['debug', 'debug'],
-    ['ca', 'tls'], ['fingerprint', 'tls'], ['insecure', 'tls'],
-  ];
-  for (const [flag, field] of map) if (flags[flag] !== undefined) given.add(field);
-  return given;
+/** Without a terminal nobody can be asked: name every flag a complete account still needs. */
+export function missingFlags(input: AccountInput, secret: SecretChoice | 'stdin' | undefined): string[] {
+  const missing = (['type', 'name', 'host'] as const).filter((field) => !input[field]);
+  const groups: string[] = [...missing];
+  if (input.type && effectiveAuth(input, secret) !== 'none') {
+    if (!input.user) groups.push('user');
+    if (!secret && !input.secret) groups.push('secret');
+  }
+  return groups.map(missingField);
 }

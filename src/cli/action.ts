@@ -1,6 +1,10 @@
-// Glue between commander and command handlers: builds the context, maps the result to an exit code.
+// Glue between commander and command handlers: builds the context, prints a failure with its hint
+// worded for the command, maps the result to an exit code. Also the one shape of a command module.
 import type { Command } from 'commander';
-import { createContext, type Context, type GlobalOptions, type Io } from './context.js';
+import { MailboxError } from '../core/errors.js';
+import { createContext, type Context, type GlobalOptions } from './context.js';
+import type { HintContext } from './hints.js';
+import type { Io } from './io.js';
 import { isPromptCancelled } from './prompter.js';
 
 /** A handler returns an exit code (default 0) or throws a MailboxError. */
@@ -13,10 +17,18 @@ export interface ProgramEnv {
 }
 
 /**
- * Wraps a handler as a commander action. `--json` and `--home` are program options that commander
- * accepts before or after the subcommand, so they are read with optsWithGlobals().
+ * What every module under commands/ exports. The table in program.ts creates the command (its name
+ * and summary) and loads the module only when the command is used; `register` declares the rest:
+ * arguments, options, help, the action, and subcommands for a command group.
  */
-export function action<O>(penv: ProgramEnv, handler: Handler<O>) {
+export type RegisterCommand = (command: Command, penv: ProgramEnv) => void;
+
+/**
+ * Wraps a handler as a commander action. `--json` and `--home` are program options that commander
+ * accepts before or after the subcommand, so they are read with optsWithGlobals(). `hints` says how
+ * the fixes of this command's errors are worded (by default as `mailbox edit NAME --flag`).
+ */
+export function action<O>(penv: ProgramEnv, handler: Handler<O>, hints?: (args: string[]) => HintContext) {
   return async (...params: unknown[]): Promise<void> => {
     const command = params[params.length - 1] as Command;
     const options = command.optsWithGlobals() as O & GlobalOptions;
@@ -26,6 +38,11 @@ export function action<O>(penv: ProgramEnv, handler: Handler<O>) {
       const code = await handler(ctx, options, args);
       penv.exitCode = typeof code === 'number' ? code : 0;
     } catch (err) {
+      if (err instanceof MailboxError) {
+        ctx.out.error(err, hints?.(args));
+        penv.exitCode = err.exitCode;
+        return;
+      }
       if (!isPromptCancelled(err)) throw err;
       // Ctrl-C at a prompt: nothing was written; 130 as a shell reports an interrupted command.
       ctx.out.info('cancelled; nothing was saved');

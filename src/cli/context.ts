@@ -1,32 +1,15 @@
 // Everything a command needs, built once per invocation from the process edge and passed in.
-import type { Readable, Writable } from 'node:stream';
-import type { AccountView } from '../core/account.js';
-import { accountViews, filterViews, type AccountsDocument, type Config } from '../core/config.js';
-import type { AddressFilter } from '../core/filter.js';
+import { readAccounts, type AccountStores, type AccountsSnapshot } from '../jobs/accounts/stores.js';
 import { ConfigStore, loadProvisioned } from '../store/config-store.js';
 import { resolvePaths, type Paths } from '../store/paths.js';
 import { createSecretStore, type SecretStore } from '../store/secrets.js';
+import type { Io } from './io.js';
 import { createPrinter, type Printer } from './printer.js';
 import { terminalPrompter, type Prompter } from './prompter.js';
-
-export interface Io {
-  stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-}
 
 export interface GlobalOptions {
   json?: boolean;
   home?: string;
-}
-
-export interface AccountsSnapshot {
-  config: Config;
-  /** The administrator's read-only document (provisioned.json). */
-  provisioned: AccountsDocument;
-  accounts: AccountView[];
-  filters: (AddressFilter & { provisioned: boolean })[];
 }
 
 export interface Context {
@@ -34,8 +17,9 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   out: Printer;
   paths: Paths;
-  config: ConfigStore;
   secrets: SecretStore;
+  /** What the account use cases work on (src/jobs/accounts). */
+  accounts: AccountStores;
   /** Prompts only when both ends are a terminal; scripts and CI never get asked. */
   interactive: boolean;
   /** Asks the wizard's questions (on stderr); only used when `interactive`. */
@@ -50,25 +34,19 @@ export interface Context {
 export function createContext(io: Io, globals: GlobalOptions): Context {
   const paths = resolvePaths(io.env, globals.home);
   const config = new ConfigStore(paths.configFile);
+  const secrets = createSecretStore(io.env);
+  const accounts: AccountStores = { config, provisioned: () => loadProvisioned(paths.provisionedFile), secrets };
   return {
     io,
     env: io.env,
     out: createPrinter({ json: Boolean(globals.json), stdout: io.stdout, stderr: io.stderr, env: io.env }),
     paths,
-    config,
-    secrets: createSecretStore(io.env),
+    secrets,
+    accounts,
     interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY),
     prompter: terminalPrompter(io),
     cwd: process.cwd(),
     now: () => new Date(),
-    async snapshot() {
-      const [cfg, prov] = await Promise.all([config.load(), loadProvisioned(paths.provisionedFile)]);
-      return {
-        config: cfg,
-        provisioned: prov,
-        accounts: accountViews(cfg, prov.accounts),
-        filters: filterViews(cfg, prov.filters),
-      };
-    },
+    snapshot: () => readAccounts(accounts),
   };
 }

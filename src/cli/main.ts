@@ -1,9 +1,15 @@
 // Entry point: the only place that reads argv and sets the exit code.
+import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ExitCode, MailboxError } from '../core/errors.js';
 import type { ProgramEnv } from './action.js';
 import { createPrinter } from './printer.js';
 import { buildProgram } from './program.js';
+
+/** The version in package.json, two folders up from this file in src/cli and in the bundle's dist/cli. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export async function main(proc: NodeJS.Process): Promise<void> {
   const penv: ProgramEnv = {
@@ -11,9 +17,9 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     exitCode: 0,
   };
   guardOutput(proc);
-  const program = buildProgram(penv);
   const json = proc.argv.includes('--json');
   try {
+    const program = await buildProgram(penv, proc.argv, packageVersion());
     await program.parseAsync(proc.argv);
     proc.exitCode = penv.exitCode;
   } catch (err) {

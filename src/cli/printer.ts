@@ -24,7 +24,7 @@ export interface PrinterOptions {
 }
 
 /** NO_COLOR (any non-empty value) wins; otherwise colour only when stderr is a terminal, or FORCE_COLOR. */
-export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): 0 | 1 {
+function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): 0 | 1 {
   if (env.NO_COLOR) return 0;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return 1;
   return isTTY && env.TERM !== 'dumb' ? 1 : 0;
@@ -64,8 +64,9 @@ export function createPrinter({ json, stdout, stderr, env }: PrinterOptions): Pr
   };
 }
 
-/** Plain text table: columns padded to their widest cell. */
+/** Plain text table: columns padded to their widest cell; nothing at all without rows. */
 export function table(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return '';
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [fmt(headers), ...rows.map(fmt)].join('\n');

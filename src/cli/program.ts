@@ -1,19 +1,46 @@
-// The command tree. Each command lives in its own file under commands/ and registers itself here.
-// Command modules must stay light to load: heavy libraries are imported inside their actions.
+// The command table: every command's name, its one-line summary, and the module that declares and
+// runs it (commands/NAME.ts, a RegisterCommand). A module is imported only when its command runs, so
+// start-up pays for one command, not for all of them; heavy libraries load inside the actions.
 import { Command } from 'commander';
-import type { ProgramEnv } from './action.js';
-import { registerAccountCommands } from './commands/accounts.js';
-import { registerFilterCommands } from './commands/filters.js';
-import { registerRunCommands } from './commands/run.js';
-import { registerTestCommand } from './commands/test.js';
-import { registerTransferCommands } from './commands/transfer.js';
+import type { ProgramEnv, RegisterCommand } from './action.js';
 
-export const VERSION = '0.1.0';
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ register: RegisterCommand }>;
+}
 
-export function buildProgram(penv: ProgramEnv): Command {
+const COMMANDS: Record<string, CommandEntry> = {
+  add: { summary: 'add an account (a wizard asks for what the flags do not give)', load: () => import('./commands/add.js') },
+  list: { summary: 'list accounts', load: () => import('./commands/list.js') },
+  show: { summary: 'show one account', load: () => import('./commands/show.js') },
+  edit: { summary: 'change an account', load: () => import('./commands/edit.js') },
+  remove: { summary: 'remove an account and its keychain entry', load: () => import('./commands/remove.js') },
+  activate: { summary: 'switch an account on (an SMTP account switches the other SMTP accounts off)', load: () => import('./commands/activate.js') },
+  deactivate: { summary: 'switch an account off (provisioned accounts too: the choice is kept in your config)', load: () => import('./commands/deactivate.js') },
+  export: { summary: 'print your accounts and filters as JSON (secret references only), for apply or provisioned.json', load: () => import('./commands/export.js') },
+  apply: { summary: 'make your accounts and filters match a document (as printed by export)', load: () => import('./commands/apply.js') },
+  filter: { summary: 'address filters: who may send to us (inbound), who may receive from us (outbound)', load: () => import('./commands/filter.js') },
+  test: { summary: 'test accounts against their servers, stage by stage', load: () => import('./commands/test.js') },
+  run: { summary: 'run the reader and sender in the foreground: new mail into the local store, the queue out', load: () => import('./commands/run.js') },
+  send: { summary: 'queue a message in the outbox (send-ready); `mailbox run` sends it', load: () => import('./commands/send.js') },
+  emails: { summary: 'list the email log: received, queued, sent, failed and skipped messages', load: () => import('./commands/emails.js') },
+  status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
+};
+
+function isCommand(name: string): boolean {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/**
+ * The program with every command of the table. The command named on the command line is declared
+ * before parsing (so `mailbox help add` shows its options), every command when none is named (the
+ * overview shows their arguments; not for --version), and whichever command commander dispatches
+ * to, at that moment.
+ */
+export async function buildProgram(penv: ProgramEnv, argv: readonly string[], version: string): Promise<Command> {
   const program = new Command('mailbox')
     .description('Configure, test and run POP3, IMAP and SMTP email accounts.')
-    .version(VERSION, '-V, --version')
+    .version(version, '-V, --version')
     .option('--json', 'print data as JSON on stdout (messages stay on stderr)')
     .option('--home <dir>', 'keep all files under DIR (default: $MAILBOX_HOME, else XDG folders)')
     .showHelpAfterError('(run with --help for usage)')
@@ -32,10 +59,18 @@ Examples:
 Exit codes: 0 ok, 64 usage, 65 invalid value, 66 not found, 69 unreachable, 70 internal,
 74 local I/O, 75 temporary failure/timeout, 76 TLS/protocol, 77 auth/permission, 78 configuration.`,
     );
-  registerAccountCommands(program, penv);
-  registerTransferCommands(program, penv);
-  registerFilterCommands(program, penv);
-  registerTestCommand(program, penv);
-  registerRunCommands(program, penv);
+  const declared = new Map<string, Promise<void>>();
+  const declare = (command: Command): Promise<void> => {
+    const name = command.name();
+    if (!declared.has(name)) declared.set(name, COMMANDS[name]!.load().then((module) => module.register(command, penv)));
+    return declared.get(name)!;
+  };
+  for (const [name, entry] of Object.entries(COMMANDS)) program.command(name).description(entry.summary);
+  program.hook('preSubcommand', (_program, command) => declare(command));
+  const args = argv.slice(2);
+  const named = args.find(isCommand);
+  // --version needs no command at all; anything else without one ends in the overview.
+  const wanted = named ? [named] : args.some((a) => a === '-V' || a === '--version') ? [] : Object.keys(COMMANDS);
+  await Promise.all(program.commands.filter((c) => wanted.includes(c.name())).map(declare));
   return program;
 }

@@ -1,6 +1,6 @@
 // The questions the wizard asks, behind a small interface: inquirer on a real terminal (loaded
 // only when a prompt is shown), other prompt functions in tests.
-import type { Io } from './context.js';
+import type { Io } from './io.js';
 
 export interface Choice<T extends string> {
   value: T;

@@ -22,11 +22,12 @@ import type { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { assertNameFree, directionOf } from '../core/rules.js';
 import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
+import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
+import type { AccountsSnapshot } from '../jobs/accounts/stores.js';
 import { checkCaFile } from '../store/ca-file.js';
 import { secretSource } from './account-json.js';
-import { effectiveAuth, givenFields, secretFromFlags, type AccountFlags, type SecretChoice } from './account-flags.js';
-import { readAll } from './stdin.js';
-import type { AccountsSnapshot, Context } from './context.js';
+import { effectiveAuth } from './account-flags.js';
+import type { Context } from './context.js';
 import type { Choice, Prompter, Validate } from './prompter.js';
 
 export interface WizardOptions {
@@ -58,7 +59,7 @@ export interface WizardResult {
  * Turns a throwing parser into an inquirer validator: true, or the error's message. Synchronous
  * parsers give a synchronous answer (no "validating..." frame); promises are awaited.
  */
-export function validator(parse: (value: string) => unknown): Validate {
+function validator(parse: (value: string) => unknown): Validate {
   const message = (err: unknown) => (err as Error).message;
   return (value) => {
     try {
@@ -84,6 +85,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   const given = (field: string) => o.given.has(field);
   /** Asks unless given by a flag, or --yes and there is a default. */
   const ask = (field: string, hasDefault: boolean) => !given(field) && !(o.acceptDefaults && hasDefault);
+  // A name the flags gave is checked before the first question, as a typed one is at its prompt.
+  if (given('name') && !o.existing) assertNameFree(o.accounts, parseName(input.name));
 
   if (ask('type', false) && !o.existing) {
     input.type = await p.select<AccountType>({
@@ -129,7 +132,7 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     if (type === 'smtp' && !secretGiven) choices.push({ value: 'none', name: 'none (relay without login)' });
     input.auth = await p.select<AuthMethod>({ message: 'Authentication', choices, default: (input.auth as AuthMethod | undefined) ?? 'password' });
   } else if (input.auth === undefined) {
-    input.auth = effectiveAuth(input, secretGiven ? { kind: 'env', name: 'X' } : undefined);
+    input.auth = effectiveAuth(input, o.secret);
   }
   const auth = input.auth as AuthMethod;
 
@@ -249,7 +252,7 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
   if (!o.given.has('debug')) {
     input.debug = await p.confirm({ message: 'Log the raw protocol exchange (debug; secrets redacted)?', default: Boolean(input.debug) });
   }
-  if (security !== 'none' && !o.given.has('tls')) {
+  if (security !== 'none' && !['ca', 'fingerprint', 'insecure'].some((field) => o.given.has(field))) {
     type Trust = 'system' | 'ca' | 'fingerprint' | 'insecure';
     const current: Trust = tls.ca ? 'ca' : tls.fingerprint ? 'fingerprint' : tls.insecure ? 'insecure' : 'system';
     const trust = await p.select<Trust>({
@@ -280,28 +283,15 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
 /** The wizard on the context's terminal, for add (no `existing`) or edit. */
 export function askOnTerminal(
   ctx: Context,
-  o: { snapshot: AccountsSnapshot; flags: AccountFlags; input: AccountInput; secret?: SecretChoice; existing?: Account },
+  o: Pick<WizardOptions, 'input' | 'given' | 'secret' | 'existing' | 'acceptDefaults'> & { snapshot: AccountsSnapshot },
 ): Promise<WizardResult> {
   return runAccountWizard({
+    ...o,
     prompter: ctx.prompter,
-    input: o.input,
-    given: givenFields(o.flags),
-    secret: o.secret ?? (o.flags.passwordStdin ? 'stdin' : undefined),
-    existing: o.existing,
     accounts: o.snapshot.accounts,
     filters: o.snapshot.filters,
-    acceptDefaults: Boolean(o.flags.yes),
     probeKeychain: () => ctx.secrets.probeKeychain(),
     warn: (m) => ctx.out.warn(m),
     cwd: ctx.cwd,
   });
-}
-
-/**
- * The secret source the flags give. --password-stdin reads standard input when it is no terminal;
- * on a terminal the password is asked for, masked, instead of reading the keyboard to end-of-file.
- */
-export async function flagSecret(ctx: Context, flags: AccountFlags): Promise<SecretChoice | undefined> {
-  if (flags.passwordStdin && ctx.interactive) return undefined;
-  return secretFromFlags(flags, flags.passwordStdin ? await readAll(ctx.io.stdin) : undefined);
 }

@@ -15,6 +15,32 @@ export type SecretRef =
   | { kind: 'env'; name: string }
   | { kind: 'command'; command: string };
 
+export type KeychainRef = Extract<SecretRef, { kind: 'keychain' }>;
+
+/** Whether two references name the same secret. */
+export function sameSecretRef(a: SecretRef | undefined, b: SecretRef | undefined): boolean {
+  if (!a || !b) return a === b;
+  switch (a.kind) {
+    case 'keychain':
+      return b.kind === 'keychain' && a.service === b.service && a.key === b.key;
+    case 'env':
+      return b.kind === 'env' && a.name === b.name;
+    case 'command':
+      return b.kind === 'command' && a.command === b.command;
+  }
+}
+
+/** Keychain entries that `before` named and no account in `after` names any more, each once. */
+export function orphanedKeychainRefs(before: readonly Account[], after: readonly Account[]): KeychainRef[] {
+  const orphaned: KeychainRef[] = [];
+  for (const { secret } of before) {
+    if (secret?.kind !== 'keychain') continue;
+    if (after.some((a) => sameSecretRef(a.secret, secret)) || orphaned.some((o) => sameSecretRef(o, secret))) continue;
+    orphaned.push(secret);
+  }
+  return orphaned;
+}
+
 export interface TlsTrust {
   /** Extra CA certificate file (PEM) trusted besides the system store. */
   ca?: string;
@@ -69,7 +95,7 @@ export function defaultPort(type: AccountType, security: Security): number {
   return DEFAULT_PORTS[type][security];
 }
 
-export function keychainRef(accountName: string): SecretRef {
+export function keychainRef(accountName: string): KeychainRef {
   return { kind: 'keychain', service: KEYCHAIN_SERVICE, key: accountName.toLowerCase() };
 }
 

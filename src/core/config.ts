@@ -1,10 +1,9 @@
-// The shape of config.json and of export/apply/provisioned files, and the merged account view.
-import { parseAccount, type Account, type AccountInput, type AccountView } from './account.js';
+// The shape of config.json and of export/apply/provisioned files.
+import { parseAccount, type Account, type AccountInput } from './account.js';
 import { MailboxError } from './errors.js';
 import { parseFilter, type AddressFilter } from './filter.js';
-import { sameName } from './rules.js';
 
-export const CONFIG_VERSION = 1;
+const CONFIG_VERSION = 1;
 
 export interface Config {
   version: number;
@@ -83,29 +82,4 @@ export function parseConfig(raw: unknown, source: string): Config {
     provisionedActive[name.toLowerCase()] = value;
   }
   return { version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive };
-}
-
-/**
- * Provisioned accounts first (with the user's on/off choice), then the user's own. A user account
- * whose name collides with a provisioned one is hidden by it.
- */
-export function accountViews(config: Config, provisioned: readonly Account[]): AccountView[] {
-  const views: AccountView[] = provisioned.map((a) => ({
-    ...a,
-    active: config.provisionedActive[a.name.toLowerCase()] ?? a.active,
-    provisioned: true,
-  }));
-  for (const account of config.accounts) {
-    if (!views.some((v) => sameName(v.name, account.name))) views.push({ ...account, provisioned: false });
-  }
-  return views;
-}
-
-/** All filters in effect: the administrator's provisioned ones and the user's. */
-export function filterViews(config: Config, provisioned: readonly AddressFilter[]): (AddressFilter & { provisioned: boolean })[] {
-  const views = provisioned.map((f) => ({ ...f, provisioned: true }));
-  for (const filter of config.filters) {
-    if (!views.some((v) => sameName(v.name, filter.name))) views.push({ ...filter, provisioned: false });
-  }
-  return views;
 }

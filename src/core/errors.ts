@@ -42,10 +42,12 @@ export type ErrorCode = keyof typeof ErrorCodes;
  * after a failed add). Fixes are alternatives, the preferred one first.
  */
 export interface Fix {
-  /** The account field: host, port, security, auth, user, password, from, filter, folder, ca, fingerprint, insecure, maxMessageSize, ... */
+  /** The account field: host, port, security, auth, user, password (a new one, kept in the keychain), passwordEnv, passwordCommand, from, filter, folder, ca, fingerprint, insecure, maxMessageSize, deleteAfterDownload, debug */
   field: string;
-  /** The value to set, or a placeholder in capitals (FILE, NAME); absent for a new secret. */
+  /** The value to set, or a placeholder in capitals (FILE, NAME); absent for a new secret or a switch. */
   value?: string;
+  /** Clear the setting instead of setting it (no filter, no size limit, ...). */
+  clear?: boolean;
 }
 
 export interface MailboxErrorOptions {
@@ -91,8 +93,4 @@ export class MailboxError extends Error {
 export function invalid(field: string, value: unknown, accepted: string): MailboxError {
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return new MailboxError('EVALUE', `invalid ${field} ${shown}: expected ${accepted}`, { field });
-}
-
-export function isMailboxError(err: unknown): err is MailboxError {
-  return err instanceof MailboxError;
 }

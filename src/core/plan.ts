@@ -1,8 +1,8 @@
 // `mailbox apply`: the plan that makes the user's store match a document, computed without I/O.
-import type { Account, AccountView, SecretRef } from './account.js';
-import { accountViews, filterViews, type AccountsDocument, type Config } from './config.js';
+import { orphanedKeychainRefs, type AccountView, type KeychainRef } from './account.js';
+import type { AccountsDocument, Config } from './config.js';
 import { MailboxError } from './errors.js';
-import { assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, sameName } from './rules.js';
+import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, sameName } from './rules.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'remove' | 'skip';
 
@@ -22,7 +22,7 @@ export interface ApplyPlan {
   changed: boolean;
   config: Config;
   /** Keychain entries no account refers to any more: remove them after the write. */
-  orphanedSecrets: (SecretRef & { kind: 'keychain' })[];
+  orphanedSecrets: KeychainRef[];
 }
 
 /** JSON with sorted keys and no undefined: equal values give equal text. */
@@ -81,14 +81,6 @@ function mergeEntries<T extends Named>(
   return { next, entries, removed };
 }
 
-function keychainRefs(accounts: readonly Account[]): (SecretRef & { kind: 'keychain' })[] {
-  return accounts.flatMap((a) => (a.secret?.kind === 'keychain' ? [a.secret] : []));
-}
-
-function sameRef(a: SecretRef & { kind: 'keychain' }, b: SecretRef & { kind: 'keychain' }): boolean {
-  return a.service === b.service && a.key === b.key;
-}
-
 /**
  * Plans `apply`: validates the document against the store as a whole (nothing is written when
  * this throws), never touches provisioned entries, and keeps one SMTP account active at most.
@@ -144,9 +136,7 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
     }
   }
 
-  const stillUsed = [...keychainRefs(config.accounts), ...keychainRefs(provisioned.accounts)];
-  const before = keychainRefs(current.accounts);
-  const orphanedSecrets = before.filter((ref, i) => !stillUsed.some((u) => sameRef(u, ref)) && before.findIndex((r) => sameRef(r, ref)) === i);
+  const orphanedSecrets = orphanedKeychainRefs(current.accounts, [...config.accounts, ...provisioned.accounts]);
 
   const all = [...accounts.entries, ...filters.entries];
   return {

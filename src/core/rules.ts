@@ -1,5 +1,6 @@
-// The rules admins know: one active SMTP account, provisioned accounts only switched on and off,
-// filters that fit the account's direction, one default filter per direction.
+// The rules admins know: one active SMTP account, provisioned accounts only switched on and off
+// (and listed before the user's own), filters that fit the account's direction, one default filter
+// per direction. Hints name the account field to change (fixes); the CLI words them as flags.
 import type { Account, AccountType, AccountView } from './account.js';
 import type { Config } from './config.js';
 import { MailboxError } from './errors.js';
@@ -8,6 +9,35 @@ import type { AddressFilter, Direction } from './filter.js';
 export function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
+
+/** A filter as shown: stored or provisioned. */
+export type FilterView = AddressFilter & { provisioned: boolean };
+
+/**
+ * Provisioned accounts first (with the user's on/off choice), then the user's own. A user account
+ * whose name collides with a provisioned one is hidden by it.
+ */
+export function accountViews(config: Config, provisioned: readonly Account[]): AccountView[] {
+  const views: AccountView[] = provisioned.map((a) => ({
+    ...a,
+    active: config.provisionedActive[a.name.toLowerCase()] ?? a.active,
+    provisioned: true,
+  }));
+  for (const account of config.accounts) {
+    if (!views.some((v) => sameName(v.name, account.name))) views.push({ ...account, provisioned: false });
+  }
+  return views;
+}
+
+/** All filters in effect: the administrator's provisioned ones and the user's. */
+export function filterViews(config: Config, provisioned: readonly AddressFilter[]): FilterView[] {
+  const views = provisioned.map((f) => ({ ...f, provisioned: true }));
+  for (const filter of config.filters) {
+    if (!views.some((v) => sameName(v.name, filter.name))) views.push({ ...filter, provisioned: false });
+  }
+  return views;
+}
+
 
 export function findAccount<T extends Account>(accounts: readonly T[], name: string): T | undefined {
   return accounts.find((a) => sameName(a.name, name));
@@ -34,9 +64,12 @@ export function assertNameFree(accounts: readonly AccountView[], name: string): 
   const taken = findAccount(accounts, name);
   if (taken) {
     const whose = taken.provisioned ? 'a provisioned account' : 'an account';
+    // A provisioned account cannot be edited: only another name helps then.
+    const hint = taken.provisioned ? 'choose another name' : `to change the existing account, use mailbox edit ${taken.name}; otherwise choose another name`;
     throw new MailboxError('EVALUE', `invalid name ${JSON.stringify(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
       field: 'name',
-      hint: `choose another name, or change it with: mailbox edit ${taken.name}`,
+      hint,
+      fixes: [{ field: 'name', value: 'OTHER' }],
     });
   }
 }
@@ -45,13 +78,13 @@ export function assertNameFree(accounts: readonly AccountView[], name: string): 
  * Which other accounts must be switched off when `target` becomes active: only one SMTP account
  * may be active at a time; incoming accounts are independent.
  */
-export function accountsToDeactivate(accounts: readonly AccountView[], target: Account): AccountView[] {
+function accountsToDeactivate(accounts: readonly AccountView[], target: Account): AccountView[] {
   if (target.type !== 'smtp') return [];
   return accounts.filter((a) => a.type === 'smtp' && a.active && !sameName(a.name, target.name));
 }
 
 /** Switches one account on or off in the config: provisioned ones through the user's choice. */
-export function setActive(config: Config, account: AccountView, active: boolean): Config {
+export function withActive(config: Config, account: AccountView, active: boolean): Config {
   if (account.provisioned) {
     return { ...config, provisionedActive: { ...config.provisionedActive, [account.name.toLowerCase()]: active } };
   }
@@ -66,7 +99,7 @@ export function enforceOneActiveSmtp(config: Config, views: readonly AccountView
   if (!target.active) return { config, deactivated: [] };
   let next = config;
   const others = accountsToDeactivate(views, target);
-  for (const other of others) next = setActive(next, other, false);
+  for (const other of others) next = withActive(next, other, false);
   return { config: next, deactivated: others.map((a) => a.name) };
 }
 
@@ -101,15 +134,17 @@ export function assertFilterFits(filters: readonly AddressFilter[], account: Acc
   if (!account.filter) return;
   const filter = findFilter(filters, account.filter);
   const direction = directionOf(account.type);
+  const otherFilter = { field: 'filter', account: account.name, fixes: [{ field: 'filter', value: 'OTHER' }, { field: 'filter', clear: true }] };
   if (!filter) {
     throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${JSON.stringify(account.filter)}`, {
-      field: 'filter',
-      hint: `create it first: mailbox filter add ${account.filter} --direction ${direction} --deny PATTERN`,
+      ...otherFilter,
+      hint: `create the ${direction} filter ${account.filter} first (mailbox filter add), or name another filter`,
     });
   }
   if (filter.direction !== direction) {
     throw new MailboxError('EVALUE', `invalid filter ${JSON.stringify(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
-      field: 'filter',
+      ...otherFilter,
+      hint: `name a ${direction} filter`,
     });
   }
 }

@@ -4,11 +4,11 @@ import { invalid } from './errors.js';
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-export function isIPv4(value: string): boolean {
+function isIPv4(value: string): boolean {
   return IPV4.test(value);
 }
 
-export function isIPv6(value: string): boolean {
+function isIPv6(value: string): boolean {
   if (!value.includes(':') || !/^[0-9a-f:.]+$/i.test(value)) return false;
   try {
     new URL(`http://[${value}]/`);

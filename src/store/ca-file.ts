@@ -14,9 +14,10 @@ export async function checkCaFile(file: string, cwd: string): Promise<string> {
     text = await fs.readFile(absolute, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new MailboxError('ENOTFOUND', `no such CA file: ${absolute}`, { field: 'ca' });
     if (code === 'EISDIR') throw invalid('ca', file, 'a PEM certificate file, not a folder');
-    throw new MailboxError('EIO', `cannot read CA file ${absolute}: ${(err as Error).message}`, { field: 'ca' });
+    const fix = { field: 'ca', hint: 'give the path of a PEM file that holds the CA certificate', fixes: [{ field: 'ca', value: 'FILE' }] };
+    if (code === 'ENOENT') throw new MailboxError('ENOTFOUND', `no such CA file: ${absolute}`, fix);
+    throw new MailboxError('EIO', `cannot read CA file ${absolute}: ${(err as Error).message}`, fix);
   }
   const blocks = text.match(PEM_BLOCK) ?? [];
   if (blocks.length === 0) throw invalid('ca', file, 'a PEM file with at least one "-----BEGIN CERTIFICATE-----" block');

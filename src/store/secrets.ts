@@ -1,13 +1,13 @@
 // Secrets are resolved from their reference at the moment of use: keychain, environment, or a command.
 // Nothing here ever writes a secret to a file, and no error message carries one.
 import { spawn } from 'node:child_process';
-import { KEYCHAIN_SERVICE, type SecretRef } from '../core/account.js';
+import { KEYCHAIN_SERVICE, type KeychainRef, type SecretRef } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 
 export interface SecretStore {
   resolve(ref: SecretRef, account: string): Promise<string>;
   /** Stores a secret in the keychain under `ref` (keychain references only). */
-  save(ref: SecretRef & { kind: 'keychain' }, secret: string): Promise<void>;
+  save(ref: KeychainRef, secret: string): Promise<void>;
   /** Deletes a keychain entry; other kinds have nothing stored by us. */
   remove(ref: SecretRef): Promise<void>;
   /** Undefined when the keychain answers, else the error `save` would throw. */
@@ -17,12 +17,18 @@ export interface SecretStore {
 const KEYCHAIN_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 30_000;
 
-export const KEYCHAIN_ALTERNATIVES =
-  'use --password-env VAR (read from the environment at use time) or --password-command "CMD" (e.g. "pass show mail/work"); on a headless Linux machine, run a Secret Service such as gnome-keyring-daemon in a D-Bus session';
+/** Where else a secret can come from when no keychain answers: the account fields that choose it. */
+const OTHER_SOURCES = {
+  hint: 'on a headless Linux machine, run a Secret Service such as gnome-keyring-daemon in a D-Bus session, or read the secret from the environment or from a command such as "pass show mail/work"',
+  fixes: [
+    { field: 'passwordEnv', value: 'VAR' },
+    { field: 'passwordCommand', value: '"CMD"' },
+  ],
+};
 
-function keychainUnavailable(err: unknown): MailboxError {
+function keychainUnavailable(err: unknown, account: string | undefined): MailboxError {
   const reason = (err as Error)?.message?.split('\n')[0] ?? String(err);
-  return new MailboxError('EKEYCHAIN', `the OS keychain is unavailable (${reason})`, { hint: KEYCHAIN_ALTERNATIVES, cause: err });
+  return new MailboxError('EKEYCHAIN', `the OS keychain is unavailable (${reason})`, { ...OTHER_SOURCES, account, cause: err });
 }
 
 type KeychainEntry = import('@napi-rs/keyring').AsyncEntry;
@@ -31,7 +37,7 @@ type KeychainEntry = import('@napi-rs/keyring').AsyncEntry;
  * Runs a keychain call with a deadline (a wedged D-Bus must not hang the CLI). Opening the entry is
  * inside: with the store pinned, an unreachable Secret Service already fails there.
  */
-async function withKeychain<T>(ref: SecretRef & { kind: 'keychain' }, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withKeychain<T>(ref: KeychainRef, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>, account?: string): Promise<T> {
   const { AsyncEntry } = await import('@napi-rs/keyring');
   const signal = AbortSignal.timeout(KEYCHAIN_TIMEOUT_MS);
   try {
@@ -41,7 +47,7 @@ async function withKeychain<T>(ref: SecretRef & { kind: 'keychain' }, call: (ent
     const entry = new AsyncEntry(ref.service, ref.key, { linux: { store: 'secret-service' } });
     return await call(entry, signal);
   } catch (err) {
-    throw keychainUnavailable(err);
+    throw keychainUnavailable(err, account);
   }
 }
 
@@ -75,7 +81,9 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
           const value = env[ref.name];
           if (!value) {
             throw new MailboxError('ESECRET', `account ${account}: environment variable ${ref.name} is not set`, {
-              hint: `export ${ref.name} before running mailbox, or change the account's secret source`,
+              hint: `export ${ref.name} before running mailbox, or keep the password in the keychain instead`,
+              fixes: [{ field: 'password' }],
+              account,
             });
           }
           return value;
@@ -83,10 +91,12 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
         case 'command':
           return runCommand(ref.command, env, account);
         case 'keychain': {
-          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal));
+          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal), account);
           if (secret === null || secret === undefined) {
             throw new MailboxError('ESECRET', `account ${account}: no password in the keychain (entry ${ref.service}/${ref.key})`, {
-              hint: `store it again: mailbox edit ${account} --password-stdin`,
+              hint: 'store it again',
+              fixes: [{ field: 'password' }],
+              account,
             });
           }
           return secret;

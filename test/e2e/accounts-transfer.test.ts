@@ -149,7 +149,11 @@ describe('provisioned accounts', () => {
     const remove = await runMailbox(['remove', 'corp-work', '--yes', '--json'], { home });
     expect(remove.code).toBe(77);
     expect(JSON.parse(remove.stderr).error.code).toBe('EPROVISIONED');
-    expect((await runMailbox(['add', '--type', 'smtp', '--name', 'CORP-OUT', '--host', 'h.example.com', '--no-test'], { home })).code).toBe(65);
+    // Its name is taken, and the hint does not send the user to `edit`, which would be refused (77).
+    const taken = await runMailbox(['add', '--type', 'smtp', '--name', 'CORP-OUT', '--host', 'h.example.com', '--no-test'], { home });
+    expect(taken.code).toBe(65);
+    expect(taken.stderr).toContain('hint: choose another name: run mailbox add again with --name OTHER');
+    expect(taken.stderr).not.toContain('mailbox edit');
     // Their filters too: not removed, not displaced as the default of their direction.
     const filter = await runMailbox(['filter', 'remove', 'corp-junk'], { home });
     expect(filter.code).toBe(77);

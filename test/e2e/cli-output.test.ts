@@ -1,7 +1,9 @@
 // The CLI edge as pipelines see it: a reader that closes early must not crash mailbox.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN } from '../helpers/cli.js';
+import { baseEnv, BIN, REPO, runMailbox } from '../helpers/cli.js';
 
 describe('mailbox output', () => {
   it('exits quietly when stdout closes early (mailbox --help | head -1)', async () => {
@@ -13,5 +15,19 @@ describe('mailbox output', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(stderr).not.toMatch(/EPIPE|Error:|at /);
     expect(code).toBe(0);
+  });
+});
+
+describe('the command table through the executable', () => {
+  it('`help COMMAND` shows the options of a command that loads on demand; an unknown command is 64; --version is package.json', async () => {
+    const help = await runMailbox(['help', 'edit']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--no-filter\s+use the default filter/);
+    const unknown = await runMailbox(['lst']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain("unknown command 'lst'");
+    expect(unknown.stderr).toContain('(Did you mean list?)');
+    const version = await runMailbox(['--version']);
+    expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
   });
 });

@@ -93,8 +93,9 @@ describe('keychain', () => {
       expect(r.code).toBe(78);
       expect(r.stderr).toContain('the OS keychain is unavailable');
       expect(r.stderr).toContain('nothing was saved');
-      expect(r.stderr).toContain('--password-env VAR');
-      expect(r.stderr).toContain('--password-command');
+      // The other sources, worded for the command that failed: the account does not exist yet.
+      expect(r.stderr).toContain('run mailbox add again with --password-env VAR, or with --password-command "CMD"');
+      expect(r.stderr).not.toContain('mailbox edit');
       expect(fs.readdirSync(empty)).toEqual([]);
       const json = await mailbox([...ADD, '--json'], { home: empty, input: PASSWORD, env: noSecretServiceEnv() });
       expect(JSON.parse(json.stderr).error).toMatchObject({ code: 'EKEYCHAIN', exit: 78 });
@@ -105,6 +106,7 @@ describe('keychain', () => {
       const before = fs.readFileSync(path.join(empty, 'config.json'));
       const edit = await mailbox(['edit', 'work', '--password-stdin', '--no-test'], { home: empty, input: PASSWORD, env: noSecretServiceEnv() });
       expect(edit.code).toBe(78);
+      expect(edit.stderr).toContain('run mailbox edit work again with --password-env VAR');
       expect(fs.readFileSync(path.join(empty, 'config.json')).equals(before)).toBe(true);
     } finally {
       done();

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { parseAccount, type Account, type AccountInput } from '../../src/core/account.js';
-import { accountViews, emptyConfig, filterViews, parseConfig, type Config } from '../../src/core/config.js';
+import { emptyConfig, parseConfig, type Config } from '../../src/core/config.js';
 import type { AddressFilter } from '../../src/core/filter.js';
 import {
+  accountViews,
   assertEditable,
   assertFilterFits,
   assertNameFree,
   assertOneActiveSmtp,
   assertOneDefaultPerDirection,
   enforceOneActiveSmtp,
-  setActive,
+  filterViews,
+  withActive,
 } from '../../src/core/rules.js';
 
 const acct = (name: string, type: 'smtp' | 'imap' | 'pop3', extra: AccountInput = {}): Account =>
@@ -22,7 +24,7 @@ describe('one active SMTP account', () => {
 
   it('activating one SMTP account switches off the other active ones, incoming ones stay', () => {
     const s2 = { ...config.accounts[1]!, active: true };
-    const next = setActive(config, { ...s2, provisioned: false }, true);
+    const next = withActive(config, { ...s2, provisioned: false }, true);
     const { config: after, deactivated } = enforceOneActiveSmtp(next, accountViews(next, provisioned), s2);
     expect(deactivated).toEqual(['s1']);
     expect(after.accounts.map((a) => [a.name, a.active])).toEqual([['s1', false], ['s2', true], ['in', true]]);
@@ -31,7 +33,7 @@ describe('one active SMTP account', () => {
   it('a provisioned SMTP account is switched through the user choice, never its own record', () => {
     const views = accountViews(config, provisioned);
     const corp = views.find((v) => v.name === 'corp')!;
-    const next = setActive(config, corp, true);
+    const next = withActive(config, corp, true);
     expect(next.provisionedActive).toEqual({ corp: true });
     const { config: after, deactivated } = enforceOneActiveSmtp(next, accountViews(next, provisioned), { ...corp, active: true });
     expect(deactivated).toEqual(['s1']);

@@ -113,6 +113,12 @@ describe('add wizard', () => {
     expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'X' } })).toMatchObject({ port: 993, security: 'tls', auth: 'password', user: 'ops@example.com', folder: 'INBOX' });
   });
 
+  it('a taken name given by a flag fails before the first question', async () => {
+    const o = options({ input: { name: 'TAKEN' }, given: new Set(['name']) });
+    await expect(runAccountWizard(o)).rejects.toMatchObject({ exitCode: 65, field: 'name' });
+    expect(screen.getScreen()).toBe('');
+  });
+
   it('--yes with an SMTP type, name and host only: a relay without login, nothing asked', async () => {
     const o = options({ input: { type: 'smtp', name: 'relay', host: 'smtp.example.com' }, given: new Set(['type', 'name', 'host']), acceptDefaults: true });
     const result = await runAccountWizard(o);

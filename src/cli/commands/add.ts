@@ -1,10 +1,12 @@
 // mailbox add: flags for scripts, a wizard on a terminal for whatever the flags did not give.
 import type { Command } from 'commander';
-import { parseName } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
-import { assertNameFree } from '../../core/rules.js';
-import { accountOptions, checkFlagValues, inputFromFlags, missingFlags, type AccountFlags } from '../account-flags.js';
+import { addAccount } from '../../jobs/accounts/save.js';
+import { checkFlagValues, declareAccountFlags, missingFlags, parseAccountFlags, type AccountFlagValues } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { connectionCheck, printSaveOutcome, readStdinSecret } from '../save-account.js';
+import { askOnTerminal } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -16,30 +18,33 @@ Examples:
   $ mailbox add --type pop3 --name archive --host pop.example.com --user me \\
       --password-command "pass show mail/archive" --delete-after-download --max-size 20MB`;
 
-export function registerAddCommand(program: Command, penv: ProgramEnv): void {
-  accountOptions(program.command('add').description('add an account (a wizard asks for what the flags do not give)'), 'add')
+type AddFlags = AccountFlagValues & { yes?: boolean; test?: boolean };
+
+export async function add(ctx: Context, flags: AddFlags): Promise<number> {
+  checkFlagValues(flags);
+  const parsed = parseAccountFlags(flags);
+  let { input } = parsed;
+  let secret = await readStdinSecret(ctx, parsed.secret, 'add');
+  if (ctx.interactive) {
+    ({ input, secret } = await askOnTerminal(ctx, { snapshot: await ctx.snapshot(), input, given: parsed.given, secret, acceptDefaults: Boolean(flags.yes) }));
+  } else {
+    const missing = missingFlags(input, secret);
+    if (missing.length > 0) {
+      throw new MailboxError('EUSAGE', `missing ${missing.join('; ')} (no terminal to ask: give them as flags)`, { hint: 'mailbox add --help lists the flags' });
+    }
+  }
+  const hints = { command: 'add' as const };
+  const outcome = await addAccount(ctx.accounts, {
+    input,
+    secret: secret === 'stdin' ? undefined : secret,
+    check: flags.test === false ? undefined : connectionCheck(ctx, hints),
+    cwd: ctx.cwd,
+  });
+  return printSaveOutcome(ctx, outcome, 'add');
+}
+
+export function register(command: Command, penv: ProgramEnv): void {
+  declareAccountFlags(command, 'add')
     .addHelpText('after', EXAMPLES)
-    .action(
-      action<AccountFlags>(penv, async (ctx, flags) => {
-        checkFlagValues(flags);
-        // Loaded here, not at start-up: the wizard, the save path and the connection test are heavy.
-        const [{ askOnTerminal, flagSecret }, { saveAccount }] = await Promise.all([import('../wizard.js'), import('../save-account.js')]);
-        const snapshot = await ctx.snapshot();
-        // A taken name fails before the wizard asks anything else.
-        if (flags.name !== undefined) assertNameFree(snapshot.accounts, parseName(flags.name));
-        let input = inputFromFlags(flags);
-        let secret = await flagSecret(ctx, flags);
-        if (ctx.interactive) {
-          ({ input, secret } = await askOnTerminal(ctx, { snapshot, flags, input, secret }));
-        } else {
-          const missing = missingFlags(input, secret);
-          if (missing.length > 0) {
-            throw new MailboxError('EUSAGE', `missing ${missing.join('; ')} (no terminal to ask: give them as flags)`, {
-              hint: 'mailbox add --help lists the flags',
-            });
-          }
-        }
-        return saveAccount(ctx, { input, secret, test: flags.test !== false, snapshot });
-      }),
-    );
+    .action(action<AddFlags>(penv, add, () => ({ command: 'add' })));
 }

@@ -1,9 +1,12 @@
 // mailbox edit NAME: flags change single fields; on a terminal with no flags, the wizard, prefilled.
 import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
-import { assertEditable, requireAccount } from '../../core/rules.js';
-import { accountOptions, checkFlagValues, hasAccountFlags, inputFromFlags, type AccountFlags } from '../account-flags.js';
+import { accountToEdit, editAccount } from '../../jobs/accounts/save.js';
+import { checkFlagValues, declareAccountFlags, hasAccountFlags, parseAccountFlags, type AccountFlagValues } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { connectionCheck, printSaveOutcome, readStdinSecret } from '../save-account.js';
+import { askOnTerminal } from '../wizard.js';
 
 const EXAMPLES = `
 Examples:
@@ -15,40 +18,46 @@ Examples:
 
 The type and the name of an account cannot change: add a new account and remove the old one.`;
 
-export function registerEditCommand(program: Command, penv: ProgramEnv): void {
-  const command = program.command('edit').description('change an account').argument('<name>', 'account name');
-  accountOptions(command, 'edit')
-    .option('--type <type>', 'must equal the current type (the type cannot change)')
+type EditFlags = AccountFlagValues & { yes?: boolean; test?: boolean };
+
+export async function edit(ctx: Context, flags: EditFlags, name: string): Promise<number> {
+  checkFlagValues(flags);
+  const snapshot = await ctx.snapshot();
+  const existing = accountToEdit(snapshot.accounts, name);
+  const type = flags.type;
+  if (typeof type === 'string' && type.toLowerCase() !== existing.type) {
+    throw new MailboxError('EVALUE', `invalid type ${JSON.stringify(type)}: account ${existing.name} is ${existing.type}, and the type of an account cannot change`, {
+      field: 'type',
+      hint: `add a new ${type.toLowerCase()} account, then mailbox remove ${existing.name}`,
+    });
+  }
+  const wizard = ctx.interactive && !hasAccountFlags(flags);
+  if (!wizard && !hasAccountFlags(flags)) {
+    throw new MailboxError('EUSAGE', `nothing to change: give at least one flag (no terminal to ask)`, { hint: 'mailbox edit --help lists the flags' });
+  }
+  const parsed = parseAccountFlags(flags, existing);
+  let { input } = parsed;
+  let secret = await readStdinSecret(ctx, parsed.secret, 'edit');
+  if (wizard) {
+    ({ input, secret } = await askOnTerminal(ctx, { snapshot, input, given: parsed.given, secret, existing, acceptDefaults: Boolean(flags.yes) }));
+  } else if (secret === 'stdin') {
+    const password = await ctx.prompter.password({ message: existing.auth === 'oauth2' ? 'OAuth 2.0 access token' : 'Password', validate: (v) => v !== '' || 'expected a non-empty password' });
+    secret = { kind: 'keychain', secret: password };
+  }
+  if (input.auth === 'none') delete input.secret;
+  const hints = { command: 'edit' as const, account: existing.name };
+  const outcome = await editAccount(ctx.accounts, {
+    existing,
+    input,
+    secret,
+    check: flags.test === false ? undefined : connectionCheck(ctx, hints),
+    cwd: ctx.cwd,
+  });
+  return printSaveOutcome(ctx, outcome, 'edit');
+}
+
+export function register(command: Command, penv: ProgramEnv): void {
+  declareAccountFlags(command.argument('<name>', 'account name'), 'edit')
     .addHelpText('after', EXAMPLES)
-    .action(
-      action<AccountFlags>(penv, async (ctx, flags, [name]) => {
-        checkFlagValues(flags);
-        // Loaded here, not at start-up: the wizard, the save path and the connection test are heavy.
-        const [{ askOnTerminal, flagSecret }, { saveAccount }] = await Promise.all([import('../wizard.js'), import('../save-account.js')]);
-        const snapshot = await ctx.snapshot();
-        const view = requireAccount(snapshot.accounts, name!);
-        assertEditable(view, 'edited');
-        const { provisioned: _p, ...existing } = view;
-        if (flags.type !== undefined && flags.type.toLowerCase() !== existing.type) {
-          throw new MailboxError('EVALUE', `invalid type ${JSON.stringify(flags.type)}: account ${existing.name} is ${existing.type}, and the type of an account cannot change`, {
-            field: 'type',
-            hint: `add a new ${flags.type.toLowerCase()} account, then mailbox remove ${existing.name}`,
-          });
-        }
-        const wizard = ctx.interactive && !hasAccountFlags(flags);
-        if (!wizard && !hasAccountFlags(flags)) {
-          throw new MailboxError('EUSAGE', `nothing to change: give at least one flag (no terminal to ask)`, { hint: 'mailbox edit --help lists the flags' });
-        }
-        let input = inputFromFlags(flags, existing);
-        let secret = await flagSecret(ctx, flags);
-        if (wizard) {
-          ({ input, secret } = await askOnTerminal(ctx, { snapshot, flags, input, secret, existing }));
-        } else if (flags.passwordStdin && ctx.interactive) {
-          const password = await ctx.prompter.password({ message: existing.auth === 'oauth2' ? 'OAuth 2.0 access token' : 'Password', validate: (v) => v !== '' || 'expected a non-empty password' });
-          secret = { kind: 'keychain', secret: password };
-        }
-        if (input.auth === 'none') delete input.secret;
-        return saveAccount(ctx, { input, secret, existing, test: flags.test !== false, snapshot });
-      }),
-    );
+    .action(action<EditFlags>(penv, (ctx, flags, [name]) => edit(ctx, flags, name!), ([name]) => ({ command: 'edit', account: name })));
 }

@@ -73,10 +73,8 @@ interface ListOptions {
   limit?: string;
 }
 
-export function registerEmailsCommand(program: Command, penv: ProgramEnv): void {
-  const emails = program
-    .command('emails')
-    .description('list the email log: received, queued, sent, failed and skipped messages')
+export function register(emails: Command, penv: ProgramEnv): void {
+  emails
     .option('--box <box>', `only this box (${BOXES.join(', ')})`)
     .option('--account <name>', 'only emails of this account')
     .option('--state <state>', `only this state (${EMAIL_STATES.join(', ')})`)

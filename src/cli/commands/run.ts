@@ -1,4 +1,4 @@
-// mailbox run (this file), send, emails, status (beside it): registered by buildProgram.
+// mailbox run: the reader and sender loops in the foreground.
 import type { Command } from 'commander';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
@@ -6,9 +6,7 @@ import type { CycleReport } from '../../jobs/runner.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
-import { registerEmailsCommand } from './emails.js';
-import { registerSendCommand } from './send.js';
-import { isAlive, registerStatusCommand } from './status.js';
+import { isAlive } from './status.js';
 
 interface RunFlags {
   once?: boolean;
@@ -63,10 +61,8 @@ function progressIndicator(ctx: Context) {
   };
 }
 
-export function registerRunCommands(program: Command, penv: ProgramEnv): void {
-  program
-    .command('run')
-    .description('run the reader and sender in the foreground: new mail into the local store, the queue out')
+export function register(command: Command, penv: ProgramEnv): void {
+  command
     .option('--once', 'one read cycle and one send cycle, then exit (0 when every account succeeded)')
     .option('--read-interval <duration>', 'time between read cycles', '2m')
     .option('--send-interval <duration>', 'time between send cycles', '1m')
@@ -142,7 +138,4 @@ Examples:
         }
       }),
     );
-  registerSendCommand(program, penv);
-  registerEmailsCommand(program, penv);
-  registerStatusCommand(program, penv);
 }

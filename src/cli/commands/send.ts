@@ -78,10 +78,8 @@ function withoutBcc(
   return { stream: run(), header };
 }
 
-export function registerSendCommand(program: Command, penv: ProgramEnv): void {
-  program
-    .command('send')
-    .description('queue a message in the outbox (send-ready); `mailbox run` sends it')
+export function register(command: Command, penv: ProgramEnv): void {
+  command
     .option('--to <addr>', 'recipient (repeat, or comma-separated)', collect)
     .option('--cc <addr>', 'copy recipient (repeat)', collect)
     .option('--bcc <addr>', 'blind copy recipient (repeat)', collect)

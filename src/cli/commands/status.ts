@@ -13,10 +13,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function registerStatusCommand(program: Command, penv: ProgramEnv): void {
-  program
-    .command('status')
-    .description('show the last read or send of each account, the queue, and whether a runner holds the store')
+export function register(command: Command, penv: ProgramEnv): void {
+  command
     .addHelpText(
       'after',
       `

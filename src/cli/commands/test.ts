@@ -2,10 +2,9 @@
 // printed in a stable order; the exit code is the first failing account's.
 import type { Command } from 'commander';
 import type { AccountView } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
+import { invalid, MailboxError } from '../../core/errors.js';
 import { requireAccount, sameName } from '../../core/rules.js';
 import { isAddress, parseDuration } from '../../core/validate.js';
-import { invalid } from '../../core/errors.js';
 import type { ProbeResult } from '../../protocols/probe/index.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
@@ -84,10 +83,8 @@ export async function testAccounts(ctx: Context, names: string[], opts: TestOpti
   return all.find((r) => !r.ok)?.exitCode ?? 0;
 }
 
-export function registerTestCommand(program: Command, penv: ProgramEnv): void {
-  program
-    .command('test')
-    .description('test accounts against their servers, stage by stage')
+export function register(command: Command, penv: ProgramEnv): void {
+  command
     .argument('[names...]', 'account names (default: every active account)')
     .option('--all', 'test every account, active or not')
     .option('--timeout <seconds>', 'time limit per account', '15')

@@ -1,0 +1,115 @@
+// mailbox filter add|list|remove|test: allow and deny lists of addresses and domains, per direction.
+import type { Command } from 'commander';
+import { invalid, MailboxError } from '../../core/errors.js';
+import { DIRECTIONS, evaluateFilter } from '../../core/filter.js';
+import { accountsUsingFilter, requireFilter, type FilterView } from '../../core/rules.js';
+import { isAddress, oneOf } from '../../core/validate.js';
+import { addFilter, removeFilter } from '../../jobs/accounts/filters.js';
+import { action, collect, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { table } from '../printer.js';
+
+interface AddFilterFlags {
+  direction?: string;
+  allow?: string[];
+  deny?: string[];
+  default?: boolean;
+}
+
+function filterJson(f: FilterView, usedBy: string[]) {
+  return { name: f.name, direction: f.direction, allow: f.allow, deny: f.deny, default: f.default, provisioned: f.provisioned, usedBy };
+}
+
+export async function add(ctx: Context, name: string, opts: AddFilterFlags): Promise<void> {
+  if (opts.direction === undefined) throw new MailboxError('EUSAGE', `missing --direction (${DIRECTIONS.join(' or ')})`);
+  const { filter, replacedDefault } = await addFilter(ctx.accounts, { name, direction: opts.direction, allow: opts.allow ?? [], deny: opts.deny ?? [], default: Boolean(opts.default) });
+  ctx.out.info(`added ${filter.direction} filter ${filter.name}${filter.default ? ` (default for ${filter.direction})` : ''}`);
+  if (replacedDefault) ctx.out.info(`filter ${replacedDefault} is no longer the default ${filter.direction} filter`);
+  if (filter.deny.length === 0) ctx.out.warn(`filter ${filter.name} has no --deny pattern: it blocks nothing`);
+  ctx.out.data({ filter: filterJson({ ...filter, provisioned: false }, []), replacedDefault }, () => '');
+}
+
+export async function list(ctx: Context, opts: { direction?: string }): Promise<void> {
+  const direction = opts.direction === undefined ? undefined : oneOf(opts.direction, 'direction', DIRECTIONS);
+  const { filters, accounts } = await ctx.snapshot();
+  const shown = filters.filter((f) => !direction || f.direction === direction).map((f) => filterJson(f, accountsUsingFilter(accounts, f.name).map((a) => a.name)));
+  ctx.out.data(shown, () =>
+    table(
+      ['NAME', 'DIRECTION', 'DEFAULT', 'ALLOW', 'DENY', 'USED BY', 'FLAGS'],
+      shown.map((f) => [
+        f.name,
+        f.direction,
+        f.default ? 'yes' : 'no',
+        f.allow.join(',') || '-',
+        f.deny.join(',') || '-',
+        f.usedBy.join(',') || '-',
+        f.provisioned ? 'provisioned' : '-',
+      ]),
+    ),
+  );
+  if (shown.length === 0 && !ctx.out.json) ctx.out.info('no filters; add one with: mailbox filter add NAME --direction inbound --deny PATTERN');
+}
+
+export async function remove(ctx: Context, name: string): Promise<void> {
+  const { removed } = await removeFilter(ctx.accounts, name);
+  ctx.out.info(`removed filter ${removed}`);
+  ctx.out.data({ removed }, () => '');
+}
+
+export async function test(ctx: Context, name: string, address: string): Promise<void> {
+  if (!isAddress(address.trim())) throw invalid('address', address, 'an email address such as bob@example.com');
+  const { filters } = await ctx.snapshot();
+  const filter = requireFilter(filters, name);
+  const decision = evaluateFilter(filter, address.trim());
+  const result = { filter: filter.name, address: address.trim(), blocked: decision.blocked, decidedBy: decision.decidedBy };
+  ctx.out.data(result, () => {
+    const verdict = decision.blocked ? 'blocked' : 'allowed';
+    const why = decision.decidedBy ? `${decision.decidedBy.list} pattern ${decision.decidedBy.pattern}` : 'no pattern matched';
+    return `${verdict}: ${result.address} (${why})`;
+  });
+}
+
+export function register(filter: Command, penv: ProgramEnv): void {
+  filter.addHelpText(
+    'after',
+    `
+Patterns are addresses or domains with * wildcards: bob@example.com, example.com, *.example.com, *@example.com.
+An address is blocked when some deny pattern matches and no allow pattern does.
+
+Examples:
+  $ mailbox filter add no-spam --direction inbound --deny '*.spam.test' --allow friend@spam.test --default
+  $ mailbox filter test no-spam bob@mx.spam.test`,
+  );
+  filter
+    .command('add')
+    .description('add a filter')
+    .argument('<name>', 'filter name')
+    .option('--direction <direction>', 'inbound (POP3/IMAP accounts) or outbound (the SMTP account)')
+    .option('--allow <pattern>', 'allow this address or domain (repeatable)', collect)
+    .option('--deny <pattern>', 'deny this address or domain (repeatable)', collect)
+    .option('--default', 'use it for every account of the direction that names no filter')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ mailbox filter add partners --direction outbound --deny '*' --allow '*.partner.example' --allow boss@example.com\n  $ mailbox filter add junk --direction inbound --deny spam.test --default",
+    )
+    .action(action<AddFilterFlags>(penv, (ctx, opts, [name]) => add(ctx, name!, opts)));
+  filter
+    .command('list')
+    .description('list filters and the accounts that use them')
+    .option('--direction <direction>', 'only inbound or outbound filters')
+    .addHelpText('after', '\nExamples:\n  $ mailbox filter list\n  $ mailbox filter list --direction inbound --json')
+    .action(action<{ direction?: string }>(penv, list));
+  filter
+    .command('remove')
+    .description('remove a filter (refused while an account uses it)')
+    .argument('<name>', 'filter name')
+    .addHelpText('after', '\nExamples:\n  $ mailbox filter remove junk')
+    .action(action(penv, (ctx, _o, [name]) => remove(ctx, name!)));
+  filter
+    .command('test')
+    .description('tell whether a filter blocks an address, and which pattern decided')
+    .argument('<name>', 'filter name')
+    .argument('<address>', 'email address')
+    .addHelpText('after', '\nExamples:\n  $ mailbox filter test junk bob@spam.test\n  $ mailbox filter test junk bob@spam.test --json')
+    .action(action(penv, (ctx, _o, [name, address]) => test(ctx, name!, address!)));
+}

@@ -1,0 +1,37 @@
+// mailbox list: every account, provisioned ones first, as a table or JSON.
+import type { Command } from 'commander';
+import { ACCOUNT_TYPES } from '../../core/account.js';
+import { oneOf } from '../../core/validate.js';
+import { accountJson } from '../account-json.js';
+import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+import { table } from '../printer.js';
+
+export async function list(ctx: Context, opts: { type?: string; active?: boolean }): Promise<void> {
+  const type = opts.type === undefined ? undefined : oneOf(opts.type, 'type', ACCOUNT_TYPES);
+  const { accounts } = await ctx.snapshot();
+  const shown = accounts.filter((a) => (!type || a.type === type) && (!opts.active || a.active));
+  ctx.out.data(shown.map(accountJson), () =>
+    table(
+      ['NAME', 'TYPE', 'SERVER', 'SECURITY', 'USER', 'ACTIVE', 'FLAGS'],
+      shown.map((a) => [
+        a.name,
+        a.type,
+        `${a.host}:${a.port}`,
+        a.security,
+        a.user ?? '-',
+        a.active ? 'yes' : 'no',
+        [a.provisioned ? 'provisioned' : '', a.debug ? 'debug' : ''].filter(Boolean).join(',') || '-',
+      ]),
+    ),
+  );
+  if (shown.length === 0 && !ctx.out.json) ctx.out.info('no accounts; add one with: mailbox add');
+}
+
+export function register(command: Command, penv: ProgramEnv): void {
+  command
+    .option('--type <type>', `only accounts of this type (${ACCOUNT_TYPES.join(', ')})`)
+    .option('--active', 'only active accounts')
+    .addHelpText('after', '\nExamples:\n  $ mailbox list\n  $ mailbox list --type imap --active --json')
+    .action(action(penv, list));
+}

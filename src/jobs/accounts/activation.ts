@@ -1,0 +1,28 @@
+// Switching an account on or off; provisioned ones through the user's choice. Switching an SMTP
+// account on switches the other SMTP accounts off.
+import type { AccountType } from '../../core/account.js';
+import { accountViews, enforceOneActiveSmtp, requireAccount, withActive } from '../../core/rules.js';
+import type { AccountStores } from './stores.js';
+
+export interface ActivationOutcome {
+  name: string;
+  type: AccountType;
+  provisioned: boolean;
+  active: boolean;
+  /** False when it already was so (nothing written). */
+  changed: boolean;
+  deactivated: string[];
+}
+
+export async function setActive(stores: AccountStores, name: string, active: boolean): Promise<ActivationOutcome> {
+  const provisioned = (await stores.provisioned()).accounts;
+  return stores.config.update((config) => {
+    const view = requireAccount(accountViews(config, provisioned), name);
+    const outcome: ActivationOutcome = { name: view.name, type: view.type, provisioned: view.provisioned, active, changed: view.active !== active, deactivated: [] };
+    if (!outcome.changed) return { result: outcome };
+    const next = withActive(config, view, active);
+    const enforced = enforceOneActiveSmtp(next, accountViews(next, provisioned), { ...view, active });
+    outcome.deactivated = enforced.deactivated;
+    return { config: enforced.config, result: outcome };
+  });
+}

@@ -1,0 +1,32 @@
+// What the account use cases work on, passed in by the caller: the config store (one transaction
+// per change), the administrator's provisioned document, and the secret store (the keychain).
+import type { AccountView } from '../../core/account.js';
+import type { AccountsDocument, Config } from '../../core/config.js';
+import { accountViews, filterViews, type FilterView } from '../../core/rules.js';
+import type { ConfigStore } from '../../store/config-store.js';
+import type { SecretStore } from '../../store/secrets.js';
+
+export interface AccountStores {
+  /** load() and update(change): read-modify-write under a lock, with undo and afterWrite. */
+  config: Pick<ConfigStore, 'load' | 'update'>;
+  /** The administrator's read-only document (provisioned.json). */
+  provisioned: () => Promise<AccountsDocument>;
+  secrets: SecretStore;
+}
+
+/** The user's config and the provisioned document, read together, and the views over both. */
+export interface AccountsSnapshot {
+  config: Config;
+  provisioned: AccountsDocument;
+  accounts: AccountView[];
+  filters: FilterView[];
+}
+
+export function snapshotOf(config: Config, provisioned: AccountsDocument): AccountsSnapshot {
+  return { config, provisioned, accounts: accountViews(config, provisioned.accounts), filters: filterViews(config, provisioned.filters) };
+}
+
+export async function readAccounts(stores: AccountStores): Promise<AccountsSnapshot> {
+  const [config, provisioned] = await Promise.all([stores.config.load(), stores.provisioned()]);
+  return snapshotOf(config, provisioned);
+}
