@@ -125,7 +125,7 @@ export class Runner {
       const { openImapReader } = await import('../protocols/imap/reader.js');
       return openImapReader(account, { secret, debug, readWrite: Boolean(account.deleteAfterDownload) });
     }
-    const { openPop3Reader } = await import('../protocols/pop3-reader.js');
+    const { openPop3Reader } = await import('../protocols/pop3/reader.js');
     return openPop3Reader(account, { secret, debug });
   }
 

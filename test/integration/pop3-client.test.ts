@@ -6,7 +6,7 @@ import type { Account } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { Pop3Client } from '../../src/protocols/pop3/client.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
-import { connectTcp } from '../../src/protocols/socket.js';
+import { connectTcp } from '../../src/protocols/net/socket.js';
 import { startDovecot, startSilentServer, type Dovecot, type SilentServer } from '../harness/index.js';
 
 let dovecot: Dovecot;

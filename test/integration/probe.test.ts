@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account, AccountType, Security } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { openDebugLog, secretForms } from '../../src/protocols/debug-log.js';
-import { LineSession } from '../../src/protocols/line-session.js';
+import { LineSession } from '../../src/protocols/net/line-session.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
-import { loginCommand } from '../../src/protocols/probe/imap.js';
-import { readGreeting } from '../../src/protocols/replies.js';
-import { connectTcp } from '../../src/protocols/socket.js';
+import { loginCommand } from '../../src/protocols/imap/probe.js';
+import { readGreeting } from '../../src/protocols/net/replies.js';
+import { connectTcp } from '../../src/protocols/net/socket.js';
 import {
   closedPort,
   makeCerts,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MailboxError } from '../../src/core/errors.js';
 import { Pop3Client } from '../../src/protocols/pop3/client.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
-import { connectTcp } from '../../src/protocols/socket.js';
+import { connectTcp } from '../../src/protocols/net/socket.js';
 import { serveCommands, type Script, type ScriptConn, type ScriptedServer } from '../harness/scripted-server.js';
 import { expectFailure as failure, expectProbeFailure, probe, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
 

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { networkFailure, redactSecret } from '../../src/protocols/errors.js';
 import { CollectSink, parseStatus, Pop3ParseError } from '../../src/protocols/pop3/parser.js';
-import { imapTemporary, ServerReplyError } from '../../src/protocols/replies.js';
-import { explainTrustFailure } from '../../src/protocols/tls.js';
+import { imapTemporary, ServerReplyError } from '../../src/protocols/net/replies.js';
+import { explainTrustFailure } from '../../src/protocols/net/trust.js';
 
 const smtp = { name: 'out', type: 'smtp' as const, host: 'mx.example', port: 587, security: 'starttls' as const };
 const tlsError = (code: string, message = code) => Object.assign(new Error(message), { code });

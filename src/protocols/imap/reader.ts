@@ -8,7 +8,7 @@ import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { imapflowLogger, type DebugLog } from '../debug-log.js';
 import { networkFailure } from '../errors.js';
-import { connectionTls } from '../tls.js';
+import { connectionTls } from '../net/library-tls.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 
 export const LARGE_MESSAGE = 4 * 1024 * 1024;

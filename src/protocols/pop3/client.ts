@@ -13,7 +13,7 @@ import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { networkFailure, pop3Failure, ProtocolError, redactSecret, type FailureAccount } from '../errors.js';
 import { plainPayload, xoauth2Payload } from '../sasl.js';
-import { handshake, listen, StepTimeoutError } from '../socket.js';
+import { handshake, listen, StepTimeoutError } from '../net/socket.js';
 import { CollectSink, Pop3ParseError, Pop3ResponseReader, type BodySink, type StatusLine } from './parser.js';
 
 export type Pop3Capabilities = Map<string, string[]>;

@@ -5,8 +5,8 @@ import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { networkFailure } from '../errors.js';
-import { connectFirst, handshake, resolveHost, type LookupFn } from '../socket.js';
-import { handshakePlan, socketTlsOptions, verifyPeer, type TlsDeps } from '../tls.js';
+import { connectFirst, handshake, resolveHost, type LookupFn } from '../net/socket.js';
+import { handshakePlan, socketTlsOptions, verifyPeer, type TlsDeps } from '../net/trust.js';
 import { Pop3Client, DEFAULT_POP3_TIMEOUT_MS, type Pop3Mechanism } from './client.js';
 
 export interface Pop3ConnectOptions {

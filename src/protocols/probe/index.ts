@@ -5,11 +5,11 @@ import type { Account } from '../../core/account.js';
 import { ErrorCodes } from '../../core/errors.js';
 import type { DebugLog } from '../debug-log.js';
 import { networkFailure } from '../errors.js';
-import type { LookupFn } from '../socket.js';
-import { handshakePlan, type TlsDeps } from '../tls.js';
-import { probeImap } from './imap.js';
-import { probePop3 } from './pop3.js';
-import { probeSmtp } from './smtp.js';
+import type { LookupFn } from '../net/socket.js';
+import { handshakePlan, type TlsDeps } from '../net/trust.js';
+import { probeImap } from '../imap/probe.js';
+import { probePop3 } from '../pop3/probe.js';
+import { probeSmtp } from '../smtp/probe.js';
 import { StageFailed, StageRecorder, type ProbeResult } from './stages.js';
 import type { ProbeContext } from './transport.js';
 

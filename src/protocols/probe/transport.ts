@@ -5,8 +5,9 @@ import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { implicitTlsPort } from '../errors.js';
-import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from '../socket.js';
-import { certificateHint, describeTlsSession, explainTrustFailure, socketTlsOptions, type HandshakePlan, type TlsSessionInfo } from '../tls.js';
+import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from '../net/socket.js';
+import { describeTlsSession, type TlsSessionInfo } from '../net/certificate.js';
+import { certificateHint, explainTrustFailure, socketTlsOptions, type HandshakePlan } from '../net/trust.js';
 import type { StageRecorder } from './stages.js';
 
 export const EXPIRY_WARNING_DAYS = 14;

@@ -5,7 +5,7 @@ import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
 import { networkFailure } from '../errors.js';
-import { connectionTls } from '../tls.js';
+import { connectionTls } from '../net/library-tls.js';
 import type { Envelope, Outgoing, OutgoingMessage, SendFailure, SendResult } from '../types.js';
 
 export interface SmtpSenderOptions {

@@ -4,12 +4,12 @@
 // else LOGIN), so the probe tests what the reader will do.
 import { MailboxError } from '../../core/errors.js';
 import { REDACTED } from '../debug-log.js';
-import { LineSession } from '../line-session.js';
+import { LineSession } from '../net/line-session.js';
 import { redactSecret } from '../errors.js';
-import { imapTemporary, readGreeting, readImapTagged, ServerReplyError } from '../replies.js';
+import { imapTemporary, readGreeting, readImapTagged, ServerReplyError } from '../net/replies.js';
 import { plainPayload, xoauth2Payload } from '../sasl.js';
-import { socketTlsOptions } from '../tls.js';
-import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
+import { socketTlsOptions } from '../net/trust.js';
+import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from '../probe/transport.js';
 
 
 function capabilitiesOf(line: string): string[] | undefined {

@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import os from 'node:os';
 import type tls from 'node:tls';
-import type { ProtocolTap } from './debug-log.js';
+import type { ProtocolTap } from '../debug-log.js';
 import { bounded, handshake, listen } from './socket.js';
 
 /** Longest line we read; a longer one is not the protocol (RFC 5321 allows 512, RFC 2449 512 octets). */

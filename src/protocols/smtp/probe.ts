@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { MailboxError } from '../../core/errors.js';
 import { REDACTED } from '../debug-log.js';
 import { redactSecret } from '../errors.js';
-import { LineSession, ProtocolViolation } from '../line-session.js';
-import { ehloOrHelo, readGreeting, readSmtpReply, smtpTemporary, type SmtpReply } from '../replies.js';
+import { LineSession, ProtocolViolation } from '../net/line-session.js';
+import { ehloOrHelo, readGreeting, readSmtpReply, smtpTemporary, type SmtpReply } from '../net/replies.js';
 import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
-import { socketTlsOptions } from '../tls.js';
-import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
+import { socketTlsOptions } from '../net/trust.js';
+import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from '../probe/transport.js';
 
 /**
  * The arguments of an EHLO extension, or undefined when it is not offered. Old servers (and

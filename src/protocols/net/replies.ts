@@ -1,5 +1,5 @@
 // Reading whole replies of the three protocols off a LineSession, and the STARTTLS/STLS requests.
-import type { AccountType } from '../core/account.js';
+import type { AccountType } from '../../core/account.js';
 import { ehloName, ProtocolViolation, type LineSession } from './line-session.js';
 
 /** A reply the server sent that ends the conversation step unsuccessfully. */

@@ -1,8 +1,8 @@
 // The POP3 probe, on the project's POP3 client.
 import { MailboxError } from '../../core/errors.js';
-import { Pop3Client } from '../pop3/client.js';
-import { socketTlsOptions } from '../tls.js';
-import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from './transport.js';
+import { Pop3Client } from './client.js';
+import { socketTlsOptions } from '../net/trust.js';
+import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from '../probe/transport.js';
 
 export async function probePop3(ctx: ProbeContext): Promise<void> {
   const { account, recorder } = ctx;

@@ -4,7 +4,7 @@ import type tls from 'node:tls';
 import { LineSession } from './line-session.js';
 import { requestStartTls } from './replies.js';
 import { connectFirst, handshake, resolveHost } from './socket.js';
-import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './tls.js';
+import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './trust.js';
 
 export async function fetchPeerCertificate(account: TlsAccount, plan: HandshakePlan, timeoutMs: number): Promise<tls.DetailedPeerCertificate> {
   const signal = AbortSignal.timeout(timeoutMs);

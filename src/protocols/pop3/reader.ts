@@ -2,11 +2,11 @@
 // Bodies are streamed byte for byte (dot-unstuffed, CRLF and 8-bit kept); with PIPELINING many RETR
 // are on the wire at once. Deletions (DELE) take effect only at QUIT, i.e. close().
 import type { Readable } from 'node:stream';
-import type { Account } from '../core/account.js';
-import { MailboxError } from '../core/errors.js';
-import type { DebugLog } from './debug-log.js';
-import { connectPop3 } from './pop3/connect.js';
-import type { Incoming, RemoteMessage } from './types.js';
+import type { Account } from '../../core/account.js';
+import { MailboxError } from '../../core/errors.js';
+import type { DebugLog } from '../debug-log.js';
+import { connectPop3 } from './connect.js';
+import type { Incoming, RemoteMessage } from '../types.js';
 
 export interface Pop3ReaderOptions {
   secret: string;
