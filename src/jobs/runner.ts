@@ -280,8 +280,9 @@ export class Runner {
       if (named && !named.active) this.deps.notice(`account ${named.name} is not active: it is left out (mailbox activate ${named.name})`);
     }
     // Heavy libraries load while the lock, the recovery and the first connections are set up.
-    if (!this.deps.openIncoming && initial.some((a) => a.type === 'imap')) (await import('../protocols/imap/reader.js')).preloadImapflow();
-    if (!this.deps.openOutgoing && initialSmtp) (await import('../protocols/smtp/sender.js')).preloadNodemailer();
+    const { preloadAdapters } = await import('../protocols/open.js');
+    if (!this.deps.openIncoming) preloadAdapters(initial);
+    if (!this.deps.openOutgoing && initialSmtp) preloadAdapters([initialSmtp]);
     const { acquireRunLock } = await import('../store/run-lock.js');
     const lock = await acquireRunLock(stores.lockFile, { pid: this.deps.pid, isAlive: this.deps.isAlive });
     this.status = await stores.status.load();

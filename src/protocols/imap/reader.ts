@@ -5,11 +5,11 @@
 // with download() in partial chunks instead, keeping memory flat for a message of any size.
 import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
 import { imapflowLogger, type DebugLog } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
 import { connectionTls } from '../net/library-tls.js';
+import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
+import { imapflowAuth, imapFailure, missingFolder } from './imapflow.js';
 
 export const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
@@ -53,46 +53,19 @@ export function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESS
   return plan;
 }
 
-function imapFailure(err: unknown, account: Account, step: string): MailboxError {
-  if (err instanceof MailboxError) return err;
-  const e = err as { authenticationFailed?: boolean; responseText?: string; serverResponseCode?: string; message?: string; code?: string };
-  if (e?.authenticationFailed) {
-    return new MailboxError('EAUTH', `account ${account.name}: authentication failed for user ${account.user}${e.responseText ? `: ${e.responseText}` : ''}`, {
-      hint: `check the user name and password; update the password with mailbox edit ${account.name} --password-stdin`,
-      cause: err,
-    });
-  }
-  if (e?.serverResponseCode === 'NONEXISTENT' || (step === 'select' && e?.responseText)) {
-    return new MailboxError('ENOTFOUND', `account ${account.name}: folder ${account.folder} cannot be opened: ${e.responseText ?? e.message}`, {
-      hint: `check the folder name: mailbox edit ${account.name} --folder NAME`,
-      cause: err,
-    });
-  }
-  if (e?.code === 'NoConnection' || e?.code === 'EConnectionClosed') {
-    return new MailboxError('EPROTOCOL', `account ${account.name}: ${account.host}:${account.port} closed the connection (${step})`, {
-      hint: 'the server dropped the connection; its log may say why. What was stored is kept; the rest comes next cycle',
-      cause: err,
-    });
-  }
-  return networkFailure(err, account, step);
-}
-
-/** Starts loading imapflow in the background (the runner knows early that it will need it). */
-export function preloadImapflow(): void {
-  import('imapflow').catch(() => undefined);
-}
-
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
   const { ImapFlow } = await import('imapflow');
+  const peer = new Peer(account);
   const tls = await connectionTls(account);
   const folder = account.folder ?? 'INBOX';
+  const auth = imapflowAuth(account, options.secret, () => client.capabilities.keys());
   const client: ImapFlow = new ImapFlow({
     host: account.host,
     port: account.port,
     secure: account.security === 'tls',
     doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
     tls,
-    auth: account.auth === 'oauth2' ? { user: account.user ?? '', accessToken: options.secret } : { user: account.user ?? '', pass: options.secret },
+    auth,
     logger: options.debug ? (imapflowLogger(options.debug) as never) : false,
     disableAutoIdle: true,
     connectionTimeout: options.timeoutMs ?? 30_000,
@@ -101,12 +74,17 @@ export async function openImapReader(account: Account, options: ImapReaderOption
   });
   // imapflow reports a dropped connection as an 'error' event too; the pending command fails with it.
   client.on('error', () => undefined);
+  peer.stage = 'login';
   try {
     await client.connect();
   } catch (err) {
     client.close();
-    throw imapFailure(err, account, 'login');
+    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), secret: options.secret, user: auth.user } });
   }
+  const failure = (err: unknown, operation: Stage) => {
+    peer.stage = operation;
+    return imapFailure(err, peer, { folder, selecting: operation === 'select' });
+  };
 
   let selected = false;
   const select = async () => {
@@ -115,7 +93,7 @@ export async function openImapReader(account: Account, options: ImapReaderOption
       await client.mailboxOpen(folder, { readOnly: !options.readWrite });
       selected = true;
     } catch (err) {
-      throw imapFailure(err, account, 'select');
+      throw failure(err, 'select');
     }
   };
   const uidValidity = () => Number(client.mailbox && typeof client.mailbox === 'object' ? client.mailbox.uidValidity : 0);
@@ -127,10 +105,10 @@ export async function openImapReader(account: Account, options: ImapReaderOption
     async status(): Promise<IncomingStatus> {
       try {
         const s = await client.status(folder, { messages: true, uidNext: true, uidValidity: true });
-        if (!s) throw new MailboxError('ENOTFOUND', `account ${account.name}: folder ${folder} cannot be opened`, { hint: `check the folder name: mailbox edit ${account.name} --folder NAME` });
+        if (!s) throw missingFolder(peer, folder);
         return { count: s.messages ?? 0, uidNext: s.uidNext, uidValidity: Number(s.uidValidity ?? 0) };
       } catch (err) {
-        throw imapFailure(err, account, 'select');
+        throw failure(err, 'select');
       }
     },
 
@@ -153,7 +131,7 @@ export async function openImapReader(account: Account, options: ImapReaderOption
         }
         return uids.map((uid) => ({ n: uid, key: keyOf(uid), size: sizes.get(uid) ?? 0 }));
       } catch (err) {
-        throw imapFailure(err, account, 'list');
+        throw failure(err, 'list');
       }
     },
 
@@ -173,7 +151,7 @@ export async function openImapReader(account: Account, options: ImapReaderOption
             if (m && msg.source) await onMessage({ ...m, size: msg.source.length }, msg.source as MessageBody);
           }
         } catch (err) {
-          throw imapFailure(err, account, 'fetch');
+          throw failure(err, 'fetch');
         }
       }
     },
@@ -185,7 +163,7 @@ export async function openImapReader(account: Account, options: ImapReaderOption
         const uids = messages.map((m) => m.n).sort((a, b) => a - b);
         await client.messageDelete(uidSet(uids), { uid: true });
       } catch (err) {
-        throw imapFailure(err, account, 'delete');
+        throw failure(err, 'delete');
       }
     },
 

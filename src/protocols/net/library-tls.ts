@@ -4,10 +4,9 @@
 // certificate found in it is made the only trust anchor (`ca` + `allowPartialTrustChain`), and a
 // checkServerIdentity compares fingerprints.
 import type tls from 'node:tls';
-import { MailboxError } from '../../core/errors.js';
 import { certificatePem } from './certificate.js';
 import { fetchPeerCertificate } from './certificate-fetch.js';
-import { baseOptions, certificateHint, handshakePlan, pinnedCertificate, trustKind, type TlsAccount, type TlsDeps } from './trust.js';
+import { baseOptions, handshakePlan, pinnedCertificate, trustKind, untrustedCertificate, type TlsAccount, type TlsDeps } from './trust.js';
 
 const DEFAULT_FETCH_TIMEOUT_MS = 15_000;
 
@@ -27,11 +26,8 @@ export async function connectionTls(account: TlsAccount, deps: TlsDeps = {}): Pr
   const presented = await fetch(account, plan, deps.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
   const pinned = pinnedCertificate(presented, plan.pin!);
   if (!pinned) {
-    throw new MailboxError(
-      'ETLS',
-      `account ${account.name}: the certificate of ${account.host}:${account.port} (fingerprint ${presented.fingerprint256}) does not match the pinned ${plan.pin}`,
-      { hint: certificateHint(account, presented.fingerprint256, 'pin mismatch') },
-    );
+    const detail = `the certificate of ${account.host}:${account.port} (fingerprint ${presented.fingerprint256}) does not match the pinned ${plan.pin}`;
+    throw untrustedCertificate(account, detail, presented.fingerprint256, 'pin mismatch');
   }
   const pin = plan.pin!;
   return {

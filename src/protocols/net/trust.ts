@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
+import { protocolError } from '../errors.js';
+import type { Advice } from './security-advice.js';
 
 export type TrustKind = 'system' | 'ca' | 'fingerprint' | 'insecure';
 
@@ -56,8 +57,12 @@ async function loadCaFile(account: TlsAccount, deps: TlsDeps): Promise<string> {
     if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     return text;
   } catch (err) {
-    throw new MailboxError('ECONFIG', `account ${account.name}: cannot use the CA file ${file}: ${(err as Error).message}`, {
-      hint: `give a PEM file with the CA certificate: mailbox edit ${account.name} --ca FILE`,
+    throw protocolError({
+      code: 'ECONFIG',
+      message: `account ${account.name}: cannot use the CA file ${file}: ${(err as Error).message}`,
+      hint: 'give a PEM file with the CA certificate',
+      fixes: [{ field: 'ca', value: 'FILE' }],
+      account: account.name,
       cause: err,
     });
   }
@@ -156,24 +161,24 @@ export function verifyPeer(socket: tls.TLSSocket, plan: HandshakePlan, account: 
   if (plan.trust === 'insecure') return;
   const { verified, reason } = judgePeer(socket, plan, now);
   if (verified) return;
-  const cert = socket.getPeerCertificate();
-  const err = new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted: ${reason}`, {
-    hint: certificateHint(account, cert?.fingerprint256, reason),
-  });
-  Object.assign(err, { tlsReason: reason });
-  throw err;
+  throw untrustedCertificate(account, `the certificate of ${account.host}:${account.port} is not trusted: ${reason}`, socket.getPeerCertificate()?.fingerprint256, reason);
 }
 
-/** What to do about an untrusted certificate. */
-export function certificateHint(account: TlsAccount, fingerprint: string | undefined, reason: string | null): string {
-  const fp = fingerprint ? ` --fingerprint ${fingerprint}` : ' --fingerprint SHA256';
+/** ETLS for a certificate the account's trust refuses; `detail` says why, after the account name. */
+export function untrustedCertificate(account: TlsAccount, detail: string, fingerprint: string | undefined, reason: string | null) {
+  return protocolError({ code: 'ETLS', message: `account ${account.name}: ${detail}`, ...certificateAdvice(account, fingerprint, reason), account: account.name });
+}
+
+/** What to do about an untrusted certificate: words, and the trust settings that would fix it. */
+export function certificateAdvice(account: TlsAccount, fingerprint: string | undefined, reason: string | null): Advice {
+  const pin = { field: 'fingerprint', value: fingerprint ?? 'SHA256' };
   if (account.tls.fingerprint) {
-    return `the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one: mailbox edit ${account.name}${fp}`;
+    return { hint: 'the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one', fixes: [pin] };
   }
   if (reason && /ALTNAME|Hostname\/IP does not match/i.test(reason)) {
-    return `connect with a host name listed in the certificate (mailbox edit ${account.name} --host NAME), or pin it: mailbox edit ${account.name}${fp}`;
+    return { hint: 'connect with a host name listed in the certificate, or pin the certificate', fixes: [{ field: 'host', value: 'NAME' }, pin] };
   }
-  if (reason && /EXPIRED/i.test(reason)) return `the server's certificate has expired: renew it on the server, or pin it: mailbox edit ${account.name}${fp}`;
-  return `if the server uses a private or self-signed certificate, trust its CA with: mailbox edit ${account.name} --ca FILE, or pin the certificate after checking it out of band: mailbox edit ${account.name}${fp}`;
+  if (reason && /EXPIRED/i.test(reason)) return { hint: "the server's certificate has expired: renew it on the server, or pin it", fixes: [pin] };
+  return { hint: 'if the server uses a private or self-signed certificate, trust its CA, or pin the certificate after checking it out of band', fixes: [{ field: 'ca', value: 'FILE' }, pin] };
 }
 

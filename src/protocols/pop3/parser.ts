@@ -23,8 +23,8 @@ export interface StatusLine {
   line: string;
 }
 
+/** The bytes are not POP3; the client turns this into the Peer's protocol violation at once. */
 export class Pop3ParseError extends Error {
-  readonly code = 'EPROTOCOL';
   constructor(message: string) {
     super(message);
     this.name = 'Pop3ParseError';

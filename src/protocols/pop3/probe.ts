@@ -1,13 +1,16 @@
-// The POP3 probe, on the project's POP3 client.
-import { MailboxError } from '../../core/errors.js';
+// The POP3 probe, on the project's POP3 client, logging in with the mechanism the reader uses.
 import { Pop3Client } from './client.js';
+import { choosePop3Mechanism, pop3Login, pop3MechanismsOffered, pop3Offered, POP3_MECHANISM_NAMES } from './login.js';
 import { socketTlsOptions } from '../net/trust.js';
-import { openProbeSocket, plainGreeting, plaintextLoginWarning, startTlsNotOffered, tlsStage, type ProbeContext } from '../probe/transport.js';
+import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
+
+/** A probe must not outlive its deadline (the signal), however long a single command may take. */
+const NO_COMMAND_TIMEOUT_MS = 24 * 3600_000;
 
 export async function probePop3(ctx: ProbeContext): Promise<void> {
-  const { account, recorder } = ctx;
+  const { account, recorder, peer } = ctx;
   const { socket, release } = await openProbeSocket(ctx);
-  const client = new Pop3Client(socket, { signal: ctx.signal, tap: ctx.tap, account, timeoutMs: 24 * 3600_000 });
+  const client = new Pop3Client(socket, peer, { signal: ctx.signal, tap: ctx.tap, timeoutMs: NO_COMMAND_TIMEOUT_MS });
   try {
     await recorder.run('greeting', async () => {
       const banner = await plainGreeting(ctx, client.readGreeting());
@@ -16,23 +19,24 @@ export async function probePop3(ctx: ProbeContext): Promise<void> {
     if (account.security === 'starttls') {
       await tlsStage(ctx, async () => {
         const caps = await client.capa();
-        if (!caps.has('STLS')) throw startTlsNotOffered(account, 'STLS');
+        if (!caps.has('STLS')) throw peer.startTlsNotOffered('STLS');
         // tlsStage judges and describes the certificate before anything else is sent.
         return client.stls(socketTlsOptions(ctx.plan, account.host));
       });
     }
     const caps = await recorder.run('capabilities', async () => {
       const map = await client.capa();
-      const mechanisms = client.mechanisms;
+      const mechanisms = pop3MechanismsOffered(map);
       const list = [...map.entries()].map(([k, v]) => [k, ...v].join(' '));
-      const using = account.auth === 'oauth2' ? 'XOAUTH2' : mechanisms.includes('PLAIN') ? 'AUTH PLAIN' : 'USER/PASS';
-      const offered = [map.has('USER') ? 'USER/PASS' : '', mechanisms.length ? `SASL ${mechanisms.join(' ')}` : ''].filter(Boolean).join(', ');
+      const mechanism = choosePop3Mechanism(account, map);
+      const using = POP3_MECHANISM_NAMES[mechanism];
+      const offered = pop3Offered(map);
       if (offered) {
         const warning = plaintextLoginWarning(account, offered);
         if (warning) recorder.warn(warning);
       }
       return {
-        value: { map, mechanisms, using },
+        value: { map, mechanism, using },
         detail: `${list.join(', ') || 'no CAPA (RFC 1939 server)'}; mechanisms offered: ${mechanisms.join(' ') || 'USER/PASS only'}; will use ${using}`,
         data: { capabilities: list, mechanisms, configured: using },
       };
@@ -40,7 +44,7 @@ export async function probePop3(ctx: ProbeContext): Promise<void> {
     await recorder.run('login', async () => {
       const secret = await ctx.secret();
       const user = account.user ?? '';
-      await client.login(user, secret, { mechanism: account.auth === 'oauth2' ? 'xoauth2' : 'auto' });
+      await pop3Login(client, caps.mechanism, user, secret);
       return { value: undefined, detail: `logged in as ${user} (${caps.using})`, data: { user, mechanism: caps.using } };
     });
     await recorder.run('probe', async () => {
@@ -50,14 +54,16 @@ export async function probePop3(ctx: ProbeContext): Promise<void> {
         uidl = await client.uidlOne(1).then(
           () => 'yes' as const,
           (err: unknown) => {
-            if (err instanceof MailboxError && err.code === 'EPROTOCOL') return 'no' as const;
+            if ((err as { code?: string }).code === 'EPROTOCOL') return 'no' as const;
             throw err;
           },
         );
       }
       await client.quit();
       if (uidl === 'no') {
-        throw new MailboxError('EPROTOCOL', `account ${account.name}: the server does not support UIDL`, {
+        throw peer.fail({
+          code: 'EPROTOCOL',
+          message: `account ${account.name}: the server does not support UIDL`,
           hint: 'mailbox needs UIDL to recognise messages it already fetched; this server cannot be read safely',
         });
       }

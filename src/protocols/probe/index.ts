@@ -2,9 +2,9 @@
 // login, probe, and for --send-to a real message), each stage timed, stopping at the first failure.
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
-import { ErrorCodes } from '../../core/errors.js';
+import { ErrorCodes, MailboxError } from '../../core/errors.js';
 import type { DebugLog } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
+import { Peer } from '../net/peer.js';
 import type { LookupFn } from '../net/socket.js';
 import { handshakePlan, type TlsDeps } from '../net/trust.js';
 import { probeImap } from '../imap/probe.js';
@@ -33,7 +33,9 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 
 export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
-  const recorder = new StageRecorder(account);
+  const peer = new Peer(account);
+  peer.stage = 'setup';
+  const recorder = new StageRecorder(peer);
   const log = options.debugLog;
   log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
   let failure: StageFailed | undefined;
@@ -41,6 +43,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   try {
     const ctx: ProbeContext = {
       account,
+      peer,
       recorder,
       timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
@@ -63,7 +66,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     if (err instanceof StageFailed) failure = err;
     else {
       // Before any stage (a CA file that cannot be read): a configuration problem of its own.
-      failure = new StageFailed(networkFailure(err, account, 'setup'));
+      failure = new StageFailed(err instanceof MailboxError ? err : peer.system(err));
     }
   }
   const error = failure?.error;
