@@ -1,7 +1,7 @@
 // The project's POP3 client (RFC 1939, CAPA RFC 2449, STLS RFC 2595, response codes RFC 3206; the
-// login is in login.ts). Hand-written: node-pop3, the one maintained library, has no STLS or CAPA,
+// login is in login.ts). Written here rather than on node-pop3 0.11, which has no STLS or CAPA,
 // decodes RETR as UTF-8 text (corrupting 8-bit bytes), keeps stuffed dots, and can hang when a
-// timeout fires mid-command.
+// timeout fires mid-command; none of its command layer would survive, so it is not used at all.
 //
 // One socket, commands answered in order. Bodies are streamed byte-exact with back-pressure (a slow
 // consumer pauses the socket); with PIPELINING the reader keeps many RETR on the wire at once.
