@@ -1,7 +1,9 @@
 // The one choice of IMAP login mechanism, for the probe (`mailbox test`) and the reader (`mailbox
 // run`, through imapflow's `auth.loginMethod`): from the account and the server's capabilities.
-// The order is imapflow's own: PLAIN, then SASL LOGIN, then the LOGIN command; for OAuth 2.0
-// OAUTHBEARER, then XOAUTH2 (imapflow has no option for that order, so ours follows it).
+// The order is imapflow's own: PLAIN, then SASL LOGIN, then the LOGIN command; a user name with
+// "\" or "/" (Exchange's DOMAIN\user, a shared mailbox) takes the LOGIN command first, as imapflow
+// does for Exchange. For OAuth 2.0: OAUTHBEARER, then XOAUTH2 (imapflow has no option for that
+// order, so ours follows it).
 import type { Account } from '../../core/account.js';
 import { protocolError } from '../errors.js';
 import { useSecurity } from '../net/security-advice.js';
@@ -23,7 +25,7 @@ export function imapMechanismsOffered(capabilities: Iterable<string>): string[] 
 }
 
 /** The mechanism to log in with; fails (77) when the server offers none the account can use. */
-export function chooseImapMechanism(account: Pick<Account, 'name' | 'auth'>, capabilities: Iterable<string>): ImapMechanism {
+export function chooseImapMechanism(account: Pick<Account, 'name' | 'auth' | 'user'>, capabilities: Iterable<string>): ImapMechanism {
   const upper = new Set([...capabilities].map((c) => c.toUpperCase()));
   const offered = imapMechanismsOffered(upper);
   const shown = offered.join(' ') || 'LOGIN only';
@@ -38,6 +40,7 @@ export function chooseImapMechanism(account: Pick<Account, 'name' | 'auth'>, cap
       account: account.name,
     });
   }
+  if (/[\\/]/.test(account.user ?? '') && !upper.has('LOGINDISABLED')) return 'LOGIN';
   if (offered.includes('PLAIN')) return 'AUTHENTICATE PLAIN';
   if (offered.includes('LOGIN')) return 'AUTHENTICATE LOGIN';
   if (upper.has('LOGINDISABLED')) {
