@@ -14,6 +14,7 @@ import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.
 import { smtpAccountFailure } from '../../src/protocols/smtp/failures.js';
 import { startDovecot, startSmtp, USERS, type Dovecot, type SmtpServer } from '../harness/index.js';
 import { imapLoginServer, pop3LoginServer, smtpLoginServer, type LoginScript } from '../harness/login-servers.js';
+import { CAROL, harnessAccount } from '../helpers/harness-accounts.js';
 import { expectProbeFailure, expectProbeOk, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
 
 const serve = scriptedServers();
@@ -22,7 +23,6 @@ let smtp: SmtpServer;
 let loginOnlySmtp: SmtpServer;
 let dir: string;
 
-const CAROL = 'carol@example.test';
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-login-'));
@@ -33,27 +33,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function harnessAccount(type: AccountType, security: Security, over: Partial<Account> = {}): Account {
-  const ports = {
-    imap: { tls: dovecot.imapsPort, starttls: dovecot.imapPort, none: dovecot.imapPort },
-    pop3: { tls: dovecot.pop3sPort, starttls: dovecot.pop3Port, none: dovecot.pop3Port },
-    smtp: { tls: smtp.smtpsPort, starttls: smtp.smtpPort, none: smtp.smtpPort },
-  }[type];
-  return {
-    name: `${type}-${security}`,
-    type,
-    host: '127.0.0.1',
-    port: ports[security],
-    security,
-    auth: 'password',
-    user: CAROL,
-    secret: { kind: 'env', name: 'PW' },
-    active: true,
-    debug: false,
-    tls: { ca: type === 'smtp' ? smtp.caFile : dovecot.caFile },
-    ...(type === 'imap' ? { folder: 'INBOX' } : {}),
-    ...over,
-  };
+function harness(type: AccountType, security: Security, over: Partial<Account> = {}): Account {
+  return harnessAccount({ dovecot, smtp }, type, security, over);
 }
 
 function probe(account: Account, secret: string): Promise<ProbeResult> {
@@ -122,7 +103,7 @@ describe('against the harness servers: the probe passes and run logs in with the
   for (const type of ['imap', 'pop3', 'smtp'] as const) {
     for (const security of ['tls', 'starttls', 'none'] as const) {
       it(`${type} ${security}, the password with space, quote, @ and UTF-8`, async () => {
-        const account = harnessAccount(type, security);
+        const account = harness(type, security);
         const secret = USERS[CAROL]!;
         const result = expectProbeOk(await probe(account, secret));
         const mechanism = String(loginMechanism(result));
@@ -134,7 +115,7 @@ describe('against the harness servers: the probe passes and run logs in with the
   }
 
   it('smtp: a server that offers only AUTH LOGIN (smtp-server): both use LOGIN', async () => {
-    const account = harnessAccount('smtp', 'tls', { port: loginOnlySmtp.smtpsPort, tls: { ca: loginOnlySmtp.caFile } });
+    const account = harness('smtp', 'tls', { port: loginOnlySmtp.smtpsPort, tls: { ca: loginOnlySmtp.caFile } });
     const result = expectProbeOk(await probe(account, USERS[CAROL]!));
     expect(loginMechanism(result)).toBe('LOGIN');
     expect(firstLoginCommand(await logInAsRun(account, USERS[CAROL]!), 'smtp')).toBe('AUTH LOGIN');
@@ -142,7 +123,7 @@ describe('against the harness servers: the probe passes and run logs in with the
 
   it('a wrong password fails both, with the same code and message', async () => {
     for (const type of ['imap', 'pop3', 'smtp'] as const) {
-      const account = harnessAccount(type, 'tls');
+      const account = harness(type, 'tls');
       const probed = expectProbeFailure(await probe(account, 'wrong'), 77, 'login');
       const run = await runFailure(account, 'wrong');
       expect({ code: run.code, message: run.message }, type).toEqual({ code: probed.code, message: probed.message });

@@ -16,6 +16,7 @@ import { Peer } from '../../src/protocols/net/peer.js';
 import { readGreeting } from '../../src/protocols/net/replies.js';
 import { connectTcp } from '../../src/protocols/net/socket.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
+import { CAROL, harnessAccount } from '../helpers/harness-accounts.js';
 import {
   closedPort,
   makeCerts,
@@ -40,32 +41,15 @@ let closed: number;
 let certs: TestCerts;
 let dir: string;
 
-const CAROL = 'carol@example.test';
 const CAROL_PW = 'p@ss w0rd"é';
 
-function ports(type: AccountType): { tls: number; plain: number } {
-  if (type === 'imap') return { tls: dovecot.imapsPort, plain: dovecot.imapPort };
-  if (type === 'pop3') return { tls: dovecot.pop3sPort, plain: dovecot.pop3Port };
-  return { tls: smtp.smtpsPort, plain: smtp.smtpPort };
-}
+const ports = (type: AccountType) => {
+  const a = (security: Security) => account(type, security).port;
+  return { tls: a('tls'), plain: a('none') };
+};
 
 function account(type: AccountType, security: Security, over: Partial<Account> = {}): Account {
-  const p = ports(type);
-  return {
-    name: `${type}-${security}`,
-    type,
-    host: '127.0.0.1',
-    port: security === 'tls' ? p.tls : p.plain,
-    security,
-    auth: 'password',
-    user: CAROL,
-    secret: { kind: 'env', name: 'PW' },
-    active: true,
-    debug: false,
-    tls: { ca: type === 'smtp' ? smtp.caFile : dovecot.caFile },
-    ...(type === 'imap' ? { folder: 'INBOX' } : {}),
-    ...over,
-  };
+  return harnessAccount({ dovecot, smtp }, type, security, over);
 }
 
 function probe(a: Account, secret = CAROL_PW, extra: Partial<Parameters<typeof probeAccount>[1]> = {}): Promise<ProbeResult> {
