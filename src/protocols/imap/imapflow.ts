@@ -1,6 +1,10 @@
-// What the reader tells imapflow about logging in, and how imapflow's failures become ours.
+// imapflow for the reader: connected and logged in with our choice of mechanism, and its failures
+// as ours.
+import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
+import { imapflowLogger, type DebugLog } from '../debug-log.js';
+import { connectionTls } from '../net/library-tls.js';
 import type { Peer } from '../net/peer.js';
 import { imapLoginRefused } from './login.js';
 import { chooseImapMechanism, IMAPFLOW_LOGIN_METHOD, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
@@ -75,4 +79,41 @@ export function imapFailure(err: unknown, peer: Peer, context: FailureContext = 
     });
   }
   return peer.system(err);
+}
+
+export interface ImapflowOptions {
+  /** The password or OAuth access token, resolved by the caller. */
+  secret: string;
+  debug?: DebugLog;
+  timeoutMs?: number;
+}
+
+/** An imapflow client (loaded lazily), connected and logged in; a failure is ours already. */
+export async function connectImapflow(account: Account, peer: Peer, options: ImapflowOptions): Promise<ImapFlow> {
+  const { ImapFlow } = await import('imapflow');
+  const tls = await connectionTls(account);
+  const auth = imapflowAuth(account, options.secret, () => client.capabilities.keys());
+  const client: ImapFlow = new ImapFlow({
+    host: account.host,
+    port: account.port,
+    secure: account.security === 'tls',
+    doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
+    tls,
+    auth,
+    logger: options.debug ? (imapflowLogger(options.debug) as never) : false,
+    disableAutoIdle: true,
+    connectionTimeout: options.timeoutMs ?? 30_000,
+    greetingTimeout: options.timeoutMs ?? 30_000,
+    socketTimeout: Math.max(options.timeoutMs ?? 0, 120_000),
+  });
+  // imapflow reports a dropped connection as an 'error' event too; the pending command fails with it.
+  client.on('error', () => undefined);
+  peer.stage = 'login';
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), secret: options.secret, user: auth.user } });
+  }
+  return client;
 }
