@@ -11,7 +11,7 @@ import type { ImapMechanism } from './mechanism.js';
 import { needsLiteral, quoted } from './syntax.js';
 
 /** LOGIN with literals where a value is not plain ASCII (synchronizing: waits for "+"). */
-export async function loginCommand(session: LineSession, tag: string, user: string, secret: string): Promise<string> {
+async function loginCommand(session: LineSession, tag: string, user: string, secret: string): Promise<string> {
   const parts = [user, secret];
   if (!parts.some(needsLiteral)) {
     session.send(`${tag} LOGIN ${quoted(user)} ${quoted(secret)}`, `${tag} LOGIN ${quoted(user)} ${REDACTED}`);

@@ -10,7 +10,7 @@ import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
 
-export const LARGE_MESSAGE = 4 * 1024 * 1024;
+const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
 
 export interface ImapReaderOptions {
@@ -23,7 +23,7 @@ export interface ImapReaderOptions {
 }
 
 /** "1:5,7,9:12" from ascending UIDs. */
-export function uidSet(uids: readonly number[]): string {
+function uidSet(uids: readonly number[]): string {
   const parts: string[] = [];
   let start = uids[0];
   let prev = start;
@@ -41,7 +41,7 @@ export function uidSet(uids: readonly number[]): string {
 }
 
 /** Runs of consecutive small messages (one FETCH each) and single large ones (streamed), in order. */
-export function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): Array<{ large: boolean; messages: RemoteMessage[] }> {
+function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): Array<{ large: boolean; messages: RemoteMessage[] }> {
   const plan: Array<{ large: boolean; messages: RemoteMessage[] }> = [];
   for (const m of messages) {
     const isLarge = m.size > large;

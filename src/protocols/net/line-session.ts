@@ -9,9 +9,9 @@ import type { Peer } from './peer.js';
 import { bounded, handshake, listen } from './socket.js';
 
 /** Longest line we read; a longer one is not the protocol (RFC 5321 allows 512, RFC 2449 512 octets). */
-export const MAX_LINE = 64 * 1024;
+const MAX_LINE = 64 * 1024;
 /** Most bytes held unread: a server sending far more than was asked is cut off, memory stays bounded. */
-export const MAX_BUFFERED = 1024 * 1024;
+const MAX_BUFFERED = 1024 * 1024;
 
 export class LineSession {
   socket: net.Socket;

@@ -7,7 +7,7 @@ import type { ProtocolError } from '../errors.js';
 import type { LineSession } from './line-session.js';
 
 /** Most bytes of one reply (all its lines and literals): far above any real one, so memory stays bounded. */
-export const MAX_REPLY_BYTES = 1024 * 1024;
+const MAX_REPLY_BYTES = 1024 * 1024;
 
 function tooLong(session: LineSession, what: string): ProtocolError {
   return session.peer.violation(`${what} longer than ${MAX_REPLY_BYTES} bytes`);
@@ -68,7 +68,7 @@ function withoutLiterals(line: string): boolean {
  * One IMAP response line with its literals read in: a data line ending in {n} or {n+} is followed by
  * n raw bytes and the rest of the response (RFC 3501 4.3). `budget` bounds the bytes read.
  */
-export async function readImapResponse(session: LineSession, step: string, budget = MAX_REPLY_BYTES): Promise<string> {
+async function readImapResponse(session: LineSession, step: string, budget = MAX_REPLY_BYTES): Promise<string> {
   let response = await session.readLine(step);
   if (withoutLiterals(response)) {
     if (response.length > budget) throw tooLong(session, 'IMAP response');
@@ -180,7 +180,7 @@ export async function requestStartTls(session: LineSession, type: AccountType): 
 }
 
 /** An EHLO name: the host name when it is fully qualified, else our address literal (as nodemailer). */
-export function ehloName(socket: net.Socket): string {
+function ehloName(socket: net.Socket): string {
   const host = os.hostname();
   if (host.includes('.')) return host;
   const address = socket.localAddress ?? '127.0.0.1';

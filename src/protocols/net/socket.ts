@@ -46,7 +46,7 @@ export function bounded<T>(peer: Peer, signal: AbortSignal | undefined, step: st
   });
 }
 
-export const systemLookup: LookupFn = async (host) => {
+const systemLookup: LookupFn = async (host) => {
   if (net.isIP(host)) return [{ address: host, family: net.isIP(host) }];
   return dns.promises.lookup(host, { all: true, verbatim: true });
 };

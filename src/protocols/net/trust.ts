@@ -36,7 +36,7 @@ export interface HandshakePlan {
   caFile?: string;
 }
 
-export const MIN_TLS_VERSION = 'TLSv1.2';
+const MIN_TLS_VERSION = 'TLSv1.2';
 
 export function trustKind(trust: Account['tls']): TrustKind {
   if (trust.insecure) return 'insecure';
@@ -46,7 +46,7 @@ export function trustKind(trust: Account['tls']): TrustKind {
 }
 
 /** SNI only for host names: RFC 6066 forbids IP literals there (Node warns). */
-export function serverName(host: string): string | undefined {
+function serverName(host: string): string | undefined {
   return net.isIP(host) ? undefined : host;
 }
 
@@ -95,7 +95,7 @@ export function socketTlsOptions(plan: HandshakePlan, host: string, socket?: net
 }
 
 /** The certificates the peer presented, leaf first. */
-export function peerChain(cert: tls.PeerCertificate | tls.DetailedPeerCertificate): tls.PeerCertificate[] {
+function peerChain(cert: tls.PeerCertificate | tls.DetailedPeerCertificate): tls.PeerCertificate[] {
   const chain: tls.PeerCertificate[] = [];
   let current: tls.PeerCertificate | undefined = cert;
   while (current && current.fingerprint256 && !chain.some((c) => c.fingerprint256 === current!.fingerprint256)) {
@@ -170,7 +170,7 @@ export function untrustedCertificate(account: TlsAccount, detail: string, finger
 }
 
 /** What to do about an untrusted certificate: words, and the trust settings that would fix it. */
-export function certificateAdvice(account: TlsAccount, fingerprint: string | undefined, reason: string | null): Advice {
+function certificateAdvice(account: TlsAccount, fingerprint: string | undefined, reason: string | null): Advice {
   const pin = { field: 'fingerprint', value: fingerprint ?? 'SHA256' };
   if (account.tls.fingerprint) {
     return { hint: 'the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one', fixes: [pin] };

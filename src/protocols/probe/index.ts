@@ -29,7 +29,7 @@ export interface ProbeOptions {
   tls?: TlsDeps;
 }
 
-export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 
 export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();

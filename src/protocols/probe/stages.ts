@@ -4,7 +4,7 @@ import type { Account } from '../../core/account.js';
 import { MailboxError, type ErrorCode, type Fix } from '../../core/errors.js';
 import type { Peer } from '../net/peer.js';
 
-export const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
+const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export interface StageResult {

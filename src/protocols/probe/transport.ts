@@ -9,7 +9,7 @@ import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from 
 import { explainTrustFailure, socketTlsOptions, untrustedCertificate, type HandshakePlan } from '../net/trust.js';
 import type { StageRecorder } from './stages.js';
 
-export const EXPIRY_WARNING_DAYS = 14;
+const EXPIRY_WARNING_DAYS = 14;
 
 export interface ProbeContext {
   account: Account;
@@ -34,7 +34,7 @@ export interface ProbeContext {
   address?: string;
 }
 
-export async function resolveAndConnect(ctx: ProbeContext): Promise<net.Socket> {
+async function resolveAndConnect(ctx: ProbeContext): Promise<net.Socket> {
   const { peer, recorder, signal } = ctx;
   const addresses = await recorder.run('resolve', async () => {
     const found = await resolveHost(peer, signal, ctx.lookup);
@@ -56,7 +56,7 @@ const TRUST_WORDS: Record<HandshakePlan['trust'], string> = {
   insecure: 'nothing (insecure: not verified)',
 };
 
-export function describeTls(info: TlsSessionInfo, plan: HandshakePlan): string {
+function describeTls(info: TlsSessionInfo, plan: HandshakePlan): string {
   const parts = [`${info.protocol ?? 'TLS'} ${info.cipher ?? ''}`.trim()];
   const cert = info.certificate;
   if (cert) {

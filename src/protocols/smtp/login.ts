@@ -18,7 +18,7 @@ export interface SmtpAnswer {
 export type SmtpSend = (line: string, logged?: string) => Promise<SmtpAnswer>;
 
 /** The AUTH exchange; resolves with the server's last reply (235 on success). */
-export async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: string, secret: string): Promise<SmtpAnswer> {
+async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: string, secret: string): Promise<SmtpAnswer> {
   if (mechanism === 'LOGIN') {
     let reply = await send('AUTH LOGIN');
     if (reply.code !== 334) return reply;
@@ -33,7 +33,7 @@ export async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism,
 }
 
 /** A refused login, the same from the probe and the sender: 4xx is 75, anything else 77; the reply redacted. */
-export function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer, secret: string): ProtocolError {
+function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer, secret: string): ProtocolError {
   const text = redactSecret(reply.text, secret, user).replace(/\n/g, ' ');
   const command = `AUTH ${mechanism}`;
   if (reply.code >= 400 && reply.code < 500) {

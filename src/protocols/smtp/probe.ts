@@ -60,7 +60,7 @@ function messageDate(now: Date): string {
   return now.toUTCString().replace(/GMT$/, '+0000');
 }
 
-export function testMessage(from: string, to: string, account: string, server: string, now: Date): string {
+function testMessage(from: string, to: string, account: string, server: string, now: Date): string {
   const domain = from.slice(from.lastIndexOf('@') + 1) || 'mailbox.invalid';
   return [
     `Date: ${messageDate(now)}`,
