@@ -252,7 +252,7 @@ export class Runner {
 
   private async smtpFailure(err: unknown, smtp: Account): Promise<MailboxError> {
     if (err instanceof MailboxError) return err;
-    const { smtpAccountFailure } = await import('../protocols/smtp/sender.js');
+    const { smtpAccountFailure } = await import('../protocols/smtp/failures.js');
     return smtpAccountFailure(err, smtp);
   }
 

@@ -11,8 +11,6 @@ import type { Envelope, Outgoing, OutgoingMessage, SendResult } from '../types.j
 import { classifySmtpError } from './failures.js';
 import { smtpLogin } from './login.js';
 
-export { classifySmtpError, smtpAccountFailure } from './failures.js';
-
 export interface SmtpSenderOptions {
   /** The password or OAuth access token, resolved by the caller; absent for auth none. */
   secret?: string;
