@@ -52,6 +52,8 @@ export interface ImapLoginOptions {
   accept: { command?: boolean; sasl: string[] };
   /** The host the client connects to, for OAUTHBEARER. */
   host?: string;
+  /** Replaces the answer to these commands after the login (a refusal, say). */
+  answers?: Record<string, (tag: string) => string>;
 }
 
 /** Reads one IMAP command with its literals ("{n}" answered with "+"): the whole line, and the literals alone. */
@@ -103,6 +105,8 @@ export function imapLoginServer(login: LoginScript, options: ImapLoginOptions): 
         }
         const responses = await readSasl(c, mechanism, args[1], (text) => c.line(`+ ${text}`));
         c.line(`${tag} ${saslOk(login, mechanism, responses, options.host) ? 'OK authenticated' : 'NO [AUTHENTICATIONFAILED] no'}`);
+      } else if (options.answers?.[upper]) {
+        c.line(options.answers[upper]!(tag!));
       } else if (upper === 'EXAMINE' || upper === 'SELECT') {
         c.line('* 0 EXISTS');
         c.line('* OK [UIDVALIDITY 7] ok');

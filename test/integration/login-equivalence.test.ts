@@ -15,7 +15,8 @@ import { smtpAccountFailure } from '../../src/protocols/smtp/failures.js';
 import { startDovecot, startSmtp, USERS, type Dovecot, type SmtpServer } from '../harness/index.js';
 import { imapLoginServer, pop3LoginServer, smtpLoginServer, type LoginScript } from '../harness/login-servers.js';
 import { CAROL, harnessAccount } from '../helpers/harness-accounts.js';
-import { expectProbeFailure, expectProbeOk, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
+import { serveCommands } from '../harness/scripted-server.js';
+import { expectFailure, expectProbeFailure, expectProbeOk, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
 
 const serve = scriptedServers();
 let dovecot: Dovecot;
@@ -228,4 +229,32 @@ describe('a refused IMAP login fails at once, never at the deadline (issue 10 it
       expect(err.code).toBe('EAUTH');
     });
   }
+});
+
+describe('a server that quotes the password after the login: the adapters\' errors do not carry it', () => {
+  it('IMAP: a NO to EXAMINE that repeats the LOGIN command', async () => {
+    const echo = (tag: string) => `${tag} NO [CANNOT] you sent: LOGIN alice ${Buffer.from(SECRET).toString('latin1')} or ${Buffer.from(`\0alice\0${SECRET}`).toString('base64')}`;
+    const login: LoginScript = { user: 'alice', secret: SECRET, used: [] };
+    const srv = await serve(imapLoginServer(login, { caps: 'IMAP4rev1', accept: { command: true, sasl: [] }, answers: { EXAMINE: echo } }));
+    const incoming = await openIncoming(scriptedAccount(srv, 'imap'), { secret: SECRET, timeoutMs: 5000 });
+    const err = await expectFailure(incoming.list());
+    expect(err.message).toContain('you sent: LOGIN alice <redacted> or <redacted>');
+    incoming.abort();
+  });
+
+  it('POP3: an -ERR to STAT that repeats PASS', async () => {
+    const srv = await serve(async (c) => {
+      c.line('+OK hi');
+      await serveCommands(c, {
+        CAPA: () => c.line('-ERR'),
+        USER: () => c.line('+OK'),
+        PASS: () => c.line('+OK'),
+        STAT: () => c.line(`-ERR [SYS/PERM] you sent PASS ${Buffer.from(SECRET).toString('latin1')}`),
+      });
+    });
+    const incoming = await openIncoming(scriptedAccount(srv, 'pop3'), { secret: SECRET, timeoutMs: 5000 });
+    const err = await expectFailure(incoming.status());
+    expect(err.message).toContain('you sent PASS <redacted>');
+    incoming.abort();
+  });
 });

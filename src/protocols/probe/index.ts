@@ -55,6 +55,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       secret: async () => {
         const secret = await options.secret();
         log?.addSecret(secret);
+        peer.knowSecret(secret);
         return secret;
       },
       sendTo: account.type === 'smtp' ? options.sendTo : undefined,
