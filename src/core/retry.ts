@@ -6,10 +6,3 @@ export function nextAttemptAt(attempts: number, now: Date): Date | null {
   const minutes = BACKOFF_MINUTES[attempts - 1];
   return minutes === undefined ? null : new Date(now.getTime() + minutes * 60_000);
 }
-
-export type SmtpFailureKind = 'permanent' | 'temporary';
-
-/** 5xx is permanent; 4xx, no reply (connection lost, timeout) is temporary. */
-export function classifySmtpFailure(responseCode: number | undefined): SmtpFailureKind {
-  return responseCode !== undefined && responseCode >= 500 && responseCode < 600 ? 'permanent' : 'temporary';
-}

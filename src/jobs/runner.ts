@@ -125,7 +125,7 @@ export class Runner {
       const { openImapReader } = await import('../protocols/imap/reader.js');
       return openImapReader(account, { secret, debug, readWrite: Boolean(account.deleteAfterDownload) });
     }
-    const { openPop3Reader } = await import('../protocols/pop3-reader.js');
+    const { openPop3Reader } = await import('../protocols/pop3/reader.js');
     return openPop3Reader(account, { secret, debug });
   }
 
@@ -252,7 +252,7 @@ export class Runner {
 
   private async smtpFailure(err: unknown, smtp: Account): Promise<MailboxError> {
     if (err instanceof MailboxError) return err;
-    const { smtpAccountFailure } = await import('../protocols/smtp/sender.js');
+    const { smtpAccountFailure } = await import('../protocols/smtp/failures.js');
     return smtpAccountFailure(err, smtp);
   }
 
@@ -280,8 +280,9 @@ export class Runner {
       if (named && !named.active) this.deps.notice(`account ${named.name} is not active: it is left out (mailbox activate ${named.name})`);
     }
     // Heavy libraries load while the lock, the recovery and the first connections are set up.
-    if (!this.deps.openIncoming && initial.some((a) => a.type === 'imap')) (await import('../protocols/imap/reader.js')).preloadImapflow();
-    if (!this.deps.openOutgoing && initialSmtp) (await import('../protocols/smtp/sender.js')).preloadNodemailer();
+    const { preloadAdapters } = await import('../protocols/open.js');
+    if (!this.deps.openIncoming) preloadAdapters(initial);
+    if (!this.deps.openOutgoing && initialSmtp) preloadAdapters([initialSmtp]);
     const { acquireRunLock } = await import('../store/run-lock.js');
     const lock = await acquireRunLock(stores.lockFile, { pid: this.deps.pid, isAlive: this.deps.isAlive });
     this.status = await stores.status.load();

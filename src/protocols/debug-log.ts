@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'node:util';
 import type { AccountType } from '../core/account.js';
+import { plainPayload, xoauth2Payload } from './sasl.js';
 
 export const REDACTED = '<redacted>';
 
@@ -53,9 +54,7 @@ export function secretForms(secret: string, user?: string): string[] {
   forms.add(`"${secret.replace(/["\\]/g, (c) => `\\${c}`)}"`);
   forms.add(bytes.toString('latin1'));
   if (user !== undefined) {
-    for (const payload of [`\0${user}\0${secret}`, `${user}\0${user}\0${secret}`, `user=${user}\x01auth=Bearer ${secret}\x01\x01`]) {
-      forms.add(Buffer.from(payload, 'utf8').toString('base64'));
-    }
+    for (const payload of [plainPayload(user, secret), plainPayload(user, secret, user), xoauth2Payload(user, secret)]) forms.add(payload);
   }
   return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
 }
@@ -64,6 +63,11 @@ function scrub(line: string, forms: readonly string[]): string {
   let out = line;
   for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
   return out;
+}
+
+/** `text` with every form of `secret` (plain, quoted, base64, SASL payloads) replaced: for server replies quoted in errors. */
+export function redactSecret(text: string, secret: string | undefined, user?: string): string {
+  return secret ? scrub(text, secretForms(secret, user)) : text;
 }
 
 const IMAP_AUTH = /^(\S+) (LOGIN|AUTHENTICATE)\b ?(.*)$/i;

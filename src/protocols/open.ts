@@ -19,7 +19,7 @@ export const openIncoming: OpenIncoming = async (account, options) => {
     const { openImapReader } = await import('./imap/reader.js');
     return openImapReader(account, { secret: options.secret ?? '', debug: options.debug, timeoutMs: options.timeoutMs, readWrite: Boolean(account.deleteAfterDownload) });
   }
-  const { openPop3Reader } = await import('./pop3-reader.js');
+  const { openPop3Reader } = await import('./pop3/reader.js');
   return openPop3Reader(account, { secret: options.secret ?? '', debug: options.debug, timeoutMs: options.timeoutMs });
 };
 

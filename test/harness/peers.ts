@@ -110,7 +110,7 @@ export async function startExim(): Promise<PeerServer> {
   const exim = find('usr/sbin/exim4')!;
   const { dir, untrack } = await tempDir('mbx-exim-');
   const certs = await makeCerts(path.join(dir, 'tls'));
-  const [smtp, smtps] = await freePorts(2);
+  const [smtp, smtps] = (await freePorts(2)) as [number, number];
   for (const sub of ['spool', 'log', 'mail']) await mkdir(path.join(dir, sub));
   // An lsearch value is the rest of its line, spaces and quotes included (not unquoted, not expanded).
   await writeFile(path.join(dir, 'passwd'), Object.entries(USERS).map(([u, p]) => `${u}: ${p}`).join('\n') + '\n');
@@ -187,7 +187,7 @@ export async function startCyrus(): Promise<PeerServer> {
   const saslpasswd = find('usr/sbin/saslpasswd2')!;
   const { dir, untrack } = await tempDir('mbx-cyrus-');
   const certs = await makeCerts(path.join(dir, 'tls'));
-  const [imap, imaps, pop3, pop3s] = await freePorts(4);
+  const [imap, imaps, pop3, pop3s] = (await freePorts(4)) as [number, number, number, number];
   for (const sub of ['conf', 'spool', 'run']) await mkdir(path.join(dir, sub));
   const conf = path.join(dir, 'imapd.conf');
   const users = { alice: USERS.alice!, bob: USERS.bob! };
@@ -250,7 +250,7 @@ export async function startCourierPreauth(): Promise<PeerServer> {
   const maildirmake = find('usr/bin/maildirmake.courier');
   const { dir, untrack } = await tempDir('mbx-courier-');
   const certs = await makeCerts(path.join(dir, 'tls'));
-  const [imap] = await freePorts(1);
+  const [imap] = (await freePorts(1)) as [number];
   const home = path.join(dir, 'home');
   await mkdir(home);
   if (maildirmake) await run(maildirmake, [path.join(home, 'Maildir')], { env: libraryEnv(maildirmake) });

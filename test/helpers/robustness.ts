@@ -1,5 +1,6 @@
 // Shared by the robustness tests: scripted servers stopped after each test, accounts pointing at
-// them, and the checks every failure must pass (a MailboxError, the right exit code, no secret).
+// them, and the checks every failure must pass (a MailboxError, the right exit code, no secret, no
+// CLI flag in the hint).
 import { afterEach, expect } from 'vitest';
 import type { Account, AccountType } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
@@ -57,7 +58,13 @@ export function expectProbeFailure(result: ProbeResult, exit: number, stage: str
   expect(result.ok).toBe(false);
   expect(result.error, JSON.stringify(result.stages)).not.toBeNull();
   expect({ exit: result.exitCode, stage: result.stages.at(-1)?.name, error: result.error!.message }).toMatchObject({ exit, stage });
+  expectNoFlags(result.error!.hint);
   return result.error!;
+}
+
+/** Hints below the CLI say what to do in words; the account settings to change travel as `fixes`. */
+export function expectNoFlags(hint: string | null | undefined): void {
+  expect(hint ?? '').not.toMatch(/(^|[\s(])--[a-z]/);
 }
 
 export function expectProbeOk(result: ProbeResult): ProbeResult {
@@ -75,5 +82,6 @@ export async function expectFailure(promise: Promise<unknown>): Promise<MailboxE
   expect(err, 'expected a failure').toBeInstanceOf(MailboxError);
   const m = err as MailboxError;
   for (const form of secretForms()) expect(`${m.message} ${m.hint ?? ''}`).not.toContain(form);
+  expectNoFlags(m.hint);
   return m;
 }

@@ -1,12 +1,17 @@
-// The project's POP3 client against a real Dovecot: STLS, CAPA, USER/PASS, AUTH PLAIN, byte-exact
-// RETR, pipelined RETR, timeouts.
-import { Writable } from 'node:stream';
+// The project's POP3 client against a real Dovecot: STLS, CAPA, USER/PASS, AUTH PLAIN and LOGIN,
+// byte-exact RETR, pipelined RETR through the reader, timeouts.
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hintText } from '../../src/cli/hints.js';
 import type { Account } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
+import { Peer } from '../../src/protocols/net/peer.js';
+import { connectTcp } from '../../src/protocols/net/socket.js';
 import { Pop3Client } from '../../src/protocols/pop3/client.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
-import { connectTcp } from '../../src/protocols/socket.js';
+import { pop3Login, type Pop3Mechanism } from '../../src/protocols/pop3/login.js';
+import { openPop3Reader } from '../../src/protocols/pop3/reader.js';
+import type { MessageBody } from '../../src/protocols/types.js';
 import { startDovecot, startSilentServer, type Dovecot, type SilentServer } from '../harness/index.js';
 
 let dovecot: Dovecot;
@@ -35,12 +40,21 @@ function account(over: Partial<Account> = {}): Account {
   };
 }
 
-function collector(): { sink: Writable; bytes: () => Buffer } {
+async function bytesOf(body: Readable | MessageBody): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
   const chunks: Buffer[] = [];
-  return {
-    sink: new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }),
-    bytes: () => Buffer.concat(chunks),
-  };
+  for await (const c of body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A plain connection to Dovecot's POP3 port, greeted, CAPA read: for logging in by hand. */
+async function plainClient(options: { timeoutMs?: number; host?: string; port?: number } = {}): Promise<Pop3Client> {
+  const a = account({ host: options.host ?? dovecot.host, port: options.port ?? dovecot.pop3Port, security: 'none' });
+  const peer = new Peer(a);
+  const client = new Pop3Client(await connectTcp(peer, a.host), peer, { timeoutMs: options.timeoutMs });
+  await client.readGreeting();
+  await client.capa();
+  return client;
 }
 
 beforeAll(async () => {
@@ -56,7 +70,7 @@ describe('POP3 client against Dovecot', () => {
   it('implicit TLS, CAPA, AUTH PLAIN, STAT, UIDL, LIST and byte-exact RETR', async () => {
     const lines: string[] = [];
     const client = await connectPop3(account(), { secret: 'alice-secret', tap: (d, l) => lines.push(`${d} ${l}`) });
-    expect(client.secure).toBe(true);
+    expect('encrypted' in client.socket).toBe(true);
     expect(client.capabilities!.has('PIPELINING')).toBe(true);
     expect(lines.some((l) => l.startsWith('C AUTH PLAIN '))).toBe(true);
     const stat = await client.stat();
@@ -64,39 +78,41 @@ describe('POP3 client against Dovecot', () => {
     const uidl = await client.uidl();
     expect(uidl).toHaveLength(1);
     expect(uidl[0]!.uid).toMatch(/\S+/);
+    expect(await client.uidlOne(1)).toBe(uidl[0]!.uid);
     const list = await client.list();
     expect(list[0]!.size).toBe(stat.size);
-    const { sink, bytes } = collector();
-    const n = await client.retr(1, sink);
-    expect(bytes().equals(TRICKY)).toBe(true);
-    expect(n).toBe(TRICKY.length);
-    expect((await client.top(1, 0)).toString()).toContain('Subject: dots\r\n');
+    expect((await bytesOf(await client.retrStream(1))).equals(TRICKY)).toBe(true);
     await client.quit();
   });
 
-  it('STLS on the plain port, then USER/PASS with a password holding space, quote, @ and UTF-8', async () => {
-    const client = await connectPop3(account({ port: dovecot.pop3Port, security: 'starttls', user: 'carol@example.test' }), {
-      secret: dovecot.users['carol@example.test']!,
-      mechanism: 'user',
-    });
-    expect(client.secure).toBe(true);
+  it('STLS on the plain port: the session is encrypted and capabilities are read again', async () => {
+    const client = await connectPop3(account({ port: dovecot.pop3Port, security: 'starttls', user: 'carol@example.test' }), { secret: dovecot.users['carol@example.test']! });
+    expect('encrypted' in client.socket).toBe(true);
     expect(client.capabilities!.has('STLS')).toBe(false); // re-read after TLS
     expect(await client.stat()).toEqual({ count: 0, size: 0 });
-    await client.noop();
     await client.quit();
   });
 
-  it('AUTH PLAIN by continuation (no initial response) for the UTF-8 password', async () => {
-    const socket = await connectTcp(dovecot.host, dovecot.pop3Port);
-    const client = new Pop3Client(socket);
-    await client.readGreeting();
-    await client.capa();
-    await client.login('carol@example.test', dovecot.users['carol@example.test']!, { mechanism: 'plain', initialResponse: false });
+  it.each([
+    ['user', {}],
+    ['plain', { initialResponse: false }],
+    ['plain', {}],
+    ['login', {}],
+  ] as [Pop3Mechanism, { initialResponse?: boolean }][])('logs in with %s %j for the password with space, quote, @ and UTF-8', async (mechanism, options) => {
+    const client = await plainClient();
+    await pop3Login(client, mechanism, 'carol@example.test', dovecot.users['carol@example.test']!, options);
     expect((await client.stat()).count).toBe(0);
     await client.quit();
   });
 
-  it('wrong password: EAUTH naming the user and the mechanisms offered', async () => {
+  it('a wrong password with each mechanism: EAUTH naming the user and what the server offers', async () => {
+    for (const mechanism of ['user', 'plain', 'login'] as const) {
+      const client = await plainClient();
+      const err = await pop3Login(client, mechanism, 'alice', 'wrong').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MailboxError);
+      expect((err as MailboxError).code).toBe('EAUTH');
+      client.close();
+    }
     const err = await connectPop3(account(), { secret: 'wrong' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailboxError);
     expect((err as MailboxError).code).toBe('EAUTH');
@@ -105,47 +121,42 @@ describe('POP3 client against Dovecot', () => {
     expect((err as MailboxError).hint).toContain('PLAIN');
   });
 
-  it('pipelined RETR of many messages, in order, byte-exact, within a window', async () => {
-    const client = await connectPop3(account({ user: 'bob' }), { secret: 'bob-secret' });
-    const ids = (await client.list()).map((m) => m.id);
-    expect(ids).toHaveLength(40);
-    const got: { id: number; text: string }[] = [];
-    await client.retrMany(
-      ids,
-      async (id, body) => {
-        const chunks: Buffer[] = [];
-        for await (const c of body) chunks.push(c as Buffer);
-        got.push({ id, text: Buffer.concat(chunks).toString('latin1') });
-      },
-      { window: 8 },
-    );
-    expect(got.map((g) => g.id)).toEqual(ids);
-    for (const { id, text } of got) {
-      expect(text).toBe(`Subject: m${id}\r\n\r\nbody ${id} ${'x'.repeat(id * 50)}\r\n.${id}\r\n`);
-    }
-    await client.quit();
+  it('the reader pipelines RETR for many messages: in order, byte-exact', async () => {
+    const reader = await openPop3Reader(account({ user: 'bob' }), { secret: 'bob-secret', window: 8 });
+    const messages = await reader.list();
+    expect(messages).toHaveLength(40);
+    const got: { n: number; text: string }[] = [];
+    await reader.fetch(messages, async (m, body) => {
+      got.push({ n: m.n, text: (await bytesOf(body)).toString('latin1') });
+    });
+    expect(got.map((g) => g.n)).toEqual(messages.map((m) => m.n));
+    for (const { n, text } of got) expect(text).toBe(`Subject: m${n}\r\n\r\nbody ${n} ${'x'.repeat(n * 50)}\r\n.${n}\r\n`);
+    await reader.close();
   });
 
-  it('a consumer failure stops retrMany with that error, and the connection stays usable', async () => {
-    const client = await connectPop3(account({ user: 'bob' }), { secret: 'bob-secret' });
-    const err = await client
-      .retrMany([1, 2, 3, 4, 5, 6], async (id) => {
-        if (id === 2) throw new Error('disk full');
+  it('a consumer failure stops the fetch with that error, and the connection stays usable', async () => {
+    const reader = await openPop3Reader(account({ user: 'bob' }), { secret: 'bob-secret' });
+    const err = await reader
+      .fetch((await reader.list()).slice(0, 6), async (m, body) => {
+        await bytesOf(body);
+        if (m.n === 2) throw new Error('disk full');
       })
       .catch((e: unknown) => e);
     expect((err as Error).message).toBe('disk full');
-    await client.noop();
-    await client.quit();
+    expect((await reader.status()).count).toBe(40);
+    await reader.close();
   });
 
-  it('RETR of a message that does not exist rejects with the server text; DELE then RSET keeps it', async () => {
+  it('RETR of a message that does not exist rejects with the server text', async () => {
     const client = await connectPop3(account({ user: 'bob' }), { secret: 'bob-secret' });
-    await expect(client.retr(999, collector().sink)).rejects.toThrow(/RETR/);
+    await expect(client.retrStream(999)).rejects.toThrow(/RETR/);
     await client.dele(1);
-    await expect(client.retr(1, collector().sink)).rejects.toThrow();
-    await client.rset();
-    expect((await client.stat()).count).toBe(40);
-    await client.quit();
+    await expect(client.retrStream(1)).rejects.toThrow();
+    expect((await client.stat()).count).toBe(39);
+    client.close(); // without QUIT: the deletion is not committed
+    const again = await connectPop3(account({ user: 'bob' }), { secret: 'bob-secret' });
+    expect((await again.stat()).count).toBe(40);
+    await again.quit();
   });
 
   it('DELE is committed at QUIT', async () => {
@@ -172,14 +183,15 @@ describe('POP3 client against Dovecot', () => {
   it('STARTTLS configured on the implicit-TLS port times out with a hint about the port', async () => {
     const err = await connectPop3(account({ port: dovecot.pop3sPort, security: 'starttls' }), { secret: 'x', timeoutMs: 500 }).catch((e: unknown) => e);
     expect((err as MailboxError).code).toBe('ETIMEDOUT');
-    expect((err as MailboxError).hint).toContain('--security tls');
+    expect(hintText(err as MailboxError)).toContain('mailbox edit pop --security tls');
   });
 
   it('a timeout in the middle of a command rejects the command', async () => {
-    const socket = await connectTcp(silent.host, silent.port);
-    const client = new Pop3Client(socket, { timeoutMs: 200 });
+    const peer = new Peer(account({ host: silent.host, port: silent.port, security: 'none' }));
+    const socket = await connectTcp(peer, silent.host);
+    const client = new Pop3Client(socket, peer, { timeoutMs: 200 });
     await expect(client.readGreeting()).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     expect(socket.destroyed).toBe(true);
-    await expect(client.noop()).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await expect(client.stat()).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 });

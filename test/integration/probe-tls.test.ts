@@ -7,10 +7,13 @@ import { ImapFlow } from 'imapflow';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/core/account.js';
+import { hintText } from '../../src/cli/hints.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
-import { connectionTls, describeCertificate, type TlsAccount } from '../../src/protocols/tls.js';
-import { fetchPeerCertificate } from '../../src/protocols/certificate-fetch.js';
+import { describeCertificate } from '../../src/protocols/net/certificate.js';
+import { connectionTls } from '../../src/protocols/net/library-tls.js';
+import type { TlsAccount } from '../../src/protocols/net/trust.js';
+import { fetchPeerCertificate } from '../../src/protocols/net/certificate-fetch.js';
 import { makeCerts, startDovecot, startSmtp, type Dovecot, type SmtpServer, type TestCerts } from '../harness/index.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -152,8 +155,8 @@ describe('our own sockets (POP3 client) judge the peer before sending anything',
       expect(lines.some((l) => l.includes('alice'))).toBe(false); // nothing sent after the handshake
       const untrusted = await connectPop3(pop(port, security, {}), { secret: 'alice-secret' }).catch((e: unknown) => e);
       expect((untrusted as MailboxError).code).toBe('ETLS');
-      expect((untrusted as MailboxError).hint).toContain(`--fingerprint ${certs.selfSigned.fingerprint}`);
-      expect((untrusted as MailboxError).hint).toContain('--ca FILE');
+      expect(hintText(untrusted as MailboxError)).toContain(`mailbox edit t --fingerprint ${certs.selfSigned.fingerprint}`);
+      expect(hintText(untrusted as MailboxError)).toContain('mailbox edit t --ca FILE');
     });
   }
 });

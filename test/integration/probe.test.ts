@@ -6,13 +6,17 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account, AccountType, Security } from '../../src/core/account.js';
+import { hintText } from '../../src/cli/hints.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { openDebugLog, secretForms } from '../../src/protocols/debug-log.js';
-import { LineSession } from '../../src/protocols/line-session.js';
+import { imapLogin } from '../../src/protocols/imap/login.js';
+import type { ImapMechanism } from '../../src/protocols/imap/mechanism.js';
+import { LineSession } from '../../src/protocols/net/line-session.js';
+import { Peer } from '../../src/protocols/net/peer.js';
+import { readGreeting } from '../../src/protocols/net/replies.js';
+import { connectTcp } from '../../src/protocols/net/socket.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
-import { loginCommand } from '../../src/protocols/probe/imap.js';
-import { readGreeting } from '../../src/protocols/replies.js';
-import { connectTcp } from '../../src/protocols/socket.js';
+import { CAROL, harnessAccount } from '../helpers/harness-accounts.js';
 import {
   closedPort,
   makeCerts,
@@ -37,32 +41,15 @@ let closed: number;
 let certs: TestCerts;
 let dir: string;
 
-const CAROL = 'carol@example.test';
 const CAROL_PW = 'p@ss w0rd"é';
 
-function ports(type: AccountType): { tls: number; plain: number } {
-  if (type === 'imap') return { tls: dovecot.imapsPort, plain: dovecot.imapPort };
-  if (type === 'pop3') return { tls: dovecot.pop3sPort, plain: dovecot.pop3Port };
-  return { tls: smtp.smtpsPort, plain: smtp.smtpPort };
-}
+const ports = (type: AccountType) => {
+  const a = (security: Security) => account(type, security).port;
+  return { tls: a('tls'), plain: a('none') };
+};
 
 function account(type: AccountType, security: Security, over: Partial<Account> = {}): Account {
-  const p = ports(type);
-  return {
-    name: `${type}-${security}`,
-    type,
-    host: '127.0.0.1',
-    port: security === 'tls' ? p.tls : p.plain,
-    security,
-    auth: 'password',
-    user: CAROL,
-    secret: { kind: 'env', name: 'PW' },
-    active: true,
-    debug: false,
-    tls: { ca: type === 'smtp' ? smtp.caFile : dovecot.caFile },
-    ...(type === 'imap' ? { folder: 'INBOX' } : {}),
-    ...over,
-  };
+  return harnessAccount({ dovecot, smtp }, type, security, over);
 }
 
 function probe(a: Account, secret = CAROL_PW, extra: Partial<Parameters<typeof probeAccount>[1]> = {}): Promise<ProbeResult> {
@@ -154,14 +141,14 @@ describe('failures stop at the stage that failed, with a code and a hint', () =>
       expect(r.ok).toBe(false);
       expect(failedStage(r)!.name).toBe('greeting');
       expect(r.error!.message).toContain('implicit-TLS port');
-      expect(r.error!.hint).toContain('--security tls');
+      expect(hintText(r.error!)).toContain(`mailbox edit ${type}-starttls --security tls`);
     });
 
     it(`${type}: the plain port configured as tls gets a clear hint`, async () => {
       const r = await probe(account(type, 'tls', { port: ports(type).plain }));
       expect(r.exitCode).toBe(76);
       expect(failedStage(r)!.name).toBe('tls');
-      expect(r.error!.hint).toContain('--security starttls');
+      expect(hintText(r.error!)).toContain('--security starttls');
     });
   }
 
@@ -190,8 +177,9 @@ describe('failures stop at the stage that failed, with a code and a hint', () =>
     expect(r.exitCode).toBe(76);
     expect(failedStage(r)!.name).toBe('tls');
     expect(failedStage(r)!.detail).toContain(certs.selfSigned.fingerprint);
-    expect(r.error!.hint).toContain(`--fingerprint ${certs.selfSigned.fingerprint}`);
-    expect(r.error!.hint).toContain('--ca FILE');
+    expect(r.error!.hint).not.toMatch(/--[a-z]/);
+    expect(hintText(r.error!)).toContain(`mailbox edit smtp-tls --fingerprint ${certs.selfSigned.fingerprint}`);
+    expect(hintText(r.error!)).toContain('mailbox edit smtp-tls --ca FILE');
   });
 
   it('self-signed certificate pinned by fingerprint passes; a wrong pin fails (tls and starttls)', async () => {
@@ -243,27 +231,37 @@ describe('failures stop at the stage that failed, with a code and a hint', () =>
     const r = await probe(account('smtp', 'tls', { port: expiringSmtp.smtpsPort, tls: { insecure: true } }));
     expect(r.ok).toBe(true);
     expect(r.warnings.join('\n')).toMatch(/expires on .* \(in [45] days\)/);
-    expect(r.warnings.join('\n')).toMatch(/--insecure/);
+    expect(r.warnings.join('\n')).toMatch(/verification is off \(insecure\)/);
   });
 });
 
 describe('login variants', () => {
-  it('IMAP LOGIN: quoted for an ASCII password, literals for a UTF-8 one (with space, quote, @)', async () => {
-    for (const [user, secret] of [
-      ['alice', 'alice-secret'],
-      [CAROL, CAROL_PW],
-    ] as const) {
-      const socket = await connectTcp('127.0.0.1', dovecot.imapPort);
-      const lines: string[] = [];
-      const session = new LineSession(socket, { tap: (d, l) => lines.push(`${d} ${l}`) });
-      try {
-        await readGreeting(session, 'imap');
-        expect(await loginCommand(session, 'L1', user, secret)).toMatch(/^L1 OK/);
-        expect(await loginCommand(session, 'L2', user, secret)).toMatch(/^L2 BAD|^L2 NO/); // already logged in
-      } finally {
-        session.close();
+  it('IMAP: LOGIN (quoted, or literals for UTF-8), AUTHENTICATE PLAIN with and without SASL-IR, AUTHENTICATE LOGIN', async () => {
+    const variants: [ImapMechanism, boolean][] = [
+      ['LOGIN', false],
+      ['AUTHENTICATE PLAIN', true],
+      ['AUTHENTICATE PLAIN', false],
+      ['AUTHENTICATE LOGIN', false],
+    ];
+    for (const [mechanism, saslIr] of variants) {
+      for (const [user, secret] of [
+        ['alice', 'alice-secret'],
+        [CAROL, CAROL_PW],
+      ] as const) {
+        const peer = new Peer(account('imap', 'none'));
+        const socket = await connectTcp(peer, '127.0.0.1');
+        const lines: string[] = [];
+        const session = new LineSession(socket, peer, { tap: (d, l) => lines.push(`${d} ${l}`) });
+        try {
+          await readGreeting(session, 'imap');
+          if (user === CAROL) expect(await imapLogin(session, 'L1', mechanism, user, 'wrong', saslIr), mechanism).toMatch(/^L1 NO/);
+          expect(await imapLogin(session, 'L2', mechanism, user, secret, saslIr), mechanism).toMatch(/^L2 OK/);
+          expect(await imapLogin(session, 'L3', mechanism, user, secret, saslIr)).toMatch(/^L3 BAD|^L3 NO/); // already logged in
+        } finally {
+          session.close();
+        }
+        expect(lines.join('\n')).not.toContain(secret);
       }
-      expect(lines.join('\n')).not.toContain(secret);
     }
   });
 

@@ -1,13 +1,13 @@
 // `mailbox test` and the POP3 client against other real servers than the suite's Dovecot and
 // smtp-server: Exim (SMTP), Cyrus IMAP (IMAP, POP3), Courier-IMAP (PREAUTH). Opt-in: each block
 // skips, with the reason in its name, when the server is not available (see test/harness/peers.ts).
-import { Writable } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account, AccountType, Security } from '../../src/core/account.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
+import { openPop3Reader } from '../../src/protocols/pop3/reader.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
 import { peerMissing, startCourierPreauth, startCyrus, startExim, type PeerServer } from '../harness/peers.js';
 
@@ -54,7 +54,7 @@ describe.skipIf(exim)(`Exim${exim ? ` (skipped: ${exim})` : ''}`, () => {
 
   it('starttls, tls and none pass; none warns about the plaintext password', async () => {
     const [starttls, tls, none] = await Promise.all(['starttls', 'tls', 'none'].map((s) => probe(peer, account(peer, 'smtp', s as Security))));
-    for (const r of [starttls, tls, none]) ok(r);
+    for (const r of [starttls!, tls!, none!]) ok(r);
     expect(detail(starttls!, 'tls')).toMatch(/verified against the account's CA file/);
     expect(detail(tls!, 'capabilities')).toContain('will use PLAIN');
     expect(detail(tls!, 'probe')).toContain('20971520');
@@ -109,23 +109,25 @@ describe.skipIf(cyrus)(`Cyrus IMAP${cyrus ? ` (skipped: ${cyrus})` : ''}`, () =>
     expect({ exit: wrong.exitCode, stage: wrong.stages.at(-1)?.name }).toEqual({ exit: 77, stage: 'login' });
   });
 
-  it('POP3 client: login, STAT, UIDL, byte-exact RETR, pipelined RETR of the rest', async () => {
+  it('POP3 client: login, STAT, UIDL, byte-exact RETR; the reader pipelines RETR of the rest', async () => {
     const client = await connectPop3(account(peer, 'pop3', 'starttls'), { secret: peer.users.alice! });
     const stat = await client.stat();
     expect(stat.count).toBe(6);
     const uidl = await client.uidl();
     expect(new Set(uidl.map((u) => u.uid)).size).toBe(6);
     const chunks: Buffer[] = [];
-    await client.retr(1, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+    for await (const c of await client.retrStream(1)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(tricky)).toBe(true);
+    await client.quit();
+    const reader = await openPop3Reader(account(peer, 'pop3', 'starttls'), { secret: peer.users.alice! });
     const bodies: string[] = [];
-    await client.retrMany([2, 3, 4, 5, 6], async (_id, body) => {
+    await reader.fetch((await reader.list()).slice(1), async (_m, body) => {
       const parts: Buffer[] = [];
-      for await (const c of body) parts.push(c as Buffer);
+      for await (const c of body as AsyncIterable<Buffer>) parts.push(c);
       bodies.push(Buffer.concat(parts).toString());
     });
     expect(bodies).toEqual([1, 2, 3, 4, 5].map((i) => `Subject: m${i}\r\n\r\nbody ${i}\r\n`));
-    await client.quit();
+    await reader.close();
   });
 });
 

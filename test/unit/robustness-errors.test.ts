@@ -1,28 +1,34 @@
 // How odd server replies and TLS failures become MailboxErrors: exit codes, words, and no secret.
 import { describe, expect, it } from 'vitest';
-import { networkFailure, redactSecret } from '../../src/protocols/errors.js';
+import { redactSecret } from '../../src/protocols/debug-log.js';
+import { Peer } from '../../src/protocols/net/peer.js';
+import { imapTemporary } from '../../src/protocols/net/replies.js';
+import { explainTrustFailure } from '../../src/protocols/net/trust.js';
 import { CollectSink, parseStatus, Pop3ParseError } from '../../src/protocols/pop3/parser.js';
-import { imapTemporary, ServerReplyError } from '../../src/protocols/replies.js';
-import { explainTrustFailure } from '../../src/protocols/tls.js';
 
 const smtp = { name: 'out', type: 'smtp' as const, host: 'mx.example', port: 587, security: 'starttls' as const };
 const tlsError = (code: string, message = code) => Object.assign(new Error(message), { code });
 
+function peer(stage: 'capabilities' | 'tls' = 'capabilities'): Peer {
+  const p = new Peer(smtp);
+  p.stage = stage;
+  return p;
+}
+
 describe('server refusals', () => {
   it.each([
-    [new ServerReplyError('greeting', '421 4.3.2 busy', { greeting: true, temporary: true }), 'ETEMPFAIL', 75],
-    [new ServerReplyError('greeting', '554 no service', { greeting: true }), 'EUNREACHABLE', 69],
-    [new ServerReplyError('EHLO', '421 closing', { temporary: true }), 'ETEMPFAIL', 75],
-    [new ServerReplyError('EHLO', '550 go away'), 'EPROTOCOL', 76],
-    [new ServerReplyError('STARTTLS', '502 no'), 'ETLS', 76],
-    [new ServerReplyError('LOGIN', '* BYE [UNAVAILABLE] later', { bye: true, temporary: true }), 'ETEMPFAIL', 75],
-    [new ServerReplyError('LOGIN', '* BYE shutting down', { bye: true }), 'EPROTOCOL', 76],
-  ])('%s -> %s', (err, code, exit) => {
-    const mapped = networkFailure(err, smtp, 'capabilities');
-    expect(mapped.code).toBe(code);
-    expect(mapped.exitCode).toBe(exit);
-    expect(mapped.message).toContain(err.response);
-    expect(mapped.message).toContain('account out');
+    ['421 greeting', peer().greetingRefused('421 4.3.2 busy', true), 'ETEMPFAIL', 75],
+    ['554 greeting', peer().greetingRefused('554 no service', false), 'EUNREACHABLE', 69],
+    ['EHLO 421', peer().refused('EHLO', '421 closing', true), 'ETEMPFAIL', 75],
+    ['EHLO 550', peer().refused('EHLO', '550 go away', false), 'EPROTOCOL', 76],
+    ['STARTTLS 502', peer().refused('STARTTLS', '502 no', false), 'ETLS', 76],
+    ['BYE [UNAVAILABLE]', peer().ended('LOGIN', '* BYE [UNAVAILABLE] later', true), 'ETEMPFAIL', 75],
+    ['BYE', peer().ended('LOGIN', '* BYE shutting down', false), 'EPROTOCOL', 76],
+  ] as const)('%s -> %s', (_name, err, code, exit) => {
+    expect(err.code).toBe(code);
+    expect(err.exitCode).toBe(exit);
+    expect(err.message).toContain(err.response);
+    expect(err.message).toContain('account out');
   });
 
   it('IMAP response codes that mean "not now" (RFC 5530)', () => {
@@ -33,17 +39,17 @@ describe('server refusals', () => {
 });
 
 describe('TLS failures in words', () => {
-  it('a server stuck on TLS 1.0/1.1 says TLS 1.2 is required, without suggesting another port', () => {
+  it('a server stuck on TLS 1.0/1.1 says TLS 1.2 is required, without suggesting another setting', () => {
     for (const code of ['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL']) {
-      const err = networkFailure(tlsError(code), smtp, 'tls');
+      const err = peer('tls').system(tlsError(code));
       expect(err.code).toBe('ETLS');
       expect(err.hint).toContain('TLS 1.2 or newer');
-      expect(err.hint).not.toContain('--security');
+      expect(err.fixes).toBeUndefined();
     }
   });
 
   it('no shared cipher is named as such', () => {
-    expect(networkFailure(tlsError('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'), smtp, 'tls').message).toMatch(/no cipher suite/);
+    expect(peer('tls').system(tlsError('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE')).message).toMatch(/no cipher suite/);
   });
 
   it('explains OpenSSL reason codes and keeps the code', () => {

@@ -5,13 +5,12 @@
 // with download() in partial chunks instead, keeping memory flat for a message of any size.
 import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
-import { imapflowLogger, type DebugLog } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
-import { connectionTls } from '../tls.js';
+import type { DebugLog } from '../debug-log.js';
+import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
+import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
 
-export const LARGE_MESSAGE = 4 * 1024 * 1024;
+const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
 
 export interface ImapReaderOptions {
@@ -24,7 +23,7 @@ export interface ImapReaderOptions {
 }
 
 /** "1:5,7,9:12" from ascending UIDs. */
-export function uidSet(uids: readonly number[]): string {
+function uidSet(uids: readonly number[]): string {
   const parts: string[] = [];
   let start = uids[0];
   let prev = start;
@@ -42,7 +41,7 @@ export function uidSet(uids: readonly number[]): string {
 }
 
 /** Runs of consecutive small messages (one FETCH each) and single large ones (streamed), in order. */
-export function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): Array<{ large: boolean; messages: RemoteMessage[] }> {
+function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): Array<{ large: boolean; messages: RemoteMessage[] }> {
   const plan: Array<{ large: boolean; messages: RemoteMessage[] }> = [];
   for (const m of messages) {
     const isLarge = m.size > large;
@@ -53,152 +52,118 @@ export function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESS
   return plan;
 }
 
-function imapFailure(err: unknown, account: Account, step: string): MailboxError {
-  if (err instanceof MailboxError) return err;
-  const e = err as { authenticationFailed?: boolean; responseText?: string; serverResponseCode?: string; message?: string; code?: string };
-  if (e?.authenticationFailed) {
-    return new MailboxError('EAUTH', `account ${account.name}: authentication failed for user ${account.user}${e.responseText ? `: ${e.responseText}` : ''}`, {
-      hint: `check the user name and password; update the password with mailbox edit ${account.name} --password-stdin`,
-      cause: err,
-    });
-  }
-  if (e?.serverResponseCode === 'NONEXISTENT' || (step === 'select' && e?.responseText)) {
-    return new MailboxError('ENOTFOUND', `account ${account.name}: folder ${account.folder} cannot be opened: ${e.responseText ?? e.message}`, {
-      hint: `check the folder name: mailbox edit ${account.name} --folder NAME`,
-      cause: err,
-    });
-  }
-  if (e?.code === 'NoConnection' || e?.code === 'EConnectionClosed') {
-    return new MailboxError('EPROTOCOL', `account ${account.name}: ${account.host}:${account.port} closed the connection (${step})`, {
-      hint: 'the server dropped the connection; its log may say why. What was stored is kept; the rest comes next cycle',
-      cause: err,
-    });
-  }
-  return networkFailure(err, account, step);
-}
-
-/** Starts loading imapflow in the background (the runner knows early that it will need it). */
-export function preloadImapflow(): void {
-  import('imapflow').catch(() => undefined);
-}
-
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
-  const { ImapFlow } = await import('imapflow');
-  const tls = await connectionTls(account);
-  const folder = account.folder ?? 'INBOX';
-  const client: ImapFlow = new ImapFlow({
-    host: account.host,
-    port: account.port,
-    secure: account.security === 'tls',
-    doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
-    tls,
-    auth: account.auth === 'oauth2' ? { user: account.user ?? '', accessToken: options.secret } : { user: account.user ?? '', pass: options.secret },
-    logger: options.debug ? (imapflowLogger(options.debug) as never) : false,
-    disableAutoIdle: true,
-    connectionTimeout: options.timeoutMs ?? 30_000,
-    greetingTimeout: options.timeoutMs ?? 30_000,
-    socketTimeout: Math.max(options.timeoutMs ?? 0, 120_000),
-  });
-  // imapflow reports a dropped connection as an 'error' event too; the pending command fails with it.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    client.close();
-    throw imapFailure(err, account, 'login');
+  const peer = new Peer(account, options.secret);
+  const client = await connectImapflow(account, peer, options);
+  return new ImapFolderReader(client, peer, account.folder ?? 'INBOX', options.readWrite);
+}
+
+/** One folder of a logged-in imapflow client, as Incoming. */
+class ImapFolderReader implements Incoming {
+  readonly protocol = 'imap';
+  private selected = false;
+
+  constructor(
+    private readonly client: ImapFlow,
+    private readonly peer: Peer,
+    private readonly folder: string,
+    private readonly readWrite: boolean,
+  ) {}
+
+  private failure(err: unknown, operation: Stage): Error {
+    this.peer.stage = operation;
+    return imapFailure(err, this.peer, { folder: this.folder, selecting: operation === 'select' });
   }
 
-  let selected = false;
-  const select = async () => {
-    if (selected) return;
+  private async select(): Promise<void> {
+    if (this.selected) return;
     try {
-      await client.mailboxOpen(folder, { readOnly: !options.readWrite });
-      selected = true;
+      await this.client.mailboxOpen(this.folder, { readOnly: !this.readWrite });
+      this.selected = true;
     } catch (err) {
-      throw imapFailure(err, account, 'select');
+      throw this.failure(err, 'select');
     }
-  };
-  const uidValidity = () => Number(client.mailbox && typeof client.mailbox === 'object' ? client.mailbox.uidValidity : 0);
-  const keyOf = (uid: number) => `${uidValidity()}/${uid}`;
+  }
 
-  return {
-    protocol: 'imap',
+  private keyOf(uid: number): string {
+    const mailbox = this.client.mailbox;
+    return `${Number(mailbox && typeof mailbox === 'object' ? mailbox.uidValidity : 0)}/${uid}`;
+  }
 
-    async status(): Promise<IncomingStatus> {
-      try {
-        const s = await client.status(folder, { messages: true, uidNext: true, uidValidity: true });
-        if (!s) throw new MailboxError('ENOTFOUND', `account ${account.name}: folder ${folder} cannot be opened`, { hint: `check the folder name: mailbox edit ${account.name} --folder NAME` });
-        return { count: s.messages ?? 0, uidNext: s.uidNext, uidValidity: Number(s.uidValidity ?? 0) };
-      } catch (err) {
-        throw imapFailure(err, account, 'select');
+  async status(): Promise<IncomingStatus> {
+    try {
+      const s = await this.client.status(this.folder, { messages: true, uidNext: true, uidValidity: true });
+      if (!s) throw missingFolder(this.peer, this.folder);
+      return { count: s.messages ?? 0, uidNext: s.uidNext, uidValidity: Number(s.uidValidity ?? 0) };
+    } catch (err) {
+      throw this.failure(err, 'select');
+    }
+  }
+
+  async list(fromUid = 1, sizeAbove = LARGE_MESSAGE): Promise<RemoteMessage[]> {
+    await this.select();
+    // Two searches instead of one size per message: the UIDs, and those larger than the
+    // threshold (whose exact sizes are then fetched). Everything else is known to be small.
+    const threshold = Math.min(sizeAbove, LARGE_MESSAGE);
+    const range = `${Math.max(1, fromUid)}:*`;
+    try {
+      const all = (await this.client.search({ uid: range }, { uid: true })) || [];
+      // "N:*" also matches the highest UID when N is above it: keep only what was asked.
+      const uids = (Array.isArray(all) ? all : []).filter((uid) => uid >= fromUid).sort((a, b) => a - b);
+      if (uids.length === 0) return [];
+      const large = (await this.client.search({ uid: range, larger: threshold }, { uid: true })) || [];
+      const sizes = new Map<number, number>();
+      const bigUids = (Array.isArray(large) ? large : []).filter((uid) => uid >= fromUid);
+      if (bigUids.length) {
+        for await (const msg of this.client.fetch(uidSet(bigUids.sort((a, b) => a - b)), { uid: true, size: true }, { uid: true })) sizes.set(msg.uid, msg.size ?? 0);
       }
-    },
+      return uids.map((uid) => ({ n: uid, key: this.keyOf(uid), size: sizes.get(uid) ?? 0 }));
+    } catch (err) {
+      throw this.failure(err, 'list');
+    }
+  }
 
-    async list(fromUid = 1, sizeAbove = LARGE_MESSAGE): Promise<RemoteMessage[]> {
-      await select();
-      // Two searches instead of one size per message: the UIDs, and those larger than the
-      // threshold (whose exact sizes are then fetched). Everything else is known to be small.
-      const threshold = Math.min(sizeAbove, LARGE_MESSAGE);
-      const range = `${Math.max(1, fromUid)}:*`;
+  async fetch(messages: RemoteMessage[], onMessage: (message: RemoteMessage, body: MessageBody) => Promise<void>): Promise<void> {
+    await this.select();
+    for (const step of fetchPlan(messages)) {
       try {
-        const all = (await client.search({ uid: range }, { uid: true })) || [];
-        // "N:*" also matches the highest UID when N is above it: keep only what was asked.
-        const uids = (Array.isArray(all) ? all : []).filter((uid) => uid >= fromUid).sort((a, b) => a - b);
-        if (uids.length === 0) return [];
-        const large = (await client.search({ uid: range, larger: threshold }, { uid: true })) || [];
-        const sizes = new Map<number, number>();
-        const bigUids = (Array.isArray(large) ? large : []).filter((uid) => uid >= fromUid);
-        if (bigUids.length) {
-          for await (const msg of client.fetch(uidSet(bigUids.sort((a, b) => a - b)), { uid: true, size: true }, { uid: true })) sizes.set(msg.uid, msg.size ?? 0);
+        if (step.large) {
+          const m = step.messages[0]!;
+          const { content } = await this.client.download(String(m.n), undefined, { uid: true, chunkSize: DOWNLOAD_CHUNK });
+          if (content) await onMessage(m, content as AsyncIterable<Buffer>);
+          continue;
         }
-        return uids.map((uid) => ({ n: uid, key: keyOf(uid), size: sizes.get(uid) ?? 0 }));
-      } catch (err) {
-        throw imapFailure(err, account, 'list');
-      }
-    },
-
-    async fetch(messages, onMessage) {
-      await select();
-      for (const step of fetchPlan(messages)) {
-        try {
-          if (step.large) {
-            const m = step.messages[0]!;
-            const { content } = await client.download(String(m.n), undefined, { uid: true, chunkSize: DOWNLOAD_CHUNK });
-            if (content) await onMessage(m, content as AsyncIterable<Buffer>);
-            continue;
-          }
-          const wanted = new Map(step.messages.map((m) => [m.n, m]));
-          for await (const msg of client.fetch(uidSet(step.messages.map((m) => m.n)), { uid: true, source: true }, { uid: true })) {
-            const m = wanted.get(msg.uid);
-            if (m && msg.source) await onMessage({ ...m, size: msg.source.length }, msg.source as MessageBody);
-          }
-        } catch (err) {
-          throw imapFailure(err, account, 'fetch');
+        const wanted = new Map(step.messages.map((m) => [m.n, m]));
+        for await (const msg of this.client.fetch(uidSet(step.messages.map((m) => m.n)), { uid: true, source: true }, { uid: true })) {
+          const m = wanted.get(msg.uid);
+          if (m && msg.source) await onMessage({ ...m, size: msg.source.length }, msg.source as MessageBody);
         }
-      }
-    },
-
-    async remove(messages) {
-      if (messages.length === 0) return;
-      await select();
-      try {
-        const uids = messages.map((m) => m.n).sort((a, b) => a - b);
-        await client.messageDelete(uidSet(uids), { uid: true });
       } catch (err) {
-        throw imapFailure(err, account, 'delete');
+        throw this.failure(err, 'fetch');
       }
-    },
+    }
+  }
 
-    async close() {
-      try {
-        await client.logout();
-      } catch {
-        client.close();
-      }
-    },
+  async remove(messages: RemoteMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.select();
+    try {
+      const uids = messages.map((m) => m.n).sort((a, b) => a - b);
+      await this.client.messageDelete(uidSet(uids), { uid: true });
+    } catch (err) {
+      throw this.failure(err, 'delete');
+    }
+  }
 
-    abort() {
-      client.close();
-    },
-  };
+  async close(): Promise<void> {
+    try {
+      await this.client.logout();
+    } catch {
+      this.client.close();
+    }
+  }
+
+  abort(): void {
+    this.client.close();
+  }
 }

@@ -1,13 +1,13 @@
 // Opens a logged-in POP3 session for an account: connect, TLS (implicit or STLS, never falling back
-// to plaintext when STARTTLS was configured), greeting, CAPA, login.
+// to plaintext when STARTTLS was configured), greeting, CAPA, login with the mechanism the probe uses.
 import type net from 'node:net';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
-import { connectFirst, handshake, resolveHost, type LookupFn } from '../socket.js';
-import { handshakePlan, socketTlsOptions, verifyPeer, type TlsDeps } from '../tls.js';
-import { Pop3Client, DEFAULT_POP3_TIMEOUT_MS, type Pop3Mechanism } from './client.js';
+import { Peer } from '../net/peer.js';
+import { connectFirst, handshake, resolveHost, type LookupFn } from '../net/socket.js';
+import { handshakePlan, socketTlsOptions, verifyPeer, type TlsDeps } from '../net/trust.js';
+import { DEFAULT_POP3_TIMEOUT_MS, Pop3Client } from './client.js';
+import { choosePop3Mechanism, pop3Login } from './login.js';
 
 export interface Pop3ConnectOptions {
   /** The account's password or OAuth token, resolved by the caller. */
@@ -17,7 +17,6 @@ export interface Pop3ConnectOptions {
   tap?: ProtocolTap;
   tls?: TlsDeps;
   lookup?: LookupFn;
-  mechanism?: Pop3Mechanism;
 }
 
 export type Pop3Account = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security' | 'tls' | 'user' | 'auth'>;
@@ -26,45 +25,40 @@ export type Pop3Account = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'sec
 export async function connectPop3(account: Pop3Account, options: Pop3ConnectOptions): Promise<Pop3Client> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_POP3_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
+  const peer = new Peer(account, options.secret);
   const plan = await handshakePlan(account, options.tls);
-  let step = 'resolve';
   let client: Pop3Client | undefined;
   let socket: net.Socket | undefined;
   try {
-    const addresses = await resolveHost(account.host, signal, options.lookup);
-    step = 'connect';
-    socket = await connectFirst(addresses, account.port, signal);
+    peer.stage = 'resolve';
+    const addresses = await resolveHost(peer, signal, options.lookup);
+    peer.stage = 'connect';
+    socket = await connectFirst(peer, addresses, signal);
     if (account.security === 'tls') {
-      step = 'tls';
-      const secure = await handshake({ ...socketTlsOptions(plan, account.host), socket }, signal);
+      peer.stage = 'tls';
+      const secure = await handshake(peer, { ...socketTlsOptions(plan, account.host), socket }, signal);
       socket = secure;
       verifyPeer(secure, plan, account);
     }
-    step = 'greeting';
-    client = new Pop3Client(socket, { timeoutMs, tap: options.tap, account });
+    peer.stage = 'greeting';
+    client = new Pop3Client(socket, peer, { timeoutMs, tap: options.tap });
     await client.readGreeting();
+    peer.stage = 'capabilities';
     await client.capa();
     if (account.security === 'starttls') {
-      step = 'tls';
-      if (!client.capabilities!.has('STLS')) throw stlsNotOffered(account);
+      peer.stage = 'tls';
+      if (!client.capabilities!.has('STLS')) throw peer.startTlsNotOffered('STLS');
       await client.stls(socketTlsOptions(plan, account.host), (secure) => verifyPeer(secure, plan, account));
       await client.capa();
     }
-    step = 'login';
-    if (account.auth !== 'none') {
-      await client.login(account.user ?? '', options.secret, { mechanism: options.mechanism ?? (account.auth === 'oauth2' ? 'xoauth2' : 'auto') });
-    }
+    peer.stage = 'login';
+    if (account.auth !== 'none') await pop3Login(client, choosePop3Mechanism(account, client.capabilities), account.user ?? '', options.secret);
+    peer.stage = 'session';
     return client;
   } catch (err) {
     client?.close();
     // An untrusted certificate fails after the handshake: the socket is open and must not leak.
     socket?.destroy();
-    throw networkFailure(err, account, step);
+    throw err;
   }
-}
-
-export function stlsNotOffered(account: Pick<Account, 'name' | 'host' | 'port'>): MailboxError {
-  return new MailboxError('ETLS', `account ${account.name}: ${account.host}:${account.port} does not offer STLS (STARTTLS), so the connection would stay unencrypted`, {
-    hint: `use --security tls on the server's implicit-TLS port (usually 995); choose --security none only if you accept plaintext`,
-  });
 }

@@ -7,7 +7,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 /** A status line longer than this is not POP3 (RFC 2449 allows 512 octets). */
-export const MAX_STATUS_LINE = 64 * 1024;
+const MAX_STATUS_LINE = 64 * 1024;
 
 export interface BodySink {
   write(chunk: Buffer): void;
@@ -23,8 +23,8 @@ export interface StatusLine {
   line: string;
 }
 
+/** The bytes are not POP3; the client turns this into the Peer's protocol violation at once. */
 export class Pop3ParseError extends Error {
-  readonly code = 'EPROTOCOL';
   constructor(message: string) {
     super(message);
     this.name = 'Pop3ParseError';
@@ -174,7 +174,7 @@ export class Pop3ResponseReader {
 }
 
 /** Default cap of a collected body: a listing of a very large mailbox fits, an endless one does not. */
-export const MAX_COLLECTED = 32 * 1024 * 1024;
+const MAX_COLLECTED = 32 * 1024 * 1024;
 
 /** Collects a (small) multi-line body: CAPA, UIDL, LIST, TOP; a body beyond `limit` bytes is a protocol error. */
 export class CollectSink implements BodySink {

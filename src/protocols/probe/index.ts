@@ -2,14 +2,14 @@
 // login, probe, and for --send-to a real message), each stage timed, stopping at the first failure.
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
-import { ErrorCodes } from '../../core/errors.js';
+import { ErrorCodes, MailboxError } from '../../core/errors.js';
 import type { DebugLog } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
-import type { LookupFn } from '../socket.js';
-import { handshakePlan, type TlsDeps } from '../tls.js';
-import { probeImap } from './imap.js';
-import { probePop3 } from './pop3.js';
-import { probeSmtp } from './smtp.js';
+import { Peer } from '../net/peer.js';
+import type { LookupFn } from '../net/socket.js';
+import { handshakePlan, type TlsDeps } from '../net/trust.js';
+import { probeImap } from '../imap/probe.js';
+import { probePop3 } from '../pop3/probe.js';
+import { probeSmtp } from '../smtp/probe.js';
 import { StageFailed, StageRecorder, type ProbeResult } from './stages.js';
 import type { ProbeContext } from './transport.js';
 
@@ -29,11 +29,13 @@ export interface ProbeOptions {
   tls?: TlsDeps;
 }
 
-export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 
 export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
-  const recorder = new StageRecorder(account);
+  const peer = new Peer(account);
+  peer.stage = 'setup';
+  const recorder = new StageRecorder(peer);
   const log = options.debugLog;
   log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
   let failure: StageFailed | undefined;
@@ -41,6 +43,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   try {
     const ctx: ProbeContext = {
       account,
+      peer,
       recorder,
       timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
@@ -52,6 +55,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       secret: async () => {
         const secret = await options.secret();
         log?.addSecret(secret);
+        peer.knowSecret(secret);
         return secret;
       },
       sendTo: account.type === 'smtp' ? options.sendTo : undefined,
@@ -63,7 +67,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     if (err instanceof StageFailed) failure = err;
     else {
       // Before any stage (a CA file that cannot be read): a configuration problem of its own.
-      failure = new StageFailed(networkFailure(err, account, 'setup'));
+      failure = new StageFailed(err instanceof MailboxError ? err : peer.system(err));
     }
   }
   const error = failure?.error;

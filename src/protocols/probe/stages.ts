@@ -2,9 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
 import { MailboxError, type ErrorCode, type Fix } from '../../core/errors.js';
-import { networkFailure } from '../errors.js';
+import type { Peer } from '../net/peer.js';
 
-export const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
+const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export interface StageResult {
@@ -58,7 +58,7 @@ export class StageRecorder {
   readonly stages: StageResult[] = [];
   readonly warnings: string[] = [];
 
-  constructor(private readonly account: Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security'>) {}
+  constructor(private readonly peer: Peer) {}
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
@@ -67,12 +67,14 @@ export class StageRecorder {
   async run<T>(name: StageName, body: () => Promise<StageOutcome<T>>): Promise<T> {
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
+    this.peer.stage = name;
     try {
       const outcome = await body();
       this.stages.push({ name, ok: true, ms: ms(), detail: outcome.detail, ...(outcome.data ? { data: outcome.data } : {}) });
       return outcome.value;
     } catch (err) {
-      const error = err instanceof StageFailed ? err.error : networkFailure(err, this.account, name);
+      // Failures are made where they happen; anything else (a bug) still gets a code and the account.
+      const error = err instanceof StageFailed ? err.error : err instanceof MailboxError ? err : this.peer.system(err);
       this.stages.push({ name, ok: false, ms: ms(), detail: error.message });
       throw new StageFailed(error);
     }

@@ -2,17 +2,19 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
 import type { ProtocolTap } from '../debug-log.js';
-import { implicitTlsPort } from '../errors.js';
-import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from '../socket.js';
-import { certificateHint, describeTlsSession, explainTrustFailure, socketTlsOptions, type HandshakePlan, type TlsSessionInfo } from '../tls.js';
+import { describeTlsSession, type TlsSessionInfo } from '../net/certificate.js';
+import type { Peer } from '../net/peer.js';
+import { connectFirst, connectTcp, handshake, resolveHost, type LookupFn } from '../net/socket.js';
+import { explainTrustFailure, socketTlsOptions, untrustedCertificate, type HandshakePlan } from '../net/trust.js';
 import type { StageRecorder } from './stages.js';
 
-export const EXPIRY_WARNING_DAYS = 14;
+const EXPIRY_WARNING_DAYS = 14;
 
 export interface ProbeContext {
   account: Account;
+  /** Words every failure for this account and knows the stage (the recorder moves it on). */
+  peer: Peer;
   recorder: StageRecorder;
   /** The per-account deadline. */
   signal: AbortSignal;
@@ -32,15 +34,14 @@ export interface ProbeContext {
   address?: string;
 }
 
-export async function resolveAndConnect(ctx: ProbeContext): Promise<net.Socket> {
-  const { account, recorder, signal } = ctx;
+async function resolveAndConnect(ctx: ProbeContext): Promise<net.Socket> {
+  const { peer, recorder, signal } = ctx;
   const addresses = await recorder.run('resolve', async () => {
-    const found = await resolveHost(account.host, signal, ctx.lookup);
-    if (found.length === 0) throw Object.assign(new Error(`no address for ${account.host}`), { code: 'ENOTFOUND' });
+    const found = await resolveHost(peer, signal, ctx.lookup);
     return { value: found, detail: found.map((a) => a.address).join(', '), data: { addresses: found.map((a) => a.address) } };
   });
   return recorder.run('connect', async () => {
-    const socket = await connectFirst(addresses, account.port, signal);
+    const socket = await connectFirst(peer, addresses, signal);
     const where = `${socket.remoteAddress}:${socket.remotePort}`;
     ctx.address = socket.remoteAddress;
     ctx.note(`connected to ${where}`);
@@ -52,10 +53,10 @@ const TRUST_WORDS: Record<HandshakePlan['trust'], string> = {
   system: 'the system trust store',
   ca: "the account's CA file",
   fingerprint: 'the pinned fingerprint',
-  insecure: 'nothing (--insecure: not verified)',
+  insecure: 'nothing (insecure: not verified)',
 };
 
-export function describeTls(info: TlsSessionInfo, plan: HandshakePlan): string {
+function describeTls(info: TlsSessionInfo, plan: HandshakePlan): string {
   const parts = [`${info.protocol ?? 'TLS'} ${info.cipher ?? ''}`.trim()];
   const cert = info.certificate;
   if (cert) {
@@ -63,7 +64,7 @@ export function describeTls(info: TlsSessionInfo, plan: HandshakePlan): string {
     parts.push(`expires ${cert.validTo.slice(0, 10)}`);
     parts.push(`SHA-256 ${cert.fingerprint256}`);
   }
-  if (plan.trust === 'insecure') parts.push('NOT verified (--insecure)');
+  if (plan.trust === 'insecure') parts.push('NOT verified (insecure)');
   else parts.push(info.verified ? `verified against ${TRUST_WORDS[plan.trust]}${plan.caFile ? ` ${plan.caFile}` : ''}` : `NOT trusted: ${info.authorizationError ?? 'unknown reason'}`);
   return parts.join('; ');
 }
@@ -86,22 +87,20 @@ export async function tlsStage(ctx: ProbeContext, start: () => Promise<tls.TLSSo
         plan.trust === 'fingerprint'
           ? `fingerprint ${info.certificate?.fingerprint256} is not the pinned ${plan.pin}`
           : explainTrustFailure(info.authorizationError ?? 'not trusted', presented, account.host);
-      throw new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted: ${reason}; ${detail}`, {
-        hint: certificateHint(account, info.certificate?.fingerprint256, info.authorizationError ?? reason),
-      });
+      throw untrustedCertificate(account, `the certificate of ${account.host}:${account.port} is not trusted: ${reason}; ${detail}`, info.certificate?.fingerprint256, info.authorizationError ?? reason);
     }
     const days = info.certificate?.expiresInDays;
     if (days !== undefined && days < EXPIRY_WARNING_DAYS) {
       ctx.recorder.warn(`the certificate of ${account.host}:${account.port} expires on ${info.certificate!.validTo.slice(0, 10)} (in ${Math.max(days, 0)} days)`);
     }
-    if (plan.trust === 'insecure') ctx.recorder.warn('certificate verification is off (--insecure): anyone on the path can read and change this connection');
+    if (plan.trust === 'insecure') ctx.recorder.warn('certificate verification is off (insecure): anyone on the path can read and change this connection');
     return { value: secure, detail, data: { ...info } };
   });
 }
 
 /** Implicit TLS right after connect. */
 export function implicitTls(ctx: ProbeContext, socket: net.Socket): Promise<tls.TLSSocket> {
-  return tlsStage(ctx, () => handshake({ ...socketTlsOptions(ctx.plan, ctx.account.host), socket }, ctx.signal));
+  return tlsStage(ctx, () => handshake(ctx.peer, { ...socketTlsOptions(ctx.plan, ctx.account.host), socket }, ctx.signal));
 }
 
 /**
@@ -126,8 +125,8 @@ export async function openProbeSocket(ctx: ProbeContext): Promise<{ socket: net.
 async function speaksTls(ctx: ProbeContext, address: string, signal: AbortSignal): Promise<boolean> {
   let socket: net.Socket | undefined;
   try {
-    socket = await connectTcp(address, ctx.account.port, signal);
-    const secure = await handshake({ ...socketTlsOptions({ ...ctx.plan, options: { rejectUnauthorized: false } }, ctx.account.host), socket }, signal);
+    socket = await connectTcp(ctx.peer, address, signal);
+    const secure = await handshake(ctx.peer, { ...socketTlsOptions({ ...ctx.plan, options: { rejectUnauthorized: false } }, ctx.account.host), socket }, signal);
     secure.destroy();
     return true;
   } catch {
@@ -150,7 +149,7 @@ export async function plainGreeting<T>(ctx: ProbeContext, read: Promise<T>): Pro
   let timer: NodeJS.Timeout | undefined;
   const tlsPort = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      void speaksTls(ctx, address, signal).then((tls) => tls && !sniff.signal.aborted && reject(implicitTlsPort(ctx.account)));
+      void speaksTls(ctx, address, signal).then((tls) => tls && !sniff.signal.aborted && reject(ctx.peer.implicitTlsPort()));
     }, Math.min(5000, ctx.timeoutMs / 2));
   });
   try {
@@ -161,16 +160,8 @@ export async function plainGreeting<T>(ctx: ProbeContext, read: Promise<T>): Pro
   }
 }
 
-/** STARTTLS/STLS was configured but the server does not offer it. */
-export function startTlsNotOffered(account: Pick<Account, 'name' | 'host' | 'port' | 'type'>, command: string): MailboxError {
-  const tlsPort = { imap: 993, pop3: 995, smtp: 465 }[account.type];
-  return new MailboxError('ETLS', `account ${account.name}: ${account.host}:${account.port} does not offer ${command}, so the connection would stay unencrypted`, {
-    hint: `mailbox never continues in plaintext when starttls is configured: use --security tls on the server's implicit-TLS port (usually ${tlsPort}), or --security none if you accept an unencrypted connection`,
-  });
-}
-
 /** Warning for a server that accepts a password over an unencrypted connection. */
 export function plaintextLoginWarning(account: Pick<Account, 'security' | 'host' | 'port'>, offered: string): string | undefined {
   if (account.security !== 'none') return undefined;
-  return `${account.host}:${account.port} offers ${offered} on an unencrypted connection: the password would cross the network in clear text; use --security tls or starttls`;
+  return `${account.host}:${account.port} offers ${offered} on an unencrypted connection: the password would cross the network in clear text; choose security tls or starttls`;
 }

@@ -1,12 +1,15 @@
 // The SMTP side of Outgoing: one pooled nodemailer connection (loaded lazily) that carries every
-// message of a send cycle, many sends queued on it at once. Large messages are streamed from their
-// files (raw: {path}), never read whole.
+// message of a send cycle, many sends queued on it at once. Large messages come as a stream, never
+// read whole. The login is ours (login.ts) through nodemailer's custom authentication, so it is the
+// probe's login exactly.
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Account } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
-import { networkFailure } from '../errors.js';
-import { connectionTls } from '../tls.js';
-import type { Envelope, Outgoing, OutgoingMessage, SendFailure, SendResult } from '../types.js';
+import { connectionTls } from '../net/library-tls.js';
+import { Peer } from '../net/peer.js';
+import type { Envelope, Outgoing, OutgoingMessage, SendResult } from '../types.js';
+import { classifySmtpError } from './failures.js';
+import { smtpLogin } from './login.js';
 
 export interface SmtpSenderOptions {
   /** The password or OAuth access token, resolved by the caller; absent for auth none. */
@@ -15,59 +18,41 @@ export interface SmtpSenderOptions {
   timeoutMs?: number;
 }
 
-interface NodemailerError extends Error {
-  code?: string;
-  responseCode?: number;
-  response?: string;
-  permanent?: boolean;
-}
+/** The method name under which nodemailer runs our login. */
+const OUR_LOGIN = 'MAILBOX';
 
-/** Failures of the connection or the login, not of one message: they stop the whole cycle. */
-const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EREQUIRETLS', 'EPROTOCOL', 'EAUTH', 'ENOAUTH', 'EOAUTH2', 'EPROXY']);
-
-export function classifySmtpError(err: unknown): SendFailure {
-  const e = err as NodemailerError;
-  const connection = CONNECTION_CODES.has(e?.code ?? '') || e?.responseCode === 421;
-  const permanent = !connection && e?.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600 && e.responseCode !== 503;
-  const message = (e?.response ?? e?.message ?? String(err)).replace(/\s+/g, ' ').trim();
-  return { permanent, connection, message };
-}
-
-/** The MailboxError for a cycle that failed on the connection or the login. */
-export function smtpAccountFailure(err: unknown, account: Account): MailboxError {
-  const e = err as NodemailerError;
-  if (err instanceof MailboxError) return err;
-  if (e?.code === 'EAUTH' || e?.code === 'ENOAUTH') {
-    return new MailboxError('EAUTH', `account ${account.name}: authentication failed for user ${account.user}: ${(e.response ?? e.message).trim()}`, {
-      hint: `check the user name and password; update the password with mailbox edit ${account.name} --password-stdin`,
-      cause: err,
-    });
-  }
-  if (e?.responseCode === 421) {
-    return new MailboxError('ETEMPFAIL', `account ${account.name}: the server closed the session: ${e.response ?? e.message}`, { cause: err });
-  }
-  const step = e?.code === 'ETLS' ? 'tls' : e?.code === 'ETIMEDOUT' ? 'greeting' : 'connect';
-  // nodemailer wraps socket errors (ESOCKET, ECONNECTION, EDNS); the system code is in the message.
-  const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE)\b/.exec(e?.message ?? '')?.[1];
-  const code = errno ?? (e?.code === 'ECONNECTION' ? 'ECONNCLOSED' : e?.code === 'EDNS' ? 'ENOTFOUND' : e?.code);
-  const cause = Object.assign(new Error(e?.message ?? String(err)), { code });
-  return networkFailure(cause, account, step);
-}
-
-/** Starts loading nodemailer in the background (the runner knows early that it will need it). */
-export function preloadNodemailer(): void {
-  import('nodemailer').catch(() => undefined);
+/**
+ * nodemailer options that make it log in with our login: it calls the handler after EHLO with the
+ * mechanisms offered, our choice and exchange run over its connection. `forceAuth`: a server that
+ * offers no AUTH fails the login as `test` does, rather than getting mail it would refuse.
+ */
+function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'auth' | 'authMethod' | 'customAuth'> & { forceAuth?: boolean } {
+  if (account.auth === 'none') return {};
+  return {
+    auth: { user: account.user ?? '', pass: secret },
+    authMethod: OUR_LOGIN,
+    forceAuth: true,
+    customAuth: {
+      [OUR_LOGIN]: async ({ authMethods, sendCommand }) => {
+        const send = async (line: string) => {
+          const reply = await sendCommand(line);
+          return { code: reply.status, text: reply.response };
+        };
+        try {
+          await smtpLogin(new Peer(account, secret), account, authMethods, secret, send);
+        } catch (err) {
+          // nodemailer rewrites what a handler rejects with (code, message + the raw reply): hand it
+          // a carrier and keep our error, redacted and classified, as its cause.
+          throw new Error('login failed', { cause: err });
+        }
+      },
+    },
+  };
 }
 
 export async function openSmtpSender(account: Account, options: SmtpSenderOptions): Promise<Outgoing> {
   const { default: nodemailer } = await import('nodemailer');
   const tls = await connectionTls(account);
-  const auth =
-    account.auth === 'none'
-      ? undefined
-      : account.auth === 'oauth2'
-        ? { type: 'OAuth2' as const, user: account.user ?? '', accessToken: options.secret ?? '' }
-        : { user: account.user ?? '', pass: options.secret ?? '' };
   const timeout = options.timeoutMs ?? 60_000;
   const transport = nodemailer.createTransport({
     pool: true,
@@ -78,7 +63,7 @@ export async function openSmtpSender(account: Account, options: SmtpSenderOption
     secure: account.security === 'tls',
     requireTLS: account.security === 'starttls',
     ignoreTLS: account.security === 'none',
-    auth,
+    ...ourLogin(account, options.secret ?? ''),
     tls,
     connectionTimeout: timeout,
     greetingTimeout: timeout,

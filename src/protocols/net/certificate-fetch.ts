@@ -2,22 +2,29 @@
 // trusting it: the pinned-fingerprint path of connectionTls() needs it before a library connects.
 import type tls from 'node:tls';
 import { LineSession } from './line-session.js';
+import { Peer } from './peer.js';
 import { requestStartTls } from './replies.js';
 import { connectFirst, handshake, resolveHost } from './socket.js';
-import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './tls.js';
+import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './trust.js';
 
 export async function fetchPeerCertificate(account: TlsAccount, plan: HandshakePlan, timeoutMs: number): Promise<tls.DetailedPeerCertificate> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const addresses = await resolveHost(account.host, signal);
-  const plain = await connectFirst(addresses, account.port, signal);
+  const peer = new Peer(account);
+  peer.stage = 'resolve';
+  const addresses = await resolveHost(peer, signal);
+  peer.stage = 'connect';
+  const plain = await connectFirst(peer, addresses, signal);
   let secure: tls.TLSSocket | undefined;
   try {
     if (account.security === 'starttls') {
-      const session = new LineSession(plain, { signal });
+      peer.stage = 'greeting';
+      const session = new LineSession(plain, peer, { signal });
       await requestStartTls(session, account.type);
+      peer.stage = 'tls';
       secure = await session.upgrade(socketTlsOptions(plan, account.host));
     } else {
-      secure = await handshake({ ...socketTlsOptions(plan, account.host), socket: plain }, signal);
+      peer.stage = 'tls';
+      secure = await handshake(peer, { ...socketTlsOptions(plan, account.host), socket: plain }, signal);
     }
     return secure.getPeerCertificate(true);
   } finally {

@@ -1,21 +1,15 @@
 // TLS trust for every connection the tool makes: verified by default (Node's root store plus the
-// account's CA file), pinned by SHA-256 fingerprint, or explicitly insecure.
-//
-// Two consumers:
-// - our own sockets (POP3 client, probe, certificate fetch): `handshakePlan()` gives options that
-//   never abort the handshake, and `verifyPeer()` decides BEFORE any byte of the session is sent,
-//   so a failing certificate can still be described (subject, fingerprint) in the diagnosis;
-// - libraries (imapflow, nodemailer): `connectionTls()` gives options they enforce themselves.
-//   A pin cannot be enforced with `rejectUnauthorized:false` + `checkServerIdentity`: Node skips
-//   checkServerIdentity when the chain does not verify (self-signed). So we fetch the server's
-//   chain first, find the pinned certificate in it, and make it the only trust anchor
-//   (`ca` + `allowPartialTrustChain`), with a checkServerIdentity that compares fingerprints.
-import { X509Certificate } from 'node:crypto';
+// account's CA file), pinned by SHA-256 fingerprint, or explicitly insecure. Our own sockets (POP3
+// client, probe, certificate fetch) shake hands with `handshakePlan()` options that never abort the
+// handshake, and `verifyPeer()` decides BEFORE any byte of the session is sent, so a failing
+// certificate can still be described (subject, fingerprint) in the diagnosis. The libraries get
+// options they enforce themselves (library-tls.ts).
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Account } from '../core/account.js';
-import { MailboxError } from '../core/errors.js';
+import type { Account } from '../../core/account.js';
+import { protocolError } from '../errors.js';
+import type { Advice } from './security-advice.js';
 
 export type TrustKind = 'system' | 'ca' | 'fingerprint' | 'insecure';
 
@@ -42,32 +36,7 @@ export interface HandshakePlan {
   caFile?: string;
 }
 
-export interface CertificateInfo {
-  subject: string;
-  issuer: string;
-  /** ISO dates. */
-  validFrom: string;
-  validTo: string;
-  /** Whole days until expiry (negative once expired). */
-  expiresInDays: number;
-  fingerprint256: string;
-  selfSigned: boolean;
-  altNames: string | null;
-}
-
-export interface TlsSessionInfo {
-  protocol: string | null;
-  cipher: string | null;
-  certificate: CertificateInfo | null;
-  trust: TrustKind;
-  /** Whether the peer passed the account's trust (system/CA chain + host name, or the pin). */
-  verified: boolean;
-  /** Node/OpenSSL's reason when the chain or host name did not verify. */
-  authorizationError: string | null;
-}
-
-export const MIN_TLS_VERSION = 'TLSv1.2';
-const DEFAULT_FETCH_TIMEOUT_MS = 15_000;
+const MIN_TLS_VERSION = 'TLSv1.2';
 
 export function trustKind(trust: Account['tls']): TrustKind {
   if (trust.insecure) return 'insecure';
@@ -77,7 +46,7 @@ export function trustKind(trust: Account['tls']): TrustKind {
 }
 
 /** SNI only for host names: RFC 6066 forbids IP literals there (Node warns). */
-export function serverName(host: string): string | undefined {
+function serverName(host: string): string | undefined {
   return net.isIP(host) ? undefined : host;
 }
 
@@ -88,15 +57,19 @@ async function loadCaFile(account: TlsAccount, deps: TlsDeps): Promise<string> {
     if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     return text;
   } catch (err) {
-    throw new MailboxError('ECONFIG', `account ${account.name}: cannot use the CA file ${file}: ${(err as Error).message}`, {
-      hint: `give a PEM file with the CA certificate: mailbox edit ${account.name} --ca FILE`,
+    throw protocolError({
+      code: 'ECONFIG',
+      message: `account ${account.name}: cannot use the CA file ${file}: ${(err as Error).message}`,
+      hint: 'give a PEM file with the CA certificate',
+      fixes: [{ field: 'ca', value: 'FILE' }],
+      account: account.name,
       cause: err,
     });
   }
 }
 
 /** Options shared by every plan: the account's CA (added to, not replacing, the root store). */
-async function baseOptions(account: TlsAccount, deps: TlsDeps): Promise<tls.ConnectionOptions> {
+export async function baseOptions(account: TlsAccount, deps: TlsDeps): Promise<tls.ConnectionOptions> {
   const options: tls.ConnectionOptions = { minVersion: MIN_TLS_VERSION };
   if (trustKind(account.tls) === 'ca') options.ca = [...tls.rootCertificates, await loadCaFile(account, deps)];
   return options;
@@ -122,7 +95,7 @@ export function socketTlsOptions(plan: HandshakePlan, host: string, socket?: net
 }
 
 /** The certificates the peer presented, leaf first. */
-export function peerChain(cert: tls.PeerCertificate | tls.DetailedPeerCertificate): tls.PeerCertificate[] {
+function peerChain(cert: tls.PeerCertificate | tls.DetailedPeerCertificate): tls.PeerCertificate[] {
   const chain: tls.PeerCertificate[] = [];
   let current: tls.PeerCertificate | undefined = cert;
   while (current && current.fingerprint256 && !chain.some((c) => c.fingerprint256 === current!.fingerprint256)) {
@@ -188,94 +161,24 @@ export function verifyPeer(socket: tls.TLSSocket, plan: HandshakePlan, account: 
   if (plan.trust === 'insecure') return;
   const { verified, reason } = judgePeer(socket, plan, now);
   if (verified) return;
-  const cert = socket.getPeerCertificate();
-  const err = new MailboxError('ETLS', `account ${account.name}: the certificate of ${account.host}:${account.port} is not trusted: ${reason}`, {
-    hint: certificateHint(account, cert?.fingerprint256, reason),
-  });
-  Object.assign(err, { tlsReason: reason });
-  throw err;
+  throw untrustedCertificate(account, `the certificate of ${account.host}:${account.port} is not trusted: ${reason}`, socket.getPeerCertificate()?.fingerprint256, reason);
 }
 
-/** What to do about an untrusted certificate. */
-export function certificateHint(account: TlsAccount, fingerprint: string | undefined, reason: string | null): string {
-  const fp = fingerprint ? ` --fingerprint ${fingerprint}` : ' --fingerprint SHA256';
+/** ETLS for a certificate the account's trust refuses; `detail` says why, after the account name. */
+export function untrustedCertificate(account: TlsAccount, detail: string, fingerprint: string | undefined, reason: string | null) {
+  return protocolError({ code: 'ETLS', message: `account ${account.name}: ${detail}`, ...certificateAdvice(account, fingerprint, reason), account: account.name });
+}
+
+/** What to do about an untrusted certificate: words, and the trust settings that would fix it. */
+function certificateAdvice(account: TlsAccount, fingerprint: string | undefined, reason: string | null): Advice {
+  const pin = { field: 'fingerprint', value: fingerprint ?? 'SHA256' };
   if (account.tls.fingerprint) {
-    return `the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one: mailbox edit ${account.name}${fp}`;
+    return { hint: 'the server presents a different certificate than the pinned one; if it was renewed on purpose, pin the new one', fixes: [pin] };
   }
   if (reason && /ALTNAME|Hostname\/IP does not match/i.test(reason)) {
-    return `connect with a host name listed in the certificate (mailbox edit ${account.name} --host NAME), or pin it: mailbox edit ${account.name}${fp}`;
+    return { hint: 'connect with a host name listed in the certificate, or pin the certificate', fixes: [{ field: 'host', value: 'NAME' }, pin] };
   }
-  if (reason && /EXPIRED/i.test(reason)) return `the server's certificate has expired: renew it on the server, or pin it: mailbox edit ${account.name}${fp}`;
-  return `if the server uses a private or self-signed certificate, trust its CA with: mailbox edit ${account.name} --ca FILE, or pin the certificate after checking it out of band: mailbox edit ${account.name}${fp}`;
+  if (reason && /EXPIRED/i.test(reason)) return { hint: "the server's certificate has expired: renew it on the server, or pin it", fixes: [pin] };
+  return { hint: 'if the server uses a private or self-signed certificate, trust its CA, or pin the certificate after checking it out of band', fixes: [{ field: 'ca', value: 'FILE' }, pin] };
 }
 
-export function describeCertificate(cert: tls.PeerCertificate, now = new Date()): CertificateInfo {
-  const x509 = cert.raw ? new X509Certificate(cert.raw) : undefined;
-  const validTo = new Date(cert.valid_to);
-  const oneLine = (dn: string | undefined) => (dn ?? '').split('\n').filter(Boolean).join(', ');
-  const subject = x509 ? oneLine(x509.subject) : JSON.stringify(cert.subject ?? {});
-  const issuer = x509 ? oneLine(x509.issuer) : JSON.stringify(cert.issuer ?? {});
-  return {
-    subject,
-    issuer,
-    validFrom: new Date(cert.valid_from).toISOString(),
-    validTo: validTo.toISOString(),
-    expiresInDays: Math.floor((validTo.getTime() - now.getTime()) / 86_400_000),
-    fingerprint256: cert.fingerprint256,
-    selfSigned: x509 ? x509.checkIssued(x509) && x509.verify(x509.publicKey) : subject === issuer,
-    altNames: cert.subjectaltname ?? null,
-  };
-}
-
-export function describeTlsSession(socket: tls.TLSSocket, plan: HandshakePlan, now = new Date()): TlsSessionInfo {
-  const cert = socket.getPeerCertificate();
-  const verdict = judgePeer(socket, plan, now);
-  return {
-    protocol: socket.getProtocol() ?? null,
-    cipher: socket.getCipher()?.name ?? null,
-    certificate: cert && cert.fingerprint256 ? describeCertificate(cert, now) : null,
-    trust: plan.trust,
-    verified: verdict.verified,
-    authorizationError: socket.authorized ? null : String(socket.authorizationError ?? '') || null,
-  };
-}
-
-/** PEM text of a presented certificate. */
-export function certificatePem(cert: tls.PeerCertificate): string {
-  return new X509Certificate(cert.raw).toString();
-}
-
-/**
- * tls.ConnectionOptions for a library (imapflow `tls`, nodemailer `tls`) connecting for `account`.
- * Verification is on unless the account is explicitly insecure. For a pinned account this makes one
- * handshake of its own first (implicit TLS, or after STARTTLS/STLS) to fetch the pinned certificate,
- * and fails with ETLS when the server does not present it.
- */
-export async function connectionTls(account: TlsAccount, deps: TlsDeps = {}): Promise<tls.ConnectionOptions> {
-  const trust = trustKind(account.tls);
-  const options = await baseOptions(account, deps);
-  if (trust === 'insecure') return { ...options, rejectUnauthorized: false };
-  if (trust !== 'fingerprint') return { ...options, rejectUnauthorized: true };
-  const plan = await handshakePlan(account, deps);
-  const fetch = deps.fetchPeerCertificate ?? (await import('./certificate-fetch.js')).fetchPeerCertificate;
-  const presented = await fetch(account, plan, deps.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
-  const pinned = pinnedCertificate(presented, plan.pin!);
-  if (!pinned) {
-    throw new MailboxError(
-      'ETLS',
-      `account ${account.name}: the certificate of ${account.host}:${account.port} (fingerprint ${presented.fingerprint256}) does not match the pinned ${plan.pin}`,
-      { hint: certificateHint(account, presented.fingerprint256, 'pin mismatch') },
-    );
-  }
-  const pin = plan.pin!;
-  return {
-    ...options,
-    rejectUnauthorized: true,
-    ca: [certificatePem(pinned)],
-    allowPartialTrustChain: true,
-    // Reached only when the chain verified against the pinned certificate; the host name is not
-    // checked for a pinned certificate (the pin is the identity), the fingerprint is, again.
-    checkServerIdentity: (_host, cert) =>
-      pinnedCertificate(cert, pin) ? undefined : new Error(`certificate fingerprint ${cert.fingerprint256} does not match the pinned ${pin}`),
-  };
-}

@@ -1,36 +1,17 @@
 // A small line-oriented conversation over one socket, for the exchanges we make ourselves (the
 // staged probe, STARTTLS before a certificate fetch). Every read is bounded by the caller's
-// AbortSignal; every line in and out goes through the tap (the redacting debug log).
+// AbortSignal; every line in and out goes through the tap (the redacting debug log); every failure
+// is worded by the session's Peer.
 import type net from 'node:net';
-import os from 'node:os';
 import type tls from 'node:tls';
-import type { ProtocolTap } from './debug-log.js';
+import type { ProtocolTap } from '../debug-log.js';
+import type { Peer } from './peer.js';
 import { bounded, handshake, listen } from './socket.js';
 
 /** Longest line we read; a longer one is not the protocol (RFC 5321 allows 512, RFC 2449 512 octets). */
-export const MAX_LINE = 64 * 1024;
+const MAX_LINE = 64 * 1024;
 /** Most bytes held unread: a server sending far more than was asked is cut off, memory stays bounded. */
-export const MAX_BUFFERED = 1024 * 1024;
-
-/** The server broke the protocol (garbage, overlong data, a reply out of turn): EPROTOCOL, 76. */
-export class ProtocolViolation extends Error {
-  readonly code = 'EPROTOCOL';
-  constructor(
-    message: string,
-    readonly response?: string,
-  ) {
-    super(message);
-    this.name = 'ProtocolViolation';
-  }
-}
-
-export class ConnectionClosedError extends Error {
-  readonly code = 'ECONNCLOSED';
-  constructor(step: string) {
-    super(`the server closed the connection (${step})`);
-    this.name = 'ConnectionClosedError';
-  }
-}
+const MAX_BUFFERED = 1024 * 1024;
 
 export class LineSession {
   socket: net.Socket;
@@ -41,11 +22,11 @@ export class LineSession {
   private unlisten: () => void = () => undefined;
   private readonly onData = (chunk: Buffer) => {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    if (this.buffer.length > MAX_BUFFERED + MAX_LINE) this.abandon(new ProtocolViolation(`the server sent more than ${MAX_BUFFERED} bytes that were not asked for`));
+    if (this.buffer.length > MAX_BUFFERED + MAX_LINE) this.abandon(this.peer.violation(`the server sent more than ${MAX_BUFFERED} bytes that were not asked for`));
     this.wake();
   };
   private readonly onError = (err: Error) => {
-    this.failure ??= err;
+    this.failure ??= this.peer.system(err);
     this.wake();
   };
   private readonly onClose = () => {
@@ -55,6 +36,7 @@ export class LineSession {
 
   constructor(
     socket: net.Socket,
+    readonly peer: Peer,
     private readonly opts: { signal?: AbortSignal; tap?: ProtocolTap } = {},
   ) {
     this.socket = socket;
@@ -89,6 +71,7 @@ export class LineSession {
    */
   private waitFor<T>(step: string, take: () => T | undefined): Promise<T> {
     return bounded(
+      this.peer,
       this.opts.signal,
       step,
       () =>
@@ -102,7 +85,7 @@ export class LineSession {
             }
             if (value !== undefined) return resolve(value);
             if (this.failure) return reject(this.failure);
-            if (this.closed) return reject(new ConnectionClosedError(step));
+            if (this.closed) return reject(this.peer.closed(`the server closed the connection (${step})`));
             this.waiter = attempt;
           };
           attempt();
@@ -121,7 +104,7 @@ export class LineSession {
         this.opts.tap?.('S', line);
         return line;
       }
-      if (this.buffer.length > MAX_LINE && !this.failure) this.abandon(new ProtocolViolation(`server line longer than ${MAX_LINE} bytes`));
+      if (this.buffer.length > MAX_LINE && !this.failure) this.abandon(this.peer.violation(`server line longer than ${MAX_LINE} bytes`));
       return undefined;
     });
   }
@@ -156,7 +139,7 @@ export class LineSession {
     const plain = this.socket;
     this.detach();
     this.buffer = Buffer.alloc(0);
-    const secure = await handshake({ ...options, socket: plain }, this.opts.signal);
+    const secure = await handshake(this.peer, { ...options, socket: plain }, this.opts.signal);
     this.socket = secure;
     this.attach(secure);
     return secure;
@@ -167,12 +150,4 @@ export class LineSession {
     this.socket.on('error', () => undefined);
     this.socket.destroy();
   }
-}
-
-/** An EHLO name: the host name when it is fully qualified, else our address literal (as nodemailer). */
-export function ehloName(socket: net.Socket): string {
-  const host = os.hostname();
-  if (host.includes('.')) return host;
-  const address = socket.localAddress ?? '127.0.0.1';
-  return address.includes(':') ? `[IPv6:${address}]` : `[${address}]`;
 }

@@ -1,34 +1,16 @@
 // Reading whole replies of the three protocols off a LineSession, and the STARTTLS/STLS requests.
-import type { AccountType } from '../core/account.js';
-import { ehloName, ProtocolViolation, type LineSession } from './line-session.js';
-
-/** A reply the server sent that ends the conversation step unsuccessfully. */
-export class ServerReplyError extends Error {
-  readonly code = 'EREPLY';
-  /** The server said to try again later (SMTP 4xx, a temporary IMAP/POP3 response code). */
-  readonly temporary: boolean;
-  /** The refusal came as the greeting (the server turned us away before any command). */
-  readonly greeting: boolean;
-  /** IMAP "* BYE": the server ended the session. */
-  readonly bye: boolean;
-  constructor(
-    readonly command: string,
-    readonly response: string,
-    flags: { temporary?: boolean; greeting?: boolean; bye?: boolean } = {},
-  ) {
-    super(flags.bye ? `the server ended the session (${command}): ${response}` : `${command} was refused: ${response}`);
-    this.name = 'ServerReplyError';
-    this.temporary = flags.temporary ?? false;
-    this.greeting = flags.greeting ?? false;
-    this.bye = flags.bye ?? false;
-  }
-}
+// A reply that is not the protocol, or that refuses, fails with the session's Peer's words.
+import type net from 'node:net';
+import os from 'node:os';
+import type { AccountType } from '../../core/account.js';
+import type { ProtocolError } from '../errors.js';
+import type { LineSession } from './line-session.js';
 
 /** Most bytes of one reply (all its lines and literals): far above any real one, so memory stays bounded. */
-export const MAX_REPLY_BYTES = 1024 * 1024;
+const MAX_REPLY_BYTES = 1024 * 1024;
 
-function tooLong(what: string): ProtocolViolation {
-  return new ProtocolViolation(`${what} longer than ${MAX_REPLY_BYTES} bytes`);
+function tooLong(session: LineSession, what: string): ProtocolError {
+  return session.peer.violation(`${what} longer than ${MAX_REPLY_BYTES} bytes`);
 }
 
 export interface SmtpReply {
@@ -46,10 +28,10 @@ export async function readSmtpReply(session: LineSession, step: string): Promise
   for (;;) {
     const line = await session.readLine(step);
     const match = /^(\d{3})([ -]?)(.*)$/.exec(line);
-    if (!match) throw new ProtocolViolation(`not an SMTP reply: ${JSON.stringify(line.slice(0, 200))}`, line);
-    if (raw.length > 0 && !raw[0]!.startsWith(match[1]!)) throw new ProtocolViolation(`SMTP reply lines with different codes: ${raw[0]!.slice(0, 3)} then ${match[1]}`, line);
+    if (!match) throw session.peer.violation(`not an SMTP reply: ${JSON.stringify(line.slice(0, 200))}`, line);
+    if (raw.length > 0 && !raw[0]!.startsWith(match[1]!)) throw session.peer.violation(`SMTP reply lines with different codes: ${raw[0]!.slice(0, 3)} then ${match[1]}`, line);
     bytes += line.length;
-    if (bytes > MAX_REPLY_BYTES) throw tooLong('SMTP reply');
+    if (bytes > MAX_REPLY_BYTES) throw tooLong(session, 'SMTP reply');
     lines.push(match[3]!);
     raw.push(line);
     if (match[2] !== '-') return { code: Number(match[1]), lines, text: raw.join('\n') };
@@ -75,17 +57,29 @@ export function imapTemporary(line: string): boolean {
 }
 
 /**
- * One IMAP response line with its literals read in: a line ending in {n} or {n+} is followed by n
- * raw bytes and the rest of the response (RFC 3501 4.3). `budget` bounds the bytes read.
+ * Lines that can never announce a literal (RFC 3501 7.1, 7.5): tagged completions, continuations and
+ * untagged status responses carry free text, where "{5}" is just text (a refusal may quote our command).
  */
-export async function readImapResponse(session: LineSession, step: string, budget = MAX_REPLY_BYTES): Promise<string> {
+function withoutLiterals(line: string): boolean {
+  return !line.startsWith('* ') || /^\* (OK|NO|BAD|BYE|PREAUTH)\b/i.test(line);
+}
+
+/**
+ * One IMAP response line with its literals read in: a data line ending in {n} or {n+} is followed by
+ * n raw bytes and the rest of the response (RFC 3501 4.3). `budget` bounds the bytes read.
+ */
+async function readImapResponse(session: LineSession, step: string, budget = MAX_REPLY_BYTES): Promise<string> {
   let response = await session.readLine(step);
+  if (withoutLiterals(response)) {
+    if (response.length > budget) throw tooLong(session, 'IMAP response');
+    return response;
+  }
   for (;;) {
-    if (response.length > budget) throw tooLong('IMAP response');
+    if (response.length > budget) throw tooLong(session, 'IMAP response');
     const literal = /\{(\d+)\+?\}$/.exec(response);
     if (!literal) return response;
     const size = Number(literal[1]);
-    if (response.length + size > budget) throw tooLong(`IMAP literal of ${literal[1]} bytes:`);
+    if (response.length + size > budget) throw tooLong(session, `IMAP literal of ${literal[1]} bytes:`);
     const bytes = await session.readBytes(size, step);
     response = `${response}\r\n${bytes.toString('utf8')}${await session.readLine(step)}`;
   }
@@ -104,16 +98,16 @@ export async function readImapTagged(session: LineSession, tag: string, step: st
     budget -= line.length;
     if (line.startsWith('+')) {
       if (stopAtContinuation) return { status: 'OK', text: line.slice(1).trim(), untagged, line };
-      throw new ProtocolViolation(`unexpected continuation during ${step}: ${JSON.stringify(line.slice(0, 200))}`, line);
+      throw session.peer.violation(`unexpected continuation during ${step}: ${JSON.stringify(line.slice(0, 200))}`, line);
     }
     if (line.startsWith(`${tag} `)) {
       const match = /^\S+ (OK|NO|BAD)\b ?(.*)$/i.exec(line);
-      if (!match) throw new ProtocolViolation(`not an IMAP status: ${JSON.stringify(line.slice(0, 200))}`, line);
+      if (!match) throw session.peer.violation(`not an IMAP status: ${JSON.stringify(line.slice(0, 200))}`, line);
       return { status: match[1]!.toUpperCase() as ImapTagged['status'], text: match[2]!, untagged, line };
     }
-    if (/^\* BYE\b/i.test(line)) throw new ServerReplyError(step, line, { bye: true, temporary: imapTemporary(line) });
+    if (/^\* BYE\b/i.test(line)) throw session.peer.ended(step, line, imapTemporary(line));
     if (!line.startsWith('* ')) {
-      throw new ProtocolViolation(`unexpected line while waiting for the reply to ${step} (tag ${tag}): ${JSON.stringify(line.slice(0, 200))}`, line);
+      throw session.peer.violation(`unexpected line while waiting for the reply to ${step} (tag ${tag}): ${JSON.stringify(line.slice(0, 200))}`, line);
     }
     untagged.push(line);
   }
@@ -121,29 +115,29 @@ export async function readImapTagged(session: LineSession, tag: string, step: st
 
 /**
  * The first reply of a server: SMTP 220, IMAP "* OK"/"* PREAUTH", POP3 "+OK". A refusal (SMTP
- * 421/554, IMAP "* BYE", POP3 "-ERR") throws a ServerReplyError marked as a greeting.
+ * 421/554, IMAP "* BYE", POP3 "-ERR") fails as the server turning us away.
  */
 export async function readGreeting(session: LineSession, type: AccountType): Promise<string> {
   const step = 'waiting for the server greeting';
   if (type === 'smtp') {
     const reply = await readSmtpReply(session, step);
-    if (reply.code !== 220) throw new ServerReplyError('greeting', reply.text, { greeting: true, temporary: smtpTemporary(reply) });
+    if (reply.code !== 220) throw session.peer.greetingRefused(reply.text, smtpTemporary(reply));
     return reply.text;
   }
   const line = type === 'imap' ? await readImapResponse(session, step) : await session.readLine(step);
   if (type === 'imap' ? /^\* (OK|PREAUTH)\b/i.test(line) : /^\+OK\b/i.test(line)) return line;
   if (type === 'imap' ? /^\* BYE\b/i.test(line) : /^-ERR\b/i.test(line)) {
     const temporary = type === 'imap' ? imapTemporary(line) : /^-ERR \[(SYS\/TEMP|IN-USE|LOGIN-DELAY)\b/i.test(line);
-    throw new ServerReplyError('greeting', line, { greeting: true, temporary });
+    throw session.peer.greetingRefused(line, temporary);
   }
-  throw new ProtocolViolation(`not a ${type.toUpperCase()} greeting: ${JSON.stringify(line.slice(0, 200))}`, line);
+  throw session.peer.violation(`not a ${type.toUpperCase()} greeting: ${JSON.stringify(line.slice(0, 200))}`, line);
 }
 
 /** SMTP EHLO; the extension lines (without the first, the greeting-like line). */
 export async function ehlo(session: LineSession): Promise<string[]> {
   session.send(`EHLO ${ehloName(session.socket)}`);
   const reply = await readSmtpReply(session, 'EHLO');
-  if (reply.code !== 250) throw new ServerReplyError('EHLO', reply.text, { temporary: smtpTemporary(reply) });
+  if (reply.code !== 250) throw session.peer.refused('EHLO', reply.text, smtpTemporary(reply));
   return reply.lines.slice(1);
 }
 
@@ -156,10 +150,10 @@ export async function ehloOrHelo(session: LineSession): Promise<{ extensions: st
   session.send(`EHLO ${name}`);
   const reply = await readSmtpReply(session, 'EHLO');
   if (reply.code === 250) return { extensions: reply.lines.slice(1), helo: false };
-  if (![500, 501, 502, 504, 550].includes(reply.code)) throw new ServerReplyError('EHLO', reply.text, { temporary: smtpTemporary(reply) });
+  if (![500, 501, 502, 504, 550].includes(reply.code)) throw session.peer.refused('EHLO', reply.text, smtpTemporary(reply));
   session.send(`HELO ${name}`);
   const helo = await readSmtpReply(session, 'HELO');
-  if (helo.code !== 250) throw new ServerReplyError('HELO', `${reply.text}; ${helo.text}`, { temporary: smtpTemporary(helo) });
+  if (helo.code !== 250) throw session.peer.refused('HELO', `${reply.text}; ${helo.text}`, smtpTemporary(helo));
   return { extensions: [], helo: true };
 }
 
@@ -173,14 +167,22 @@ export async function requestStartTls(session: LineSession, type: AccountType): 
     await ehlo(session);
     session.send('STARTTLS');
     const reply = await readSmtpReply(session, 'STARTTLS');
-    if (reply.code !== 220) throw new ServerReplyError('STARTTLS', reply.text);
+    if (reply.code !== 220) throw session.peer.refused('STARTTLS', reply.text, false);
   } else if (type === 'imap') {
     session.send('S1 STARTTLS');
     const done = await readImapTagged(session, 'S1', 'STARTTLS');
-    if (done.status !== 'OK') throw new ServerReplyError('STARTTLS', done.line);
+    if (done.status !== 'OK') throw session.peer.refused('STARTTLS', done.line, false);
   } else {
     session.send('STLS');
     const line = await session.readLine('STLS');
-    if (!/^\+OK\b/i.test(line)) throw new ServerReplyError('STLS', line);
+    if (!/^\+OK\b/i.test(line)) throw session.peer.refused('STLS', line, false);
   }
+}
+
+/** An EHLO name: the host name when it is fully qualified, else our address literal (as nodemailer). */
+function ehloName(socket: net.Socket): string {
+  const host = os.hostname();
+  if (host.includes('.')) return host;
+  const address = socket.localAddress ?? '127.0.0.1';
+  return address.includes(':') ? `[IPv6:${address}]` : `[${address}]`;
 }

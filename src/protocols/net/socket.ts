@@ -1,9 +1,10 @@
 // Our own connections, step by step (resolve, TCP connect, TLS handshake), each bounded by an
-// AbortSignal so the probe can time and name every step. Errors are Node's own (err.code kept);
-// errors.ts turns them into MailboxErrors with hints.
+// AbortSignal so the probe can time and name every step. Failures become ProtocolErrors here, worded
+// by the Peer (Node's errno and OpenSSL codes through its table).
 import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Peer } from './peer.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -12,33 +13,24 @@ export interface ResolvedAddress {
 
 export type LookupFn = (host: string) => Promise<ResolvedAddress[]>;
 
-/** An error that says which step ran out of time. */
-export class StepTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(readonly step: string) {
-    super(`timed out during ${step}`);
-    this.name = 'StepTimeoutError';
-  }
-}
-
-function abortReason(signal: AbortSignal, step: string): Error {
+function abortReason(peer: Peer, signal: AbortSignal, step: string): Error {
   const reason = signal.reason as Error | undefined;
   // AbortSignal.timeout() aborts with a DOMException named TimeoutError.
-  if (!reason || reason.name === 'TimeoutError' || reason.name === 'AbortError') return new StepTimeoutError(step);
+  if (!reason || reason.name === 'TimeoutError' || reason.name === 'AbortError') return peer.timedOut(step);
   return reason;
 }
 
-/** Runs `start` until it settles or the signal aborts; `cleanup` runs on abort. */
-export function bounded<T>(signal: AbortSignal | undefined, step: string, start: () => Promise<T>, cleanup?: () => void): Promise<T> {
+/** Runs `start` until it settles or the signal aborts (a timeout of `step`); `cleanup` runs on abort. */
+export function bounded<T>(peer: Peer, signal: AbortSignal | undefined, step: string, start: () => Promise<T>, cleanup?: () => void): Promise<T> {
   if (!signal) return start();
   if (signal.aborted) {
     cleanup?.();
-    return Promise.reject(abortReason(signal, step));
+    return Promise.reject(abortReason(peer, signal, step));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       cleanup?.();
-      reject(abortReason(signal, step));
+      reject(abortReason(peer, signal, step));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     start().then(
@@ -54,41 +46,49 @@ export function bounded<T>(signal: AbortSignal | undefined, step: string, start:
   });
 }
 
-export const systemLookup: LookupFn = async (host) => {
+const systemLookup: LookupFn = async (host) => {
   if (net.isIP(host)) return [{ address: host, family: net.isIP(host) }];
   return dns.promises.lookup(host, { all: true, verbatim: true });
 };
 
-export function resolveHost(host: string, signal?: AbortSignal, lookup: LookupFn = systemLookup): Promise<ResolvedAddress[]> {
-  return bounded(signal, 'DNS lookup', () => lookup(host));
+/** The peer's host name resolved (an IP address stands for itself). */
+export async function resolveHost(peer: Peer, signal?: AbortSignal, lookup: LookupFn = systemLookup): Promise<ResolvedAddress[]> {
+  const { host } = peer.account;
+  const found = await bounded(peer, signal, 'DNS lookup', () => lookup(host)).catch((err: unknown) => {
+    throw peer.system(err);
+  });
+  if (found.length === 0) throw peer.system(Object.assign(new Error(`no address for ${host}`), { code: 'ENOTFOUND' }));
+  return found;
 }
 
-/** TCP connect to one address. */
-export function connectTcp(address: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
-  const socket = net.connect({ host: address, port });
+/** TCP connect to one address of the peer. */
+export function connectTcp(peer: Peer, address: string, signal?: AbortSignal): Promise<net.Socket> {
+  const socket = net.connect({ host: address, port: peer.account.port });
   return bounded(
+    peer,
     signal,
     'TCP connect',
     () =>
       new Promise<net.Socket>((resolve, reject) => {
+        const onError = (err: Error) => reject(peer.system(err));
         socket.once('connect', () => {
-          socket.removeListener('error', reject);
+          socket.removeListener('error', onError);
           resolve(socket);
         });
-        socket.once('error', reject);
+        socket.once('error', onError);
       }),
     () => socket.destroy(),
   );
 }
 
-/** TCP connect to the first address that answers. */
-export async function connectFirst(addresses: ResolvedAddress[], port: number, signal?: AbortSignal): Promise<net.Socket> {
-  let last: unknown = new Error('no address to connect to');
+/** TCP connect to the first address that answers (a timeout ends the search). */
+export async function connectFirst(peer: Peer, addresses: ResolvedAddress[], signal?: AbortSignal): Promise<net.Socket> {
+  let last: unknown = peer.system(new Error('no address to connect to'));
   for (const { address } of addresses) {
     try {
-      return await connectTcp(address, port, signal);
+      return await connectTcp(peer, address, signal);
     } catch (err) {
-      if (err instanceof StepTimeoutError) throw err;
+      if (signal?.aborted) throw err;
       last = err;
     }
   }
@@ -99,14 +99,15 @@ export async function connectFirst(addresses: ResolvedAddress[], port: number, s
  * TLS handshake over an open socket (implicit TLS right after connect, or after STARTTLS/STLS).
  * Resolves once the handshake is done; the caller must judge the peer before sending anything.
  */
-export function handshake(options: tls.ConnectionOptions & { socket: net.Socket }, signal?: AbortSignal): Promise<tls.TLSSocket> {
+export function handshake(peer: Peer, options: tls.ConnectionOptions & { socket: net.Socket }, signal?: AbortSignal): Promise<tls.TLSSocket> {
   let secure: tls.TLSSocket | undefined;
   return bounded(
+    peer,
     signal,
     'TLS handshake',
     () =>
       new Promise<tls.TLSSocket>((resolve, reject) => {
-        const onPlainClose = () => reject(Object.assign(new Error('the server closed the connection during the TLS handshake'), { code: 'ECONNRESET' }));
+        const onPlainClose = () => reject(peer.closed('the server closed the connection during the TLS handshake'));
         options.socket.once('close', onPlainClose);
         secure = tls.connect(options, () => {
           options.socket.removeListener('close', onPlainClose);
@@ -119,7 +120,7 @@ export function handshake(options: tls.ConnectionOptions & { socket: net.Socket 
           options.socket.removeListener('close', onPlainClose);
           secure!.on('error', () => undefined);
           secure!.destroy();
-          reject(err);
+          reject(peer.system(err));
         };
         secure.once('error', onError);
       }),

@@ -1,12 +1,11 @@
-// The POP3 side of Incoming, on the project's POP3 client (src/protocols/pop3/). Ids are UIDLs.
+// The POP3 side of Incoming, on the project's POP3 client. Ids are UIDLs.
 // Bodies are streamed byte for byte (dot-unstuffed, CRLF and 8-bit kept); with PIPELINING many RETR
 // are on the wire at once. Deletions (DELE) take effect only at QUIT, i.e. close().
 import type { Readable } from 'node:stream';
-import type { Account } from '../core/account.js';
-import { MailboxError } from '../core/errors.js';
-import type { DebugLog } from './debug-log.js';
-import { connectPop3 } from './pop3/connect.js';
-import type { Incoming, RemoteMessage } from './types.js';
+import type { Account } from '../../core/account.js';
+import type { DebugLog } from '../debug-log.js';
+import { connectPop3 } from './connect.js';
+import type { Incoming, RemoteMessage } from '../types.js';
 
 export interface Pop3ReaderOptions {
   secret: string;
@@ -30,7 +29,9 @@ export async function openPop3Reader(account: Account, options: Pop3ReaderOption
       // Both listings are sent before either reply is read when the server pipelines.
       const [uidl, sizes] = pipelining ? await Promise.all([client.uidl(), client.list()]) : [await client.uidl(), await client.list()];
       if (uidl.length === 0 && sizes.length > 0) {
-        throw new MailboxError('EPROTOCOL', `account ${account.name}: the POP3 server lists no UIDLs, so messages cannot be told apart between sessions`, {
+        throw client.peer.fail({
+          code: 'EPROTOCOL',
+          message: `account ${account.name}: the POP3 server lists no UIDLs, so messages cannot be told apart between sessions`,
           hint: 'POP3 without UIDL is not supported: use the IMAP account of this mailbox',
         });
       }
@@ -39,9 +40,8 @@ export async function openPop3Reader(account: Account, options: Pop3ReaderOption
     },
 
     async fetch(messages, onMessage) {
-      // The client's retrMany() counts a RETR as done once its body is received, so bodies not yet
-      // written pile up in memory ahead of a slow disk. This window counts a message until its body
-      // was consumed: at most `window` bodies are ever buffered, and RETRs still go out pipelined.
+      // A message counts against the window until its body was consumed (not merely received), so
+      // bodies not yet written never pile up ahead of a slow disk; RETRs still go out pipelined.
       const window = pipelining ? Math.max(1, options.window ?? 32) : 1;
       const ahead: Array<{ message: RemoteMessage; body: Promise<Readable> }> = [];
       let next = 0;

@@ -1,0 +1,94 @@
+// The one choice of login mechanism per protocol: what the probe and the adapters both use.
+import { describe, expect, it } from 'vitest';
+import { hintText } from '../../src/cli/hints.js';
+import { MailboxError } from '../../src/core/errors.js';
+import { chooseImapMechanism, IMAPFLOW_LOGIN_METHOD } from '../../src/protocols/imap/mechanism.js';
+import { imapflowAuth } from '../../src/protocols/imap/imapflow.js';
+import { choosePop3Mechanism } from '../../src/protocols/pop3/login.js';
+import { chooseSmtpMechanism } from '../../src/protocols/smtp/mechanism.js';
+
+const password = { name: 'w', auth: 'password' as const, user: 'ann', security: 'tls' as const };
+const oauth = { ...password, auth: 'oauth2' as const };
+
+function failure(run: () => unknown): MailboxError {
+  try {
+    run();
+  } catch (err) {
+    return err as MailboxError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('IMAP', () => {
+  it.each([
+    ['IMAP4rev1 AUTH=PLAIN AUTH=LOGIN', 'AUTHENTICATE PLAIN'],
+    ['IMAP4rev1 auth=plain', 'AUTHENTICATE PLAIN'],
+    ['IMAP4rev1 AUTH=LOGIN LOGINDISABLED', 'AUTHENTICATE LOGIN'],
+    ['IMAP4rev1 AUTH=LOGIN', 'AUTHENTICATE LOGIN'],
+    ['IMAP4rev1', 'LOGIN'],
+    ['IMAP4rev1 AUTH=CRAM-MD5', 'LOGIN'],
+  ])('%s -> %s', (caps, mechanism) => {
+    expect(chooseImapMechanism(password, caps.split(' '))).toBe(mechanism);
+  });
+
+  it('a DOMAIN\\user name takes the LOGIN command, unless the server disables it', () => {
+    expect(chooseImapMechanism({ ...password, user: 'dom\\ann' }, ['AUTH=PLAIN'])).toBe('LOGIN');
+    expect(chooseImapMechanism({ ...password, user: 'ann/shared' }, ['AUTH=PLAIN', 'LOGINDISABLED'])).toBe('AUTHENTICATE PLAIN');
+  });
+
+  it('LOGINDISABLED with no SASL mechanism: 77, the fix is TLS', () => {
+    const err = failure(() => chooseImapMechanism(password, ['IMAP4rev1', 'LOGINDISABLED', 'STARTTLS']));
+    expect(err.code).toBe('EAUTH');
+    expect(hintText(err)).toBe('the server wants TLS first: mailbox edit w --security tls, or mailbox edit w --security starttls');
+  });
+
+  it('OAuth 2.0: OAUTHBEARER before XOAUTH2 (imapflow\'s order); neither is 77', () => {
+    expect(chooseImapMechanism(oauth, ['AUTH=XOAUTH2', 'AUTH=OAUTHBEARER'])).toBe('OAUTHBEARER');
+    expect(chooseImapMechanism(oauth, ['AUTH=XOAUTH2', 'AUTH=PLAIN'])).toBe('XOAUTH2');
+    expect(failure(() => chooseImapMechanism(oauth, ['AUTH=PLAIN'])).code).toBe('EAUTH');
+  });
+
+  it("imapflow's auth.loginMethod is our choice for the capabilities imapflow has when it asks", () => {
+    let caps = ['IMAP4rev1'];
+    const auth = imapflowAuth(password, 's3cret', () => caps);
+    caps = ['IMAP4rev1', 'AUTH=LOGIN', 'LOGINDISABLED']; // learnt after STARTTLS
+    expect(auth.loginMethod).toBe(IMAPFLOW_LOGIN_METHOD['AUTHENTICATE LOGIN']);
+    expect(auth.chosen).toBe('AUTHENTICATE LOGIN');
+    expect(auth).toMatchObject({ user: 'ann', pass: 's3cret' });
+    expect(imapflowAuth(oauth, 'tok', () => [])).toMatchObject({ accessToken: 'tok' });
+  });
+});
+
+describe('POP3', () => {
+  const capa = (lines: string[]) => new Map(lines.map((l) => [l.split(' ')[0]!, l.split(' ').slice(1)]));
+  it.each([
+    [['USER', 'SASL PLAIN LOGIN'], 'plain'],
+    [['USER', 'SASL LOGIN'], 'login'],
+    [['SASL LOGIN'], 'login'],
+    [['USER'], 'user'],
+    [[], 'user'],
+  ])('%j -> %s', (lines, mechanism) => {
+    expect(choosePop3Mechanism(password, capa(lines))).toBe(mechanism);
+  });
+  it('no CAPA at all (an RFC 1939 server): USER/PASS; OAuth 2.0: XOAUTH2', () => {
+    expect(choosePop3Mechanism(password, null)).toBe('user');
+    expect(choosePop3Mechanism(oauth, capa(['SASL PLAIN']))).toBe('xoauth2');
+  });
+});
+
+describe('SMTP', () => {
+  it.each([
+    [['PLAIN', 'LOGIN', 'CRAM-MD5'], 'PLAIN'],
+    [['login'], 'LOGIN'],
+    [['LOGIN', 'XOAUTH2'], 'LOGIN'],
+  ])('%j -> %s', (offered, mechanism) => {
+    expect(chooseSmtpMechanism(password, offered)).toBe(mechanism);
+  });
+  it('OAuth 2.0 needs XOAUTH2; nothing offered on a plain connection points at TLS', () => {
+    expect(chooseSmtpMechanism(oauth, ['PLAIN', 'XOAUTH2'])).toBe('XOAUTH2');
+    expect(failure(() => chooseSmtpMechanism(oauth, ['PLAIN'])).message).toContain('does not offer AUTH XOAUTH2');
+    const plain = failure(() => chooseSmtpMechanism({ ...password, security: 'none' }, []));
+    expect(plain.code).toBe('EAUTH');
+    expect(hintText(plain)).toBe('servers often offer AUTH only after TLS: mailbox edit w --security starttls, or mailbox edit w --security tls');
+  });
+});
