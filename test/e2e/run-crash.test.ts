@@ -7,9 +7,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FileEmailLog } from '../../src/store/email-log.js';
-import { LocalMailStore } from '../../src/store/mail-store.js';
-import { LocalQueue } from '../../src/store/queue.js';
+import { openLocalStores } from '../../src/store/local/index.js';
+import { resolvePaths } from '../../src/store/paths.js';
 import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
 import { baseEnv, BIN, runMailbox, tmpHome } from '../helpers/cli.js';
 import { bulkDeliver, numbered, storedById } from '../integration/run-fixtures.js';
@@ -141,9 +140,7 @@ describe('SIGKILL while sending', () => {
       path.join(dir, 'config.json'),
       JSON.stringify({ version: 1, accounts: [{ ...plain, name: 'out', type: 'smtp', port, from: 'alice@example.test' }], filters: [] }),
     );
-    const mail = new LocalMailStore(path.join(dir, 'mail'));
-    await mail.prepare();
-    const queue = new LocalQueue(mail, new FileEmailLog(path.join(dir, 'state', 'emails.jsonl')));
+    const { queue } = openLocalStores(resolvePaths({ MAILBOX_HOME: dir }), { clock: () => new Date(), pid: process.pid, isAlive: () => false });
     for (let i = 1; i <= N; i++) {
       await queue.enqueue(Buffer.from(`Message-ID: <s${i}@test>\r\nFrom: alice@example.test\r\nTo: bob@example.test\r\nSubject: s${i}\r\n\r\n${'z'.repeat(2000)}\r\n`), {
         account: 'out',

@@ -8,7 +8,7 @@
 // visible, or is recorded as seen, before its bytes are on disk.
 import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { ioError } from './maildir.js';
+import { ioError } from './files.js';
 
 // Plain CommonJS evaluated in the worker: no module resolution, so it runs from src/ and dist/ alike.
 const WORKER_SOURCE = `
