@@ -72,7 +72,6 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
 
   const listed = await incoming.list(undeleted || refetch ? 1 : cursor.lastUid + 1, limit);
   const extra = new Set(cursor.extra);
-  const handled = new Set([...extra, ...Object.keys(cursor.tooLarge).map(Number)]);
   let toFetch: RemoteMessage[] = [];
   const deletable: RemoteMessage[] = [];
   const stillTooLarge: Record<string, number> = {};
@@ -91,6 +90,8 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   // Sizes of messages still listed; those gone from the server are forgotten.
   cursor.tooLarge = Object.fromEntries(Object.entries(cursor.tooLarge).filter(([uid]) => uid in stillTooLarge).concat(Object.entries(stillTooLarge)));
   result.leftTooLarge = Object.keys(cursor.tooLarge).length;
+  // Handled this cycle: stored beyond a gap, or left on the server for their size.
+  const handled = new Set([...extra, ...Object.keys(cursor.tooLarge).map(Number)]);
   const expected = listed.filter((m) => m.n > cursor.lastUid).map((m) => m.n);
 
   const held = toFetch.length ? await deps.stores.incoming.held(account.name, toFetch.map((m) => m.key)) : new Set<string>();

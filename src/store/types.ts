@@ -95,6 +95,7 @@ export interface IncomingStore {
   /**
    * Keeps one batch: the bodies, their email records and the seen-state change, all or nothing
    * (a database: one transaction). Durable when it resolves; only then may the server delete them.
+   * When it fails, nothing of the batch is kept, and its staged messages are dropped.
    */
   commit(batch: IncomingBatch): Promise<void>;
   /** Which of these source ids of the account are stored already (whatever the seen state says). */

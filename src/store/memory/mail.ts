@@ -123,11 +123,14 @@ export class MemoryMail implements MailStore, IncomingStore {
   }
 
   async commit(batch: IncomingBatch): Promise<void> {
-    for (const { staged } of batch.messages) {
-      if (!this.staged.has(staged.id)) throw new MailboxError('EINTERNAL', `message ${staged.id} is not staged`);
-    }
+    const refuse = (message: string) => {
+      for (const { staged } of batch.messages) this.staged.delete(staged.id);
+      return new MailboxError('EINTERNAL', message);
+    };
+    const missing = batch.messages.find((m) => !this.staged.has(m.staged.id));
+    if (missing) throw refuse(`message ${missing.staged.id} is not staged`);
     const held = await this.held(batch.account, batch.messages.map((m) => m.record.source ?? ''));
-    if (held.size) throw new MailboxError('EINTERNAL', `already stored: ${[...held].join(', ')} (one message per account and source id)`);
+    if (held.size) throw refuse(`already stored: ${[...held].join(', ')} (one message per account and source id)`);
     for (const { staged, record } of batch.messages) {
       const { body, source } = this.staged.get(staged.id)!;
       this.staged.delete(staged.id);
