@@ -3,7 +3,7 @@
 import type { Account } from '../core/account.js';
 import { openIncoming, openOutgoing, preloadAdapters } from '../protocols/open.js';
 import type { DebugLog } from '../protocols/debug-log.js';
-import type { Adapters } from './runner.js';
+import type { Adapters } from './cycles.js';
 
 export const protocolAdapters: Adapters = {
   openIncoming,

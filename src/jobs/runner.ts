@@ -5,62 +5,22 @@
 // Everything it works with (store, adapters, debug log, clocks) is built at the edge and passed in.
 import type { Account, AccountView } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
-import { filterFor, type AddressFilter } from '../core/filter.js';
+import type { AddressFilter } from '../core/filter.js';
 import { sameName } from '../core/rules.js';
-import type { DebugLog } from '../protocols/debug-log.js';
-import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
-import type { Incoming } from '../protocols/types.js';
-import type { SecretStore } from '../store/secrets.js';
-import type { Stores } from '../store/types.js';
-import type { ReadDeps, ReadOutcome, ReadResult } from './read-common.js';
-import { readImap } from './read-imap.js';
-import { readPop3 } from './read-pop3.js';
+import { readCycle, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
 import { StatusBook } from './run-status.js';
-import { sendQueue, type SendSummary } from './sender.js';
 
-export interface CycleReport {
-  time: string;
-  job: 'read' | 'send';
-  account: string;
-  ok: boolean;
-  durationMs: number;
-  /** One line: what was fetched, sent, skipped, failed. */
-  summary: string;
-  /** Counts, for --log-format json. */
-  counts: Record<string, number>;
-  error: MailboxError | null;
-  notes: string[];
-}
 
 export interface Snapshot {
   accounts: AccountView[];
   filters: AddressFilter[];
 }
 
-/** The protocol side, chosen at the edge (src/protocols/open.ts). */
-export interface Adapters {
-  openIncoming: OpenIncoming;
-  openOutgoing: OpenOutgoing;
-  /** Starts loading the libraries these accounts need, while the runner sets up. */
-  preload: (accounts: readonly Pick<Account, 'type'>[]) => void;
-  /** The error for a send cycle stopped by its connection or login. */
-  sendFailure: (err: unknown, account: Account) => MailboxError | Promise<MailboxError>;
-}
-
-export interface RunnerDeps {
-  stores: Stores;
+export interface RunnerDeps extends CycleDeps {
   snapshot: () => Promise<Snapshot>;
-  secrets: Pick<SecretStore, 'resolve'>;
-  adapters: Adapters;
-  /** The account's debug log when its debug flag is on (the secret is scrubbed from it). */
-  debugLog: (account: Account, secret: string | undefined) => Promise<DebugLog | undefined>;
-  clock: () => Date;
-  /** Milliseconds from a clock that never jumps: intervals and delays. */
-  monotonic: () => number;
   report: (report: CycleReport) => void;
   /** Notes for the admin (recovery after a stop, a lock taken over). */
   notice: (text: string) => void;
-  progress?: (account: string, done: number, total: number) => void;
 }
 
 export interface RunOptions {
@@ -71,36 +31,6 @@ export interface RunOptions {
   accounts: string[];
   /** Aborted on SIGINT/SIGTERM: finish safely and return. */
   signal: AbortSignal;
-}
-
-export function asMailboxError(err: unknown): MailboxError {
-  if (err instanceof MailboxError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (e?.syscall) return new MailboxError('EIO', `local I/O failed: ${e.message}`, { cause: err });
-  return new MailboxError('EINTERNAL', `internal error: ${e?.message ?? String(err)}`, { cause: err });
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-export function describeRead(r: ReadResult): string {
-  const parts = [r.received || r.ignored || r.duplicates ? `${r.received} new` : 'no new mail'];
-  if (r.ignored) parts.push(`${r.ignored} skipped (sender blocked)`);
-  if (r.duplicates) parts.push(`${r.duplicates} already stored`);
-  if (r.leftTooLarge) parts.push(`${plural(r.leftTooLarge, 'message')} over the maximum size left on the server`);
-  if (r.deleted) parts.push(`${r.deleted} deleted from the server`);
-  return parts.join(', ');
-}
-
-export function describeSend(s: SendSummary): string {
-  const parts = [s.sent ? `${s.sent} sent` : 'nothing sent'];
-  if (s.failed) parts.push(`${s.failed} failed`);
-  if (s.retrying) parts.push(`${s.retrying} to retry`);
-  if (s.ignored) parts.push(`${s.ignored} ignored (every recipient blocked)`);
-  if (s.dropped.length) parts.push(`blocked recipients dropped: ${s.dropped.join(', ')}`);
-  if (s.waiting) parts.push(`${s.waiting} waiting`);
-  return parts.join(', ');
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -135,8 +65,6 @@ function select(snapshot: Snapshot, names: readonly string[]): Selection {
   };
 }
 
-const EMPTY_READ: ReadResult = { received: 0, ignored: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
-
 export class Runner {
   private readonly book: StatusBook;
 
@@ -144,11 +72,8 @@ export class Runner {
     this.book = new StatusBook(deps.stores.status);
   }
 
-  private async secretOf(account: Account): Promise<string | undefined> {
-    return account.secret ? this.deps.secrets.resolve(account.secret, account.name) : undefined;
-  }
-
-  private finish(report: Omit<CycleReport, 'time' | 'durationMs'>, started: Date): CycleReport {
+  /** Stamps a cycle's time, records it for `mailbox status`, and reports it. */
+  private finish(report: CycleOutcome, started: Date): CycleReport {
     const at = this.deps.clock();
     const full: CycleReport = { ...report, time: at.toISOString(), durationMs: Math.max(0, at.getTime() - started.getTime()) };
     this.book.record(report.account, { job: report.job, at, ok: report.ok, summary: report.summary, error: report.error?.message ?? null });
@@ -156,104 +81,17 @@ export class Runner {
     return full;
   }
 
+  /** Reads one incoming account once, and reports it. */
   async readAccount(account: Account, filters: AddressFilter[], signal: AbortSignal): Promise<CycleReport> {
     const started = this.deps.clock();
-    let debug: DebugLog | undefined;
-    let incoming: Incoming | undefined;
-    const abort = () => incoming?.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    try {
-      const secret = await this.secretOf(account);
-      debug = await this.deps.debugLog(account, secret);
-      incoming = await this.deps.adapters.openIncoming(account, { secret: secret ?? '', debug });
-      if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
-      const deps: ReadDeps = {
-        stores: this.deps.stores,
-        filter: filterFor(filters, 'inbound', account.filter),
-        clock: this.deps.clock,
-        monotonic: this.deps.monotonic,
-        signal,
-        onProgress: this.deps.progress ? (done, total) => this.deps.progress!(account.name, done, total) : undefined,
-      };
-      const outcome: ReadOutcome = account.type === 'imap' ? await readImap(incoming, account, deps) : await readPop3(incoming, account, deps);
-      if (signal.aborted || outcome.failure !== undefined) incoming.abort();
-      else await incoming.close();
-      const error = signal.aborted || outcome.failure === undefined ? null : asMailboxError(outcome.failure);
-      return this.finish(this.readReport(account, outcome.result, error, outcome.failure !== undefined), started);
-    } catch (err) {
-      incoming?.abort();
-      return this.finish(this.readReport(account, EMPTY_READ, signal.aborted ? null : asMailboxError(err), false), started);
-    } finally {
-      signal.removeEventListener('abort', abort);
-      debug?.close();
-    }
+    return this.finish(await readCycle(this.deps, account, filters, signal), started);
   }
 
-  private readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): Omit<CycleReport, 'time' | 'durationMs'> {
-    const notes = [...r.notes, ...r.tooLarge.map((m) => `message ${m.key} (${m.size} bytes) is over the maximum size of ${account.maxMessageSize} bytes: left on the server`)];
-    const done = describeRead(r);
-    return {
-      job: 'read',
-      account: account.name,
-      ok: error === null,
-      summary: error ? `${error.message}${partial ? ` (before that: ${done})` : ''}` : done,
-      counts: { received: r.received, ignored: r.ignored, duplicates: r.duplicates, tooLarge: r.tooLarge.length, leftTooLarge: r.leftTooLarge, deleted: r.deleted },
-      error,
-      notes,
-    };
-  }
-
+  /** Sends the queue once (through `smtp`, if any), and reports it; nothing when there is nothing to say. */
   async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleReport | undefined> {
     const started = this.deps.clock();
-    if (!smtp) {
-      const waiting = (await this.deps.stores.queue.waiting()).length;
-      if (waiting === 0) return undefined;
-      return this.finish(
-        {
-          job: 'send',
-          account: '-',
-          ok: true,
-          summary: `${plural(waiting, 'message')} waiting in the outbox: no SMTP account is active (mailbox activate NAME)`,
-          counts: { sent: 0, failed: 0, retrying: 0, ignored: 0, waiting },
-          error: null,
-          notes: [],
-        },
-        started,
-      );
-    }
-    let debug: DebugLog | undefined;
-    try {
-      const summary = await sendQueue(smtp, {
-        queue: this.deps.stores.queue,
-        filter: filterFor(filters, 'outbound', smtp.filter),
-        clock: this.deps.clock,
-        signal,
-        connect: async () => {
-          const secret = await this.secretOf(smtp);
-          debug = await this.deps.debugLog(smtp, secret);
-          return this.deps.adapters.openOutgoing(smtp, { secret, debug });
-        },
-      });
-      const error = summary.failure === undefined ? null : await this.deps.adapters.sendFailure(summary.failure, smtp);
-      const done = describeSend(summary);
-      return this.finish(
-        {
-          job: 'send',
-          account: smtp.name,
-          ok: error === null,
-          summary: error ? `${error.message} (${done})` : done,
-          counts: { sent: summary.sent, failed: summary.failed, retrying: summary.retrying, ignored: summary.ignored, waiting: summary.waiting, dropped: summary.dropped.length },
-          error,
-          notes: summary.dropped.map((d) => `blocked recipient dropped: ${d}`),
-        },
-        started,
-      );
-    } catch (err) {
-      const error = asMailboxError(err);
-      return this.finish({ job: 'send', account: smtp.name, ok: false, summary: error.message, counts: {}, error, notes: [] }, started);
-    } finally {
-      debug?.close();
-    }
+    const outcome = await sendCycle(this.deps, smtp, filters, signal);
+    return outcome && this.finish(outcome, started);
   }
 
   /** Runs until `options.signal` (or once). Resolves with the exit code; throws a fatal error. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/core/account.js';
 import type { AddressFilter } from '../../src/core/filter.js';
-import type { CycleReport } from '../../src/jobs/runner.js';
+import type { CycleReport } from '../../src/jobs/cycles.js';
 import { closedPort, startSmtp, type SmtpServer } from '../harness/index.js';
 import { idsIn, smtpAccount, testRunner, type TestRunner } from './run-fixtures.js';
 

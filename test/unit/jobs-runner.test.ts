@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Account, AccountView } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
-import { Runner, type CycleReport, type RunnerDeps, type Snapshot } from '../../src/jobs/runner.js';
+import type { CycleReport } from '../../src/jobs/cycles.js';
+import { Runner, type RunnerDeps, type Snapshot } from '../../src/jobs/runner.js';
 import { openMemoryStores, type MemoryStores } from '../../src/store/memory/index.js';
 import { FakeImap, FakeSmtp, mail } from '../helpers/fake-mail.js';
 

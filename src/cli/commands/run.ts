@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
-import type { CycleReport } from '../../jobs/runner.js';
+import type { CycleReport } from '../../jobs/cycles.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
