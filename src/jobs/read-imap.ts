@@ -7,7 +7,7 @@ import type { Account } from '../core/account.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
 import type { ImapCursor } from '../store/types.js';
 import type { Delivered } from './deliver.js';
-import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, type ReadDeps, type ReadOutcome } from './read-common.js';
+import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
 
 function maxSize(account: Account): number {
   return account.maxMessageSize ?? Infinity;
@@ -53,13 +53,60 @@ async function currentCursor(deps: ReadDeps, account: Account, folder: string, u
   return fresh;
 }
 
+/** What a cycle does with the listed messages; `handled` and `expected` move the cursor. */
+interface Plan {
+  toFetch: RemoteMessage[];
+  /** Stored already: deleted from the server in delete mode. */
+  deletable: RemoteMessage[];
+  /** UIDs above lastUid handled: stored beyond a gap, or left on the server for their size. */
+  handled: Set<number>;
+  /** Every UID above lastUid listed, ascending. */
+  expected: number[];
+}
+
+/** Sorts the listed messages; notes those newly over the size limit, forgets those gone from the server. */
+function plan(listed: RemoteMessage[], cursor: ImapCursor, limit: number, result: ReadResult): Plan {
+  const extra = new Set(cursor.extra);
+  const toFetch: RemoteMessage[] = [];
+  const deletable: RemoteMessage[] = [];
+  const stillTooLarge: Record<string, number> = {};
+  for (const m of listed) {
+    const wasTooLarge = String(m.n) in cursor.tooLarge;
+    const stored = !wasTooLarge && (m.n <= cursor.lastUid || extra.has(m.n));
+    if (stored) deletable.push(m);
+    else if (m.size > limit) {
+      stillTooLarge[m.n] = m.size;
+      if (!wasTooLarge) result.tooLarge.push(m);
+    } else if (wasTooLarge || m.n > cursor.lastUid) toFetch.push(m);
+  }
+  cursor.tooLarge = Object.fromEntries(Object.entries(cursor.tooLarge).filter(([uid]) => uid in stillTooLarge).concat(Object.entries(stillTooLarge)));
+  result.leftTooLarge = Object.keys(cursor.tooLarge).length;
+  const handled = new Set([...extra, ...Object.keys(cursor.tooLarge).map(Number)]);
+  const expected = listed.filter((m) => m.n > cursor.lastUid).map((m) => m.n);
+  return { toFetch, deletable, handled, expected };
+}
+
+/** Messages the store holds although the cursor does not say so (a stop, a lost seen state): handled, not fetched. */
+async function skipHeld(deps: ReadDeps, account: Account, p: Plan, cursor: ImapCursor, result: ReadResult): Promise<void> {
+  if (p.toFetch.length === 0) return;
+  const held = await deps.stores.incoming.held(account.name, p.toFetch.map((m) => m.key));
+  if (held.size === 0) return;
+  for (const m of p.toFetch) {
+    if (!held.has(m.key)) continue;
+    p.handled.add(m.n);
+    delete cursor.tooLarge[m.n];
+    p.deletable.push(m);
+  }
+  result.duplicates += held.size;
+  p.toFetch = p.toFetch.filter((m) => !held.has(m.key));
+}
+
 export async function readImap(incoming: Incoming, account: Account, deps: ReadDeps): Promise<ReadOutcome> {
   const result = emptyResult();
   const { seen } = deps.stores;
-  const folder = account.folder ?? 'INBOX';
   const deleteMode = Boolean(account.deleteAfterDownload);
   const status = await incoming.status();
-  let cursor = await currentCursor(deps, account, folder, status.uidValidity ?? 0, result.notes);
+  let cursor = await currentCursor(deps, account, account.folder ?? 'INBOX', status.uidValidity ?? 0, result.notes);
   const limit = maxSize(account);
   const refetch = Object.values(cursor.tooLarge).some((size) => size <= limit);
   const left = Object.keys(cursor.tooLarge).length;
@@ -70,51 +117,17 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
     return { result };
   }
 
-  const listed = await incoming.list(undeleted || refetch ? 1 : cursor.lastUid + 1, limit);
-  const extra = new Set(cursor.extra);
-  let toFetch: RemoteMessage[] = [];
-  const deletable: RemoteMessage[] = [];
-  const stillTooLarge: Record<string, number> = {};
-  for (const m of listed) {
-    const wasTooLarge = String(m.n) in cursor.tooLarge;
-    const stored = !wasTooLarge && (m.n <= cursor.lastUid || extra.has(m.n));
-    if (stored) {
-      if (deleteMode) deletable.push(m);
-    } else if (m.size > limit) {
-      stillTooLarge[m.n] = m.size;
-      if (!wasTooLarge) result.tooLarge.push(m);
-    } else if (wasTooLarge || m.n > cursor.lastUid) {
-      toFetch.push(m);
-    }
-  }
-  // Sizes of messages still listed; those gone from the server are forgotten.
-  cursor.tooLarge = Object.fromEntries(Object.entries(cursor.tooLarge).filter(([uid]) => uid in stillTooLarge).concat(Object.entries(stillTooLarge)));
-  result.leftTooLarge = Object.keys(cursor.tooLarge).length;
-  // Handled this cycle: stored beyond a gap, or left on the server for their size.
-  const handled = new Set([...extra, ...Object.keys(cursor.tooLarge).map(Number)]);
-  const expected = listed.filter((m) => m.n > cursor.lastUid).map((m) => m.n);
-
-  const held = toFetch.length ? await deps.stores.incoming.held(account.name, toFetch.map((m) => m.key)) : new Set<string>();
-  if (held.size) {
-    for (const m of toFetch) {
-      if (!held.has(m.key)) continue;
-      handled.add(m.n);
-      delete cursor.tooLarge[m.n];
-      if (deleteMode) deletable.push(m);
-    }
-    result.duplicates += held.size;
-    toFetch = toFetch.filter((m) => !held.has(m.key));
-  }
-
+  const p = plan(await incoming.list(undeleted || refetch ? 1 : cursor.lastUid + 1, limit), cursor, limit, result);
+  await skipHeld(deps, account, p, cursor, result);
   const known = cursor.dedupe ? await knownMessages(deps, account.name) : undefined;
   const fetched: RemoteMessage[] = [];
+  // The cursor a batch makes, committed with it; adopted once the commit is done.
   let committing: ImapCursor | undefined;
   const withBatch = (batch: Delivered[]): ImapCursor => {
     const uids = new Set(batch.map((d) => d.remote.n));
     const tooLarge = { ...cursor.tooLarge };
     for (const uid of uids) delete tooLarge[uid];
-    const next = { ...cursor, tooLarge, pendingDelete: cursor.pendingDelete || deleteMode };
-    return advanced(next, new Set([...handled, ...uids]), expected);
+    return advanced({ ...cursor, tooLarge, pendingDelete: cursor.pendingDelete || deleteMode }, new Set([...p.handled, ...uids]), p.expected);
   };
   const deliverer = newDeliverer(account, deps, {
     isDuplicate: known ? (id, size) => id !== null && known.has(`${id}\n${size}`) : undefined,
@@ -122,26 +135,26 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
     onCommitted: (batch) => {
       cursor = committing!;
       for (const d of batch) {
-        handled.add(d.remote.n);
+        p.handled.add(d.remote.n);
         fetched.push(d.remote);
       }
     },
   });
   let failure: unknown;
   try {
-    await fetchAll(incoming, toFetch, deliverer, deps);
+    await fetchAll(incoming, p.toFetch, deliverer, deps);
   } catch (err) {
     failure = err;
   }
   const complete = failure === undefined && !deps.signal?.aborted;
-  cursor = advanced(cursor, handled, expected, complete ? status.uidNext : undefined);
-  if (complete && cursor.dedupe && toFetch.every((m) => m.n <= cursor.lastUid)) cursor.dedupe = false;
+  cursor = advanced(cursor, p.handled, p.expected, complete ? status.uidNext : undefined);
+  if (complete && cursor.dedupe && p.toFetch.every((m) => m.n <= cursor.lastUid)) cursor.dedupe = false;
   await seen.saveImapCursor(account.name, cursor);
   countDelivered(result, deliverer);
   if (failure !== undefined) return { result, failure };
 
   if (deleteMode && !deps.signal?.aborted) {
-    const removeFailure = await removeStored(incoming, [...deletable, ...fetched], result);
+    const removeFailure = await removeStored(incoming, [...p.deletable, ...fetched], result);
     if (removeFailure !== undefined) return { result, failure: removeFailure };
     cursor.pendingDelete = false;
     await seen.saveImapCursor(account.name, cursor);

@@ -83,6 +83,51 @@ class Claims {
   }
 }
 
+/**
+ * Outcomes as they come: each placed at once (a message the server took leaves the outbox right
+ * away, so a kill resends only what was in flight), committed (logged, folders fsynced) per batch.
+ */
+class Settlement {
+  private placed: Array<{ kind: Outcome['kind']; settled: Promise<Settled> }> = [];
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: SendDeps,
+    private readonly summary: SendSummary,
+  ) {}
+
+  record(message: QueuedMessage, outcome: Outcome): void {
+    const settled = this.deps.queue.place(message, outcome, this.deps.clock());
+    settled.catch(() => undefined); // surfaces through commit()
+    this.placed.push({ kind: outcome.kind, settled });
+    if (this.placed.length >= BATCH) this.commit();
+  }
+
+  /** Commits what was placed, behind the previous commit; done() waits for them all. */
+  commit(): void {
+    const batch = this.placed;
+    this.placed = [];
+    if (batch.length === 0) return;
+    this.chain = this.chain.then(async () => {
+      const settled = await Promise.all(batch.map((p) => p.settled));
+      await this.deps.queue.commit(settled);
+      settled.forEach((s, i) => this.count(batch[i]!.kind, s));
+    });
+  }
+
+  private count(kind: Outcome['kind'], s: Settled): void {
+    if (kind === 'sent') this.summary.sent++;
+    else if (kind === 'failed' || s.gaveUp) this.summary.failed++;
+    else if (kind === 'retry') this.summary.retrying++;
+    else if (kind === 'ignored') this.summary.ignored++;
+  }
+
+  done(): Promise<void> {
+    this.commit();
+    return this.chain;
+  }
+}
+
 export async function sendQueue(account: Account, deps: SendDeps): Promise<SendSummary> {
   const summary: SendSummary = { sent: 0, failed: 0, retrying: 0, ignored: 0, dropped: [], waiting: 0 };
   const from = account.from ?? account.user ?? '';
@@ -95,68 +140,33 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   const halted = () => stopped || summary.failure !== undefined;
   const claims = new Claims(deps, halted);
-
-  // Each outcome is placed at once (a message the server took leaves the outbox right away, so a
-  // kill resends only what was in flight); the log and the folder fsync follow per batch.
-  let placed: Array<{ kind: Outcome['kind']; settled: Promise<Settled> }> = [];
-  let commitChain: Promise<void> = Promise.resolve();
-  const commit = () => {
-    const batch = placed;
-    placed = [];
-    if (batch.length === 0) return;
-    commitChain = commitChain.then(async () => {
-      const settled = await Promise.all(batch.map((p) => p.settled));
-      await deps.queue.commit(settled);
-      settled.forEach((s, i) => {
-        const kind = batch[i]!.kind;
-        if (kind === 'sent') summary.sent++;
-        else if (kind === 'failed' || s.gaveUp) summary.failed++;
-        else if (kind === 'retry') summary.retrying++;
-        else if (kind === 'ignored') summary.ignored++;
-      });
-    });
-  };
-  const record = (message: QueuedMessage, outcome: Outcome) => {
-    const settled = deps.queue.place(message, outcome, deps.clock());
-    settled.catch(() => undefined); // surfaces through commit()
-    placed.push({ kind: outcome.kind, settled });
-    if (placed.length >= BATCH) commit();
-  };
-
-  const connection = async (): Promise<Outgoing> => {
-    // One connection for the cycle, opened by whichever send needs it first.
-    connecting ??= deps.connect().then((o) => (outgoing = o));
-    return connecting;
-  };
+  const settlement = new Settlement(deps, summary);
+  // One connection for the cycle, opened by whichever send needs it first.
+  const connection = () => (connecting ??= deps.connect().then((o) => (outgoing = o)));
 
   const sendOne = async (message: QueuedMessage): Promise<void> => {
     const { recipients, dropped } = recipientsOf(message, deps.filter);
     summary.dropped.push(...dropped.map((a) => `${a} (filter ${deps.filter?.name})`));
     if (recipients.length === 0) {
-      record(message, { kind: 'ignored', reason: `every recipient is blocked by filter ${deps.filter?.name}: ${dropped.join(', ')}` });
-      return;
+      return settlement.record(message, { kind: 'ignored', reason: `every recipient is blocked by filter ${deps.filter?.name}: ${dropped.join(', ')}` });
     }
-    if (halted()) {
-      record(message, { kind: 'untried' });
-      return;
-    }
+    if (halted()) return settlement.record(message, { kind: 'untried' });
     let out: Outgoing;
     try {
       out = await connection();
     } catch (err) {
       // Nothing reached a server (the secret, the TLS settings): the attempt does not count.
       summary.failure ??= err;
-      record(message, { kind: 'untried' });
-      return;
+      return settlement.record(message, { kind: 'untried' });
     }
     try {
       const sent = await out.send(message, { from: from || message.record.from || '', to: recipients });
       const rejected = sent.rejected.length ? ` (refused for ${sent.rejected.join(', ')})` : '';
-      record(message, { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name });
+      settlement.record(message, { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name });
     } catch (err) {
       const failure = out.classify(err);
       if (failure.connection) summary.failure ??= err;
-      record(message, failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message });
+      settlement.record(message, failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message });
     }
   };
 
@@ -170,9 +180,8 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     // Claimed but never tried (a stop or a failure came first): the attempt is taken back.
-    for (const message of await claims.rest()) record(message, { kind: 'untried' });
-    commit();
-    await commitChain.finally(() => outgoing?.close());
+    for (const message of await claims.rest()) settlement.record(message, { kind: 'untried' });
+    await settlement.done().finally(() => outgoing?.close());
   }
   summary.waiting = (await deps.queue.waiting()).length;
   return summary;
