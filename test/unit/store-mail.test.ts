@@ -135,3 +135,43 @@ describe('disk writer', () => {
     expect(fs.readFileSync(path.join(dir, 'f7'), 'utf8')).toBe('m7');
   });
 });
+
+describe('local recovery at the start of a run', () => {
+  const t0 = new Date('2025-01-01T00:00:00Z');
+  const body = (n: number) => Buffer.from(`Message-ID: <r${n}@test>\r\nFrom: f@example.test\r\nSubject: r${n}\r\n\r\nx\r\n`);
+
+  it('recognises files a stop left without their record and seen state, once', async () => {
+    const { openLocalStores } = await import('../../src/store/local/index.js');
+    const { resolvePaths } = await import('../../src/store/paths.js');
+    const paths = resolvePaths({ MAILBOX_HOME: dir });
+    const stores = openLocalStores(paths, { clock: () => t0, pid: 1, isAlive: () => false });
+    // What a kill between renaming a batch into the boxes and writing its record leaves.
+    const files = new MailFiles(paths.mailDir);
+    const cursor = { folder: 'INBOX', uidValidity: 9, lastUid: 1, extra: [], tooLarge: {}, dedupe: false, pendingDelete: false };
+    await new FileSeenState(path.join(paths.stateDir, 'seen')).saveImapCursor('Work', cursor);
+    const imap = await Promise.all([1, 2, 3].map((n) => files.writeTmp(body(n), 'inbox', { source: { account: 'Work', id: `9/${n}` } })));
+    const pop = await files.writeTmp(body(4), 'inbox', { source: { account: 'pop', id: 'u4' } });
+    await files.publish([...imap.map((tmp) => ({ tmp, box: 'inbox' as const })), { tmp: pop, box: 'skipped' }]);
+    const accounts = [
+      { name: 'Work', type: 'imap' as const },
+      { name: 'pop', type: 'pop3' as const },
+    ];
+    const notes = await stores.recover(accounts);
+    expect(notes).toEqual([
+      'account Work: 2 message(s) already stored but not recorded as seen were recognised by their source ids and will not be fetched again',
+      'account pop: 1 message(s) already stored but not recorded as seen were recognised by their source ids and will not be fetched again',
+    ]);
+    expect(await stores.seen.imapCursor('work')).toMatchObject({ lastUid: 1, extra: [2, 3] });
+    expect(await stores.seen.pop3Seen('pop')).toEqual(new Set(['u4']));
+    const records = [...(await stores.log.readAll()).values()];
+    expect(records.map((r) => [r.account, r.source, r.state, r.subject]).sort()).toEqual([
+      ['Work', '9/2', 'received', 'r2'],
+      ['Work', '9/3', 'received', 'r3'],
+      ['pop', 'u4', 'received-ignored', 'r4'],
+    ]);
+    expect(await stores.incoming.held('work', ['9/1', '9/2', '9/5'])).toEqual(new Set(['9/1', '9/2']));
+    expect(await stores.recover(accounts)).toEqual([]);
+    expect((await stores.log.readAll()).size).toBe(3);
+    await stores.close();
+  });
+});

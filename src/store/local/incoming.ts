@@ -5,8 +5,8 @@
 import { boxOf } from '../../core/email.js';
 import type { IncomingAccount, IncomingBatch, IncomingStore, MessageData, SourceRef, StagedMessage } from '../types.js';
 import type { FileEmailLog } from './email-log.js';
-import type { MailFiles, TmpFile } from './mail-files.js';
-import { recoverIncoming, type IncomingFile } from './recover.js';
+import type { IncomingEntry, MailFiles, TmpFile } from './mail-files.js';
+import { recoverIncoming } from './recover.js';
 import type { FileSeenState } from './seen-state.js';
 
 export class LocalIncoming implements IncomingStore {
@@ -57,17 +57,17 @@ export class LocalIncoming implements IncomingStore {
    * held() its index.
    */
   async recover(accounts: readonly IncomingAccount[], now: Date): Promise<string[]> {
-    const files = await this.listFiles();
-    if (!this.index) this.index = indexOf(files);
-    return recoverIncoming({ files, log: this.log, seen: this.seen, accounts, now });
+    const entries = await this.listEntries();
+    if (!this.index) this.index = indexOf(entries);
+    return recoverIncoming({ files: this.files, entries, log: this.log, seen: this.seen, accounts, now });
   }
 
   /** The index of stored source ids, read from the file names once. */
   private stored(): Promise<Map<string, Set<string>>> {
     if (this.index) return Promise.resolve(this.index);
-    return (this.building ??= this.listFiles().then(
-      (files) => {
-        const index = indexOf(files);
+    return (this.building ??= this.listEntries().then(
+      (entries) => {
+        const index = indexOf(entries);
         for (const [account, sources] of this.committedMeanwhile) addTo(index, account, sources);
         this.committedMeanwhile = [];
         return (this.index ??= index);
@@ -79,12 +79,9 @@ export class LocalIncoming implements IncomingStore {
     ));
   }
 
-  private async listFiles(): Promise<IncomingFile[]> {
-    const found: IncomingFile[] = [];
-    for (const box of ['inbox', 'skipped'] as const) {
-      for (const file of await this.files.list(box)) if (file.source) found.push({ ...file, source: file.source, box });
-    }
-    return found;
+  private async listEntries(): Promise<IncomingEntry[]> {
+    const [inbox, skipped] = await Promise.all([this.files.sources('inbox'), this.files.sources('skipped')]);
+    return inbox.concat(skipped);
   }
 
   private remember(account: string, sources: string[]): void {
@@ -93,9 +90,14 @@ export class LocalIncoming implements IncomingStore {
   }
 }
 
-function indexOf(files: readonly IncomingFile[]): Map<string, Set<string>> {
+function indexOf(entries: readonly IncomingEntry[]): Map<string, Set<string>> {
   const index = new Map<string, Set<string>>();
-  for (const file of files) addTo(index, file.source.account, [file.source.id]);
+  for (const { source } of entries) {
+    const key = source.account.toLowerCase();
+    let set = index.get(key);
+    if (!set) index.set(key, (set = new Set()));
+    set.add(source.id);
+  }
   return index;
 }
 

@@ -26,6 +26,14 @@ export interface StoredFile {
   source: SourceRef | null;
 }
 
+/** A stored message that names its source, as listed (its file name not yet parsed further). */
+export interface IncomingEntry {
+  box: Box;
+  sub: 'new' | 'cur';
+  name: string;
+  source: SourceRef;
+}
+
 /** A message in a box's tmp/: not visible until published. */
 export interface TmpFile {
   readonly id: string;
@@ -46,7 +54,8 @@ function encodeSource(id: string): string {
 }
 
 function decodeSource(text: string): string {
-  return text.startsWith('~') ? Buffer.from(text.slice(1), 'base64url').toString() : decodeURIComponent(text);
+  if (text.startsWith('~')) return Buffer.from(text.slice(1), 'base64url').toString();
+  return text.includes('%') ? decodeURIComponent(text) : text;
 }
 
 export function fileName(id: string, size: number, source?: SourceRef): string {
@@ -54,26 +63,30 @@ export function fileName(id: string, size: number, source?: SourceRef): string {
   return `${id},S=${size}${src}`;
 }
 
+/** The source a file name carries (its `src=` field), or null. Cheap: a store may hold a million. */
+export function sourceOf(name: string): SourceRef | null {
+  const at = name.indexOf(',src=');
+  if (at < 0) return null;
+  const colon = name.indexOf(':', at);
+  let field = colon < 0 ? name.slice(at + 5) : name.slice(at + 5, colon);
+  const comma = field.indexOf(',');
+  if (comma >= 0) field = field.slice(0, comma);
+  const plus = field.indexOf('+');
+  if (plus <= 0) return null;
+  try {
+    return { account: field.slice(0, plus), id: decodeSource(field.slice(plus + 1)) };
+  } catch {
+    return null;
+  }
+}
+
 export function parseFileName(name: string): Omit<StoredFile, 'path'> | undefined {
   const base = baseName(name);
-  const [id, ...fields] = base.split(',');
+  const comma = base.indexOf(',');
+  const id = comma < 0 ? base : base.slice(0, comma);
   if (!id) return undefined;
-  let size: number | null = null;
-  let source: SourceRef | null = null;
-  for (const field of fields) {
-    if (field.startsWith('S=')) size = Number(field.slice(2));
-    else if (field.startsWith('src=')) {
-      const plus = field.indexOf('+');
-      if (plus > 4) {
-        try {
-          source = { account: field.slice(4, plus), id: decodeSource(field.slice(plus + 1)) };
-        } catch {
-          source = null;
-        }
-      }
-    }
-  }
-  return { id, file: base, size: Number.isFinite(size) ? size : null, source };
+  const size = /,S=(\d+)/.exec(base)?.[1];
+  return { id, file: base, size: size === undefined ? null : Number(size), source: sourceOf(base) };
 }
 
 /** The header block at the start of a message file (bounded); throws when the file cannot be read. */
@@ -198,6 +211,21 @@ export class MailFiles implements MailStore {
   /** Where a message of `box` is now (a mail client may have moved it to cur/ and added flags). */
   locate(file: string, box: Box): Promise<string | undefined> {
     return this.boxes[box].locate(baseName(file));
+  }
+
+  /** Every message of `box` that names its source, from the file names alone. */
+  async sources(box: Box): Promise<IncomingEntry[]> {
+    const found: IncomingEntry[] = [];
+    for (const entry of await this.boxes[box].list()) {
+      const source = sourceOf(entry.name);
+      if (source) found.push({ box, sub: entry.sub, name: entry.name, source });
+    }
+    return found;
+  }
+
+  /** The file of an entry of sources(). */
+  fileOf(entry: IncomingEntry): StoredFile {
+    return { ...parseFileName(entry.name)!, path: this.boxes[entry.box].path(entry.sub, entry.name) };
   }
 
   async list(box: Box): Promise<StoredFile[]> {

@@ -8,41 +8,41 @@ import { summarize } from '../message-headers.js';
 import { receivedRecord } from '../records.js';
 import type { EmailRecord, IncomingAccount } from '../types.js';
 import type { FileEmailLog } from './email-log.js';
-import { readHead, type StoredFile } from './mail-files.js';
+import { readHead, type IncomingEntry, type MailFiles, type StoredFile } from './mail-files.js';
 import type { FileSeenState } from './seen-state.js';
 
-export type IncomingFile = StoredFile & { box: Box; source: NonNullable<StoredFile['source']> };
-
 function imapUid(source: string): [number, number] {
-  const [uidValidity, uid] = source.split('/').map(Number);
-  return [uidValidity ?? NaN, uid ?? NaN];
+  const slash = source.indexOf('/');
+  return [Number(source.slice(0, slash)), Number(source.slice(slash + 1))];
 }
 
-/** Files of `account` the seen state does not cover; the seen state is completed with them. */
-async function unrecorded(seen: FileSeenState, account: IncomingAccount, files: IncomingFile[]): Promise<IncomingFile[]> {
+/** Entries of `account` the seen state does not cover; the seen state is completed with them. */
+async function unrecorded(seen: FileSeenState, account: IncomingAccount, entries: IncomingEntry[]): Promise<IncomingEntry[]> {
   if (account.type === 'imap') {
     const cursor = await seen.imapCursor(account.name);
     // No cursor (a first read, or the file was moved away): the reader rebuilds it, asking held().
-    if (!cursor) return files;
+    if (!cursor) return entries;
     const extra = new Set(cursor.extra);
-    const found = files.filter((f) => {
-      const [uidValidity, uid] = imapUid(f.source.id);
+    const found = entries.filter((e) => {
+      const [uidValidity, uid] = imapUid(e.source.id);
       return uidValidity === cursor.uidValidity && uid > cursor.lastUid && !extra.has(uid);
     });
     if (found.length) {
-      cursor.extra = [...extra, ...found.map((f) => imapUid(f.source.id)[1])].sort((a, b) => a - b);
+      cursor.extra = [...extra, ...found.map((e) => imapUid(e.source.id)[1])].sort((a, b) => a - b);
       await seen.saveImapCursor(account.name, cursor);
     }
     return found;
   }
   const known = await seen.pop3Seen(account.name);
-  const found = files.filter((f) => !known.has(f.source.id));
-  await seen.addPop3Seen(account.name, [...new Set(found.map((f) => f.source.id))]);
+  const found = entries.filter((e) => !known.has(e.source.id));
+  await seen.addPop3Seen(account.name, [...new Set(found.map((e) => e.source.id))]);
   return found;
 }
 
 export interface IncomingRecovery {
-  files: IncomingFile[];
+  files: MailFiles;
+  /** Every stored message that names its source (inbox and skipped). */
+  entries: IncomingEntry[];
   log: FileEmailLog;
   seen: FileSeenState;
   accounts: readonly IncomingAccount[];
@@ -50,34 +50,34 @@ export interface IncomingRecovery {
 }
 
 /** Returns a note per account that had messages to recognise. */
-export async function recoverIncoming({ files, log, seen, accounts, now }: IncomingRecovery): Promise<string[]> {
-  const byAccount = new Map<string, IncomingFile[]>();
-  for (const file of files) {
-    const key = file.source.account.toLowerCase();
+export async function recoverIncoming({ files, entries, log, seen, accounts, now }: IncomingRecovery): Promise<string[]> {
+  const byAccount = new Map<string, IncomingEntry[]>();
+  for (const entry of entries) {
+    const key = entry.source.account.toLowerCase();
     const list = byAccount.get(key);
-    if (list) list.push(file);
-    else byAccount.set(key, [file]);
+    if (list) list.push(entry);
+    else byAccount.set(key, [entry]);
   }
   const notes: string[] = [];
-  const recognised: Array<IncomingFile & { account: string }> = [];
+  const recognised: Array<{ file: StoredFile; box: Box; account: string; source: string }> = [];
   for (const account of accounts) {
     const mine = byAccount.get(account.name.toLowerCase());
     if (!mine?.length) continue;
     const found = await unrecorded(seen, account, mine);
     if (found.length === 0) continue;
     notes.push(`account ${account.name}: ${found.length} message(s) already stored but not recorded as seen were recognised by their source ids and will not be fetched again`);
-    recognised.push(...found.map((f) => ({ ...f, account: account.name })));
+    recognised.push(...found.map((e) => ({ file: files.fileOf(e), box: e.box, account: account.name, source: e.source.id })));
   }
   if (recognised.length === 0) return notes;
   // Their log records may be missing too (the log is written just before the seen state).
-  const missing = new Set(recognised.map((f) => f.id));
+  const missing = new Set(recognised.map((r) => r.file.id));
   await log.scanIds((id) => missing.delete(id));
   const records: EmailRecord[] = [];
-  for (const f of recognised) {
-    if (!missing.has(f.id)) continue;
-    const header = await readHead(f.path).catch(() => Buffer.alloc(0));
-    const reason = f.box === 'skipped' ? 'sender blocked by the inbound filter' : null;
-    records.push(receivedRecord({ id: f.id, size: f.size ?? 0, file: f.file }, summarize(header), f.account, f.source.id, reason, now));
+  for (const { file, box, account, source } of recognised) {
+    if (!missing.has(file.id)) continue;
+    const header = await readHead(file.path).catch(() => Buffer.alloc(0));
+    const reason = box === 'skipped' ? 'sender blocked by the inbound filter' : null;
+    records.push(receivedRecord({ id: file.id, size: file.size ?? 0, file: file.file }, summarize(header), account, source, reason, now));
   }
   await log.append(records);
   return notes;
