@@ -64,8 +64,13 @@ describe('local queue after a stop', () => {
   it('sends a message put into the outbox by hand, recipients from its headers', async () => {
     await files.prepare();
     fs.writeFileSync(path.join(dir, 'mail/outbox/new/handmade1,S=10'), message('hand'));
-    const [due] = await queue().claim(t0, 10);
-    expect(due!.record).toMatchObject({ id: 'handmade1', state: 'send-ready', recipients: ['b@x.test'], attempts: 1 });
+    fs.writeFileSync(path.join(dir, 'mail/outbox/new/handmade2'), message('no size in its name'));
+    const due = await queue().claim(t0, 10);
+    expect(due.map((m) => m.record)).toMatchObject([
+      { id: 'handmade1', state: 'send-ready', recipients: ['b@x.test'], attempts: 1 },
+      { id: 'handmade2', size: message('no size in its name').length },
+    ]);
+    expect(await due[1]!.content()).toEqual(message('no size in its name'));
   });
 
   it('claims a message queued by another process while it works through its listing', async () => {

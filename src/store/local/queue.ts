@@ -2,15 +2,16 @@
 // A message is marked in flight (durably, per claimed batch) before it is handed to the server and
 // settled after, so a runner killed mid-send finds it in flight and sends it again: nothing is lost,
 // and at worst a message the server had already accepted arrives twice.
+import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { boxOf, type Box, type EmailState } from '../../core/email.js';
 import { MailboxError } from '../../core/errors.js';
 import { claimed, isDue, OUTBOX_STATES, queueOrder, requeued, settled } from '../queue-rules.js';
+import { summarize } from '../message-headers.js';
 import { outgoingRecord } from '../records.js';
 import type { EmailRecord, MessageData, NewOutgoing, Outcome, QueuedMessage, Queue, Settled } from '../types.js';
 import type { FileEmailLog } from './email-log.js';
 import { readHead, type MailFiles } from './mail-files.js';
-import { summarize } from '../message-headers.js';
 
 /** A claimed message and where its file is. */
 class OutboxMessage implements QueuedMessage {
@@ -134,16 +135,18 @@ export class LocalQueue implements Queue {
     const due: Array<{ record: EmailRecord; path: string; size: number }> = [];
     for (const file of await this.files.list('outbox')) {
       let record = this.records.get(file.id);
+      // A name without S= (a file put there by hand): its size decides whether it is read whole.
+      const size = file.size ?? (await fs.stat(file.path).catch(() => ({ size: 0 }))).size;
       if (!record) {
         // Put there by hand, or put back by `emails retry` before its record was read: send it.
         const head = await readHead(file.path).catch(() => Buffer.alloc(0));
         const summary = summarize(head);
         const recipients = [...summary.to, ...summary.cc, ...summary.bcc];
-        record = outgoingRecord({ id: file.id, size: file.size ?? 0, file: file.file }, head, { account: null, recipients }, now);
+        record = outgoingRecord({ id: file.id, size, file: file.file }, head, { account: null, recipients }, now);
         adopted.push(record);
         this.records.set(record.id, record);
       }
-      if (!this.claimedIds.has(record.id) && isDue(record, now)) due.push({ record, path: file.path, size: file.size ?? record.size });
+      if (!this.claimedIds.has(record.id) && isDue(record, now)) due.push({ record, path: file.path, size });
     }
     await this.log.append(adopted);
     this.next = 0;
