@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseFileName } from '../../src/store/local/mail-files.js';
+import { parseFileName } from '../../src/store/local/file-names.js';
 import { startDovecot, type Dovecot } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { inBox, killWhen, throttle } from '../helpers/crash.js';

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileEmailLog } from '../../src/store/local/email-log.js';
-import { fileName, MailFiles, parseFileName } from '../../src/store/local/mail-files.js';
+import { fileName, parseFileName } from '../../src/store/local/file-names.js';
+import { MailFiles } from '../../src/store/local/mail-files.js';
 import { FileSeenState } from '../../src/store/local/seen-state.js';
 import type { EmailRecord } from '../../src/store/types.js';
 

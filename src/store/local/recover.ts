@@ -8,7 +8,8 @@ import { summarize } from '../message-headers.js';
 import { receivedRecord } from '../records.js';
 import type { EmailRecord, IncomingAccount } from '../types.js';
 import type { FileEmailLog } from './email-log.js';
-import { readHead, type IncomingEntry, type MailFiles, type StoredFile } from './mail-files.js';
+import type { StoredFile } from './file-names.js';
+import { readHead, type IncomingEntry, type MailFiles } from './mail-files.js';
 import type { FileSeenState } from './seen-state.js';
 
 function imapUid(source: string): [number, number] {
