@@ -58,8 +58,6 @@ async function* tap(body: AsyncIterable<Buffer>, onChunk: (chunk: Buffer) => voi
 }
 
 interface Task {
-  remote: RemoteMessage;
-  bytes: number;
   result: Promise<Delivered>;
 }
 
@@ -129,7 +127,7 @@ export class Deliverer {
     });
     this.inFlight.add(tracked);
     this.inFlightBytes += bytes;
-    this.uncommitted.push({ remote, bytes, result });
+    this.uncommitted.push({ result });
     if (bodyRead) await Promise.race([bodyRead, tracked]);
     if (this.failure) throw this.failure;
   }
@@ -186,7 +184,7 @@ export class Deliverer {
       }
       return done;
     };
-    this.chain = this.chain.then(async () => {
+    const commit = async () => {
       const done = await settledBatch();
       if (done.length === 0) return;
       try {
@@ -201,11 +199,13 @@ export class Deliverer {
       }
       for (const d of done) this.counts[d.outcome]++;
       this.options.onCommitted(done);
-    }, async (err) => {
-      // An earlier batch could not be committed: this one is not kept either (fetched again next cycle).
+    };
+    // After an earlier batch could not be committed, this one is not kept either (fetched again next cycle).
+    const drop = async (err: unknown) => {
       for (const d of await settledBatch()) if (d.staged) await this.options.store.discard(d.staged).catch(() => undefined);
       throw err;
-    });
+    };
+    this.chain = this.chain.then(commit, drop);
     return this.chain;
   }
 
