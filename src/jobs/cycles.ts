@@ -52,7 +52,7 @@ export interface CycleDeps {
   progress?: (account: string, done: number, total: number) => void;
 }
 
-export function asMailboxError(err: unknown): MailboxError {
+function asMailboxError(err: unknown): MailboxError {
   if (err instanceof MailboxError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.syscall) return new MailboxError('EIO', `local I/O failed: ${e.message}`, { cause: err });
@@ -63,7 +63,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function describeRead(r: ReadResult): string {
+function describeRead(r: ReadResult): string {
   const parts = [r.received || r.ignored || r.duplicates ? `${r.received} new` : 'no new mail'];
   if (r.ignored) parts.push(`${r.ignored} skipped (sender blocked)`);
   if (r.duplicates) parts.push(`${r.duplicates} already stored`);
@@ -72,7 +72,7 @@ export function describeRead(r: ReadResult): string {
   return parts.join(', ');
 }
 
-export function describeSend(s: SendSummary): string {
+function describeSend(s: SendSummary): string {
   const parts = [s.sent ? `${s.sent} sent` : 'nothing sent'];
   if (s.failed) parts.push(`${s.failed} failed`);
   if (s.retrying) parts.push(`${s.retrying} to retry`);

@@ -62,7 +62,7 @@ interface Task {
 }
 
 /** Why an inbound message is skipped (its sender is blocked), or null. */
-export function blockedReason(filter: AddressFilter | undefined, from: string | null): string | null {
+function blockedReason(filter: AddressFilter | undefined, from: string | null): string | null {
   if (!filter || !from) return null;
   const decision = evaluateFilter(filter, from);
   if (!decision.blocked) return null;

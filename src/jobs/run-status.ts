@@ -12,7 +12,7 @@ export interface CycleResult {
 }
 
 /** Folds one cycle's result into the account's entry. */
-export function recordCycle(status: RunStatus, account: string, cycle: CycleResult): void {
+function recordCycle(status: RunStatus, account: string, cycle: CycleResult): void {
   const key = account.toLowerCase();
   const previous = status.accounts[key];
   const at = cycle.at.toISOString();

@@ -59,7 +59,7 @@ interface Waiter {
 }
 
 /** Flushes the file system holding `dir` (syncfs); false when this system cannot. */
-export function syncFileSystem(dir: string): Promise<boolean> {
+function syncFileSystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
   });

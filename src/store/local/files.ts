@@ -5,7 +5,7 @@ import path from 'node:path';
 import { MailboxError } from '../../core/errors.js';
 
 export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
+const DIR_MODE = 0o700;
 
 export function ioError(action: string, file: string, err: unknown): MailboxError {
   const e = err as NodeJS.ErrnoException;
