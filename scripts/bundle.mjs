@@ -1,6 +1,6 @@
 // Bundles the CLI for start-up speed: one minified, code-split ESM build instead of dozens of
 // modules. Start-up libraries (commander, chalk) are bundled in; heavy ones (imapflow, nodemailer,
-// inquirer, keyring, mailparser) stay external and load lazily, only on the commands that use them.
+// inquirer, keyring) stay external and load lazily, only on the commands that use them.
 // tsc has just written dist/ (the per-module build the benchmarks import); this replaces
 // dist/cli/main.js with the bundle's entry and puts its chunks beside it.
 import { build } from 'esbuild';

@@ -24,6 +24,7 @@ export const BOX_OF_STATE: Record<EmailState, Box> = {
   'send-failed': 'failed',
 };
 
-export function statesOfBox(box: Box): EmailState[] {
-  return EMAIL_STATES.filter((s) => BOX_OF_STATE[s] === box);
+/** The box a message in this state is filed in. */
+export function boxOf(message: { state: EmailState }): Box {
+  return BOX_OF_STATE[message.state];
 }

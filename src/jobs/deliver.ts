@@ -1,12 +1,12 @@
-// Delivery of fetched messages into the local store, overlapped: many writes (each tmp + fsync +
-// rename) run while the next messages arrive, bounded by count and bytes. A checkpoint makes what
-// was delivered so far durable (directory fsync, then one email-log append) and hands it to the
-// caller to record as seen: per batch, never per message, and never before the files are durable.
+// Delivery of fetched messages into the store, overlapped: many writes run while the next messages
+// arrive, bounded by count and bytes. A checkpoint commits what was delivered so far (the bodies,
+// their email records and the seen-state change, in one store call) and hands it to the caller: per
+// batch, never per message, and nothing counts as stored before the store says it is durable.
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
-import type { EmailLog, EmailRecord } from '../store/email-log.js';
-import type { MailStore, PendingMessage, StagedMessage, StoredMessage } from '../store/mail-store.js';
-import { summarize, type HeaderSummary } from '../store/message-headers.js';
+import { HeaderCapture, summarize, type HeaderSummary } from '../store/message-headers.js';
+import { receivedRecord } from '../store/records.js';
+import type { EmailRecord, IncomingStore, SeenChange, StagedMessage } from '../store/types.js';
 import type { MessageBody, RemoteMessage } from '../protocols/types.js';
 
 export type DeliveryOutcome = 'received' | 'ignored' | 'duplicate';
@@ -16,13 +16,12 @@ export interface Delivered {
   outcome: DeliveryOutcome;
   /** Null for a duplicate (recognised, not stored again). */
   record: EmailRecord | null;
-  /** Written to tmp/, to be published (made durable and visible) by the checkpoint. */
-  staged?: StagedMessage;
+  /** Written to temporary storage, kept by the checkpoint's commit. */
+  staged: StagedMessage | null;
 }
 
 export interface DelivererOptions {
-  store: MailStore;
-  log: EmailLog;
+  store: IncomingStore;
   account: Pick<Account, 'name'>;
   /** The inbound filter in effect for the account, if any. */
   filter?: AddressFilter;
@@ -31,10 +30,10 @@ export interface DelivererOptions {
   clock: () => Date;
   maxInFlight?: number;
   maxInFlightBytes?: number;
-  /** Called once a batch is durable (files and log), in fetch order, before the next checkpoint runs. */
-  onCommitted: (batch: Delivered[]) => Promise<void>;
-  /** Bytes received so far (for a progress indicator). */
-  onBytes?: (bytes: number) => void;
+  /** The seen-state change a batch makes, committed with it; must not change anything yet. */
+  seenChange: (batch: Delivered[]) => SeenChange;
+  /** Called once a batch is committed, in fetch order, before the next checkpoint runs. */
+  onCommitted: (batch: Delivered[]) => void;
 }
 
 /** Streamed messages up to this size (as the server announced it) are gathered and written whole. */
@@ -46,45 +45,24 @@ async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
+/** Passes a body through, showing each chunk to `onChunk`; `onEnd` once it is read to its end (or given up). */
+async function* tap(body: AsyncIterable<Buffer>, onChunk: (chunk: Buffer) => void, onEnd: () => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body) {
+      onChunk(chunk);
+      yield chunk;
+    }
+  } finally {
+    onEnd();
+  }
+}
+
 interface Task {
-  remote: RemoteMessage;
-  bytes: number;
   result: Promise<Delivered>;
 }
 
-export function receivedRecord(
-  pending: Pick<PendingMessage, 'id' | 'size'>,
-  summary: HeaderSummary,
-  stored: StoredMessage,
-  account: string,
-  source: string,
-  reason: string | null,
-  now: Date,
-): EmailRecord {
-  const iso = now.toISOString();
-  return {
-    id: pending.id,
-    state: reason ? 'received-ignored' : 'received',
-    account,
-    date: summary.date,
-    from: summary.from,
-    to: summary.to,
-    cc: summary.cc,
-    subject: summary.subject,
-    size: pending.size,
-    attempts: 0,
-    nextAttempt: null,
-    error: reason,
-    file: stored.file,
-    messageId: summary.messageId,
-    source,
-    createdAt: iso,
-    updatedAt: iso,
-  };
-}
-
 /** Why an inbound message is skipped (its sender is blocked), or null. */
-export function blockedReason(filter: AddressFilter | undefined, from: string | null): string | null {
+function blockedReason(filter: AddressFilter | undefined, from: string | null): string | null {
   if (!filter || !from) return null;
   const decision = evaluateFilter(filter, from);
   if (!decision.blocked) return null;
@@ -149,62 +127,53 @@ export class Deliverer {
     });
     this.inFlight.add(tracked);
     this.inFlightBytes += bytes;
-    this.uncommitted.push({ remote, bytes, result });
+    this.uncommitted.push({ result });
     if (bodyRead) await Promise.race([bodyRead, tracked]);
     if (this.failure) throw this.failure;
   }
 
-  /** A message arriving as a stream (large, or POP3): written to tmp/ first, decided, then renamed. */
+  /** A message arriving as a stream (large): written to temporary storage first, then decided. */
   private async deliverStream(remote: RemoteMessage, body: AsyncIterable<Buffer>, consumed: () => void): Promise<Delivered> {
     const { store, account } = this.options;
-    let pending: PendingMessage;
+    const header = new HeaderCapture();
+    let staged: StagedMessage;
     try {
-      pending = await store.write(body, {
-        source: { account: account.name, id: remote.key },
-        onConsumed: consumed,
-        onChunk: this.options.onBytes,
-      });
+      // `consumed` fires once the body is read to its end, before the store's fsync: the source moves on.
+      staged = await store.stage(tap(body, (chunk) => header.push(chunk), consumed), { account: account.name, id: remote.key });
     } finally {
       consumed();
     }
-    try {
-      const summary = summarize(pending.header);
-      if (this.options.isDuplicate?.(summary.messageId, pending.size)) {
-        await pending.discard();
-        return { remote, outcome: 'duplicate', record: null };
-      }
-      const reason = blockedReason(this.options.filter, summary.from);
-      const stored = await pending.commit(reason ? 'skipped' : 'inbox');
-      return this.delivered(remote, pending, summary, stored, reason);
-    } catch (err) {
-      await pending.discard();
-      throw err;
+    const summary = summarize(header.buffer());
+    if (this.options.isDuplicate?.(summary.messageId, staged.size)) {
+      await store.discard(staged);
+      return { remote, outcome: 'duplicate', record: null, staged: null };
     }
+    return this.delivered(remote, staged, summary);
   }
 
   /** A message held whole (small, fetched in bulk): decided first, then written in one step. */
   private async deliverWhole(remote: RemoteMessage, body: Buffer): Promise<Delivered> {
-    this.options.onBytes?.(body.length);
     const summary = summarize(body);
-    if (this.options.isDuplicate?.(summary.messageId, body.length)) return { remote, outcome: 'duplicate', record: null };
-    const reason = blockedReason(this.options.filter, summary.from);
-    const staged = await this.options.store.stage(body, reason ? 'skipped' : 'inbox', { account: this.options.account.name, id: remote.key });
-    return { ...this.delivered(remote, staged, summary, staged, reason), staged };
+    if (this.options.isDuplicate?.(summary.messageId, body.length)) return { remote, outcome: 'duplicate', record: null, staged: null };
+    const staged = await this.options.store.stage(body, { account: this.options.account.name, id: remote.key });
+    return this.delivered(remote, staged, summary);
   }
 
-  private delivered(remote: RemoteMessage, message: { id: string; size: number }, summary: HeaderSummary, stored: StoredMessage, reason: string | null): Delivered {
-    const record = receivedRecord(message, summary, stored, this.options.account.name, remote.key, reason, this.options.clock());
-    return { remote, outcome: reason ? 'ignored' : 'received', record };
+  private delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Delivered {
+    const reason = blockedReason(this.options.filter, summary.from);
+    const record = receivedRecord(staged, summary, this.options.account.name, remote.key, reason, this.options.clock());
+    return { remote, outcome: reason ? 'ignored' : 'received', record, staged };
   }
 
   /**
-   * Makes everything delivered so far durable and reports it (onCommitted), in order. Runs behind
-   * the previous checkpoint; the returned promise may be left to run while fetching goes on.
+   * Commits everything delivered so far and reports it (onCommitted), in order. Runs behind the
+   * previous checkpoint; the returned promise may be left to run while fetching goes on (a failure
+   * stops the next add()).
    */
   checkpoint(): Promise<void> {
     const batch = this.uncommitted;
     this.uncommitted = [];
-    this.chain = this.chain.then(async () => {
+    const settledBatch = async () => {
       const done: Delivered[] = [];
       for (const task of batch) {
         try {
@@ -213,13 +182,30 @@ export class Deliverer {
           // Not stored: left for the next cycle (the failure itself was kept by add()).
         }
       }
+      return done;
+    };
+    const commit = async () => {
+      const done = await settledBatch();
       if (done.length === 0) return;
-      await this.options.store.publish(done.flatMap((d) => (d.staged ? [d.staged] : [])));
-      await this.options.store.sync();
-      await this.options.log.append(done.flatMap((d) => (d.record ? [d.record] : [])));
+      try {
+        await this.options.store.commit({
+          account: this.options.account.name,
+          messages: done.flatMap((d) => (d.record && d.staged ? [{ staged: d.staged, record: d.record }] : [])),
+          seen: this.options.seenChange(done),
+        });
+      } catch (err) {
+        this.failure ??= err;
+        throw err;
+      }
       for (const d of done) this.counts[d.outcome]++;
-      await this.options.onCommitted(done);
-    });
+      this.options.onCommitted(done);
+    };
+    // After an earlier batch could not be committed, this one is not kept either (fetched again next cycle).
+    const drop = async (err: unknown) => {
+      for (const d of await settledBatch()) if (d.staged) await this.options.store.discard(d.staged).catch(() => undefined);
+      throw err;
+    };
+    this.chain = this.chain.then(commit, drop);
     return this.chain;
   }
 

@@ -1,10 +1,13 @@
 // config.json: read, validated, and changed only under a lock with an atomic, fsynced write.
 // Hand-written instead of `conf`: conf has no cross-process lock around read-modify-write (ten
 // concurrent `mailbox add` would lose accounts) and loads ajv on every start.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { emptyConfig, parseAccountsDocument, parseConfig, type AccountsDocument, type Config } from '../core/config.js';
 import { MailboxError } from '../core/errors.js';
+import { ensureDir, readJson as readJsonFile, writeAtomic } from './local/files.js';
+import type { ConfigChange, ConfigStorage } from './types.js';
+
+export type { ConfigChange } from './types.js';
 
 const LOCK_OPTIONS = {
   realpath: false,
@@ -12,36 +15,18 @@ const LOCK_OPTIONS = {
   retries: { retries: 200, factor: 1.2, minTimeout: 10, maxTimeout: 100, randomize: true },
 };
 
-function ioError(action: string, file: string, err: unknown): MailboxError {
-  const detail = (err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message;
-  return new MailboxError('EIO', `cannot ${action} ${file}: ${detail}`, { cause: err });
+function readJson(file: string): Promise<unknown | undefined> {
+  return readJsonFile<unknown>(
+    file,
+    (err) =>
+      new MailboxError('ECONFIG', `${file}: not valid JSON (${err.message})`, {
+        hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
+      }),
+  );
 }
 
-async function readJson(file: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw ioError('read', file, err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new MailboxError('ECONFIG', `${file}: not valid JSON (${(err as Error).message})`, {
-      hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
-    });
-  }
-}
-
-export interface ConfigChange<T> {
-  config?: Config;
-  result: T;
-  undo?: () => Promise<unknown>;
-  afterWrite?: () => Promise<unknown>;
-}
-
-export class ConfigStore {
+/** config.json, the local implementation of ConfigStorage. */
+export class ConfigStore implements ConfigStorage {
   constructor(readonly file: string) {}
 
   async load(): Promise<Config> {
@@ -56,10 +41,7 @@ export class ConfigStore {
    * write is done, still under the lock.
    */
   async update<T>(change: (config: Config) => Promise<ConfigChange<T>> | ConfigChange<T>): Promise<T> {
-    const dir = path.dirname(this.file);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((err) => {
-      throw ioError('create', dir, err);
-    });
+    await ensureDir(path.dirname(this.file));
     let release: () => Promise<void>;
     try {
       // Loaded on first write only: read-only commands should not pay for them at start-up.
@@ -85,14 +67,8 @@ export class ConfigStore {
     }
   }
 
-  private async write(config: Config): Promise<void> {
-    const text = `${JSON.stringify(config, null, 2)}\n`;
-    const { default: writeFileAtomic } = await import('write-file-atomic');
-    try {
-      await writeFileAtomic(this.file, text, { mode: 0o600, fsync: true });
-    } catch (err) {
-      throw ioError('write', this.file, err);
-    }
+  private write(config: Config): Promise<void> {
+    return writeAtomic(this.file, `${JSON.stringify(config, null, 2)}\n`);
   }
 }
 

@@ -2,16 +2,14 @@
 // every message is stored exactly once, and with delete-after-download nothing leaves the server
 // before it is stored. And the outbox survives a SIGKILL mid-send: nothing is lost.
 // A throttling proxy slows the servers down so that the kills land in the middle of the work.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FileEmailLog } from '../../src/store/email-log.js';
-import { LocalMailStore } from '../../src/store/mail-store.js';
-import { LocalQueue } from '../../src/store/queue.js';
+import { openLocalStores } from '../../src/store/local/index.js';
+import { resolvePaths } from '../../src/store/paths.js';
 import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
-import { baseEnv, BIN, runMailbox, tmpHome } from '../helpers/cli.js';
+import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { inBox, killWhen, throttle } from '../helpers/crash.js';
 import { bulkDeliver, numbered, storedById } from '../integration/run-fixtures.js';
 
 let dovecot: Dovecot;
@@ -28,27 +26,10 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-/** Forwards to `port`, handing the server's bytes on at about `bytesPerSecond`. */
-async function throttle(port: number, bytesPerSecond: number): Promise<number> {
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    upstream.on('data', (chunk: Buffer) => {
-      upstream.pause();
-      client.write(chunk);
-      setTimeout(() => upstream.resume(), (chunk.length / bytesPerSecond) * 1000);
-    });
-    client.on('data', (c) => upstream.write(c));
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => b.destroy());
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => server.close());
-  return (server.address() as net.AddressInfo).port;
+async function slowed(port: number, bytesPerSecond: number): Promise<number> {
+  const proxy = await throttle(port, bytesPerSecond);
+  cleanups.push(proxy.close);
+  return proxy.port;
 }
 
 function home(accounts: unknown[]): string {
@@ -61,26 +42,7 @@ function home(accounts: unknown[]): string {
 const env = { MBX_PW: 'alice-secret' };
 const plain = { user: 'alice', secret: { kind: 'env', name: 'MBX_PW' }, security: 'none', host: '127.0.0.1' };
 
-/** Starts `mailbox run --once` and SIGKILLs it once `ready()` holds (or lets it finish). */
-async function killWhen(dir: string, args: string[], ready: () => boolean): Promise<boolean> {
-  const child = spawn(process.execPath, [BIN, 'run', '--once', ...args], { env: baseEnv({ MAILBOX_HOME: dir, ...env }), stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  let killed = false;
-  const poll = setInterval(() => {
-    if (!killed && ready()) {
-      killed = true;
-      child.kill('SIGKILL');
-    }
-  }, 5);
-  await exited;
-  clearInterval(poll);
-  return killed;
-}
-
-function count(dir: string, box = 'inbox'): number {
-  const d = path.join(dir, 'mail', box, 'new');
-  return fs.existsSync(d) ? fs.readdirSync(d).length : 0;
-}
+const count = (dir: string, box = 'inbox') => inBox(dir, box).length;
 
 async function onServer(user: string): Promise<Set<string>> {
   const out = await dovecot.doveadm(['-f', 'flow', 'fetch', '-u', user, 'hdr.message-id', 'mailbox', 'INBOX', 'all']);
@@ -97,10 +59,10 @@ describe('SIGKILL while downloading, then a new run', () => {
   it('IMAP: every message stored exactly once', async () => {
     const N = 400;
     await bulkDeliver(dovecot, 'alice', numbered(N, 1500));
-    const port = await throttle(dovecot.imapPort, 300_000);
+    const port = await slowed(dovecot.imapPort, 300_000);
     const dir = home([{ ...plain, name: 'imap', type: 'imap', port }]);
     const kills: boolean[] = [];
-    for (const at of [1, 120, 260]) kills.push(await killWhen(dir, [], () => count(dir) >= at));
+    for (const at of [1, 120, 260]) kills.push(await killWhen(dir, env, () => count(dir) >= at));
     expect(kills.filter(Boolean).length).toBeGreaterThanOrEqual(2); // the kills did land mid-download
     expect((await runMailbox(['run', '--once'], { home: dir, env, timeoutMs: 60_000 })).code).toBe(0);
     expectEachOnce(dir, N);
@@ -111,12 +73,12 @@ describe('SIGKILL while downloading, then a new run', () => {
     const N = 400;
     const messages = numbered(N, 1500);
     await bulkDeliver(dovecot, 'bob', messages);
-    const port = await throttle(dovecot.pop3Port, 300_000);
+    const port = await slowed(dovecot.pop3Port, 300_000);
     const dir = home([{ ...plain, user: 'bob', secret: { kind: 'env', name: 'BOB_PW' }, name: 'pop', type: 'pop3', port, deleteAfterDownload: true }]);
     Object.assign(env, { BOB_PW: 'bob-secret' });
     const kills: boolean[] = [];
     for (const at of [1, 150, 300]) {
-      kills.push(await killWhen(dir, [], () => count(dir) >= at));
+      kills.push(await killWhen(dir, env, () => count(dir) >= at));
       const remaining = await onServer('bob');
       const stored = storedById(dir);
       for (let i = 1; i <= N; i++) {
@@ -136,14 +98,12 @@ describe('SIGKILL while sending', () => {
     const N = 300;
     const { home: dir, cleanup } = tmpHome();
     cleanups.push(cleanup);
-    const port = await throttle(smtp.smtpPort, 400_000);
+    const port = await slowed(smtp.smtpPort, 400_000);
     fs.writeFileSync(
       path.join(dir, 'config.json'),
       JSON.stringify({ version: 1, accounts: [{ ...plain, name: 'out', type: 'smtp', port, from: 'alice@example.test' }], filters: [] }),
     );
-    const mail = new LocalMailStore(path.join(dir, 'mail'));
-    await mail.prepare();
-    const queue = new LocalQueue(mail, new FileEmailLog(path.join(dir, 'state', 'emails.jsonl')));
+    const { queue } = openLocalStores(resolvePaths({ MAILBOX_HOME: dir }), { clock: () => new Date(), pid: process.pid, isAlive: () => false });
     for (let i = 1; i <= N; i++) {
       await queue.enqueue(Buffer.from(`Message-ID: <s${i}@test>\r\nFrom: alice@example.test\r\nTo: bob@example.test\r\nSubject: s${i}\r\n\r\n${'z'.repeat(2000)}\r\n`), {
         account: 'out',
@@ -151,7 +111,7 @@ describe('SIGKILL while sending', () => {
       });
     }
     const before = smtp.messages().length;
-    const killed = await killWhen(dir, [], () => smtp.messages().length - before >= 100);
+    const killed = await killWhen(dir, env, () => smtp.messages().length - before >= 100);
     expect(killed).toBe(true);
     expect(count(dir, 'outbox')).toBeGreaterThan(0);
     expect((await runMailbox(['run', '--once'], { home: dir, env, timeoutMs: 60_000 })).code).toBe(0);

@@ -155,6 +155,45 @@ describe('the runner process', () => {
     }
   });
 
+  it('a config.json broken while it runs stops it within about a second: exit 78, no run.lock left', async () => {
+    const dir = home(accounts());
+    const config = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+    const runner = background(['run', '--read-interval', '1s'], dir);
+    try {
+      await until('the first cycle', () => /read work-imap/.test(runner.output()));
+      fs.writeFileSync(path.join(dir, 'config.json'), '{ "version": 1, "accounts": [');
+      const broken = Date.now();
+      const exit = await runner.exited;
+      expect(exit.code).toBe(78);
+      expect(Date.now() - broken).toBeLessThan(2500); // the send loop's minute is not waited for
+      expect(runner.output()).toMatch(/config\.json: not valid JSON/);
+      expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(false);
+      fs.writeFileSync(path.join(dir, 'config.json'), config);
+      const next = await runMailbox(['run', '--once'], { home: dir, env });
+      expect(next.code).toBe(0);
+      expect(next.stderr).not.toMatch(/did not stop cleanly/);
+    } finally {
+      runner.child.kill('SIGKILL');
+    }
+  });
+
+  it('an --account removed while it runs stops it within about a second: exit 66, no run.lock left', async () => {
+    const dir = home(accounts());
+    const runner = background(['run', '--read-interval', '1s', '--account', 'work-imap', '--account', 'work-smtp'], dir);
+    try {
+      await until('the first cycle', () => /read work-imap/.test(runner.output()));
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: accounts().filter((a) => a.name !== 'work-imap'), filters: [] }));
+      const removed = Date.now();
+      const exit = await runner.exited;
+      expect(exit.code).toBe(66);
+      expect(Date.now() - removed).toBeLessThan(2500);
+      expect(runner.output()).toMatch(/no account named "work-imap"/);
+      expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(false);
+    } finally {
+      runner.child.kill('SIGKILL');
+    }
+  });
+
   it('takes over the lock of a killed runner; a second signal exits at once', async () => {
     const dir = home(accounts());
     const killed = background(['run', '--read-interval', '1h', '--send-interval', '1h'], dir);

@@ -7,10 +7,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Account, AccountView } from '../../src/core/account.js';
 import type { AddressFilter } from '../../src/core/filter.js';
-import { Runner, type CycleReport } from '../../src/jobs/runner.js';
-import { openLocalStores, type Stores } from '../../src/store/local-store.js';
+import { debugLogs, protocolAdapters } from '../../src/jobs/protocol-adapters.js';
+import type { CycleReport } from '../../src/jobs/cycles.js';
+import { Runner } from '../../src/jobs/runner.js';
+import { openLocalStores } from '../../src/store/local/index.js';
 import { resolvePaths } from '../../src/store/paths.js';
 import { createSecretStore } from '../../src/store/secrets.js';
+import type { Stores } from '../../src/store/types.js';
 import type { Dovecot, SmtpServer } from '../harness/index.js';
 
 const run = promisify(execFile);
@@ -72,26 +75,29 @@ export interface TestRunner {
 export function testRunner(accounts: () => AccountView[], filters: AddressFilter[] = [], password = 'alice-secret'): TestRunner {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-run-'));
   const paths = resolvePaths({ MAILBOX_HOME: home });
-  const stores = openLocalStores(paths);
+  const stores = openLocalStores(paths, { clock: () => new Date(), pid: process.pid, isAlive: () => false });
   const reports: CycleReport[] = [];
   const notices: string[] = [];
   const runner = new Runner({
     stores,
     snapshot: async () => ({ accounts: accounts(), filters }),
     secrets: createSecretStore({ [PASSWORD_ENV]: password }),
-    logDir: paths.logDir,
+    adapters: protocolAdapters,
+    debugLog: debugLogs(paths.logDir),
     clock: () => new Date(),
-    pid: process.pid,
-    isAlive: () => false,
+    monotonic: () => performance.now(),
     report: (r) => reports.push(r),
     notice: (n) => notices.push(n),
   });
-  return { home, stores, runner, reports, notices, cleanup: () => fs.rmSync(home, { recursive: true, force: true }) };
+  const cleanup = () => {
+    void stores.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  return { home, stores, runner, reports, notices, cleanup };
 }
 
-/** Reads one account once (prepares the store first). */
-export async function readOnce(t: TestRunner, account: Account, filters: AddressFilter[] = []): Promise<CycleReport> {
-  await t.stores.mail.prepare();
+/** Reads one account once. */
+export function readOnce(t: TestRunner, account: Account, filters: AddressFilter[] = []): Promise<CycleReport> {
   return t.runner.readAccount(account, filters, new AbortController().signal);
 }
 
@@ -126,6 +132,14 @@ export function numbered(n: number, size = 600): Buffer[] {
   return Array.from({ length: n }, (_, i) =>
     Buffer.from(`Message-ID: <m${i + 1}@test>\r\nFrom: sender@example.test\r\nTo: alice@example.test\r\nSubject: message ${i + 1}\r\n\r\n${'y'.repeat(size)}\r\n.${i + 1}\r\n`),
   );
+}
+
+/** The ids of the messages in a box (the start of their file names). */
+export function idsIn(home: string, box: string): string[] {
+  return ['new', 'cur'].flatMap((sub) => {
+    const dir = path.join(home, 'mail', box, sub);
+    return fs.existsSync(dir) ? fs.readdirSync(dir).map((name) => name.split(',')[0]!) : [];
+  });
 }
 
 /** The files of a box, by their Message-ID (or file name when they have none). */

@@ -1,102 +1,86 @@
+// The local queue's repairs after a stop (what the shared cases in store-contract.test.ts cannot
+// show): a message in flight when the runner was killed, a file moved but not logged, an enqueue cut
+// between its log line and its rename, a file put into the outbox by hand.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileEmailLog } from '../../src/store/email-log.js';
-import { LocalMailStore } from '../../src/store/mail-store.js';
-import { LocalQueue } from '../../src/store/queue.js';
+import { FileEmailLog } from '../../src/store/local/email-log.js';
+import { MailFiles } from '../../src/store/local/mail-files.js';
+import { LocalQueue } from '../../src/store/local/queue.js';
 
 let dir: string;
-let mail: LocalMailStore;
+let files: MailFiles;
 let log: FileEmailLog;
 const t0 = new Date('2025-01-01T00:00:00Z');
-const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
 const message = (subject: string) => Buffer.from(`From: a@x.test\r\nTo: b@x.test\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-queue-'));
-  mail = new LocalMailStore(path.join(dir, 'mail'));
-  await mail.prepare();
+  files = new MailFiles(path.join(dir, 'mail'));
   log = new FileEmailLog(path.join(dir, 'emails.jsonl'));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const queue = () => new LocalQueue(mail, log, () => t0);
+/** A queue as a new process opens it (its own view of the log). */
+const queue = () => new LocalQueue(files, log, () => t0);
+const outbox = () => fs.readdirSync(path.join(dir, 'mail/outbox/new'));
 
-describe('queue', () => {
-  it('queues send-ready with the envelope, and settles sent into the sent box', async () => {
-    const q = queue();
-    const record = await q.enqueue(message('one'), { account: 'out', recipients: ['b@x.test', 'hidden@x.test'] });
-    expect(record).toMatchObject({ state: 'send-ready', subject: 'one', to: ['b@x.test'], recipients: ['b@x.test', 'hidden@x.test'] });
-    const due = await q.due(t0);
-    expect(due.map((d) => d.record.id)).toEqual([record.id]);
-    await q.begin(due, t0);
-    const [settled] = await q.settle([{ message: due[0]!, outcome: { kind: 'sent', reply: '250 queued as X1', account: 'out' } }], t0);
-    expect(settled!.record).toMatchObject({ state: 'sent', reply: '250 queued as X1', attempts: 1, inFlight: null });
-    expect(await mail.list('outbox')).toEqual([]);
-    expect((await mail.list('sent')).map((f) => f.id)).toEqual([record.id]);
-    expect((await log.readAll()).get(record.id)!.state).toBe('sent');
-  });
-
-  it('backs off 1, 5, 10, 20, 40, 60, 120, 120 minutes on temporary failures, then fails', async () => {
-    const q = queue();
-    const record = await q.enqueue(message('retry'), { account: 'out', recipients: ['b@x.test'] });
-    const waits = [1, 5, 10, 20, 40, 60, 120, 120];
-    let now = t0;
-    for (const wait of waits) {
-      const [due] = await q.due(now);
-      expect(due?.record.id).toBe(record.id);
-      await q.begin([due!], now);
-      const [s] = await q.settle([{ message: due!, outcome: { kind: 'retry', error: '451 try later' } }], now);
-      expect(s!.record.state).toBe('send-retry-backoff');
-      expect(Date.parse(s!.record.nextAttempt!) - now.getTime()).toBe(wait * 60_000);
-      expect(await q.due(new Date(now.getTime() + wait * 60_000 - 1))).toEqual([]);
-      now = new Date(now.getTime() + wait * 60_000);
-    }
-    const [last] = await q.due(now);
-    await q.begin([last!], now);
-    const [s] = await q.settle([{ message: last!, outcome: { kind: 'retry', error: '451 try later' } }], now);
-    expect(s).toMatchObject({ gaveUp: true, record: { state: 'send-failed', attempts: 9 } });
-    expect(s!.record.error).toContain('451 try later');
-    expect((await mail.list('failed')).length).toBe(1);
-  });
-
-  it('sends again a message found in flight after a crash', async () => {
+describe('local queue after a stop', () => {
+  it('sends again a message found in flight', async () => {
     const record = await queue().enqueue(message('crash'), { account: 'out', recipients: ['b@x.test'] });
-    const q1 = queue();
-    const due = await q1.due(t0);
-    await q1.begin(due, t0); // then SIGKILL: no settle
-    const q2 = queue();
-    await q2.recover();
-    const again = await q2.due(minutes(0));
-    expect(again.map((d) => d.record.id)).toEqual([record.id]);
-    expect(again[0]!.record.inFlight).toBeTruthy();
+    await queue().claim(t0, 10); // then SIGKILL: no settle
+    const next = queue();
+    expect(await next.recover()).toEqual([]);
+    const again = await next.claim(t0, 10);
+    expect(again.map((m) => m.record.id)).toEqual([record.id]);
+    expect(again[0]!.record.attempts).toBe(2);
   });
 
   it('repairs a stop between moving a sent message and logging it', async () => {
     const q = queue();
     const record = await q.enqueue(message('moved'), { account: 'out', recipients: ['b@x.test'] });
-    await mail.move(record.file, 'outbox', 'sent'); // place() done, then a crash before commit()
+    const [claimed] = await q.claim(t0, 1);
+    await q.place(claimed!, { kind: 'sent', reply: '250 ok', account: 'out' }, t0); // then a crash before commit()
     const notes = await queue().recover();
     expect(notes.join()).toContain(record.id);
-    expect((await log.readAll()).get(record.id)!.state).toBe('sent');
+    expect((await log.readAll()).get(record.id)).toMatchObject({ state: 'sent', inFlight: null });
   });
 
-  it('retry puts a failed message back in the queue; other states are refused', async () => {
+  it('finishes an enqueue cut between its log line and its rename; marks a lost file failed', async () => {
     const q = queue();
-    const record = await q.enqueue(message('fail'), { account: 'out', recipients: ['b@x.test'] });
-    const due = await q.due(t0);
-    await q.settle([{ message: due[0]!, outcome: { kind: 'failed', error: '550 no such user' } }], t0);
-    const requeued = await queue().requeue(record.id, minutes(3));
-    expect(requeued).toMatchObject({ state: 'send-ready', attempts: 0, error: null });
-    expect((await mail.list('outbox')).map((f) => f.id)).toEqual([record.id]);
-    expect((await queue().due(minutes(3))).length).toBe(1);
-    await expect(queue().requeue(record.id, minutes(4))).rejects.toThrow(/send-ready/);
+    const kept = await q.enqueue(message('kept'), { account: 'out', recipients: ['b@x.test'] });
+    const lost = await q.enqueue(message('lost'), { account: 'out', recipients: ['b@x.test'] });
+    const [keptFile] = outbox().filter((n) => n.startsWith(kept.id));
+    fs.renameSync(path.join(dir, 'mail/outbox/new', keptFile!), path.join(dir, 'mail/outbox/tmp', `${kept.id}.tmp`));
+    fs.rmSync(path.join(dir, 'mail/outbox/new', outbox().find((n) => n.startsWith(lost.id))!));
+    const notes = await queue().recover();
+    expect(notes.join('\n')).toMatch(new RegExp(`${kept.id} was queued when a stop came`));
+    expect(notes.join('\n')).toMatch(new RegExp(`${lost.id}: its file is missing`));
+    expect(outbox()).toEqual([keptFile]);
+    expect((await log.readAll()).get(lost.id)!.state).toBe('send-failed');
   });
 
   it('sends a message put into the outbox by hand, recipients from its headers', async () => {
+    await files.prepare();
     fs.writeFileSync(path.join(dir, 'mail/outbox/new/handmade1,S=10'), message('hand'));
-    const [due] = await queue().due(t0);
-    expect(due!.record).toMatchObject({ id: 'handmade1', state: 'send-ready', recipients: ['b@x.test'] });
+    fs.writeFileSync(path.join(dir, 'mail/outbox/new/handmade2'), message('no size in its name'));
+    const due = await queue().claim(t0, 10);
+    expect(due.map((m) => m.record)).toMatchObject([
+      { id: 'handmade1', state: 'send-ready', recipients: ['b@x.test'], attempts: 1 },
+      { id: 'handmade2', size: message('no size in its name').length },
+    ]);
+    expect(await due[1]!.content()).toEqual(message('no size in its name'));
+  });
+
+  it('claims a message queued by another process while it works through its listing', async () => {
+    const q = queue();
+    await q.enqueue(message('a'), { account: 'out', recipients: ['b@x.test'] });
+    await q.enqueue(message('b'), { account: 'out', recipients: ['b@x.test'] });
+    expect((await q.claim(t0, 1)).map((m) => m.record.subject)).toEqual(['a']);
+    await queue().enqueue(message('c'), { account: 'out', recipients: ['b@x.test'] }); // `mailbox send` meanwhile
+    expect((await q.claim(t0, 10)).map((m) => m.record.subject)).toEqual(['b']);
+    expect((await q.claim(t0, 10)).map((m) => m.record.subject)).toEqual(['c']);
+    expect(await q.claim(t0, 10)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireRunLock, lockHolder } from '../../src/store/run-lock.js';
+import { FileRunLock, type LockDeps } from '../../src/store/local/run-lock.js';
 
 let dir: string;
 let file: string;
@@ -11,6 +11,9 @@ beforeEach(() => {
   file = path.join(dir, 'state', 'run.lock');
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const acquireRunLock = (file: string, deps: LockDeps) => new FileRunLock(file, deps).acquire();
+const lockHolder = (file: string, isAlive: (pid: number) => boolean) => new FileRunLock(file, { pid: 0, isAlive }).holder();
 
 describe('runner lock', () => {
   it('refuses a second runner, naming the pid of the first', async () => {

@@ -1,14 +1,12 @@
 // mailbox emails [show ID | retry ID]: the email log, filtered by box, account and state.
 import type { Command } from 'commander';
-import { BOXES, EMAIL_STATES, type Box } from '../../core/email.js';
+import { BOXES, boxOf, EMAIL_STATES, type Box } from '../../core/email.js';
 import { MailboxError, invalid } from '../../core/errors.js';
 import { oneOf } from '../../core/validate.js';
-import { BOX_OF_STATE } from '../../core/email.js';
-import type { EmailRecord } from '../../store/email-log.js';
-import type { Stores } from '../../store/local-store.js';
+import type { EmailRecord } from '../../store/types.js';
 import { action, type ProgramEnv } from '../action.js';
-import type { Context } from '../context.js';
 import { table } from '../printer.js';
+import { openCommandStores } from '../stores.js';
 
 /** The JSON shape of an email in `emails --json`, `send --json`, `emails show --json`. */
 export function emailJson(r: EmailRecord, path: string | null) {
@@ -36,29 +34,6 @@ export function findRecord(records: Map<string, EmailRecord>, id: string): Email
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw new MailboxError('EVALUE', `id ${JSON.stringify(id)} matches ${matches.length} emails: give more of it`, { field: 'id' });
   throw new MailboxError('ENOTFOUND', `no email with id ${JSON.stringify(id)}`, { hint: 'mailbox emails lists the emails and their ids' });
-}
-
-const boxOf = (r: EmailRecord): Box => BOX_OF_STATE[r.state];
-
-async function stores(ctx: Context): Promise<Stores> {
-  const { openLocalStores } = await import('../../store/local-store.js');
-  return openLocalStores(ctx.paths, ctx.now);
-}
-
-async function pathOf(store: Stores, r: EmailRecord): Promise<string | null> {
-  return (await store.mail.locate(r.file, boxOf(r))) ?? null;
-}
-
-async function readHeader(file: string, max: number): Promise<Buffer> {
-  const fs = await import('node:fs/promises');
-  const handle = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 function short(text: string | null, width: number): string {
@@ -101,12 +76,12 @@ Examples:
           if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', opts.limit, 'a whole number of at least 1');
         }
         const account = opts.account?.toLowerCase();
-        const store = await stores(ctx);
+        const store = await openCommandStores(ctx);
         const records = [...(await store.log.readAll()).values()]
           .filter((r) => (!box || boxOf(r) === box) && (!state || r.state === state) && (!account || r.account?.toLowerCase() === account))
           .sort((a, b) => b.id.localeCompare(a.id)) // ids start with their creation time
           .slice(0, limit);
-        const shown = await Promise.all(records.map(async (r) => emailJson(r, await pathOf(store, r))));
+        const shown = await Promise.all(records.map(async (r) => emailJson(r, await store.mail.filePath(r))));
         ctx.out.data(shown, () =>
           shown.length === 0
             ? ''
@@ -136,11 +111,11 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ mailbox emails show lx2k9a0b01abcde\n  $ mailbox emails show lx2k9a --json')
     .action(
       action(penv, async (ctx, _opts, [id]) => {
-        const store = await stores(ctx);
+        const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
-        const path = await pathOf(store, record);
-        const { MAX_HEADER_BYTES, parseHeaderFields, decodeWords } = await import('../../store/message-headers.js');
-        const headers = path ? parseHeaderFields(await readHeader(path, MAX_HEADER_BYTES)).map(([name, value]) => ({ name, value: decodeWords(value) })) : [];
+        const [path, head] = await Promise.all([store.mail.filePath(record), store.mail.head(record)]);
+        const { parseHeaderFields, decodeWords } = await import('../../store/message-headers.js');
+        const headers = head ? parseHeaderFields(head).map(([name, value]) => ({ name, value: decodeWords(value) })) : [];
         const json = {
           ...emailJson(record, path),
           cc: record.cc,
@@ -164,7 +139,7 @@ Examples:
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
             ['recipients', record.recipients?.join(', ') ?? '-'],
-            ['file', path ?? `(missing) ${store.mail.pathOf(boxOf(record), record.file)}`],
+            ['file', path ?? '(missing)'],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
           const head = headers.map((h) => `${h.name}: ${h.value}`);
           return [...lines, '', ...head].join('\n');
@@ -179,11 +154,10 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ mailbox emails retry lx2k9a0b01abcde\n  $ mailbox emails --state send-failed --json   # find the ids')
     .action(
       action(penv, async (ctx, _opts, [id]) => {
-        const store = await stores(ctx);
+        const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
-        await store.mail.prepare();
         const updated = await store.queue.requeue(record.id, ctx.now());
-        ctx.out.data(emailJson(updated, store.mail.pathOf('outbox', updated.file)), () => `${updated.id} is queued again (send-ready)`);
+        ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} is queued again (send-ready)`);
       }),
     );
 }

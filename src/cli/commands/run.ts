@@ -2,11 +2,11 @@
 import type { Command } from 'commander';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
-import type { CycleReport } from '../../jobs/runner.js';
+import type { CycleReport } from '../../jobs/cycles.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
-import { isAlive } from './status.js';
+import { openCommandStores } from '../stores.js';
 
 interface RunFlags {
   once?: boolean;
@@ -89,8 +89,8 @@ Examples:
         const format = (opts.logFormat ?? 'text').toLowerCase();
         if (format !== 'text' && format !== 'json') throw invalid('log-format', opts.logFormat, 'text or json');
         const json = format === 'json' || Boolean(opts.json);
-        const { Runner } = await import('../../jobs/runner.js');
-        const { openLocalStores } = await import('../../store/local-store.js');
+        const [{ Runner }, { protocolAdapters, debugLogs }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
+        const stores = await openCommandStores(ctx);
         const progress = progressIndicator(ctx);
         const stop = new AbortController();
         let signals = 0;
@@ -109,13 +109,13 @@ Examples:
         process.on('SIGTERM', onSignal);
         try {
           const runner = new Runner({
-            stores: openLocalStores(ctx.paths, ctx.now),
+            stores,
             snapshot: () => ctx.snapshot(),
             secrets: ctx.secrets,
-            logDir: ctx.paths.logDir,
+            adapters: protocolAdapters,
+            debugLog: debugLogs(ctx.paths.logDir),
             clock: ctx.now,
-            pid: process.pid,
-            isAlive,
+            monotonic: () => performance.now(),
             report: (r) => {
               progress?.clear();
               ctx.io.stdout.write(`${reportLine(r, json)}\n`);
@@ -126,15 +126,15 @@ Examples:
             },
             progress: progress ? (account, done, total) => progress.update(account, done, total) : undefined,
           });
-          const code = await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
-          // Everything is saved and closed by now; should a library still hold a socket or timer
-          // open, do not let it keep a finished runner alive.
-          setTimeout(() => process.exit(code), 3000).unref();
-          return code;
+          return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
         } finally {
           progress?.clear();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          await stores.close();
+          // Everything is saved and closed by now, whatever the way out; should a library still hold
+          // a socket or timer open, do not let it keep a finished runner alive.
+          setTimeout(() => process.exit(), 3000).unref();
         }
       }),
     );

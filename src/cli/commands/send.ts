@@ -6,6 +6,7 @@ import { MailboxError, invalid } from '../../core/errors.js';
 import { isAddress } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
+import { openCommandStores } from '../stores.js';
 import { emailJson } from './emails.js';
 
 type Headers = typeof import('../../store/message-headers.js');
@@ -105,10 +106,8 @@ Examples:
         const cc = addressList(opts.cc, 'cc');
         const bcc = addressList(opts.bcc, 'bcc');
         if (opts.from !== undefined && !isAddress(opts.from)) throw invalid('from', opts.from, 'an email address such as ops@example.com');
-        const { openLocalStores } = await import('../../store/local-store.js');
         const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
-        const stores = openLocalStores(ctx.paths, ctx.now);
-        await stores.mail.prepare();
+        const stores = await openCommandStores(ctx);
         const smtp = await activeSmtp(ctx);
         let record;
         if (opts.file !== undefined) {
@@ -145,8 +144,7 @@ Examples:
             recipients: [...to, ...cc, ...bcc],
           });
         }
-        const path = stores.mail.pathOf('outbox', record.file);
-        ctx.out.data(emailJson(record, path), () => record.id);
+        ctx.out.data(emailJson(record, await stores.mail.filePath(record)), () => record.id);
         if (!ctx.out.json) {
           ctx.out.info(`queued ${record.id} for ${[...record.to, ...record.cc].join(', ') || 'its recipients'}`);
           if (!smtp) ctx.out.warn('no SMTP account is active: the message waits in the outbox until one is (mailbox activate NAME)');

@@ -2,16 +2,7 @@
 import type { Command } from 'commander';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
-
-/** Whether a process exists (EPERM: it exists but belongs to someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { openCommandStores } from '../stores.js';
 
 export function register(command: Command, penv: ProgramEnv): void {
   command
@@ -26,15 +17,8 @@ Examples:
     )
     .action(
       action(penv, async (ctx) => {
-        const { openLocalStores } = await import('../../store/local-store.js');
-        const { lockHolder } = await import('../../store/run-lock.js');
-        const stores = openLocalStores(ctx.paths, ctx.now);
-        const [{ accounts }, status, waiting, pid] = await Promise.all([
-          ctx.snapshot(),
-          stores.status.load(),
-          stores.queue.waiting(),
-          lockHolder(stores.lockFile, isAlive),
-        ]);
+        const stores = await openCommandStores(ctx);
+        const [{ accounts }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
         const json = {
           runner: { running: pid !== null, pid },
           queue: {

@@ -1,13 +1,9 @@
 // One Maildir folder (tmp/, new/, cur/). A message is written into tmp/, fsynced, then renamed into
 // new/, so no reader ever sees a partial file and a crash leaves at worst an orphan in tmp/.
-// Renames become durable with syncNew() (one directory fsync per batch, not per message).
-import { randomBytes } from 'node:crypto';
+// Renames become durable with sync() (one directory fsync per batch, not per message).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { MailboxError } from '../core/errors.js';
-
-export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
+import { ensureDir, FILE_MODE, ioError, syncDir } from './files.js';
 
 export type MaildirSub = 'tmp' | 'new' | 'cur';
 
@@ -15,25 +11,6 @@ export interface MaildirEntry {
   /** The file name as on disk (may carry ":2,FLAGS" once a mail client moved it to cur/). */
   name: string;
   sub: 'new' | 'cur';
-}
-
-let counter = 0;
-/** Random per process: ids of two processes writing in the same millisecond still differ. */
-const processTag = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
-
-/**
- * A short id, unique across processes and ordered by creation time: base-36 milliseconds, a
- * per-process counter and a per-process random tag. It starts every file name, so `ls` sorts by arrival.
- */
-export function newId(now = Date.now()): string {
-  counter = (counter + 1) % 1296;
-  return `${now.toString(36)}${counter.toString(36).padStart(2, '0')}${processTag}`;
-}
-
-export function ioError(action: string, file: string, err: unknown): MailboxError {
-  const e = err as NodeJS.ErrnoException;
-  const detail = e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on device' : e.message;
-  return new MailboxError('EIO', `cannot ${action} ${file}: ${detail}`, { cause: err });
 }
 
 /** Strips the Maildir info suffix (":2,S") that mail clients add in cur/. */
@@ -50,19 +27,11 @@ export class Maildir {
   }
 
   async ensure(): Promise<void> {
-    for (const sub of ['tmp', 'new', 'cur'] as const) {
-      const dir = path.join(this.dir, sub);
-      await fs.mkdir(dir, { recursive: true, mode: DIR_MODE }).catch((err) => {
-        throw ioError('create', dir, err);
-      });
-    }
+    for (const sub of ['tmp', 'new', 'cur'] as const) await ensureDir(path.join(this.dir, sub));
   }
 
-  /**
-   * Writes `data` to tmp/NAME and fsyncs it; returns the byte count. Removes the file on failure.
-   * `onConsumed` fires once the body is read to its end, before the fsync: the source may move on.
-   */
-  async writeTmp(name: string, data: Buffer | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void, onConsumed?: () => void): Promise<number> {
+  /** Writes `data` to tmp/NAME and fsyncs it; returns the byte count. Removes the file on failure. */
+  async writeTmp(name: string, data: Buffer | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void): Promise<number> {
     const file = this.path('tmp', name);
     let handle: fs.FileHandle | undefined;
     let size = 0;
@@ -79,7 +48,6 @@ export class Maildir {
           size += chunk.length;
         }
       }
-      onConsumed?.();
       await handle.datasync();
       await handle.close();
       handle = undefined;
@@ -111,18 +79,7 @@ export class Maildir {
 
   /** Makes the renames into new/ and cur/ durable. */
   async sync(): Promise<void> {
-    for (const sub of ['new', 'cur'] as const) {
-      const dir = path.join(this.dir, sub);
-      let handle: fs.FileHandle | undefined;
-      try {
-        handle = await fs.open(dir, 'r');
-        await handle.sync();
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('sync', dir, err);
-      } finally {
-        await handle?.close().catch(() => undefined);
-      }
-    }
+    for (const sub of ['new', 'cur'] as const) await syncDir(path.join(this.dir, sub));
   }
 
   /** Every message in new/ and cur/. */

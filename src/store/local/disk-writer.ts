@@ -8,7 +8,7 @@
 // visible, or is recorded as seen, before its bytes are on disk.
 import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { ioError } from './maildir.js';
+import { ioError } from './files.js';
 
 // Plain CommonJS evaluated in the worker: no module resolution, so it runs from src/ and dist/ alike.
 const WORKER_SOURCE = `
@@ -59,7 +59,7 @@ interface Waiter {
 }
 
 /** Flushes the file system holding `dir` (syncfs); false when this system cannot. */
-export function syncFileSystem(dir: string): Promise<boolean> {
+function syncFileSystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], { timeout: 10 * 60_000 }, (err) => resolve(!err));
   });

@@ -1,47 +1,12 @@
-// The email log: one record per message (its state, where its file is, what the listing shows).
-// Stored as JSON lines, each line the whole record after a change; the last line of an id wins.
-// Appends are single O_APPEND writes, so the runner and `mailbox send` can write at the same time
-// without a lock; a line torn by a crash is skipped when read and never glued to the next one.
+// The email log as a JSON-lines file: each line the whole record after a change; the last line of an
+// id wins. Appends are single O_APPEND writes, so the runner and `mailbox send` can write at the same
+// time without a lock; a line torn by a crash is skipped when read and never glued to the next one.
 import fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { BOX_OF_STATE, type Box, type EmailState } from '../core/email.js';
-import { DIR_MODE, FILE_MODE, ioError } from './maildir.js';
-
-export interface EmailRecord {
-  id: string;
-  state: EmailState;
-  /** Incoming: the account it was read from. Outgoing: the SMTP account that sends (or sent) it. */
-  account: string | null;
-  /** The Date header, ISO 8601. */
-  date: string | null;
-  from: string | null;
-  to: string[];
-  cc: string[];
-  subject: string | null;
-  size: number;
-  attempts: number;
-  nextAttempt: string | null;
-  error: string | null;
-  /** File name in its box's Maildir (new/; a mail client may move it to cur/ and add flags). */
-  file: string;
-  messageId: string | null;
-  /** Incoming: "UIDVALIDITY/UID" (IMAP) or the UIDL (POP3). */
-  source: string | null;
-  /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
-  recipients?: string[];
-  /** Outgoing: the server's reply to the message (its queue id), once sent. */
-  reply?: string | null;
-  /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
-  inFlight?: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function boxOf(record: Pick<EmailRecord, 'state'>): Box {
-  return BOX_OF_STATE[record.state];
-}
+import type { EmailState } from '../../core/email.js';
+import type { EmailLog, EmailRecord } from '../types.js';
+import { appendLines, ioError } from './files.js';
 
 function parseLine(line: string): EmailRecord | undefined {
   if (!line.startsWith('{')) return undefined;
@@ -63,18 +28,6 @@ export interface ReadNewOptions {
 /** `{"id":"...","state":"..."` starts every line this log writes: read without parsing the rest. */
 const HEAD = /^\{"id":"([^"\\]+)","state":"([a-z-]+)"/;
 
-/** The email log as the jobs and commands see it; a database table could implement the same. */
-export interface EmailLog {
-  /** Appends records (new ones, or new versions of existing ones); durable when it resolves. */
-  append(records: EmailRecord[], sync?: boolean): Promise<void>;
-  /** Every record, folded to its latest version. */
-  readAll(): Promise<Map<string, EmailRecord>>;
-  /** Visits every version, oldest first, without holding the log in memory. */
-  scan(visit: (record: EmailRecord) => void): Promise<void>;
-  /** Visits what was appended since the previous call; `onReset` first when it starts over. */
-  readNew(visit: (record: EmailRecord) => void, options?: ReadNewOptions): Promise<{ reset: boolean }>;
-}
-
 /** The email log as a JSON-lines file. */
 export class FileEmailLog implements EmailLog {
   private offset = 0;
@@ -82,27 +35,9 @@ export class FileEmailLog implements EmailLog {
 
   constructor(readonly file: string) {}
 
-  /** Appends records (one write); durable when it resolves if `sync` (the default). */
-  async append(records: EmailRecord[], sync = true): Promise<void> {
-    if (records.length === 0) return;
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: DIR_MODE }).catch(() => undefined);
-    let handle: fs.FileHandle | undefined;
-    try {
-      handle = await fs.open(this.file, 'a+', FILE_MODE);
-      const { size } = await handle.stat();
-      let prefix = '';
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = '\n'; // the previous writer crashed mid-line
-      }
-      await handle.write(prefix + records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      if (sync) await handle.datasync();
-    } catch (err) {
-      throw ioError('write', this.file, err);
-    } finally {
-      await handle?.close().catch(() => undefined);
-    }
+  /** Appends records (one write); durable when it resolves. */
+  async append(records: EmailRecord[]): Promise<void> {
+    await appendLines(this.file, records.map((r) => JSON.stringify(r)));
   }
 
   /** Every record, folded to its latest version, in the order first written. */
@@ -114,13 +49,24 @@ export class FileEmailLog implements EmailLog {
 
   /** Streams every line (oldest first) without holding the log in memory. */
   async scan(visit: (record: EmailRecord) => void): Promise<void> {
+    await this.lines((line) => {
+      const record = parseLine(line);
+      if (record) visit(record);
+    });
+  }
+
+  /** The id of every line, read without parsing the records (a long log costs little). */
+  async scanIds(visit: (id: string) => void): Promise<void> {
+    await this.lines((line) => {
+      const id = HEAD.exec(line)?.[1] ?? parseLine(line)?.id;
+      if (id !== undefined) visit(id);
+    });
+  }
+
+  private async lines(visit: (line: string) => void): Promise<void> {
     const stream = createReadStream(this.file, { encoding: 'utf8' });
     try {
-      const lines = createInterface({ input: stream, crlfDelay: Infinity });
-      for await (const line of lines) {
-        const record = parseLine(line);
-        if (record) visit(record);
-      }
+      for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) visit(line);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw ioError('read', this.file, err);

@@ -4,8 +4,9 @@
 // detects staleness by mtime only (seconds late after a SIGKILL) and cannot name the holder.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { MailboxError } from '../core/errors.js';
-import { DIR_MODE, ioError } from './maildir.js';
+import { MailboxError } from '../../core/errors.js';
+import type { HeldRunLock, RunLock } from '../types.js';
+import { ensureDir, ioError, syncDir } from './files.js';
 
 export interface LockDeps {
   pid: number;
@@ -14,13 +15,23 @@ export interface LockDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export interface RunLock {
-  release(): Promise<void>;
-  /** Set when a stale lock of a killed runner was taken over. */
-  tookOverFrom: number | null;
+/** state/run.lock, holding the runner's pid. */
+export class FileRunLock implements RunLock {
+  constructor(
+    readonly file: string,
+    private readonly deps: LockDeps,
+  ) {}
+
+  acquire(): Promise<HeldRunLock> {
+    return acquireRunLock(this.file, this.deps);
+  }
+
+  holder(): Promise<number | null> {
+    return lockHolder(this.file, this.deps.isAlive);
+  }
 }
 
-export async function readLockPid(file: string): Promise<number | null> {
+async function readLockPid(file: string): Promise<number | null> {
   try {
     const pid = Number.parseInt((await fs.readFile(file, 'utf8')).trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -30,7 +41,7 @@ export async function readLockPid(file: string): Promise<number | null> {
 }
 
 /** The pid of the runner holding the store, or null. */
-export async function lockHolder(file: string, isAlive: (pid: number) => boolean): Promise<number | null> {
+async function lockHolder(file: string, isAlive: (pid: number) => boolean): Promise<number | null> {
   const pid = await readLockPid(file);
   return pid !== null && isAlive(pid) ? pid : null;
 }
@@ -41,9 +52,9 @@ function locked(file: string, pid: number): MailboxError {
   });
 }
 
-export async function acquireRunLock(file: string, deps: LockDeps): Promise<RunLock> {
+async function acquireRunLock(file: string, deps: LockDeps): Promise<HeldRunLock> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE }).catch(() => undefined);
+  await ensureDir(path.dirname(file));
   const mine = `${file}.${deps.pid}`;
   await fs.writeFile(mine, `${deps.pid}\n`, { mode: 0o644 }).catch((err) => {
     throw ioError('write', mine, err);
@@ -54,7 +65,8 @@ export async function acquireRunLock(file: string, deps: LockDeps): Promise<RunL
     for (let attempt = 0; attempt < 50; attempt++) {
       try {
         await fs.link(mine, file); // atomic: fails if a lock exists
-        await syncDir(path.dirname(file)); // a power loss must not lose the lock: it tells of a crash
+        // A power loss must not lose the lock: it tells of a crash.
+        await syncDir(path.dirname(file)).catch(() => undefined);
         return { tookOverFrom, release: () => releaseIfMine(file, deps.pid) };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create', file, err);
@@ -84,12 +96,6 @@ export async function acquireRunLock(file: string, deps: LockDeps): Promise<RunL
   } finally {
     await fs.unlink(mine).catch(() => undefined);
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r').catch(() => undefined);
-  await handle?.sync().catch(() => undefined);
-  await handle?.close().catch(() => undefined);
 }
 
 /** A takeover mutex left by a runner killed inside the takeover: removed after 10 s. */

@@ -1,0 +1,181 @@
+// One cycle of one account: read an incoming account, or send the queue through the SMTP account.
+// Each opens what it needs through the adapters, runs the job, and says what happened (never throws).
+import type { Account } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+import { filterFor, type AddressFilter } from '../core/filter.js';
+import type { DebugLog } from '../protocols/debug-log.js';
+import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
+import type { Incoming } from '../protocols/types.js';
+import type { SecretStore } from '../store/secrets.js';
+import type { Stores } from '../store/types.js';
+import { emptyResult, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
+import { readImap } from './read-imap.js';
+import { readPop3 } from './read-pop3.js';
+import { sendQueue, type SendSummary } from './sender.js';
+
+export interface CycleReport {
+  time: string;
+  job: 'read' | 'send';
+  account: string;
+  ok: boolean;
+  durationMs: number;
+  /** One line: what was fetched, sent, skipped, failed. */
+  summary: string;
+  /** Counts, for --log-format json. */
+  counts: Record<string, number>;
+  error: MailboxError | null;
+  notes: string[];
+}
+
+/** A cycle's report before the runner stamps its time. */
+export type CycleOutcome = Omit<CycleReport, 'time' | 'durationMs'>;
+
+/** The protocol side, chosen at the edge (src/protocols/open.ts). */
+export interface Adapters {
+  openIncoming: OpenIncoming;
+  openOutgoing: OpenOutgoing;
+  /** Starts loading the libraries these accounts need, while the runner sets up. */
+  preload: (accounts: readonly Pick<Account, 'type'>[]) => void;
+  /** The error for a send cycle stopped by its connection or login. */
+  sendFailure: (err: unknown, account: Account) => MailboxError | Promise<MailboxError>;
+}
+
+export interface CycleDeps {
+  stores: Stores;
+  secrets: Pick<SecretStore, 'resolve'>;
+  adapters: Adapters;
+  /** The account's debug log when its debug flag is on (the secret is scrubbed from it). */
+  debugLog: (account: Account, secret: string | undefined) => Promise<DebugLog | undefined>;
+  clock: () => Date;
+  /** Milliseconds from a clock that never jumps. */
+  monotonic: () => number;
+  progress?: (account: string, done: number, total: number) => void;
+}
+
+function asMailboxError(err: unknown): MailboxError {
+  if (err instanceof MailboxError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.syscall) return new MailboxError('EIO', `local I/O failed: ${e.message}`, { cause: err });
+  return new MailboxError('EINTERNAL', `internal error: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function describeRead(r: ReadResult): string {
+  const parts = [r.received || r.ignored || r.duplicates ? `${r.received} new` : 'no new mail'];
+  if (r.ignored) parts.push(`${r.ignored} skipped (sender blocked)`);
+  if (r.duplicates) parts.push(`${r.duplicates} already stored`);
+  if (r.leftTooLarge) parts.push(`${plural(r.leftTooLarge, 'message')} over the maximum size left on the server`);
+  if (r.deleted) parts.push(`${r.deleted} deleted from the server`);
+  return parts.join(', ');
+}
+
+function describeSend(s: SendSummary): string {
+  const parts = [s.sent ? `${s.sent} sent` : 'nothing sent'];
+  if (s.failed) parts.push(`${s.failed} failed`);
+  if (s.retrying) parts.push(`${s.retrying} to retry`);
+  if (s.ignored) parts.push(`${s.ignored} ignored (every recipient blocked)`);
+  if (s.dropped.length) parts.push(`blocked recipients dropped: ${s.dropped.join(', ')}`);
+  if (s.waiting) parts.push(`${s.waiting} waiting`);
+  return parts.join(', ');
+}
+
+function secretOf(deps: CycleDeps, account: Account): Promise<string | undefined> {
+  return account.secret ? deps.secrets.resolve(account.secret, account.name) : Promise.resolve(undefined);
+}
+
+function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
+  const notes = [...r.notes, ...r.tooLarge.map((m) => `message ${m.key} (${m.size} bytes) is over the maximum size of ${account.maxMessageSize} bytes: left on the server`)];
+  const done = describeRead(r);
+  return {
+    job: 'read',
+    account: account.name,
+    ok: error === null,
+    summary: error ? `${error.message}${partial ? ` (before that: ${done})` : ''}` : done,
+    counts: { received: r.received, ignored: r.ignored, duplicates: r.duplicates, tooLarge: r.tooLarge.length, leftTooLarge: r.leftTooLarge, deleted: r.deleted },
+    error,
+    notes,
+  };
+}
+
+/** Reads one incoming account once. A stop (`signal`) is not a failure. */
+export async function readCycle(deps: CycleDeps, account: Account, filters: AddressFilter[], signal: AbortSignal): Promise<CycleOutcome> {
+  let debug: DebugLog | undefined;
+  let incoming: Incoming | undefined;
+  const abort = () => incoming?.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    const secret = await secretOf(deps, account);
+    debug = await deps.debugLog(account, secret);
+    incoming = await deps.adapters.openIncoming(account, { secret: secret ?? '', debug });
+    if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
+    const readDeps: ReadDeps = {
+      stores: deps.stores,
+      filter: filterFor(filters, 'inbound', account.filter),
+      clock: deps.clock,
+      monotonic: deps.monotonic,
+      signal,
+      onProgress: deps.progress ? (done, total) => deps.progress!(account.name, done, total) : undefined,
+    };
+    const outcome: ReadOutcome = account.type === 'imap' ? await readImap(incoming, account, readDeps) : await readPop3(incoming, account, readDeps);
+    if (signal.aborted || outcome.failure !== undefined) incoming.abort();
+    else await incoming.close();
+    const error = signal.aborted || outcome.failure === undefined ? null : asMailboxError(outcome.failure);
+    return readReport(account, outcome.result, error, outcome.failure !== undefined);
+  } catch (err) {
+    incoming?.abort();
+    return readReport(account, emptyResult(), signal.aborted ? null : asMailboxError(err), false);
+  } finally {
+    signal.removeEventListener('abort', abort);
+    debug?.close();
+  }
+}
+
+/** Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when it is empty). */
+export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleOutcome | undefined> {
+  if (!smtp) {
+    const waiting = (await deps.stores.queue.waiting()).length;
+    if (waiting === 0) return undefined;
+    return {
+      job: 'send',
+      account: '-',
+      ok: true,
+      summary: `${plural(waiting, 'message')} waiting in the outbox: no SMTP account is active (mailbox activate NAME)`,
+      counts: { sent: 0, failed: 0, retrying: 0, ignored: 0, waiting },
+      error: null,
+      notes: [],
+    };
+  }
+  let debug: DebugLog | undefined;
+  try {
+    const summary = await sendQueue(smtp, {
+      queue: deps.stores.queue,
+      filter: filterFor(filters, 'outbound', smtp.filter),
+      clock: deps.clock,
+      signal,
+      connect: async () => {
+        const secret = await secretOf(deps, smtp);
+        debug = await deps.debugLog(smtp, secret);
+        return deps.adapters.openOutgoing(smtp, { secret, debug });
+      },
+    });
+    const error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
+    const done = describeSend(summary);
+    return {
+      job: 'send',
+      account: smtp.name,
+      ok: error === null,
+      summary: error ? `${error.message} (${done})` : done,
+      counts: { sent: summary.sent, failed: summary.failed, retrying: summary.retrying, ignored: summary.ignored, waiting: summary.waiting, dropped: summary.dropped.length },
+      error,
+      notes: summary.dropped.map((d) => `blocked recipient dropped: ${d}`),
+    };
+  } catch (err) {
+    const error = asMailboxError(err);
+    return { job: 'send', account: smtp.name, ok: false, summary: error.message, counts: {}, error, notes: [] };
+  } finally {
+    debug?.close();
+  }
+}

@@ -1,0 +1,25 @@
+// The runner's protocol side as `mailbox run` wires it (and the tests against real servers): the
+// adapters of src/protocols/open.ts, the SMTP cycle failure in words, the debug log of an account.
+import type { Account } from '../core/account.js';
+import { openIncoming, openOutgoing, preloadAdapters } from '../protocols/open.js';
+import type { DebugLog } from '../protocols/debug-log.js';
+import type { Adapters } from './cycles.js';
+
+export const protocolAdapters: Adapters = {
+  openIncoming,
+  openOutgoing,
+  preload: preloadAdapters,
+  async sendFailure(err, account) {
+    const { smtpAccountFailure } = await import('../protocols/smtp/failures.js');
+    return smtpAccountFailure(err, account);
+  },
+};
+
+/** Opens an account's debug log under `logDir` when its debug flag is on; the secret is scrubbed from it. */
+export function debugLogs(logDir: string): (account: Account, secret: string | undefined) => Promise<DebugLog | undefined> {
+  return async (account, secret) => {
+    if (!account.debug) return undefined;
+    const { openDebugLog, debugLogPath } = await import('../protocols/debug-log.js');
+    return openDebugLog(debugLogPath(logDir, account.name), { protocol: account.type, secrets: secret ? [secret] : [], user: account.user, account: account.name });
+  };
+}

@@ -1,0 +1,96 @@
+// What the IMAP and the POP3 reader share: the result of a cycle, their dependencies, and the fetch
+// loop that feeds a Deliverer and commits a batch every so many messages or seconds.
+import type { Account } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+import type { AddressFilter } from '../core/filter.js';
+import type { Incoming, RemoteMessage } from '../protocols/types.js';
+import type { Stores } from '../store/types.js';
+import { Deliverer, type DelivererOptions } from './deliver.js';
+
+/** Commit (bodies, records, seen state) after this many messages or this long, whichever comes first. */
+const CHECKPOINT_MESSAGES = 1000;
+const CHECKPOINT_MS = 2000;
+
+export interface ReadResult {
+  /** Stored in the inbox. */
+  received: number;
+  /** Stored in skipped: the sender is blocked by the inbound filter. */
+  ignored: number;
+  /** Already stored (recognised by source id, or by Message-ID after a UIDVALIDITY change): not stored again. */
+  duplicates: number;
+  /** Newly found over the maximum size: left on the server. */
+  tooLarge: RemoteMessage[];
+  /** All messages left on the server for their size. */
+  leftTooLarge: number;
+  deleted: number;
+  /** Things the admin should know (UIDVALIDITY change, ...). */
+  notes: string[];
+}
+
+/** A cycle's result, and the failure that cut it short after something may have been stored. */
+export interface ReadOutcome {
+  result: ReadResult;
+  failure?: unknown;
+}
+
+export interface ReadDeps {
+  stores: Pick<Stores, 'incoming' | 'seen' | 'log'>;
+  filter?: AddressFilter;
+  clock: () => Date;
+  /** Milliseconds from a clock that never jumps (for the checkpoint interval). */
+  monotonic: () => number;
+  /** Progress of a large download: messages done of the total planned. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stop asked for: finish the message in flight, commit, return. */
+  signal?: AbortSignal;
+}
+
+export function emptyResult(): ReadResult {
+  return { received: 0, ignored: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
+}
+
+export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted'>): Deliverer {
+  return new Deliverer({ store: deps.stores.incoming, account, filter: deps.filter, clock: deps.clock, ...options });
+}
+
+/** Fetches `messages` through a Deliverer, committing as it goes; stops early on `signal`. */
+export async function fetchAll(incoming: Incoming, messages: RemoteMessage[], deliverer: Deliverer, deps: ReadDeps): Promise<void> {
+  let lastCheckpoint = deps.monotonic();
+  let done = 0;
+  const stopped = new MailboxError('ETEMPFAIL', 'stopped');
+  try {
+    await incoming.fetch(messages, async (message, body) => {
+      if (deps.signal?.aborted) throw stopped;
+      await deliverer.add(message, body);
+      deps.onProgress?.(++done, messages.length);
+      if (deliverer.pendingCount >= CHECKPOINT_MESSAGES || deps.monotonic() - lastCheckpoint >= CHECKPOINT_MS) {
+        lastCheckpoint = deps.monotonic();
+        deliverer.checkpoint().catch(() => undefined); // the failure stops the next add() and resurfaces in finish()
+      }
+    });
+  } catch (err) {
+    if (err !== stopped) {
+      await deliverer.finish().catch(() => undefined);
+      throw err;
+    }
+  }
+  await deliverer.finish();
+}
+
+/** Fills the counts of what the deliverer committed into the result. */
+export function countDelivered(result: ReadResult, deliverer: Deliverer): void {
+  result.received = deliverer.counts.received;
+  result.ignored = deliverer.counts.ignored;
+  result.duplicates += deliverer.counts.duplicate;
+}
+
+/** Deletes stored messages from the server (the last step); returns the failure, if any, as a value. */
+export async function removeStored(incoming: Incoming, messages: RemoteMessage[], result: ReadResult): Promise<unknown> {
+  try {
+    await incoming.remove(messages);
+  } catch (err) {
+    return err ?? new Error('remove failed');
+  }
+  result.deleted = messages.length;
+  return undefined;
+}

@@ -1,0 +1,163 @@
+// One read cycle of an IMAP folder. The cursor (UIDVALIDITY, the highest UID handled, the UIDs handled
+// beyond a gap, those left on the server for their size) moves only over what is committed, in the
+// same store call as the messages. Order of durability, always: the messages, their records and the
+// cursor (one commit) -> delete on the server. A message the store holds already, whatever the
+// cursor says (a stop before it was written, a seen-state file moved away), is not fetched again.
+import type { Account } from '../core/account.js';
+import type { Incoming, RemoteMessage } from '../protocols/types.js';
+import type { ImapCursor } from '../store/types.js';
+import type { Delivered } from './deliver.js';
+import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
+
+function maxSize(account: Account): number {
+  return account.maxMessageSize ?? Infinity;
+}
+
+/**
+ * The cursor moved over the handled prefix of `expected` (every UID above lastUid this cycle must
+ * account for, ascending); handled UIDs beyond a gap are kept in `extra`. With `uidNext` (a complete
+ * cycle) it moves to just below it once every expected UID is handled.
+ */
+export function advanced(cursor: ImapCursor, handled: ReadonlySet<number>, expected: readonly number[], uidNext?: number): ImapCursor {
+  let last = cursor.lastUid;
+  for (const uid of expected) {
+    if (uid <= last) continue;
+    if (!handled.has(uid)) break;
+    last = uid;
+  }
+  if (uidNext !== undefined && expected.every((uid) => uid <= last)) last = Math.max(last, uidNext - 1);
+  const extra = [...handled].filter((uid) => uid > last && !(String(uid) in cursor.tooLarge)).sort((a, b) => a - b);
+  return { ...cursor, lastUid: last, extra };
+}
+
+async function knownMessages(deps: ReadDeps, account: string): Promise<Set<string>> {
+  const known = new Set<string>();
+  const name = account.toLowerCase();
+  await deps.stores.log.scan((r) => {
+    if (r.account?.toLowerCase() === name && r.source && r.messageId) known.add(`${r.messageId}\n${r.size}`);
+  });
+  return known;
+}
+
+/** The account's cursor, or a fresh one when there is none or the folder or its UIDVALIDITY changed (with a note). */
+async function currentCursor(deps: ReadDeps, account: Account, folder: string, uidValidity: number, notes: string[]): Promise<ImapCursor> {
+  const cursor = await deps.stores.seen.imapCursor(account.name);
+  if (cursor && cursor.uidValidity === uidValidity && cursor.folder === folder) return cursor;
+  const fresh: ImapCursor = { folder, uidValidity, lastUid: 0, tooLarge: {}, dedupe: false, pendingDelete: false, extra: [] };
+  if (cursor && cursor.uidValidity !== 0) {
+    const what = cursor.folder !== folder ? `the folder changed from ${cursor.folder} to ${folder}` : `UIDVALIDITY of ${folder} changed from ${cursor.uidValidity} to ${uidValidity}`;
+    notes.push(`${what}: reading every message again; those already stored (same Message-ID and size) are not stored twice`);
+    fresh.dedupe = true;
+  }
+  await deps.stores.seen.saveImapCursor(account.name, fresh);
+  return fresh;
+}
+
+/** What a cycle does with the listed messages; `handled` and `expected` move the cursor. */
+interface Plan {
+  toFetch: RemoteMessage[];
+  /** Stored already: deleted from the server in delete mode. */
+  deletable: RemoteMessage[];
+  /** UIDs above lastUid handled: stored beyond a gap, or left on the server for their size. */
+  handled: Set<number>;
+  /** Every UID above lastUid listed, ascending. */
+  expected: number[];
+}
+
+/** Sorts the listed messages; notes those newly over the size limit, forgets those gone from the server. */
+function plan(listed: RemoteMessage[], cursor: ImapCursor, limit: number, result: ReadResult): Plan {
+  const extra = new Set(cursor.extra);
+  const toFetch: RemoteMessage[] = [];
+  const deletable: RemoteMessage[] = [];
+  const stillTooLarge: Record<string, number> = {};
+  for (const m of listed) {
+    const wasTooLarge = String(m.n) in cursor.tooLarge;
+    const stored = !wasTooLarge && (m.n <= cursor.lastUid || extra.has(m.n));
+    if (stored) deletable.push(m);
+    else if (m.size > limit) {
+      stillTooLarge[m.n] = m.size;
+      if (!wasTooLarge) result.tooLarge.push(m);
+    } else if (wasTooLarge || m.n > cursor.lastUid) toFetch.push(m);
+  }
+  cursor.tooLarge = Object.fromEntries(Object.entries(cursor.tooLarge).filter(([uid]) => uid in stillTooLarge).concat(Object.entries(stillTooLarge)));
+  result.leftTooLarge = Object.keys(cursor.tooLarge).length;
+  const handled = new Set([...extra, ...Object.keys(cursor.tooLarge).map(Number)]);
+  const expected = listed.filter((m) => m.n > cursor.lastUid).map((m) => m.n);
+  return { toFetch, deletable, handled, expected };
+}
+
+/** Messages the store holds although the cursor does not say so (a stop, a lost seen state): handled, not fetched. */
+async function skipHeld(deps: ReadDeps, account: Account, p: Plan, cursor: ImapCursor, result: ReadResult): Promise<void> {
+  if (p.toFetch.length === 0) return;
+  const held = await deps.stores.incoming.held(account.name, p.toFetch.map((m) => m.key));
+  if (held.size === 0) return;
+  for (const m of p.toFetch) {
+    if (!held.has(m.key)) continue;
+    p.handled.add(m.n);
+    delete cursor.tooLarge[m.n];
+    p.deletable.push(m);
+  }
+  result.duplicates += held.size;
+  p.toFetch = p.toFetch.filter((m) => !held.has(m.key));
+}
+
+export async function readImap(incoming: Incoming, account: Account, deps: ReadDeps): Promise<ReadOutcome> {
+  const result = emptyResult();
+  const { seen } = deps.stores;
+  const deleteMode = Boolean(account.deleteAfterDownload);
+  const status = await incoming.status();
+  let cursor = await currentCursor(deps, account, account.folder ?? 'INBOX', status.uidValidity ?? 0, result.notes);
+  const limit = maxSize(account);
+  const refetch = Object.values(cursor.tooLarge).some((size) => size <= limit);
+  const left = Object.keys(cursor.tooLarge).length;
+  const nothingNew = (status.uidNext ?? 0) <= cursor.lastUid + 1;
+  const undeleted = deleteMode && (cursor.pendingDelete || status.count > left);
+  if (nothingNew && !refetch && !undeleted) {
+    result.leftTooLarge = left;
+    return { result };
+  }
+
+  const p = plan(await incoming.list(undeleted || refetch ? 1 : cursor.lastUid + 1, limit), cursor, limit, result);
+  await skipHeld(deps, account, p, cursor, result);
+  const known = cursor.dedupe ? await knownMessages(deps, account.name) : undefined;
+  const fetched: RemoteMessage[] = [];
+  // The cursor a batch makes, committed with it; adopted once the commit is done.
+  let committing: ImapCursor | undefined;
+  const withBatch = (batch: Delivered[]): ImapCursor => {
+    const uids = new Set(batch.map((d) => d.remote.n));
+    const tooLarge = { ...cursor.tooLarge };
+    for (const uid of uids) delete tooLarge[uid];
+    return advanced({ ...cursor, tooLarge, pendingDelete: cursor.pendingDelete || deleteMode }, new Set([...p.handled, ...uids]), p.expected);
+  };
+  const deliverer = newDeliverer(account, deps, {
+    isDuplicate: known ? (id, size) => id !== null && known.has(`${id}\n${size}`) : undefined,
+    seenChange: (batch) => ({ imap: (committing = withBatch(batch)) }),
+    onCommitted: (batch) => {
+      cursor = committing!;
+      for (const d of batch) {
+        p.handled.add(d.remote.n);
+        fetched.push(d.remote);
+      }
+    },
+  });
+  let failure: unknown;
+  try {
+    await fetchAll(incoming, p.toFetch, deliverer, deps);
+  } catch (err) {
+    failure = err;
+  }
+  const complete = failure === undefined && !deps.signal?.aborted;
+  cursor = advanced(cursor, p.handled, p.expected, complete ? status.uidNext : undefined);
+  if (complete && cursor.dedupe && p.toFetch.every((m) => m.n <= cursor.lastUid)) cursor.dedupe = false;
+  await seen.saveImapCursor(account.name, cursor);
+  countDelivered(result, deliverer);
+  if (failure !== undefined) return { result, failure };
+
+  if (deleteMode && !deps.signal?.aborted) {
+    const removeFailure = await removeStored(incoming, [...p.deletable, ...fetched], result);
+    if (removeFailure !== undefined) return { result, failure: removeFailure };
+    cursor.pendingDelete = false;
+    await seen.saveImapCursor(account.name, cursor);
+  }
+  return { result };
+}

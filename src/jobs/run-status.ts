@@ -1,0 +1,60 @@
+// The runner's book of what `mailbox status` shows: per account its last cycle, the last success and
+// the last error. Saved after cycles, one write at a time, the latest state winning; flush() waits
+// for it (every way out of the runner does).
+import type { RunStatus, RunStatusStore } from '../store/types.js';
+
+export interface CycleResult {
+  job: 'read' | 'send';
+  at: Date;
+  ok: boolean;
+  summary: string;
+  error: string | null;
+}
+
+/** Folds one cycle's result into the account's entry. */
+function recordCycle(status: RunStatus, account: string, cycle: CycleResult): void {
+  const key = account.toLowerCase();
+  const previous = status.accounts[key];
+  const at = cycle.at.toISOString();
+  status.accounts[key] = {
+    job: cycle.job,
+    at,
+    ok: cycle.ok,
+    summary: cycle.summary,
+    error: cycle.error,
+    lastSuccessAt: cycle.ok ? at : (previous?.lastSuccessAt ?? null),
+    lastError: cycle.error ? { at, message: cycle.error } : (previous?.lastError ?? null),
+  };
+}
+
+export class StatusBook {
+  private status: RunStatus = { accounts: {} };
+  private saving: Promise<void> | undefined;
+  private dirty = false;
+
+  constructor(private readonly store: RunStatusStore) {}
+
+  async load(): Promise<void> {
+    this.status = await this.store.load();
+  }
+
+  record(account: string, cycle: CycleResult): void {
+    recordCycle(this.status, account, cycle);
+    this.dirty = true;
+    this.saving ??= this.save();
+  }
+
+  private async save(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      // A failed write is not worth stopping the runner for: the next cycle writes it again.
+      await this.store.save(structuredClone(this.status)).catch(() => undefined);
+    }
+    this.saving = undefined;
+  }
+
+  /** Waits until what was recorded is saved. */
+  async flush(): Promise<void> {
+    await this.saving;
+  }
+}

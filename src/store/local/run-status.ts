@@ -1,0 +1,21 @@
+// state/status.json: what `mailbox status` shows, replaced whole by the runner after its cycles.
+import type { RunStatus, RunStatusStore } from '../types.js';
+import { readText, writeAtomic } from './files.js';
+
+export class FileRunStatus implements RunStatusStore {
+  constructor(readonly file: string) {}
+
+  async load(): Promise<RunStatus> {
+    try {
+      const raw = JSON.parse((await readText(this.file)) ?? '{}') as Partial<RunStatus>;
+      return { accounts: raw.accounts ?? {} };
+    } catch {
+      return { accounts: {} }; // unreadable: the next cycles write it afresh
+    }
+  }
+
+  /** Not fsynced: written once per cycle, and losing the last one to a crash is harmless. */
+  async save(status: RunStatus): Promise<void> {
+    await writeAtomic(this.file, `${JSON.stringify(status, null, 2)}\n`, { fsync: false });
+  }
+}

@@ -1,0 +1,263 @@
+// The store as jobs and commands see it: interfaces only, opened by openStores() (open.ts). The local
+// files (local/) are the default; memory/ serves fast tests; a database store implements the same.
+// Nothing here names a file: where a message is kept is the implementation's business.
+import type { Readable } from 'node:stream';
+import type { Account } from '../core/account.js';
+import type { Config } from '../core/config.js';
+import type { EmailState } from '../core/email.js';
+
+export interface EmailRecord {
+  id: string;
+  state: EmailState;
+  /** Incoming: the account it was read from. Outgoing: the SMTP account that sends (or sent) it. */
+  account: string | null;
+  /** The Date header, ISO 8601. */
+  date: string | null;
+  from: string | null;
+  to: string[];
+  cc: string[];
+  subject: string | null;
+  size: number;
+  attempts: number;
+  nextAttempt: string | null;
+  error: string | null;
+  /** The name the body is kept under (local files: the file name in its box's Maildir). */
+  file: string;
+  messageId: string | null;
+  /** Incoming: "UIDVALIDITY/UID" (IMAP) or the UIDL (POP3). */
+  source: string | null;
+  /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
+  recipients?: string[];
+  /** Outgoing: the server's reply to the message (its queue id), once sent. */
+  reply?: string | null;
+  /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
+  inFlight?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A message body as it arrives: whole (small, fetched in bulk) or streamed (never held whole). */
+export type MessageData = Buffer | AsyncIterable<Buffer>;
+
+/** Which message a call is about: its id, its state (which box it is filed in) and its file name. */
+export type MessageRef = Pick<EmailRecord, 'id' | 'state' | 'file'>;
+
+export interface SourceRef {
+  account: string;
+  /** IMAP "UIDVALIDITY/UID", POP3 UIDL. */
+  id: string;
+}
+
+/** An incoming message written to temporary storage: not visible, and not kept, until its batch is committed. */
+export interface StagedMessage {
+  readonly id: string;
+  readonly size: number;
+  /** The name it will be kept under (EmailRecord.file). */
+  readonly file: string;
+}
+
+export interface ImapCursor {
+  folder: string;
+  uidValidity: number;
+  /** Every UID up to this one is stored, or deliberately left on the server (tooLarge). */
+  lastUid: number;
+  /** UIDs above lastUid already stored (after a gap: a failed message, or found after a crash). */
+  extra: number[];
+  /** Messages over the account's maximum size, left on the server: UID -> size. */
+  tooLarge: Record<string, number>;
+  /** Re-reading after a UIDVALIDITY change: messages already stored (same Message-ID and size) are skipped. */
+  dedupe: boolean;
+  /** Delete mode: stored messages may still be on the server (a stop came between storing and deleting). */
+  pendingDelete: boolean;
+}
+
+export interface Pop3Meta {
+  /** Messages over the account's maximum size, left on the server: UIDL -> size. */
+  tooLarge: Record<string, number>;
+}
+
+/** What a committed batch changes in the seen state: the new IMAP cursor, or POP3 UIDLs now stored. */
+export type SeenChange = { imap: ImapCursor } | { pop3: string[] };
+
+export interface IncomingBatch {
+  account: string;
+  /** Messages to keep, each with its email record (whose state says the box: inbox or skipped). */
+  messages: Array<{ staged: StagedMessage; record: EmailRecord }>;
+  seen: SeenChange;
+}
+
+/** Where the reader puts what it downloads. */
+export interface IncomingStore {
+  /** Writes a message to temporary storage (the body is read to its end, never held whole). */
+  stage(data: MessageData, source: SourceRef): Promise<StagedMessage>;
+  /** Drops a staged message (recognised as stored already, or its delivery failed). */
+  discard(staged: StagedMessage): Promise<void>;
+  /**
+   * Keeps one batch: the bodies, their email records and the seen-state change, all or nothing
+   * (a database: one transaction). Durable when it resolves; only then may the server delete them.
+   * When it fails, nothing of the batch is kept, and its staged messages are dropped.
+   */
+  commit(batch: IncomingBatch): Promise<void>;
+  /** Which of these source ids of the account are stored already (whatever the seen state says). */
+  held(account: string, sources: readonly string[]): Promise<Set<string>>;
+}
+
+/** Stored messages as people and tools see them. */
+export interface MailStore {
+  /** The file holding the message, for tools that read files; null when it is missing (or no file exists). */
+  filePath(message: MessageRef): Promise<string | null>;
+  /** The message's header block (bounded), or null when the message is missing. */
+  head(message: MessageRef): Promise<Buffer | null>;
+}
+
+/** The email log: one record per message, its latest version. */
+export interface EmailLog {
+  /** Every record, latest version, in the order first written. */
+  readAll(): Promise<Map<string, EmailRecord>>;
+  /** Visits every record (possibly several versions of one, oldest first) without holding them all. */
+  scan(visit: (record: EmailRecord) => void): Promise<void>;
+}
+
+/** Which messages of each incoming account are stored. Batches change it through IncomingStore.commit. */
+export interface SeenState {
+  imapCursor(account: string): Promise<ImapCursor | undefined>;
+  saveImapCursor(account: string, cursor: ImapCursor): Promise<void>;
+  pop3Seen(account: string): Promise<Set<string>>;
+  /** Records UIDLs as stored; durable when it resolves. */
+  addPop3Seen(account: string, uidls: string[]): Promise<void>;
+  /** Keeps only the UIDLs the server still lists (the rest can never come back). */
+  prunePop3Seen(account: string, present: ReadonlySet<string>): Promise<void>;
+  pop3Meta(account: string): Promise<Pop3Meta>;
+  savePop3Meta(account: string, meta: Pop3Meta): Promise<void>;
+}
+
+/** A message of the queue, claimed for sending: its record and its content as the sender hands it on. */
+export interface QueuedMessage {
+  readonly record: EmailRecord;
+  readonly size: number;
+  /** Whole when small, a stream when large (never held whole). */
+  content(): Promise<Buffer | Readable>;
+}
+
+export type Outcome =
+  | { kind: 'sent'; reply: string; account: string }
+  | { kind: 'failed'; error: string }
+  | { kind: 'retry'; error: string }
+  | { kind: 'ignored'; reason: string }
+  /** Claimed but never handed to the server (a stop came first): the attempt is taken back. */
+  | { kind: 'untried' };
+
+export interface Settled {
+  record: EmailRecord;
+  /** For a retry that ran out of attempts: it failed instead. */
+  gaveUp: boolean;
+}
+
+export interface NewOutgoing {
+  /** The SMTP account that will send it (the active one when queued), if any. */
+  account: string | null;
+  /** Envelope recipients: To, Cc and Bcc (or, for a message given whole, read once it is written). */
+  recipients: string[] | (() => Promise<string[]>);
+}
+
+/** The outgoing queue. A message is claimed (marked in flight, durably) before it is handed to a server. */
+export interface Queue {
+  enqueue(data: MessageData, outgoing: NewOutgoing): Promise<EmailRecord>;
+  /**
+   * Claims up to `limit` messages due now, oldest first (ready, retry time reached, or found in flight
+   * after a stop), and marks them in flight. Messages claimed and not yet committed are not claimed again.
+   */
+  claim(now: Date, limit: number): Promise<QueuedMessage[]>;
+  /** Applies an outcome at once (a message the server took leaves the outbox); not yet durable or logged. */
+  place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled>;
+  /** Makes placed outcomes durable and records them, one write for all. */
+  commit(placed: Settled[]): Promise<void>;
+  /** Messages waiting in the outbox (due or not). */
+  waiting(): Promise<EmailRecord[]>;
+  /** Puts a failed (or backing-off) message back in the queue, ready now. */
+  requeue(id: string, now: Date): Promise<EmailRecord>;
+}
+
+export interface CycleStatus {
+  job: 'read' | 'send';
+  /** When the last cycle ended, ISO 8601. */
+  at: string;
+  ok: boolean;
+  /** One line: what was fetched, sent, skipped, failed. */
+  summary: string;
+  error: string | null;
+  lastSuccessAt: string | null;
+  lastError: { at: string; message: string } | null;
+}
+
+export interface RunStatus {
+  /** By account name, lower case. */
+  accounts: Record<string, CycleStatus>;
+}
+
+/** What `mailbox status` shows, written by the runner after its cycles. */
+export interface RunStatusStore {
+  load(): Promise<RunStatus>;
+  save(status: RunStatus): Promise<void>;
+}
+
+export interface HeldRunLock {
+  /** Set when the lock of a runner that did not stop cleanly was taken over. */
+  readonly tookOverFrom: number | null;
+  release(): Promise<void>;
+}
+
+/** One runner per store. */
+export interface RunLock {
+  /** Takes the store for this process; ELOCKED naming the holder when another runner has it. */
+  acquire(): Promise<HeldRunLock>;
+  /** The pid of the runner holding the store, or null. */
+  holder(): Promise<number | null>;
+}
+
+export interface ConfigChange<T> {
+  config?: Config;
+  result: T;
+  undo?: () => Promise<unknown>;
+  afterWrite?: () => Promise<unknown>;
+}
+
+/** Accounts, filters and settings. */
+export interface ConfigStorage {
+  load(): Promise<Config>;
+  /**
+   * Read-modify-write, exclusive against every other writer. `change` sees the current config and
+   * returns the new one (or none to write nothing); nothing is written when it throws. `undo` runs
+   * when the write fails; `afterWrite` once it is done, still exclusive.
+   */
+  update<T>(change: (config: Config) => Promise<ConfigChange<T>> | ConfigChange<T>): Promise<T>;
+}
+
+export type IncomingAccount = Pick<Account, 'name' | 'type'>;
+
+export interface Stores {
+  config: ConfigStorage;
+  incoming: IncomingStore;
+  mail: MailStore;
+  log: EmailLog;
+  seen: SeenState;
+  queue: Queue;
+  status: RunStatusStore;
+  lock: RunLock;
+  /**
+   * Repairs what a stop between two steps left behind, so that nothing is lost or stored twice:
+   * run at every runner start, under the run lock, whatever state the last runner left. Returns
+   * notes for the admin.
+   */
+  recover(accounts: readonly IncomingAccount[]): Promise<string[]>;
+  /** Lets go of what the store holds (threads, connections). */
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  clock: () => Date;
+  /** This process, for the run lock. */
+  pid: number;
+  /** Whether a process with this pid exists (the run lock's holder may have been killed). */
+  isAlive: (pid: number) => boolean;
+}

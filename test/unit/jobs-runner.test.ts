@@ -1,0 +1,144 @@
+// The runner as a scheduler, on the memory store with in-memory servers: every way out releases the
+// lock and saves the status; the first fatal error stops both loops at once; --once exits with the
+// code of the first account that failed; recovery runs at every start.
+import { describe, expect, it } from 'vitest';
+import type { Account, AccountView } from '../../src/core/account.js';
+import { MailboxError } from '../../src/core/errors.js';
+import type { CycleReport } from '../../src/jobs/cycles.js';
+import { Runner, type RunnerDeps, type Snapshot } from '../../src/jobs/runner.js';
+import { openMemoryStores, type MemoryStores } from '../../src/store/memory/index.js';
+import { FakeImap, FakeSmtp, mail } from '../helpers/fake-mail.js';
+
+const base = { host: 'h', security: 'tls', auth: 'password', active: true, debug: false, tls: {}, provisioned: false, secret: { kind: 'env', name: 'PW' } } as const;
+const imap = (name: string, over: Partial<Account> = {}): AccountView => ({ ...base, name, type: 'imap', port: 993, folder: 'INBOX', ...over });
+const smtp: AccountView = { ...base, name: 'out', type: 'smtp', port: 465, from: 'a@example.test' };
+
+interface Harness {
+  stores: MemoryStores;
+  runner: Runner;
+  reports: CycleReport[];
+  notices: string[];
+  servers: Map<string, FakeImap>;
+  smtp: FakeSmtp;
+}
+
+function harness(snapshot: () => Promise<Snapshot>, over: Partial<RunnerDeps> = {}): Harness {
+  const stores = openMemoryStores();
+  const reports: CycleReport[] = [];
+  const notices: string[] = [];
+  const servers = new Map<string, FakeImap>();
+  const out = new FakeSmtp();
+  const runner = new Runner({
+    stores,
+    snapshot,
+    secrets: { resolve: async () => 'pw' },
+    adapters: {
+      openIncoming: async (account) => {
+        if (account.host === 'down') throw new MailboxError('EUNREACHABLE', `account ${account.name}: connection refused`);
+        if (account.host === 'locked') throw new MailboxError('EAUTH', `account ${account.name}: authentication failed`);
+        let server = servers.get(account.name);
+        if (!server) servers.set(account.name, (server = new FakeImap()));
+        return server;
+      },
+      openOutgoing: async () => out,
+      preload: () => undefined,
+      sendFailure: (err) => (err instanceof MailboxError ? err : new MailboxError('EUNREACHABLE', String(err))),
+    },
+    debugLog: async () => undefined,
+    clock: () => new Date(),
+    monotonic: () => performance.now(),
+    report: (r) => reports.push(r),
+    notice: (n) => notices.push(n),
+    ...over,
+  });
+  return { stores, runner, reports, notices, servers, smtp: out };
+}
+
+const forever = (signal: AbortSignal) => ({ once: false, readIntervalMs: 5, sendIntervalMs: 60_000, accounts: [], signal });
+
+describe('runner', () => {
+  it('--once: one read and one send cycle, the lock released and the status saved', async () => {
+    const h = harness(async () => ({ accounts: [imap('work'), smtp], filters: [] }));
+    await h.stores.queue.enqueue(mail(9), { account: 'out', recipients: ['b@example.test'] });
+    const code = await h.runner.run({ once: true, readIntervalMs: 1, sendIntervalMs: 1, accounts: [], signal: new AbortController().signal });
+    expect(code).toBe(0);
+    expect(h.reports.map((r) => `${r.job} ${r.account} ${r.ok}`).sort()).toEqual(['read work true', 'send out true']);
+    expect(h.smtp.sent.length).toBe(1);
+    expect(await h.stores.lock.holder()).toBeNull();
+    expect(Object.keys(h.stores.status.status.accounts).sort()).toEqual(['out', 'work']);
+  });
+
+  it('--once exits with the code of the first account (in config order) that failed', async () => {
+    const h = harness(async () => ({ accounts: [imap('fine'), imap('auth', { host: 'locked' }), imap('gone', { host: 'down' })], filters: [] }));
+    expect(await h.runner.run({ once: true, readIntervalMs: 1, sendIntervalMs: 1, accounts: [], signal: new AbortController().signal })).toBe(77);
+    expect(h.reports.filter((r) => !r.ok).map((r) => r.account).sort()).toEqual(['auth', 'gone']);
+  });
+
+  it('a config that breaks while it runs stops both loops at once: the error is thrown, the lock released, the status kept', async () => {
+    let calls = 0;
+    const h = harness(async () => {
+      if (++calls > 3) throw new MailboxError('ECONFIG', 'config.json: not valid JSON');
+      return { accounts: [imap('work'), smtp], filters: [] };
+    });
+    const started = performance.now();
+    // The send loop sleeps a minute between cycles: the read loop's failure must not wait for it.
+    await expect(h.runner.run(forever(new AbortController().signal))).rejects.toMatchObject({ code: 'ECONFIG' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await h.stores.lock.holder()).toBeNull();
+    expect(h.stores.status.status.accounts.work?.ok).toBe(true);
+  });
+
+  it('an account named on the command line that disappears stops the runner with 66', async () => {
+    let accounts: AccountView[] = [imap('work'), imap('other')];
+    const h = harness(async () => ({ accounts, filters: [] }));
+    const running = h.runner.run({ ...forever(new AbortController().signal), accounts: ['work'] });
+    await new Promise((r) => setTimeout(r, 20));
+    accounts = [imap('other')];
+    const started = performance.now();
+    await expect(running).rejects.toMatchObject({ code: 'ENOTFOUND', exitCode: 66 });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await h.stores.lock.holder()).toBeNull();
+    expect(h.reports.every((r) => r.account === 'work')).toBe(true);
+  });
+
+  it('a stop returns 0 with the lock released; a store another runner holds is refused before anything runs', async () => {
+    const h = harness(async () => ({ accounts: [imap('work')], filters: [] }));
+    const stop = new AbortController();
+    const running = h.runner.run(forever(stop.signal));
+    await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(await h.stores.lock.holder()).toBeNull();
+
+    h.stores.lock.held = 4242;
+    h.reports.length = 0;
+    await expect(h.runner.run({ ...forever(new AbortController().signal), once: true })).rejects.toMatchObject({ code: 'ELOCKED' });
+    expect(h.reports).toEqual([]);
+    expect(h.stores.lock.held).toBe(4242);
+  });
+
+  it('recovers at every start, handing the store every incoming account, active or not', async () => {
+    const h = harness(async () => ({ accounts: [imap('work'), imap('idle', { active: false }), smtp], filters: [] }));
+    const seen: string[][] = [];
+    h.stores.recover = async (accounts) => (seen.push(accounts.map((a) => a.name)), ['1 message recognised']);
+    for (let i = 0; i < 2; i++) await h.runner.run({ once: true, readIntervalMs: 1, sendIntervalMs: 1, accounts: [], signal: new AbortController().signal });
+    expect(seen).toEqual([
+      ['work', 'idle'],
+      ['work', 'idle'],
+    ]);
+    expect(h.notices).toEqual(['1 message recognised', '1 message recognised']);
+  });
+
+  it('reads on its interval, each cycle a report, and keeps nothing per cycle', async () => {
+    const h = harness(async () => ({ accounts: [imap('work')], filters: [] }));
+    const stop = new AbortController();
+    const running = h.runner.run(forever(stop.signal));
+    await new Promise((r) => setTimeout(r, 5));
+    h.servers.get('work')!.add(mail(1), mail(2));
+    await new Promise((r) => setTimeout(r, 60));
+    stop.abort();
+    await running;
+    expect(h.reports.length).toBeGreaterThan(3);
+    expect(h.reports.reduce((n, r) => n + (r.counts.received ?? 0), 0)).toBe(2);
+  });
+});
