@@ -25,6 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm run build --if-present
+# The tests are type-checked too (the build checks src only).
+npx tsc -p tsconfig.test.json
 # A JSON report beside the usual output, to end with one plain "N passed, N failed" line.
 report=$(mktemp -t mailbox-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
