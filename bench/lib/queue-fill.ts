@@ -1,11 +1,14 @@
 // Filling an outbox with M messages for the sending benchmark. `mailbox send --file` would take a CLI
 // start per message (minutes for 2,000), so the messages go through the very code it calls: the built
 // store's Queue.enqueue (dist/store/open.js, src/store/local/queue.ts), once into a template MAILBOX_HOME that every
-// run copies. `mailbox status --json` then confirms mailbox sees the whole queue.
+// run copies. It is this checkout's store that writes the queue, also when --mailbox measures another
+// checkout (an older one may have another store API; the files are the same): `mailbox status --json`
+// of the measured checkout then confirms it sees the whole queue.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BIN, CHECKOUT, mailboxEnv } from './mailbox.js';
+import { repoRoot } from './env.js';
+import { BIN, mailboxEnv } from './mailbox.js';
 import { mustRun } from './proc.js';
 
 interface StoreModule {
@@ -21,7 +24,7 @@ interface PathsModule {
   resolvePaths(env: NodeJS.ProcessEnv, home?: string): unknown;
 }
 
-const dist = (file: string) => pathToFileURL(path.join(CHECKOUT, 'dist', 'store', file)).href;
+const dist = (file: string) => pathToFileURL(path.join(repoRoot(), 'dist', 'store', file)).href;
 
 /** Queues every file (recipients from its To: header, as `mailbox send --file` does) for `account`. */
 export async function fillQueue(home: string, files: string[], account: string, recipient: string): Promise<void> {
