@@ -16,3 +16,4 @@ export {
 } from './secret-service.js';
 export { startSilentServer, closedPort, type SilentServer } from './silent-server.js';
 export { pgrep } from './procs.js';
+export { startPostgres, type Postgres } from './postgres.js';
