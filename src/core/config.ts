@@ -61,7 +61,7 @@ function assertUnique(names: string[], what: string, source: string): void {
 export function parseAccountsDocument(raw: unknown, source: string): AccountsDocument {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw problem(source, 'expected an object with "accounts" and "filters"');
   const doc = raw as Record<string, unknown>;
-  const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput));
+  const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput, { stored: true }));
   const filters = parseEntries(doc.filters, 'filters', source, parseFilter);
   assertUnique(accounts.map((a) => a.name), 'accounts', source);
   assertUnique(filters.map((f) => f.name), 'filters', source);
