@@ -34,13 +34,14 @@ export function sameSecretRef(a: SecretRef | undefined, b: SecretRef | undefined
 
 /** Keychain entries that `before` named and no account in `after` names any more, each once. */
 export function orphanedKeychainRefs(before: readonly Account[], after: readonly Account[]): KeychainRef[] {
-  const orphaned: KeychainRef[] = [];
+  // Keyed sets keep this linear: apply compares every stored account with every wanted one.
+  const key = (ref: KeychainRef) => JSON.stringify([ref.service, ref.key]);
+  const named = new Set(after.flatMap(({ secret }) => (secret?.kind === 'keychain' ? [key(secret)] : [])));
+  const orphaned = new Map<string, KeychainRef>();
   for (const { secret } of before) {
-    if (secret?.kind !== 'keychain') continue;
-    if (after.some((a) => sameSecretRef(a.secret, secret)) || orphaned.some((o) => sameSecretRef(o, secret))) continue;
-    orphaned.push(secret);
+    if (secret?.kind === 'keychain' && !named.has(key(secret)) && !orphaned.has(key(secret))) orphaned.set(key(secret), secret);
   }
-  return orphaned;
+  return [...orphaned.values()];
 }
 
 export interface TlsTrust {

@@ -13,9 +13,21 @@ export function sameName(a: string, b: string): boolean {
 /** A filter as shown: stored or provisioned. */
 export type FilterView = AddressFilter & { provisioned: boolean };
 
+/** The lower-cased names of a list, for lookups that stay linear on a large store. */
+export function nameSet(items: readonly { name: string }[]): Set<string> {
+  return new Set(items.map((i) => i.name.toLowerCase()));
+}
+
+/** The user's entries that a provisioned one of the same name hides (a rule violation: see configProblems). */
+export function hiddenByProvisioned<T extends { name: string }>(own: readonly T[], provisioned: readonly { name: string }[]): T[] {
+  if (provisioned.length === 0) return [];
+  const taken = nameSet(provisioned);
+  return own.filter((o) => taken.has(o.name.toLowerCase()));
+}
+
 /**
  * Provisioned accounts first (with the user's on/off choice), then the user's own. A user account
- * whose name collides with a provisioned one is hidden by it.
+ * whose name collides with a provisioned one is hidden by it (and reported: configProblems).
  */
 export function accountViews(config: Config, provisioned: readonly Account[]): AccountView[] {
   const views: AccountView[] = provisioned.map((a) => ({
@@ -23,21 +35,22 @@ export function accountViews(config: Config, provisioned: readonly Account[]): A
     active: config.provisionedActive[a.name.toLowerCase()] ?? a.active,
     provisioned: true,
   }));
+  const taken = nameSet(provisioned);
   for (const account of config.accounts) {
-    if (!views.some((v) => sameName(v.name, account.name))) views.push({ ...account, provisioned: false });
+    if (!taken.has(account.name.toLowerCase())) views.push({ ...account, provisioned: false });
   }
   return views;
 }
 
-/** All filters in effect: the administrator's provisioned ones and the user's. */
+/** All filters in effect: the administrator's provisioned ones and the user's (a name collision hides the user's). */
 export function filterViews(config: Config, provisioned: readonly AddressFilter[]): FilterView[] {
   const views = provisioned.map((f) => ({ ...f, provisioned: true }));
+  const taken = nameSet(provisioned);
   for (const filter of config.filters) {
-    if (!views.some((v) => sameName(v.name, filter.name))) views.push({ ...filter, provisioned: false });
+    if (!taken.has(filter.name.toLowerCase())) views.push({ ...filter, provisioned: false });
   }
   return views;
 }
-
 
 export function findAccount<T extends Account>(accounts: readonly T[], name: string): T | undefined {
   return accounts.find((a) => sameName(a.name, name));

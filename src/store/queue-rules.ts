@@ -2,15 +2,15 @@
 // of a record, which messages can be put back in the queue.
 import type { EmailState } from '../core/email.js';
 import { MailboxError } from '../core/errors.js';
-import { nextAttemptAt } from '../core/retry.js';
+import { nextAttemptAt, retryDue } from '../core/retry.js';
 import type { EmailRecord, Outcome, Settled } from './types.js';
 
 /** The states of a message waiting in the outbox. */
 export const OUTBOX_STATES: ReadonlySet<EmailState> = new Set(['send-ready', 'send-retry-backoff']);
 
-/** Ready, its retry time reached, or found in flight (an attempt a stop interrupted). */
+/** Ready, its retry time reached (or set by a clock that ran ahead: retryDue), or found in flight (an attempt a stop interrupted). */
 export function isDue(record: EmailRecord, now: Date): boolean {
-  return Boolean(record.inFlight) || record.state === 'send-ready' || (record.nextAttempt !== null && Date.parse(record.nextAttempt) <= now.getTime());
+  return Boolean(record.inFlight) || record.state === 'send-ready' || (record.nextAttempt !== null && retryDue(record.nextAttempt, record.attempts, now));
 }
 
 /** Oldest first. */

@@ -1,8 +1,8 @@
 // mailbox emails [show ID | retry ID]: the email log, filtered by box, account and state.
 import type { Command } from 'commander';
 import { BOXES, boxOf, EMAIL_STATES, type Box } from '../../core/email.js';
-import { MailboxError, invalid } from '../../core/errors.js';
-import { oneOf } from '../../core/validate.js';
+import { MailboxError } from '../../core/errors.js';
+import { oneOf, parseCount } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
@@ -72,8 +72,7 @@ Examples:
         const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES);
         let limit = Infinity;
         if (opts.limit !== undefined) {
-          limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', opts.limit, 'a whole number of at least 1');
+          limit = parseCount(opts.limit, 'limit');
         }
         const account = opts.account?.toLowerCase();
         const store = await openCommandStores(ctx);
