@@ -15,10 +15,14 @@ export function reportProblems(out: Printer, problems: Problems): number {
   return problems.size ? ExitCode.config : 0;
 }
 
-/** A connection test of an account whose configuration is wrong fails with that problem, after the connection is shown. */
+/**
+ * A connection test of an account whose configuration is wrong fails with that problem, after the
+ * connection is shown (the problem's message among the warnings, where the text output shows it).
+ */
 export function withProblem(result: ProbeResult, problem: MailboxError | undefined): ProbeResult {
   if (!problem) return result;
-  if (!result.ok) return { ...result, warnings: [...result.warnings, problem.message] };
+  const warned = { ...result, warnings: [...result.warnings, problem.message] };
+  if (!result.ok) return warned;
   const error = { code: problem.code, message: problem.message, hint: problem.hint ?? null, fixes: problem.fixes, account: problem.account ?? result.account };
-  return { ...result, ok: false, error, exitCode: problem.exitCode };
+  return { ...warned, ok: false, error, exitCode: problem.exitCode };
 }

@@ -3,7 +3,7 @@
 // per direction. Hints name the account field to change (fixes); the CLI words them as flags.
 import type { Account, AccountType, AccountView } from './account.js';
 import type { Config } from './config.js';
-import { MailboxError } from './errors.js';
+import { MailboxError, shown } from './errors.js';
 import type { AddressFilter, Direction } from './filter.js';
 
 export function sameName(a: string, b: string): boolean {
@@ -59,7 +59,7 @@ export function findAccount<T extends Account>(accounts: readonly T[], name: str
 export function requireAccount<T extends Account>(accounts: readonly T[], name: string): T {
   const account = findAccount(accounts, name);
   if (!account) {
-    throw new MailboxError('ENOTFOUND', `no account named ${JSON.stringify(name)}`, { hint: 'mailbox list shows the accounts' });
+    throw new MailboxError('ENOTFOUND', `no account named ${shown(name)}`, { hint: 'mailbox list shows the accounts' });
   }
   return account;
 }
@@ -79,7 +79,7 @@ export function assertNameFree(accounts: readonly AccountView[], name: string): 
     const whose = taken.provisioned ? 'a provisioned account' : 'an account';
     // A provisioned account cannot be edited: only another name helps then.
     const hint = taken.provisioned ? 'choose another name' : `to change the existing account, use mailbox edit ${taken.name}; otherwise choose another name`;
-    throw new MailboxError('EVALUE', `invalid name ${JSON.stringify(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
+    throw new MailboxError('EVALUE', `invalid name ${shown(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
       field: 'name',
       hint,
       fixes: [{ field: 'name', value: 'OTHER' }],
@@ -138,7 +138,7 @@ export function findFilter<T extends AddressFilter>(filters: readonly T[], name:
 
 export function requireFilter<T extends AddressFilter>(filters: readonly T[], name: string): T {
   const filter = findFilter(filters, name);
-  if (!filter) throw new MailboxError('ENOTFOUND', `no filter named ${JSON.stringify(name)}`, { hint: 'mailbox filter list shows the filters' });
+  if (!filter) throw new MailboxError('ENOTFOUND', `no filter named ${shown(name)}`, { hint: 'mailbox filter list shows the filters' });
   return filter;
 }
 
@@ -149,13 +149,13 @@ export function assertFilterFits(filters: readonly AddressFilter[], account: Acc
   const direction = directionOf(account.type);
   const otherFilter = { field: 'filter', account: account.name, fixes: [{ field: 'filter', value: 'OTHER' }, { field: 'filter', clear: true }] };
   if (!filter) {
-    throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${JSON.stringify(account.filter)}`, {
+    throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${shown(account.filter)}`, {
       ...otherFilter,
       hint: `create the ${direction} filter ${account.filter} first (mailbox filter add), or name another filter`,
     });
   }
   if (filter.direction !== direction) {
-    throw new MailboxError('EVALUE', `invalid filter ${JSON.stringify(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
+    throw new MailboxError('EVALUE', `invalid filter ${shown(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
       ...otherFilter,
       hint: `name a ${direction} filter`,
     });
