@@ -146,7 +146,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     secret = await askSecret(o, auth);
   }
 
-  if (type === 'smtp' && ask('from', true)) {
+  // --yes asks the From only when there is no default: a user that is not an address gives none.
+  if (type === 'smtp' && ask('from', str(input.from) !== undefined || !str(input.user) || isAddress(String(input.user)))) {
     const user = str(input.user);
     const fallback = str(input.from) ?? (user && isAddress(user) ? user : undefined);
     const from = await p.input({

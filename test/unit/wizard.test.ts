@@ -141,6 +141,14 @@ describe('add wizard', () => {
     expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'PW' } })).toMatchObject({ from: 'Alice Smith <alice@example.com>', user: 'alice' });
   });
 
+  it('--yes still asks the From of an SMTP account whose user is not an address (it has no default)', async () => {
+    const o = options({ input: { type: 'smtp', name: 'out', host: 'smtp.example.com', user: 'alice' }, given: new Set(['type', 'name', 'host', 'user']), secret: { kind: 'env', name: 'PW' }, acceptDefaults: true });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer('alice@example.com', /From: an address/);
+    expect(parseAccount({ ...(await done).input, secret: { kind: 'env', name: 'PW' } })).toMatchObject({ from: 'alice@example.com' });
+  });
+
   it('an unavailable keychain is said, and another source is offered', async () => {
     const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)');
     const o = options({ input: { type: 'pop3', name: 'p', host: 'pop.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']), acceptDefaults: true, probeKeychain: async () => down });
