@@ -11,7 +11,11 @@ import {
   parseAddress,
   parseEnvName,
   parseHost,
+  parseCommand,
+  parseFolder,
   parseName,
+  parsePath,
+  parseSecurity,
   parseUser,
   SECURITIES,
   type Account,
@@ -19,7 +23,7 @@ import {
   type AccountType,
   type TlsTrust,
 } from '../core/account.js';
-import { invalid, MailboxError } from '../core/errors.js';
+import { MailboxError } from '../core/errors.js';
 import { oneOf, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 
@@ -53,11 +57,6 @@ export interface AccountFlag {
 
 const INCOMING = ['pop3', 'imap'] as const;
 
-function nonBlankCommand(value: string): string {
-  if (!value.trim()) throw invalid('password-command', value, 'a shell command that prints the secret');
-  return value;
-}
-
 const set =
   (key: keyof Account) =>
   (input: AccountInput, value: unknown): void => {
@@ -74,22 +73,22 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'name', value: 'name', help: 'unique account name (letters, digits, . _ - @)', field: 'name', only: 'add', check: parseName, apply: set('name') },
   { flag: 'host', value: 'host', help: 'server host name or IP address', field: 'host', check: parseHost, apply: set('host') },
   { flag: 'port', value: 'port', help: 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)', field: 'port', check: parsePort, apply: set('port') },
-  { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls)`, field: 'security', check: (v) => oneOf(v, 'security', SECURITIES), apply: set('security') },
+  { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls; ssl means tls)`, field: 'security', check: (v) => parseSecurity(v), apply: set('security') },
   { flag: 'auth', value: 'auth', help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`, field: 'auth', check: (v) => oneOf(v, 'auth', AUTH_METHODS), apply: set('auth') },
   { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
-  { flag: 'from', value: 'address', help: 'From address of sent mail (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
+  { flag: 'from', value: 'address', help: 'From of sent mail: an address, or a name and address: "Ops Team <ops@example.com>" (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
   { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },
   { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },
-  { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: nonBlankCommand, secret: (v) => ({ kind: 'command', command: v }) },
+  { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: (v) => parseCommand(v), secret: (v) => ({ kind: 'command', command: parseCommand(v) }) },
   { flag: 'filter', value: 'name', help: 'address filter (inbound for pop3/imap, outbound for smtp)', field: 'filter', clear: 'use the default filter of the direction', check: (v) => parseFilterName(v, 'filter'), apply: set('filter') },
-  { flag: 'folder', value: 'folder', help: 'folder to read (default INBOX)', field: 'folder', types: ['imap'], apply: set('folder') },
+  { flag: 'folder', value: 'folder', help: 'folder to read (default INBOX)', field: 'folder', types: ['imap'], check: (v) => parseFolder(v), apply: set('folder') },
   { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
   { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
   { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
   { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },
-  { flag: 'ca', value: 'file', help: 'trust this extra CA certificate (PEM file)', field: 'ca', clear: 'drop the extra CA certificate', apply: trust('ca') },
+  { flag: 'ca', value: 'file', help: 'trust this extra CA certificate (PEM file)', field: 'ca', clear: 'drop the extra CA certificate', check: (v) => parsePath(v, 'ca'), apply: trust('ca') },
   { flag: 'fingerprint', value: 'sha256', help: "pin the server certificate's SHA-256 fingerprint", field: 'fingerprint', clear: 'drop the certificate pin', check: (v) => parseFingerprint(v), apply: trust('fingerprint') },
   { flag: 'insecure', help: 'do not verify the server certificate (dangerous)', field: 'insecure', sets: true, clear: 'verify the certificate again', apply: trust('insecure') },
 ];

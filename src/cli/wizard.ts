@@ -4,8 +4,10 @@ import {
   ACCOUNT_TYPES,
   defaultPort,
   isIncoming,
-  parseAddress,
+  parseCommand,
   parseEnvName,
+  parseFolder,
+  parseFromFor,
   parseHost,
   parseName,
   parseUser,
@@ -144,18 +146,19 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     secret = await askSecret(o, auth);
   }
 
-  if (type === 'smtp' && ask('from', true)) {
+  // --yes asks the From only when there is no default: a user that is not an address gives none.
+  if (type === 'smtp' && ask('from', str(input.from) !== undefined || !str(input.user) || isAddress(String(input.user)))) {
     const user = str(input.user);
     const fallback = str(input.from) ?? (user && isAddress(user) ? user : undefined);
     const from = await p.input({
-      message: 'From address (empty: the user name when it is an address)',
+      message: 'From: an address, or Name <address> (empty: the user name when it is an address)',
       default: fallback,
-      validate: validator((v) => v.trim() === '' || parseAddress(v)),
+      validate: validator((v) => parseFromFor(v, user) ?? true),
     });
     input.from = from.trim() || undefined;
   }
   if (type === 'imap' && ask('folder', true)) {
-    input.folder = await p.input({ message: 'IMAP folder', default: str(input.folder) ?? 'INBOX', validate: validator((v) => v.trim() || fail('a folder name')) });
+    input.folder = await p.input({ message: 'IMAP folder', default: str(input.folder) ?? 'INBOX', validate: validator((v) => parseFolder(v)) });
   }
 
   if (!o.acceptDefaults && (await p.confirm({ message: 'Change advanced settings (filter, activation, download, debug, certificate trust)?', default: false }))) {
@@ -202,7 +205,7 @@ async function askSecret(o: WizardOptions, auth: AuthMethod): Promise<SecretChoi
       const command = await p.input({
         message: 'Command',
         default: current?.kind === 'command' ? current.command : undefined,
-        validate: validator((v) => v.trim() || fail('a shell command that prints the secret')),
+        validate: validator((v) => parseCommand(v)),
       });
       return { kind: 'command', command };
     }

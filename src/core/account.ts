@@ -1,9 +1,11 @@
 // The account model: what an account is, its defaults, and how raw input becomes a valid account.
-import { invalid, MailboxError } from './errors.js';
-import { isAddress, isHost, oneOf, parseBoolean, parseFilterName, parseFingerprint, parsePort, parseSize } from './validate.js';
+import { invalid, MailboxError, shown } from './errors.js';
+import { formatMailbox, isAddress, isHost, oneOf, parseBoolean, parseFilterName, parseFingerprint, parseMailbox, parsePort, parseSize, parseText } from './validate.js';
 
 export const ACCOUNT_TYPES = ['smtp', 'pop3', 'imap'] as const;
 export const SECURITIES = ['tls', 'starttls', 'none'] as const;
+/** Other words admins use for a security: "ssl" is what most mail programs call implicit TLS. */
+export const SECURITY_ALIASES = { ssl: 'tls' } as const;
 export const AUTH_METHODS = ['none', 'password', 'oauth2'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
 export type Security = (typeof SECURITIES)[number];
@@ -32,13 +34,14 @@ export function sameSecretRef(a: SecretRef | undefined, b: SecretRef | undefined
 
 /** Keychain entries that `before` named and no account in `after` names any more, each once. */
 export function orphanedKeychainRefs(before: readonly Account[], after: readonly Account[]): KeychainRef[] {
-  const orphaned: KeychainRef[] = [];
+  // Keyed sets keep this linear: apply compares every stored account with every wanted one.
+  const key = (ref: KeychainRef) => JSON.stringify([ref.service, ref.key]);
+  const named = new Set(after.flatMap(({ secret }) => (secret?.kind === 'keychain' ? [key(secret)] : [])));
+  const orphaned = new Map<string, KeychainRef>();
   for (const { secret } of before) {
-    if (secret?.kind !== 'keychain') continue;
-    if (after.some((a) => sameSecretRef(a.secret, secret)) || orphaned.some((o) => sameSecretRef(o, secret))) continue;
-    orphaned.push(secret);
+    if (secret?.kind === 'keychain' && !named.has(key(secret)) && !orphaned.has(key(secret))) orphaned.set(key(secret), secret);
   }
-  return orphaned;
+  return [...orphaned.values()];
 }
 
 export interface TlsTrust {
@@ -102,54 +105,111 @@ export function keychainRef(accountName: string): KeychainRef {
 const NAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
 
 export function parseName(value: unknown): string {
-  const name = String(value ?? '').trim();
+  const name = typeof value === 'string' ? value.trim() : '';
   if (!NAME.test(name)) {
     throw invalid('name', value, '1-64 characters: letters, digits, ".", "_", "-", "@", starting with a letter or digit');
   }
   return name;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
 export function parseEnvName(value: unknown, field = 'password-env'): string {
-  const name = String(value ?? '').trim();
-  if (!ENV_NAME.test(name)) throw invalid(field, value, 'an environment variable name such as MAIL_PASSWORD');
+  const name = typeof value === 'string' ? value.trim() : '';
+  if (!ENV_NAME.test(name)) throw invalid(field, value, 'an environment variable name such as MAIL_PASSWORD (letters, digits, "_", at most 255)');
   return name;
 }
 
 /** A login name: anything printable (servers differ), no control characters, no surrounding blanks. */
 export function parseUser(value: unknown, field = 'user'): string {
-  const user = String(value ?? '').trim();
-  if (!user || user.length > 256 || /[\x00-\x1f\x7f]/.test(user)) {
-    throw invalid(field, value, 'a login name of 1-256 printable characters');
-  }
-  return user;
+  return parseText(value, field, { max: 256, what: 'a login name' });
 }
 
 export function parseHost(value: unknown, field = 'host'): string {
-  const host = String(value ?? '').trim();
+  const host = typeof value === 'string' ? value.trim() : '';
   if (!isHost(host)) throw invalid(field, value, 'a host name (mail.example.com) or an IP address');
   return host.toLowerCase();
 }
 
+export function parseSecurity(value: unknown, field = 'security'): Security {
+  return oneOf(value, field, SECURITIES, SECURITY_ALIASES);
+}
+
+/** An IMAP folder name (any printable text; the server says whether it exists). */
+export function parseFolder(value: unknown, field = 'folder'): string {
+  return parseText(value, field, { max: 1000, what: 'a folder name' });
+}
+
+/** A shell command that prints the secret. */
+export function parseCommand(value: unknown, field = 'password-command'): string {
+  return parseText(value, field, { max: 4096, what: 'a shell command that prints the secret' });
+}
+
+/** A file path (a CA certificate). */
+export function parsePath(value: unknown, field: string): string {
+  return parseText(value, field, { max: 4096, what: 'a file path' });
+}
+
+const FROM_ACCEPTED = 'an email address, with a display name or without: ops@example.com, Ops Team <ops@example.com>, "Smith, Alice" <alice@example.com>';
+
+/** A From: an address, or a name and an address (RFC 5322 name-addr); as a header writes it. */
 export function parseAddress(value: unknown, field = 'from'): string {
-  const address = String(value ?? '').trim();
-  if (!isAddress(address)) throw invalid(field, value, 'an email address such as ops@example.com');
-  return address;
+  const mailbox = typeof value === 'string' && value.length <= 1000 ? parseMailbox(value) : undefined;
+  if (!mailbox) throw invalid(field, value, FROM_ACCEPTED);
+  return formatMailbox(mailbox);
+}
+
+/** The address of a From (the envelope sender of mail sent with it), without the display name. */
+export function fromAddress(from: string): string {
+  return parseMailbox(from)?.address ?? from;
+}
+
+/** The envelope sender of an SMTP account: its From's address, else its user when that is an address. */
+export function senderAddress(account: Pick<Account, 'from' | 'user'>): string | undefined {
+  if (account.from) return fromAddress(account.from);
+  return account.user && isAddress(account.user) ? account.user : undefined;
+}
+
+/**
+ * An SMTP account that logs in as a user that is not an address must have a From: otherwise there
+ * is nothing to send from (without a user, a relay, each message's own From is the sender). Refused
+ * when an account is saved; an account already stored without one is reported, and not sent with.
+ */
+export function missingFrom(account: Account): MailboxError | undefined {
+  if (account.type !== 'smtp' || account.from || !account.user || isAddress(account.user)) return undefined;
+  return new MailboxError('EVALUE', `missing from: SMTP account ${account.name} logs in as ${shown(account.user)}, which is not an email address, so it needs a From address to send from`, {
+    field: 'from',
+    account: account.name,
+    hint: 'give the address its mail is sent from',
+    fixes: [{ field: 'from', value: 'ADDRESS' }],
+  });
+}
+
+/**
+ * The From of an SMTP account as entered: a mailbox, or empty to follow the user, which must then be an
+ * address (or absent). The wizard's check (the flags go through parseAccount, which uses the same rules).
+ */
+export function parseFromFor(value: unknown, user: string | undefined, field = 'from'): string | undefined {
+  if (!given(value)) {
+    if (!user?.trim() || isAddress(user.trim())) return undefined;
+    throw invalid(field, '', `${FROM_ACCEPTED} (the user ${shown(user)} is not an address to send from)`);
+  }
+  return parseAddress(value, field);
 }
 
 export function parseSecretRef(value: unknown, field = 'secret'): SecretRef {
   const ref = value as Partial<Record<string, unknown>> | null;
   if (!ref || typeof ref !== 'object') throw invalid(field, value, 'an object with kind keychain, env or command');
   switch (ref.kind) {
-    case 'keychain':
-      if (typeof ref.key !== 'string' || !ref.key) throw invalid(`${field}.key`, ref.key, 'the keychain entry name');
-      return { kind: 'keychain', service: typeof ref.service === 'string' && ref.service ? ref.service : KEYCHAIN_SERVICE, key: ref.key };
+    case 'keychain': {
+      const key = parseText(ref.key, `${field}.key`, { max: 256, what: 'the keychain entry name' });
+      const service = ref.service === undefined || ref.service === '' ? KEYCHAIN_SERVICE : parseText(ref.service, `${field}.service`, { max: 256, what: 'the keychain service name' });
+      return { kind: 'keychain', service, key };
+    }
     case 'env':
       return { kind: 'env', name: parseEnvName(ref.name, `${field}.name`) };
     case 'command':
-      if (typeof ref.command !== 'string' || !ref.command.trim()) throw invalid(`${field}.command`, ref.command, 'a shell command that prints the secret');
-      return { kind: 'command', command: ref.command };
+      return { kind: 'command', command: parseCommand(ref.command, `${field}.command`) };
     default:
       throw invalid(`${field}.kind`, ref.kind, 'one of keychain, env, command');
   }
@@ -158,28 +218,34 @@ export function parseSecretRef(value: unknown, field = 'secret'): SecretRef {
 /** Loosely typed input: flags, wizard answers, or an entry of an applied file. */
 export type AccountInput = Partial<Record<keyof Account, unknown>> & { provisioned?: unknown };
 
-function optionalString(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const text = String(value).trim();
-  return text === '' ? undefined : text;
+/** A value given at all: neither absent nor blank. */
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+}
+
+export interface ParseAccountOptions {
+  /**
+   * An account read back from a file (config.json, provisioned.json): rules newer than the file are
+   * not enforced here, so the file stays readable; such an account is reported (configProblems).
+   */
+  stored?: boolean;
 }
 
 /**
  * Turns raw input into a valid account, filling defaults (port from security, from from user),
  * or throws an EVALUE error naming the first bad field, its value and what is accepted.
  */
-export function parseAccount(input: AccountInput): Account {
+export function parseAccount(input: AccountInput, options: ParseAccountOptions = {}): Account {
   const name = parseName(input.name);
   const type = oneOf(input.type, 'type', ACCOUNT_TYPES);
-  const host = optionalString(input.host);
-  if (!host) throw new MailboxError('EVALUE', 'missing host: expected a host name or IP address', { field: 'host' });
-  const security = input.security === undefined ? 'tls' : oneOf(input.security, 'security', SECURITIES);
-  const port = input.port === undefined || input.port === null || input.port === '' ? defaultPort(type, security) : parsePort(input.port);
-  const auth = input.auth === undefined ? (type === 'smtp' && !input.user ? 'none' : 'password') : oneOf(input.auth, 'auth', AUTH_METHODS);
+  if (!given(input.host)) throw new MailboxError('EVALUE', 'missing host: expected a host name or IP address', { field: 'host' });
+  const security = input.security === undefined ? 'tls' : parseSecurity(input.security);
+  const port = given(input.port) ? parsePort(input.port) : defaultPort(type, security);
+  const auth = input.auth === undefined ? (type === 'smtp' && !given(input.user) ? 'none' : 'password') : oneOf(input.auth, 'auth', AUTH_METHODS);
   const account: Account = {
     name,
     type,
-    host: parseHost(host),
+    host: parseHost(input.host),
     port,
     security,
     auth,
@@ -188,36 +254,33 @@ export function parseAccount(input: AccountInput): Account {
     tls: parseTlsTrust(input.tls),
   };
 
-  const user = optionalString(input.user);
   if (auth === 'none') {
     if (isIncoming(type)) throw invalid('auth', auth, `password or oauth2 (a ${type} server always needs a login)`);
   } else {
-    if (!user) throw new MailboxError('EVALUE', `missing user: auth ${auth} needs a user name`, { field: 'user' });
+    if (!given(input.user)) throw new MailboxError('EVALUE', `missing user: auth ${auth} needs a user name`, { field: 'user' });
     if (input.secret === undefined || input.secret === null) {
       throw new MailboxError('EVALUE', `missing password: auth ${auth} needs a secret source (keychain, env or command)`, { field: 'password' });
     }
-    account.user = parseUser(user);
+    account.user = parseUser(input.user);
     account.secret = parseSecretRef(input.secret, 'password');
   }
 
-  const from = optionalString(input.from);
   if (type === 'smtp') {
-    if (from !== undefined) account.from = parseAddress(from);
+    if (given(input.from)) account.from = parseAddress(input.from);
     else if (account.user && isAddress(account.user)) account.from = account.user;
-  } else if (from !== undefined) {
-    throw invalid('from', from, 'nothing: from applies to smtp accounts only');
+    const noFrom = options.stored ? undefined : missingFrom(account);
+    if (noFrom) throw noFrom;
+  } else if (given(input.from)) {
+    throw invalid('from', input.from, 'nothing: from applies to smtp accounts only');
   }
 
-  const filter = optionalString(input.filter);
-  if (filter) account.filter = parseFilterName(filter, 'filter');
+  if (given(input.filter)) account.filter = parseFilterName(input.filter, 'filter');
 
   if (isIncoming(type)) {
-    if (type === 'imap') account.folder = optionalString(input.folder) ?? 'INBOX';
-    else if (optionalString(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
+    if (type === 'imap') account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
+    else if (given(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
     account.deleteAfterDownload = input.deleteAfterDownload === undefined ? false : parseBoolean(input.deleteAfterDownload, 'deleteAfterDownload');
-    if (input.maxMessageSize !== undefined && input.maxMessageSize !== null && input.maxMessageSize !== '') {
-      account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
-    }
+    if (given(input.maxMessageSize)) account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
   } else {
     for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize'] as const) {
       if (input[field] !== undefined && input[field] !== null && input[field] !== false) {
@@ -233,9 +296,8 @@ function parseTlsTrust(value: unknown): TlsTrust {
   if (typeof value !== 'object') throw invalid('tls', value, 'an object with ca, fingerprint, insecure');
   const raw = value as Record<string, unknown>;
   const trust: TlsTrust = {};
-  const ca = optionalString(raw.ca);
-  if (ca) trust.ca = ca;
-  if (optionalString(raw.fingerprint)) trust.fingerprint = parseFingerprint(raw.fingerprint);
+  if (given(raw.ca)) trust.ca = parsePath(raw.ca, 'ca');
+  if (given(raw.fingerprint)) trust.fingerprint = parseFingerprint(raw.fingerprint);
   if (raw.insecure !== undefined && parseBoolean(raw.insecure, 'insecure')) trust.insecure = true;
   if (trust.insecure && (trust.ca || trust.fingerprint)) {
     throw invalid('insecure', true, 'either --insecure or a trust option (--ca, --fingerprint), not both');

@@ -1,6 +1,6 @@
 // The shape of config.json and of export/apply/provisioned files.
 import { parseAccount, type Account, type AccountInput } from './account.js';
-import { MailboxError } from './errors.js';
+import { MailboxError, shown } from './errors.js';
 import { parseFilter, type AddressFilter } from './filter.js';
 
 const CONFIG_VERSION = 1;
@@ -52,7 +52,7 @@ function assertUnique(names: string[], what: string, source: string): void {
   const seen = new Set<string>();
   for (const name of names) {
     const key = name.toLowerCase();
-    if (seen.has(key)) throw problem(source, `two ${what} are named ${JSON.stringify(name)} (names are case-insensitive)`);
+    if (seen.has(key)) throw problem(source, `two ${what} are named ${shown(name)} (names are case-insensitive)`);
     seen.add(key);
   }
 }
@@ -61,7 +61,7 @@ function assertUnique(names: string[], what: string, source: string): void {
 export function parseAccountsDocument(raw: unknown, source: string): AccountsDocument {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw problem(source, 'expected an object with "accounts" and "filters"');
   const doc = raw as Record<string, unknown>;
-  const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput));
+  const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput, { stored: true }));
   const filters = parseEntries(doc.filters, 'filters', source, parseFilter);
   assertUnique(accounts.map((a) => a.name), 'accounts', source);
   assertUnique(filters.map((f) => f.name), 'filters', source);
@@ -72,13 +72,13 @@ export function parseConfig(raw: unknown, source: string): Config {
   const doc = parseAccountsDocument(raw, source);
   const record = raw as Record<string, unknown>;
   if (record.version !== undefined && record.version !== CONFIG_VERSION) {
-    throw problem(source, `unsupported version ${JSON.stringify(record.version)} (this mailbox reads version ${CONFIG_VERSION})`);
+    throw problem(source, `unsupported version ${shown(record.version)} (this mailbox reads version ${CONFIG_VERSION})`);
   }
   const provisionedActive: Record<string, boolean> = {};
   const rawActive = record.provisionedActive ?? {};
   if (typeof rawActive !== 'object' || Array.isArray(rawActive)) throw problem(source, '"provisionedActive" must be an object');
   for (const [name, value] of Object.entries(rawActive as Record<string, unknown>)) {
-    if (typeof value !== 'boolean') throw problem(source, `provisionedActive.${name} must be true or false`);
+    if (typeof value !== 'boolean') throw problem(source, `provisionedActive.${shown(name)} must be true or false`);
     provisionedActive[name.toLowerCase()] = value;
   }
   return { version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive };

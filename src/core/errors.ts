@@ -1,3 +1,5 @@
+import { escapeControls } from './text.js';
+
 // Exit codes follow sysexits(3), as mail tools do; scripts branch on them.
 export const ExitCode = {
   ok: 0,
@@ -89,8 +91,29 @@ export class MailboxError extends Error {
   }
 }
 
-/** A rejected input value: names the field, the value and what is accepted. */
+/** How much of a value a message echoes: enough to recognise it, never a whole pasted file. */
+const SHOWN_CHARACTERS = 80;
+
+/**
+ * A value as a message echoes it: a string quoted (control characters escaped, so it cannot break
+ * or forge a line of output), anything else as JSON; cut after 80 characters, saying how long it was.
+ */
+export function shown(value: unknown): string {
+  const quoted = typeof value === 'string';
+  let text: string;
+  try {
+    text = quoted ? value : typeof value === 'object' && value !== null ? (JSON.stringify(value) ?? String(value)) : String(value);
+  } catch {
+    text = String(value);
+  }
+  // Counted in characters, not UTF-16 units: a cut never splits one.
+  const length = text.length > SHOWN_CHARACTERS ? [...text].length : text.length;
+  const head = length > SHOWN_CHARACTERS ? [...text.slice(0, SHOWN_CHARACTERS * 2)].slice(0, SHOWN_CHARACTERS).join('') : text;
+  const body = escapeControls(quoted ? JSON.stringify(head) : head);
+  return length > SHOWN_CHARACTERS ? `${body}... (cut: ${length} characters)` : body;
+}
+
+/** A rejected input value: names the field, the value (cut when long) and what is accepted. */
 export function invalid(field: string, value: unknown, accepted: string): MailboxError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return new MailboxError('EVALUE', `invalid ${field} ${shown}: expected ${accepted}`, { field });
+  return new MailboxError('EVALUE', `invalid ${field} ${shown(value)}: expected ${accepted}`, { field });
 }

@@ -68,13 +68,3 @@ export function parseFilter(input: Record<string, unknown>): AddressFilter {
     default: input.default === undefined ? false : parseBoolean(input.default, 'default'),
   };
 }
-
-/** The filter that applies to an account: its own, else the default of the direction, else none. */
-export function filterFor(
-  filters: readonly AddressFilter[],
-  direction: Direction,
-  accountFilter: string | undefined,
-): AddressFilter | undefined {
-  if (accountFilter) return filters.find((f) => f.name.toLowerCase() === accountFilter.toLowerCase());
-  return filters.find((f) => f.direction === direction && f.default);
-}

@@ -2,7 +2,7 @@
 import { orphanedKeychainRefs, type AccountView, type KeychainRef } from './account.js';
 import type { AccountsDocument, Config } from './config.js';
 import { MailboxError } from './errors.js';
-import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, sameName } from './rules.js';
+import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, nameSet, sameName } from './rules.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'remove' | 'skip';
 
@@ -46,6 +46,11 @@ interface Named {
   name: string;
 }
 
+/** Entries by lower-cased name: the lookups below stay linear on a store of thousands. */
+function byName<T extends Named>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((i) => [i.name.toLowerCase(), i]));
+}
+
 /** Merges the document's entries over the current ones; returns the new list and what happens to each. */
 function mergeEntries<T extends Named>(
   current: readonly T[],
@@ -56,8 +61,11 @@ function mergeEntries<T extends Named>(
   const entries: PlanEntry[] = [];
   const next: T[] = [];
   const removed: T[] = [];
+  const wantedByName = byName(wanted);
+  const currentNames = nameSet(current);
+  const provisionedNames = nameSet(provisioned);
   for (const item of current) {
-    const replacement = wanted.find((w) => sameName(w.name, item.name));
+    const replacement = wantedByName.get(item.name.toLowerCase());
     if (replacement) {
       const changes = changedFields(item, replacement);
       entries.push({ name: replacement.name, action: changes.length ? 'update' : 'unchanged', changes });
@@ -70,8 +78,8 @@ function mergeEntries<T extends Named>(
     }
   }
   for (const item of wanted) {
-    if (current.some((c) => sameName(c.name, item.name))) continue;
-    if (provisioned.some((p) => sameName(p.name, item.name))) {
+    if (currentNames.has(item.name.toLowerCase())) continue;
+    if (provisionedNames.has(item.name.toLowerCase())) {
       entries.push({ name: item.name, action: 'skip', changes: [], reason: 'provisioned by the administrator: apply never changes it' });
       continue;
     }
@@ -87,7 +95,8 @@ function mergeEntries<T extends Named>(
  */
 export function planApply(current: Config, provisioned: AccountsDocument, doc: AccountsDocument, options: { prune: boolean; source: string }): ApplyPlan {
   const { source } = options;
-  const wantedAccounts = doc.accounts.filter((a) => !provisioned.accounts.some((p) => sameName(p.name, a.name)));
+  const provisionedNames = nameSet(provisioned.accounts);
+  const wantedAccounts = doc.accounts.filter((a) => !provisionedNames.has(a.name.toLowerCase()));
   assertOneActiveSmtp(wantedAccounts, source);
 
   const filters = mergeEntries(current.filters, doc.filters, provisioned.filters, options.prune);
@@ -95,11 +104,12 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   let config: Config = { ...current, accounts: accounts.next, filters: filters.next };
 
   // A default filter in the document takes over its direction from the store's, as `filter add --default` does.
+  const docFilters = nameSet(doc.filters);
   for (const wanted of doc.filters.filter((f) => f.default)) {
     config = {
       ...config,
       filters: config.filters.map((f) => {
-        if (f.direction !== wanted.direction || !f.default || doc.filters.some((d) => sameName(d.name, f.name))) return f;
+        if (f.direction !== wanted.direction || !f.default || docFilters.has(f.name.toLowerCase())) return f;
         const reason = `no longer the default: ${wanted.name} is the default ${wanted.direction} filter`;
         const entry = filters.entries.find((e) => sameName(e.name, f.name));
         if (entry) Object.assign(entry, { action: 'update', changes: ['default'], reason });
@@ -111,12 +121,13 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
 
   const allFilters = filterViews(config, provisioned.filters);
   assertOneDefaultPerDirection(allFilters, source);
+  const docIndex = new Map(doc.accounts.map((a, i) => [a.name.toLowerCase(), i]));
   for (const account of config.accounts) {
     try {
       assertFilterFits(allFilters, account);
     } catch (err) {
       if (!(err instanceof MailboxError)) throw err;
-      const index = doc.accounts.findIndex((a) => sameName(a.name, account.name));
+      const index = docIndex.get(account.name.toLowerCase()) ?? -1;
       const where = index >= 0 ? `accounts[${index}] (${account.name})` : `account ${account.name} (not in the file)`;
       throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: 'filter', hint: err.hint });
     }

@@ -6,3 +6,22 @@ export function nextAttemptAt(attempts: number, now: Date): Date | null {
   const minutes = BACKOFF_MINUTES[attempts - 1];
   return minutes === undefined ? null : new Date(now.getTime() + minutes * 60_000);
 }
+
+const LONGEST_MINUTES = Math.max(...BACKOFF_MINUTES);
+
+/** A wall clock set back by less than this is not worth an early retry (NTP slews by milliseconds). */
+const JUMP_TOLERANCE_MS = 60_000;
+
+/**
+ * Whether a retry scheduled for `nextAttempt` (ISO) after `attempts` attempts is due `now`. A retry is
+ * never further ahead than its back-off step; one that is was scheduled while the wall clock ran ahead
+ * (and has been set back since): it is due at once, rather than wait out the jump (a day's jump would
+ * hold the message a day), and its next retry is scheduled by the corrected clock. An unreadable
+ * time is due too: a message is never stuck in the outbox by its record.
+ */
+export function retryDue(nextAttempt: string, attempts: number, now: Date): boolean {
+  const at = Date.parse(nextAttempt);
+  if (Number.isNaN(at) || at <= now.getTime()) return true;
+  const step = (BACKOFF_MINUTES[Math.max(0, attempts - 1)] ?? LONGEST_MINUTES) * 60_000;
+  return at - now.getTime() > step + JUMP_TOLERANCE_MS;
+}

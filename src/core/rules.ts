@@ -3,7 +3,7 @@
 // per direction. Hints name the account field to change (fixes); the CLI words them as flags.
 import type { Account, AccountType, AccountView } from './account.js';
 import type { Config } from './config.js';
-import { MailboxError } from './errors.js';
+import { MailboxError, shown } from './errors.js';
 import type { AddressFilter, Direction } from './filter.js';
 
 export function sameName(a: string, b: string): boolean {
@@ -13,9 +13,21 @@ export function sameName(a: string, b: string): boolean {
 /** A filter as shown: stored or provisioned. */
 export type FilterView = AddressFilter & { provisioned: boolean };
 
+/** The lower-cased names of a list, for lookups that stay linear on a large store. */
+export function nameSet(items: readonly { name: string }[]): Set<string> {
+  return new Set(items.map((i) => i.name.toLowerCase()));
+}
+
+/** The user's entries that a provisioned one of the same name hides (a rule violation: see configProblems). */
+export function hiddenByProvisioned<T extends { name: string }>(own: readonly T[], provisioned: readonly { name: string }[]): T[] {
+  if (provisioned.length === 0) return [];
+  const taken = nameSet(provisioned);
+  return own.filter((o) => taken.has(o.name.toLowerCase()));
+}
+
 /**
  * Provisioned accounts first (with the user's on/off choice), then the user's own. A user account
- * whose name collides with a provisioned one is hidden by it.
+ * whose name collides with a provisioned one is hidden by it (and reported: configProblems).
  */
 export function accountViews(config: Config, provisioned: readonly Account[]): AccountView[] {
   const views: AccountView[] = provisioned.map((a) => ({
@@ -23,21 +35,22 @@ export function accountViews(config: Config, provisioned: readonly Account[]): A
     active: config.provisionedActive[a.name.toLowerCase()] ?? a.active,
     provisioned: true,
   }));
+  const taken = nameSet(provisioned);
   for (const account of config.accounts) {
-    if (!views.some((v) => sameName(v.name, account.name))) views.push({ ...account, provisioned: false });
+    if (!taken.has(account.name.toLowerCase())) views.push({ ...account, provisioned: false });
   }
   return views;
 }
 
-/** All filters in effect: the administrator's provisioned ones and the user's. */
+/** All filters in effect: the administrator's provisioned ones and the user's (a name collision hides the user's). */
 export function filterViews(config: Config, provisioned: readonly AddressFilter[]): FilterView[] {
   const views = provisioned.map((f) => ({ ...f, provisioned: true }));
+  const taken = nameSet(provisioned);
   for (const filter of config.filters) {
-    if (!views.some((v) => sameName(v.name, filter.name))) views.push({ ...filter, provisioned: false });
+    if (!taken.has(filter.name.toLowerCase())) views.push({ ...filter, provisioned: false });
   }
   return views;
 }
-
 
 export function findAccount<T extends Account>(accounts: readonly T[], name: string): T | undefined {
   return accounts.find((a) => sameName(a.name, name));
@@ -46,7 +59,7 @@ export function findAccount<T extends Account>(accounts: readonly T[], name: str
 export function requireAccount<T extends Account>(accounts: readonly T[], name: string): T {
   const account = findAccount(accounts, name);
   if (!account) {
-    throw new MailboxError('ENOTFOUND', `no account named ${JSON.stringify(name)}`, { hint: 'mailbox list shows the accounts' });
+    throw new MailboxError('ENOTFOUND', `no account named ${shown(name)}`, { hint: 'mailbox list shows the accounts' });
   }
   return account;
 }
@@ -66,7 +79,7 @@ export function assertNameFree(accounts: readonly AccountView[], name: string): 
     const whose = taken.provisioned ? 'a provisioned account' : 'an account';
     // A provisioned account cannot be edited: only another name helps then.
     const hint = taken.provisioned ? 'choose another name' : `to change the existing account, use mailbox edit ${taken.name}; otherwise choose another name`;
-    throw new MailboxError('EVALUE', `invalid name ${JSON.stringify(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
+    throw new MailboxError('EVALUE', `invalid name ${shown(name)}: ${whose} named ${taken.name} already exists (names are case-insensitive)`, {
       field: 'name',
       hint,
       fixes: [{ field: 'name', value: 'OTHER' }],
@@ -125,7 +138,7 @@ export function findFilter<T extends AddressFilter>(filters: readonly T[], name:
 
 export function requireFilter<T extends AddressFilter>(filters: readonly T[], name: string): T {
   const filter = findFilter(filters, name);
-  if (!filter) throw new MailboxError('ENOTFOUND', `no filter named ${JSON.stringify(name)}`, { hint: 'mailbox filter list shows the filters' });
+  if (!filter) throw new MailboxError('ENOTFOUND', `no filter named ${shown(name)}`, { hint: 'mailbox filter list shows the filters' });
   return filter;
 }
 
@@ -136,13 +149,13 @@ export function assertFilterFits(filters: readonly AddressFilter[], account: Acc
   const direction = directionOf(account.type);
   const otherFilter = { field: 'filter', account: account.name, fixes: [{ field: 'filter', value: 'OTHER' }, { field: 'filter', clear: true }] };
   if (!filter) {
-    throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${JSON.stringify(account.filter)}`, {
+    throw new MailboxError('ENOTFOUND', `account ${account.name}: no filter named ${shown(account.filter)}`, {
       ...otherFilter,
       hint: `create the ${direction} filter ${account.filter} first (mailbox filter add), or name another filter`,
     });
   }
   if (filter.direction !== direction) {
-    throw new MailboxError('EVALUE', `invalid filter ${JSON.stringify(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
+    throw new MailboxError('EVALUE', `invalid filter ${shown(filter.name)} for account ${account.name}: it is ${filter.direction}, but ${account.type} accounts take ${direction} filters`, {
       ...otherFilter,
       hint: `name a ${direction} filter`,
     });

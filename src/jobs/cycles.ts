@@ -2,7 +2,8 @@
 // Each opens what it needs through the adapters, runs the job, and says what happened (never throws).
 import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
-import { filterFor, type AddressFilter } from '../core/filter.js';
+import type { AddressFilter } from '../core/filter.js';
+import { filterOf } from '../core/problems.js';
 import type { DebugLog } from '../protocols/debug-log.js';
 import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
 import type { Incoming } from '../protocols/types.js';
@@ -107,13 +108,15 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   const abort = () => incoming?.abort();
   signal.addEventListener('abort', abort, { once: true });
   try {
+    // Before anything connects: a filter that is named and missing stops the cycle (fail closed).
+    const filter = filterOf(filters, account);
     const secret = await secretOf(deps, account);
     debug = await deps.debugLog(account, secret);
     incoming = await deps.adapters.openIncoming(account, { secret: secret ?? '', debug });
     if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
     const readDeps: ReadDeps = {
       stores: deps.stores,
-      filter: filterFor(filters, 'inbound', account.filter),
+      filter,
       clock: deps.clock,
       monotonic: deps.monotonic,
       signal,
@@ -150,9 +153,10 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
   }
   let debug: DebugLog | undefined;
   try {
+    const filter = filterOf(filters, smtp);
     const summary = await sendQueue(smtp, {
       queue: deps.stores.queue,
-      filter: filterFor(filters, 'outbound', smtp.filter),
+      filter,
       clock: deps.clock,
       signal,
       connect: async () => {

@@ -4,9 +4,10 @@
 // command line gone) stops both loops at once. Every way out releases the lock and saves the status.
 // Everything it works with (store, adapters, debug log, clocks) is built at the edge and passed in.
 import type { Account, AccountView } from '../core/account.js';
-import { MailboxError } from '../core/errors.js';
+import { MailboxError, shown } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
-import { sameName } from '../core/rules.js';
+import { accountProblems, type Hidden, type Problems } from '../core/problems.js';
+import { nameSet, sameName } from '../core/rules.js';
 import { readCycle, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
 import { StatusBook } from './run-status.js';
 
@@ -14,6 +15,8 @@ import { StatusBook } from './run-status.js';
 export interface Snapshot {
   accounts: AccountView[];
   filters: AddressFilter[];
+  /** The user's accounts and filters hidden by provisioned ones of the same name: reported, never run. */
+  hidden?: Hidden;
 }
 
 export interface RunnerDeps extends CycleDeps {
@@ -49,20 +52,37 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 interface Selection {
   incoming: Account[];
   smtp: Account | undefined;
+  /** Accounts this run would work on, each with what is wrong with it: reported, never read or sent with. */
+  problems: Problems;
 }
 
-/** Accounts this run works on: active ones, narrowed to --account names (unknown names are an error). */
+/**
+ * Accounts this run works on: active ones, narrowed to --account names (unknown names are an error),
+ * with their configuration problems. A user's active account hidden by an inactive provisioned one of
+ * the same name is among them, so that its problem is reported.
+ */
 function select(snapshot: Snapshot, names: readonly string[]): Selection {
+  const known = nameSet([...snapshot.accounts, ...(snapshot.hidden?.accounts ?? [])]);
   for (const name of names) {
-    if (!snapshot.accounts.some((a) => sameName(a.name, name))) {
-      throw new MailboxError('ENOTFOUND', `no account named ${JSON.stringify(name)}`, { hint: 'mailbox list shows the accounts' });
+    if (!known.has(name.toLowerCase())) {
+      throw new MailboxError('ENOTFOUND', `no account named ${shown(name)}`, { hint: 'mailbox list shows the accounts' });
     }
   }
-  const wanted = (a: Account) => names.length === 0 || names.some((n) => sameName(n, a.name));
+  const wantedNames = new Set(names.map((n) => n.toLowerCase()));
+  const wanted = (a: Account) => a.active && (wantedNames.size === 0 || wantedNames.has(a.name.toLowerCase()));
+  const inEffect = nameSet(snapshot.accounts.filter((a) => a.active));
+  const candidates = [...snapshot.accounts, ...(snapshot.hidden?.accounts ?? []).filter((a) => !inEffect.has(a.name.toLowerCase()))].filter(wanted);
   return {
-    incoming: snapshot.accounts.filter((a) => a.type !== 'smtp' && a.active && wanted(a)),
-    smtp: snapshot.accounts.find((a) => a.type === 'smtp' && a.active && wanted(a)),
+    incoming: candidates.filter((a) => a.type !== 'smtp'),
+    // More than one only when the one-active-SMTP rule is broken: then each has that problem.
+    smtp: candidates.find((a) => a.type === 'smtp'),
+    problems: accountProblems(snapshot),
   };
+}
+
+/** The report of a cycle not run: the account's configuration is wrong (78), nothing was read or sent. */
+function notRun(job: CycleReport['job'], account: Account, error: MailboxError): CycleOutcome {
+  return { job, account: account.name, ok: false, summary: error.message, counts: {}, error, notes: [] };
 }
 
 export class Runner {
@@ -73,24 +93,25 @@ export class Runner {
   }
 
   /** Stamps a cycle's time, records it for `mailbox status`, and reports it. */
-  private finish(report: CycleOutcome, started: Date): CycleReport {
+  private finish(report: CycleOutcome, startedMs: number): CycleReport {
     const at = this.deps.clock();
-    const full: CycleReport = { ...report, time: at.toISOString(), durationMs: Math.max(0, at.getTime() - started.getTime()) };
+    // The duration from the clock that never jumps: a wall clock set back mid-cycle is no negative time.
+    const full: CycleReport = { ...report, time: at.toISOString(), durationMs: Math.max(0, Math.round(this.deps.monotonic() - startedMs)) };
     this.book.record(report.account, { job: report.job, at, ok: report.ok, summary: report.summary, error: report.error?.message ?? null });
     this.deps.report(full);
     return full;
   }
 
-  /** Reads one incoming account once, and reports it. */
-  async readAccount(account: Account, filters: AddressFilter[], signal: AbortSignal): Promise<CycleReport> {
-    const started = this.deps.clock();
-    return this.finish(await readCycle(this.deps, account, filters, signal), started);
+  /** Reads one incoming account once (unless its configuration is wrong), and reports it. */
+  async readAccount(account: Account, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError): Promise<CycleReport> {
+    const started = this.deps.monotonic();
+    return this.finish(problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal), started);
   }
 
-  /** Sends the queue once (through `smtp`, if any), and reports it; nothing when there is nothing to say. */
-  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleReport | undefined> {
-    const started = this.deps.clock();
-    const outcome = await sendCycle(this.deps, smtp, filters, signal);
+  /** Sends the queue once (through `smtp`, if any, unless its configuration is wrong), and reports it; nothing when there is nothing to say. */
+  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError): Promise<CycleReport | undefined> {
+    const started = this.deps.monotonic();
+    const outcome = smtp && problem ? notRun('send', smtp, problem) : await sendCycle(this.deps, smtp, filters, signal);
     return outcome && this.finish(outcome, started);
   }
 
@@ -128,10 +149,11 @@ export class Runner {
     let failure: { error: unknown } | undefined;
     // With --once, the exit code is that of the first account (in config order) that failed.
     let first: { order: number; code: number } | undefined;
+    const orderOf = new Map(initial.incoming.map((a, i) => [a.name.toLowerCase(), i]));
     const note = (report: CycleReport | undefined) => {
       if (!report || report.ok || !options.once) return;
-      const index = initial.incoming.findIndex((a) => sameName(a.name, report.account));
-      const order = report.job === 'read' && index >= 0 ? index : initial.incoming.length;
+      const index = orderOf.get(report.account.toLowerCase());
+      const order = report.job === 'read' && index !== undefined ? index : initial.incoming.length;
       if (!first || order < first.order) first = { order, code: report.error?.exitCode ?? 0 };
     };
     const loop = async (intervalMs: number, cycle: (selection: Selection, filters: AddressFilter[]) => Promise<unknown>) => {
@@ -149,10 +171,11 @@ export class Runner {
       }
     };
     await Promise.all([
-      loop(options.readIntervalMs, async ({ incoming }, filters) => {
-        for (const report of await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal)))) note(report);
+      loop(options.readIntervalMs, async ({ incoming, problems }, filters) => {
+        const reports = await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase()))));
+        for (const report of reports) note(report);
       }),
-      loop(options.sendIntervalMs, async ({ smtp }, filters) => note(await this.sendCycle(smtp, filters, signal))),
+      loop(options.sendIntervalMs, async ({ smtp, problems }, filters) => note(await this.sendCycle(smtp, filters, signal, smtp && problems.get(smtp.name.toLowerCase())))),
     ]);
     if (failure) throw failure.error;
     return first?.code ?? 0;

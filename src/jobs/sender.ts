@@ -3,7 +3,7 @@
 // once over the one connection, and settled a batch at a time (moved to sent/failed/skipped, logged):
 // a few fsyncs per batch, not per message. A connection or login failure stops the cycle; what was
 // claimed and not tried then goes back as it was.
-import type { Account } from '../core/account.js';
+import { senderAddress, type Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import type { Outgoing } from '../protocols/types.js';
 import type { Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
@@ -130,7 +130,7 @@ class Settlement {
 
 export async function sendQueue(account: Account, deps: SendDeps): Promise<SendSummary> {
   const summary: SendSummary = { sent: 0, failed: 0, retrying: 0, ignored: 0, dropped: [], waiting: 0 };
-  const from = account.from ?? account.user ?? '';
+  const from = senderAddress(account) ?? '';
   let outgoing: Outgoing | undefined;
   let connecting: Promise<Outgoing> | undefined;
   let stopped = Boolean(deps.signal?.aborted);

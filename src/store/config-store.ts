@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { emptyConfig, parseAccountsDocument, parseConfig, type AccountsDocument, type Config } from '../core/config.js';
 import { MailboxError } from '../core/errors.js';
-import { ensureDir, readJson as readJsonFile, writeAtomic } from './local/files.js';
+import { describeJsonError } from './json-errors.js';
+import { ensureDir, readText, writeAtomic } from './local/files.js';
 import type { ConfigChange, ConfigStorage } from './types.js';
 
 export type { ConfigChange } from './types.js';
@@ -15,14 +16,17 @@ const LOCK_OPTIONS = {
   retries: { retries: 200, factor: 1.2, minTimeout: 10, maxTimeout: 100, randomize: true },
 };
 
-function readJson(file: string): Promise<unknown | undefined> {
-  return readJsonFile<unknown>(
-    file,
-    (err) =>
-      new MailboxError('ECONFIG', `${file}: not valid JSON (${err.message})`, {
-        hint: 'the file was left untouched; fix it by hand or move it away to start afresh',
-      }),
-  );
+const BROKEN_HINT = 'the file was left untouched; fix it by hand or move it away to start afresh';
+
+/** The file's JSON, or undefined when it does not exist; broken JSON is reported with its line and column. */
+async function readJson(file: string): Promise<unknown | undefined> {
+  const text = await readText(file);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MailboxError('ECONFIG', `${file}: ${await describeJsonError(text, err as Error)}`, { hint: BROKEN_HINT });
+  }
 }
 
 /** config.json, the local implementation of ConfigStorage. */
@@ -85,7 +89,7 @@ export async function readAccountsFile(file: string, text?: string): Promise<Acc
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new MailboxError('EVALUE', `${file}: not valid JSON (${(err as Error).message})`);
+      throw new MailboxError('EVALUE', `${file}: ${await describeJsonError(text, err as Error)}`);
     }
   } else {
     try {

@@ -1,16 +1,16 @@
 // What every queue implementation decides the same way: which messages are due, what an outcome makes
 // of a record, which messages can be put back in the queue.
 import type { EmailState } from '../core/email.js';
-import { MailboxError } from '../core/errors.js';
-import { nextAttemptAt } from '../core/retry.js';
+import { MailboxError, shown } from '../core/errors.js';
+import { nextAttemptAt, retryDue } from '../core/retry.js';
 import type { EmailRecord, Outcome, Settled } from './types.js';
 
 /** The states of a message waiting in the outbox. */
 export const OUTBOX_STATES: ReadonlySet<EmailState> = new Set(['send-ready', 'send-retry-backoff']);
 
-/** Ready, its retry time reached, or found in flight (an attempt a stop interrupted). */
+/** Ready, its retry time reached (or set by a clock that ran ahead: retryDue), or found in flight (an attempt a stop interrupted). */
 export function isDue(record: EmailRecord, now: Date): boolean {
-  return Boolean(record.inFlight) || record.state === 'send-ready' || (record.nextAttempt !== null && Date.parse(record.nextAttempt) <= now.getTime());
+  return Boolean(record.inFlight) || record.state === 'send-ready' || (record.nextAttempt !== null && retryDue(record.nextAttempt, record.attempts, now));
 }
 
 /** Oldest first. */
@@ -46,7 +46,7 @@ export function settled(record: EmailRecord, outcome: Outcome, now: Date): Settl
 
 /** The record of a message put back in the queue; refuses a message that is not failed or backing off. */
 export function requeued(record: EmailRecord | undefined, id: string, now: Date): EmailRecord {
-  if (!record) throw new MailboxError('ENOTFOUND', `no email with id ${id}`, { hint: 'mailbox emails lists the emails and their ids' });
+  if (!record) throw new MailboxError('ENOTFOUND', `no email with id ${shown(id)}`, { hint: 'mailbox emails lists the emails and their ids' });
   if (record.state !== 'send-failed' && record.state !== 'send-retry-backoff') {
     throw new MailboxError('EVALUE', `email ${id} is ${record.state}: only send-failed or send-retry-backoff messages can be retried`, {
       field: 'id',

@@ -97,7 +97,7 @@ describe('scripts without a terminal', () => {
   it.each([
     [['--port', '70000'], 'invalid port "70000": expected a whole number from 1 to 65535'],
     [['--host', 'bad_host'], 'invalid host "bad_host"'],
-    [['--security', 'ssl'], 'invalid security "ssl": expected one of tls, starttls, none'],
+    [['--security', 'ssl3'], 'invalid security "ssl3": expected one of tls, starttls, none (or ssl for tls)'],
     [['--auth', 'kerberos'], 'invalid auth "kerberos": expected one of none, password, oauth2'],
     [['--from', 'me@example.com'], 'invalid from "me@example.com": expected nothing: from applies to smtp accounts only'],
     [['--max-size', 'big'], 'invalid max-size "big"'],

@@ -44,7 +44,7 @@ describe('the commander options come from the table', () => {
 
   it('the help names the types a flag applies to and differs per command where it should', () => {
     const help = (mode: 'add' | 'edit') => declareAccountFlags(new Command(mode), mode).helpInformation();
-    expect(help('add')).toMatch(/--from <address>\s+smtp: From address/);
+    expect(help('add')).toMatch(/--from <address>\s+smtp: From of sent mail/);
     expect(help('add')).toMatch(/--max-size <size>\s+pop3\/imap: leave larger/);
     expect(help('add')).toMatch(/--inactive\s+add the account switched off/);
     expect(help('edit')).toMatch(/--inactive\s+switch the account off/);

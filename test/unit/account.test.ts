@@ -68,9 +68,10 @@ describe('parseAccount defaults', () => {
     const a = parseAccount({ ...imap, host: 'IMAP.Example.COM', type: 'IMAP', security: 'StartTLS' });
     expect([a.host, a.type, a.security]).toEqual(['imap.example.com', 'imap', 'starttls']);
   });
-  it('SMTP From defaults to the user when it is an address, else stays empty', () => {
+  it('SMTP From defaults to the user when it is an address; a user that is not one needs a From (65)', () => {
     expect(parseAccount({ ...imap, type: 'smtp' }).from).toBe('me@example.com');
-    expect(parseAccount({ ...imap, type: 'smtp', user: 'me' }).from).toBeUndefined();
+    expect(() => parseAccount({ ...imap, type: 'smtp', user: 'me' })).toThrow(/missing from: SMTP account work logs in as "me", which is not an email address/);
+    expect(parseAccount({ ...imap, type: 'smtp', user: 'me' }, { stored: true }).from).toBeUndefined();
     expect(parseAccount({ ...imap, type: 'smtp', from: 'ops@example.com' }).from).toBe('ops@example.com');
   });
   it('SMTP without user defaults to auth none and needs no secret', () => {
@@ -127,7 +128,7 @@ describe('parseAccount rejects bad values naming the field', () => {
     expect(err.field).toBe(field);
   });
   it('messages name the value and what is accepted', () => {
-    expect(fails({ ...imap, security: 'ssl3' }).message).toBe('invalid security "ssl3": expected one of tls, starttls, none');
+    expect(fails({ ...imap, security: 'ssl3' }).message).toBe('invalid security "ssl3": expected one of tls, starttls, none (or ssl for tls)');
     expect(fails({ ...imap, auth: 'none' }).message).toContain('password or oauth2');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateFilter, filterFor, parseFilter, parsePattern, patternMatches, type AddressFilter } from '../../src/core/filter.js';
+import { evaluateFilter, parseFilter, parsePattern, patternMatches, type AddressFilter } from '../../src/core/filter.js';
+import { filterOf } from '../../src/core/problems.js';
 
 describe('patterns', () => {
   it.each([
@@ -39,7 +40,7 @@ describe('allow beats deny', () => {
   });
 });
 
-describe('parseFilter and filterFor', () => {
+describe('parseFilter and filterOf', () => {
   it('normalises and de-duplicates patterns', () => {
     expect(parseFilter({ name: 'j', direction: 'Inbound', deny: ['Spam.test', 'spam.test'] })).toEqual({
       name: 'j',
@@ -60,9 +61,13 @@ describe('parseFilter and filterFor', () => {
       { name: 'out-default', direction: 'outbound', allow: [], deny: [], default: true },
       { name: 'Special', direction: 'inbound', allow: [], deny: [], default: false },
     ];
-    expect(filterFor(filters, 'inbound', undefined)?.name).toBe('in-default');
-    expect(filterFor(filters, 'outbound', undefined)?.name).toBe('out-default');
-    expect(filterFor(filters, 'inbound', 'special')?.name).toBe('Special');
-    expect(filterFor(filters.slice(2), 'outbound', undefined)).toBeUndefined();
+    const imap = { name: 'work', type: 'imap' as const };
+    expect(filterOf(filters, imap)?.name).toBe('in-default');
+    expect(filterOf(filters, { name: 'out', type: 'smtp' })?.name).toBe('out-default');
+    expect(filterOf(filters, { ...imap, filter: 'special' })?.name).toBe('Special');
+    expect(filterOf(filters.slice(2), { name: 'out', type: 'smtp' })).toBeUndefined();
+    // Fails closed: a filter named and missing, or facing the other way, is the account's configuration error.
+    expect(() => filterOf(filters, { ...imap, filter: 'gone' })).toThrow(expect.objectContaining({ code: 'ECONFIG', message: expect.stringMatching(/names the filter gone, which does not exist: nothing is read from it/) }));
+    expect(() => filterOf(filters, { name: 'out', type: 'smtp', filter: 'special' })).toThrow(/which is inbound, but smtp accounts take outbound filters: nothing is sent through it/);
   });
 });

@@ -102,7 +102,7 @@ describe('config file problems name the file and the entry', () => {
     expect(() => parseConfig({ accounts: 'nope' }, '/c.json')).toThrow('/c.json: "accounts" must be a list');
     expect(() => parseConfig({ accounts: [acct('a', 'imap'), acct('A', 'imap')] }, '/c.json')).toThrow(/two accounts are named "A"/);
     expect(() => parseConfig({ version: 7 }, '/c.json')).toThrow(/unsupported version 7/);
-    expect(() => parseConfig({ provisionedActive: { x: 'yes' } }, '/c.json')).toThrow(/provisionedActive.x must be true or false/);
+    expect(() => parseConfig({ provisionedActive: { x: 'yes' } }, '/c.json')).toThrow(/provisionedActive."x" must be true or false/);
     expect(() => parseConfig([], '/c.json')).toThrow(expect.objectContaining({ code: 'ECONFIG', exitCode: 78 }));
   });
 });

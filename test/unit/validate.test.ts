@@ -55,7 +55,7 @@ describe('sizes, booleans, fingerprints, filter names', () => {
     expect(parseSize('1048576', 's')).toBe(1048576);
     expect(parseSize('1.5g', 's')).toBe(1.5 * 1024 ** 3);
     expect(() => parseSize('10 parsecs', 'max-size')).toThrow(/invalid max-size "10 parsecs"/);
-    expect(() => parseSize('0', 'max-size')).toThrow(/at least 1 byte/);
+    expect(() => parseSize('0', 'max-size')).toThrow(/from 1 byte to 4GB/);
   });
   it('parses booleans and names the field on error', () => {
     expect(parseBoolean('yes', 'debug')).toBe(true);

@@ -126,6 +126,29 @@ describe('add wizard', () => {
     expect(screen.getScreen()).toBe('');
   });
 
+  it('SMTP From: a name-addr is taken; empty is asked again when the user is not an address', async () => {
+    const o = options({ input: { type: 'smtp', name: 'out', host: 'smtp.example.com', user: 'alice' }, given: new Set(['type', 'name', 'host', 'user']), secret: { kind: 'env', name: 'PW' } });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer(null, /Connection security/);
+    await answer(null, /Port.*465/);
+    await answer(null, /Authentication/);
+    await answer(null, /From: an address, or Name <address>/);
+    expect(screen.getScreen()).toMatch(/the user "alice" is not an address to send from/);
+    await answer('Alice Smith <alice@example.com>');
+    await answer(null, /advanced/);
+    const result = await done;
+    expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'PW' } })).toMatchObject({ from: 'Alice Smith <alice@example.com>', user: 'alice' });
+  });
+
+  it('--yes still asks the From of an SMTP account whose user is not an address (it has no default)', async () => {
+    const o = options({ input: { type: 'smtp', name: 'out', host: 'smtp.example.com', user: 'alice' }, given: new Set(['type', 'name', 'host', 'user']), secret: { kind: 'env', name: 'PW' }, acceptDefaults: true });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer('alice@example.com', /From: an address/);
+    expect(parseAccount({ ...(await done).input, secret: { kind: 'env', name: 'PW' } })).toMatchObject({ from: 'alice@example.com' });
+  });
+
   it('an unavailable keychain is said, and another source is offered', async () => {
     const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)');
     const o = options({ input: { type: 'pop3', name: 'p', host: 'pop.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']), acceptDefaults: true, probeKeychain: async () => down });

@@ -1,8 +1,8 @@
 // mailbox emails [show ID | retry ID]: the email log, filtered by box, account and state.
 import type { Command } from 'commander';
 import { BOXES, boxOf, EMAIL_STATES, type Box } from '../../core/email.js';
-import { MailboxError, invalid } from '../../core/errors.js';
-import { oneOf } from '../../core/validate.js';
+import { MailboxError, shown } from '../../core/errors.js';
+import { oneOf, parseCount } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
@@ -32,8 +32,8 @@ export function findRecord(records: Map<string, EmailRecord>, id: string): Email
   if (exact) return exact;
   const matches = [...records.values()].filter((r) => r.id.startsWith(id));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new MailboxError('EVALUE', `id ${JSON.stringify(id)} matches ${matches.length} emails: give more of it`, { field: 'id' });
-  throw new MailboxError('ENOTFOUND', `no email with id ${JSON.stringify(id)}`, { hint: 'mailbox emails lists the emails and their ids' });
+  if (matches.length > 1) throw new MailboxError('EVALUE', `id ${shown(id)} matches ${matches.length} emails: give more of it`, { field: 'id' });
+  throw new MailboxError('ENOTFOUND', `no email with id ${shown(id)}`, { hint: 'mailbox emails lists the emails and their ids' });
 }
 
 function short(text: string | null, width: number): string {
@@ -72,8 +72,7 @@ Examples:
         const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES);
         let limit = Infinity;
         if (opts.limit !== undefined) {
-          limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', opts.limit, 'a whole number of at least 1');
+          limit = parseCount(opts.limit, 'limit');
         }
         const account = opts.account?.toLowerCase();
         const store = await openCommandStores(ctx);

@@ -6,10 +6,11 @@ import { accountJson } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { table } from '../printer.js';
+import { reportProblems } from '../problems.js';
 
-export async function list(ctx: Context, opts: { type?: string; active?: boolean }): Promise<void> {
+export async function list(ctx: Context, opts: { type?: string; active?: boolean }): Promise<number> {
   const type = opts.type === undefined ? undefined : oneOf(opts.type, 'type', ACCOUNT_TYPES);
-  const { accounts } = await ctx.snapshot();
+  const { accounts, problems } = await ctx.snapshot();
   const shown = accounts.filter((a) => (!type || a.type === type) && (!opts.active || a.active));
   ctx.out.data(shown.map(accountJson), () =>
     table(
@@ -26,6 +27,7 @@ export async function list(ctx: Context, opts: { type?: string; active?: boolean
     ),
   );
   if (shown.length === 0 && !ctx.out.json) ctx.out.info('no accounts; add one with: mailbox add');
+  return reportProblems(ctx.out, problems);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { MailboxError, invalid } from '../../core/errors.js';
+import { parseAddress } from '../../core/account.js';
 import { isAddress } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
@@ -84,7 +85,7 @@ export function register(command: Command, penv: ProgramEnv): void {
     .option('--to <addr>', 'recipient (repeat, or comma-separated)', collect)
     .option('--cc <addr>', 'copy recipient (repeat)', collect)
     .option('--bcc <addr>', 'blind copy recipient (repeat)', collect)
-    .option('--from <addr>', 'From address (default: the active SMTP account\'s from)')
+    .option('--from <addr>', 'From: an address, or "Name <address>" (default: the active SMTP account\'s from)')
     .option('--subject <text>', 'subject')
     .option('--text <text>', 'plain-text body')
     .option('--html-file <file>', 'HTML body read from FILE')
@@ -105,7 +106,7 @@ Examples:
         const to = addressList(opts.to, 'to');
         const cc = addressList(opts.cc, 'cc');
         const bcc = addressList(opts.bcc, 'bcc');
-        if (opts.from !== undefined && !isAddress(opts.from)) throw invalid('from', opts.from, 'an email address such as ops@example.com');
+        if (opts.from !== undefined) opts.from = parseAddress(opts.from, 'from');
         const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
         const stores = await openCommandStores(ctx);
         const smtp = await activeSmtp(ctx);

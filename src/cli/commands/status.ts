@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
+import { reportProblems } from '../problems.js';
 import { openCommandStores } from '../stores.js';
 
 export function register(command: Command, penv: ProgramEnv): void {
@@ -18,7 +19,7 @@ Examples:
     .action(
       action(penv, async (ctx) => {
         const stores = await openCommandStores(ctx);
-        const [{ accounts }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
+        const [{ accounts, problems }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
         const json = {
           runner: { running: pid !== null, pid },
           queue: {
@@ -55,6 +56,7 @@ Examples:
           ]);
           return [runner, queue, ...(rows.length ? ['', table(['ACCOUNT', 'TYPE', 'ACTIVE', 'LAST', 'RESULT', 'DETAIL'], rows)] : [])].join('\n');
         });
+        return reportProblems(ctx.out, problems);
       }),
     );
 }

@@ -4,11 +4,12 @@ import type { Command } from 'commander';
 import type { AccountView } from '../../core/account.js';
 import { invalid, MailboxError } from '../../core/errors.js';
 import { requireAccount, sameName } from '../../core/rules.js';
-import { isAddress, parseDuration } from '../../core/validate.js';
+import { isAddress, parseDuration, TIMEOUT_RANGE } from '../../core/validate.js';
 import type { ProbeResult } from '../../protocols/probe/index.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { probeJson, renderProbe, runProbe } from '../probe-view.js';
+import { withProblem } from '../problems.js';
 import { startSpinner } from '../spinner.js';
 
 interface TestOptions {
@@ -39,9 +40,9 @@ function selectAccounts(accounts: AccountView[], names: string[], all: boolean):
 }
 
 export async function testAccounts(ctx: Context, names: string[], opts: TestOptions): Promise<number> {
-  const timeoutMs = parseDuration(opts.timeout, 'timeout');
+  const timeoutMs = parseDuration(opts.timeout, 'timeout', TIMEOUT_RANGE);
   if (opts.sendTo !== undefined && !isAddress(opts.sendTo)) throw invalid('send-to', opts.sendTo, 'an email address such as me@example.com');
-  const { accounts } = await ctx.snapshot();
+  const { accounts, problems } = await ctx.snapshot();
   const chosen = selectAccounts(accounts, names, Boolean(opts.all));
   if (opts.sendTo && !chosen.some((a) => a.type === 'smtp')) {
     throw new MailboxError('EUSAGE', '--send-to needs an SMTP account among the accounts tested', { hint: 'name an SMTP account: mailbox test NAME --send-to ADDRESS' });
@@ -68,7 +69,7 @@ export async function testAccounts(ctx: Context, names: string[], opts: TestOpti
   };
   await Promise.all(
     chosen.map(async (account, i) => {
-      results[i] = await runProbe(ctx, account, { timeoutMs, sendTo: opts.sendTo });
+      results[i] = withProblem(await runProbe(ctx, account, { timeoutMs, sendTo: opts.sendTo }), problems.get(account.name.toLowerCase()));
       spinner?.done();
       flush();
     }),

@@ -19,10 +19,12 @@ export async function setActive(stores: AccountStores, name: string, active: boo
   return stores.config.update((config) => {
     const view = requireAccount(accountViews(config, provisioned), name);
     const outcome: ActivationOutcome = { name: view.name, type: view.type, provisioned: view.provisioned, active, changed: view.active !== active, deactivated: [] };
-    if (!outcome.changed) return { result: outcome };
-    const next = withActive(config, view, active);
+    // Activating an SMTP account that is already active still switches off others a hand-edited
+    // config left active: that is how the two-active-SMTP problem is fixed.
+    const next = outcome.changed ? withActive(config, view, active) : config;
     const enforced = enforceOneActiveSmtp(next, accountViews(next, provisioned), { ...view, active });
     outcome.deactivated = enforced.deactivated;
+    if (!outcome.changed && enforced.deactivated.length === 0) return { result: outcome };
     return { config: enforced.config, result: outcome };
   });
 }

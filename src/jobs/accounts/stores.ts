@@ -2,7 +2,8 @@
 // per change), the administrator's provisioned document, and the secret store (the keychain).
 import type { AccountView } from '../../core/account.js';
 import type { AccountsDocument, Config } from '../../core/config.js';
-import { accountViews, filterViews, type FilterView } from '../../core/rules.js';
+import { accountProblems, type Hidden, type Problems } from '../../core/problems.js';
+import { accountViews, filterViews, hiddenByProvisioned, type FilterView } from '../../core/rules.js';
 import type { ConfigStore } from '../../store/config-store.js';
 import type { SecretStore } from '../../store/secrets.js';
 
@@ -20,10 +21,17 @@ export interface AccountsSnapshot {
   provisioned: AccountsDocument;
   accounts: AccountView[];
   filters: FilterView[];
+  /** The user's accounts and filters a provisioned one of the same name hides. */
+  hidden: Hidden;
+  /** What is wrong with the active accounts as configured (core/problems.ts), by lower-cased name. */
+  problems: Problems;
 }
 
 export function snapshotOf(config: Config, provisioned: AccountsDocument): AccountsSnapshot {
-  return { config, provisioned, accounts: accountViews(config, provisioned.accounts), filters: filterViews(config, provisioned.filters) };
+  const accounts = accountViews(config, provisioned.accounts);
+  const filters = filterViews(config, provisioned.filters);
+  const hidden = { accounts: hiddenByProvisioned(config.accounts, provisioned.accounts), filters: hiddenByProvisioned(config.filters, provisioned.filters) };
+  return { config, provisioned, accounts, filters, hidden, problems: accountProblems({ accounts, filters, hidden }) };
 }
 
 export async function readAccounts(stores: AccountStores): Promise<AccountsSnapshot> {

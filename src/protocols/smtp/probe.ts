@@ -2,6 +2,7 @@
 // STARTTLS into one step, and the stages must be separate and timed. The login is the sender's own
 // (login.ts): the same choice of mechanism and the same exchange.
 import { randomUUID } from 'node:crypto';
+import { senderAddress } from '../../core/account.js';
 import type { ProtocolError } from '../errors.js';
 import { LineSession } from '../net/line-session.js';
 import type { Peer } from '../net/peer.js';
@@ -148,7 +149,7 @@ async function login(ctx: ProbeContext, session: LineSession, caps: Capabilities
 async function sendTestMessage(ctx: ProbeContext, session: LineSession, caps: Capabilities, to: string): Promise<void> {
   const { account, peer, recorder } = ctx;
   await recorder.run('send', async () => {
-    const from = account.from ?? (account.user?.includes('@') ? account.user : undefined);
+    const from = senderAddress(account);
     if (!from) {
       throw peer.fail({ code: 'ECONFIG', message: `account ${account.name} has no From address to send the test message from`, hint: 'set one', fixes: [{ field: 'from', value: 'ADDRESS' }] });
     }
