@@ -1,0 +1,101 @@
+// Running a discovery from the CLI (the network settings of the environment, a spinner on a
+// terminal) and showing its result: the candidates per role with their origin and verification,
+// and what every source said. Shared by `mailbox discover`, `add --discover` and the wizard.
+import type { ChalkInstance } from 'chalk';
+import type { AccountType } from '../core/account.js';
+import { invalid } from '../core/errors.js';
+import { isAddress } from '../core/validate.js';
+import type { Candidate, DiscoveryResult } from '../protocols/discovery/index.js';
+import type { Context } from './context.js';
+import { dnsOf, ispdbUrlOf } from './network.js';
+
+export interface DiscoveryRunOptions {
+  types?: readonly AccountType[];
+  verify: boolean;
+  timeoutMs?: number;
+}
+
+export function parseDiscoverAddress(value: string, field = 'address'): string {
+  const address = value.trim();
+  if (!isAddress(address) || address.endsWith(']')) throw invalid(field, value, 'an email address with a domain name, such as me@example.com');
+  return address;
+}
+
+/** Discovers the servers of `address` with the environment's DNS and ISPDB settings; a spinner line on a terminal. */
+export async function runDiscovery(ctx: Context, address: string, o: DiscoveryRunOptions): Promise<DiscoveryResult> {
+  const dns = dnsOf(ctx.env);
+  const ispdbUrl = ispdbUrlOf(ctx.env);
+  const { discover } = await import('../protocols/discovery/index.js');
+  const spin = !ctx.out.json && ctx.io.stderr.isTTY;
+  if (spin) ctx.io.stderr.write(`looking up the servers of ${address} ...`);
+  try {
+    return await discover({ address, types: o.types, verify: o.verify, timeoutMs: o.timeoutMs, dns, ispdbUrl, now: ctx.now });
+  } finally {
+    if (spin) ctx.io.stderr.write('\r\x1b[K');
+  }
+}
+
+/** The JSON shape of a candidate (`mailbox discover --json`). */
+export function candidateJson(c: Candidate) {
+  return {
+    type: c.type,
+    host: c.host,
+    port: c.port,
+    security: c.security,
+    auth: c.auth,
+    oauthProvider: c.oauthProvider,
+    user: c.user,
+    source: c.source,
+    origin: c.origin,
+    confirmedBy: c.confirmedBy,
+    verified: c.verified,
+    stages: c.stages.map((s) => ({ name: s.name, ok: s.ok, ms: s.ms, detail: s.detail })),
+    warnings: c.warnings,
+    error: c.error,
+  };
+}
+
+export function discoveryJson(r: DiscoveryResult) {
+  return { address: r.address, candidates: r.candidates.map(candidateJson), sources: r.sources };
+}
+
+/** "imap imap.example.com:993 tls": a candidate in a few words. */
+export function candidateTitle(c: Candidate): string {
+  return `${c.type} ${c.host}:${c.port} ${c.security}`;
+}
+
+function authWords(c: Candidate): string {
+  if (c.auth === 'oauth2') return `oauth2${c.oauthProvider ? ` (${c.oauthProvider})` : ''}`;
+  return c.auth;
+}
+
+function renderCandidate(c: Candidate, color: ChalkInstance): string[] {
+  const mark = c.verified === true ? color.green('✓') : c.verified === false ? color.red('✗') : color.yellow('?');
+  const lines = [`  ${mark} ${candidateTitle(c)}, auth ${authWords(c)}, user ${c.user}`];
+  lines.push(`      from ${c.source}: ${c.origin}${c.confirmedBy.length ? `; also ${c.confirmedBy.join(', ')}` : ''}`);
+  if (c.verified === true) {
+    const tls = c.stages.find((s) => s.name === 'tls');
+    lines.push(`      verified (${c.stages.map((s) => s.name).join(', ')}; ${c.stages.reduce((n, s) => n + s.ms, 0)} ms)${tls ? `: ${tls.detail}` : ''}`);
+  } else if (c.error) {
+    const failed = c.stages.find((s) => !s.ok)?.name;
+    lines.push(`      ${color.red('not verified')}${failed ? ` at ${failed}` : ''}: ${c.error.message}`);
+    if (c.error.hint) lines.push(`        hint: ${c.error.hint}`);
+  } else if (c.verified === null && c.stages.length === 0) {
+    lines.push('      not verified (--no-verify)');
+  }
+  for (const w of c.warnings) lines.push(color.yellow(`      ! ${w}`));
+  return lines;
+}
+
+export function renderDiscovery(r: DiscoveryResult, color: ChalkInstance): string {
+  const lines: string[] = [];
+  for (const [role, title] of [['incoming', 'incoming (IMAP preferred, then POP3)'], ['outgoing', 'outgoing (SMTP)']] as const) {
+    const list = r.candidates.filter((c) => (role === 'incoming') === (c.type !== 'smtp'));
+    lines.push(color.bold(`${title}: ${list.length ? '' : 'nothing found'}`.trimEnd()));
+    for (const c of list) lines.push(...renderCandidate(c, color));
+  }
+  lines.push(color.bold('sources'));
+  const width = Math.max(...r.sources.map((s) => s.name.length));
+  for (const s of r.sources) lines.push(`  ${s.name.padEnd(width)}  ${s.status.padEnd(7)}  ${s.detail}${s.ms ? ` (${s.ms} ms)` : ''}`);
+  return lines.join('\n');
+}
