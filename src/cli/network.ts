@@ -1,7 +1,6 @@
 // The network settings of the environment, read once at the edge: MAILBOX_DNS_SERVERS (other name
 // servers for every lookup) and MAILBOX_ISPDB_URL (another ISPDB, e.g. a copy inside a closed network).
 import { Dns, parseDnsServers } from '../protocols/net/dns.js';
-import { DEFAULT_ISPDB_URL } from '../protocols/discovery/autoconfig.js';
 import { invalid } from '../core/errors.js';
 
 export function dnsOf(env: NodeJS.ProcessEnv): Dns {
@@ -9,9 +8,10 @@ export function dnsOf(env: NodeJS.ProcessEnv): Dns {
   return new Dns(text && text.trim() ? parseDnsServers(text) : undefined);
 }
 
-export function ispdbUrlOf(env: NodeJS.ProcessEnv): string {
+/** MAILBOX_ISPDB_URL checked; undefined: the ISPDB's own address. */
+export function ispdbUrlOf(env: NodeJS.ProcessEnv): string | undefined {
   const text = env.MAILBOX_ISPDB_URL?.trim();
-  if (!text) return DEFAULT_ISPDB_URL;
+  if (!text) return undefined;
   let url: URL;
   try {
     url = new URL(text);

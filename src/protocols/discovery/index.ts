@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { domainToASCII } from 'node:url';
 import type { AccountType } from '../../core/account.js';
 import type { Dns } from '../net/dns.js';
-import { autoconfigSource, ispdbSource } from './autoconfig.js';
+import { autoconfigSource, DEFAULT_ISPDB_URL, ispdbSource } from './autoconfig.js';
 import { mxSource, srvSource } from './dns-records.js';
 import { guessSource } from './guess.js';
 import { presetSource } from './presets.js';
@@ -33,7 +33,8 @@ export interface DiscoverOptions {
   verify: boolean;
   timeoutMs?: number;
   dns: Dns;
-  ispdbUrl: string;
+  /** The ISPDB's base URL (default: Thunderbird's). */
+  ispdbUrl?: string;
   now?: () => Date;
   /** The check of one server (default: the staged probe, stopped before the login). */
   verifyServer?: VerifyServer;
@@ -99,7 +100,7 @@ class Discovery {
     const signal = AbortSignal.any([this.deadline, own]);
     // Host names of HTTP fetches resolve through the configured name servers, cancelled with the source.
     const lookup = this.o.dns.servers ? (host: string) => this.o.dns.addresses(host, signal) : undefined;
-    const ctx: SourceContext = { address: this.o.address, domain: this.domain, dns: this.o.dns, lookup, ispdbUrl: this.o.ispdbUrl, signal };
+    const ctx: SourceContext = { address: this.o.address, domain: this.domain, dns: this.o.dns, lookup, ispdbUrl: this.o.ispdbUrl ?? DEFAULT_ISPDB_URL, signal };
     const report = (status: SourceReport['status'], detail: string) => this.reports.set(source.name, { name: source.name, status, detail, ms: Math.round(performance.now() - t0) });
     this.running.add(source.name);
     void bounded(source.run(ctx), signal)

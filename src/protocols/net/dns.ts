@@ -6,7 +6,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { invalid } from '../../core/errors.js';
-import type { LookupFn, ResolvedAddress } from './socket.js';
+import type { Peer } from './peer.js';
+import { resolveHost, type LookupFn, type ResolvedAddress } from './socket.js';
 
 /** Per attempt; c-ares tries each server TRIES times. */
 const QUERY_TIMEOUT_MS = 1500;
@@ -143,4 +144,19 @@ export function socketLookup(lookup: LookupFn): net.LookupFunction {
       (err: unknown) => callback(err),
     );
   }) as net.LookupFunction;
+}
+
+/**
+ * Where a library (imapflow, nodemailer) connects. Both resolve host names themselves, through the
+ * system; with MAILBOX_DNS_SERVERS (a `lookup`) we resolve instead and hand them the address, with
+ * the host name as `servername`: both send it as SNI and check the certificate against it.
+ */
+export async function libraryTarget(peer: Peer, lookup: LookupFn | undefined, timeoutMs: number): Promise<{ host: string; servername?: string }> {
+  const { host } = peer.account;
+  if (!lookup || net.isIP(host)) return { host };
+  const before = peer.stage;
+  peer.stage = 'resolve';
+  const [first] = await resolveHost(peer, AbortSignal.timeout(timeoutMs), lookup);
+  peer.stage = before;
+  return { host: first!.address, servername: host };
 }
