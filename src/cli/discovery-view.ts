@@ -2,8 +2,8 @@
 // terminal) and showing its result: the candidates per role with their origin and verification,
 // and what every source said. Shared by `mailbox discover`, `add --discover` and the wizard.
 import type { ChalkInstance } from 'chalk';
-import type { AccountType } from '../core/account.js';
-import { invalid } from '../core/errors.js';
+import type { AccountInput, AccountType } from '../core/account.js';
+import { invalid, MailboxError } from '../core/errors.js';
 import { isAddress } from '../core/validate.js';
 import type { Candidate, DiscoveryResult } from '../protocols/discovery/index.js';
 import type { Context } from './context.js';
@@ -98,4 +98,38 @@ export function renderDiscovery(r: DiscoveryResult, color: ChalkInstance): strin
   const width = Math.max(...r.sources.map((s) => s.name.length));
   for (const s of r.sources) lines.push(`  ${s.name.padEnd(width)}  ${s.status.padEnd(7)}  ${s.detail}${s.ms ? ` (${s.ms} ms)` : ''}`);
   return lines.join('\n');
+}
+
+/** The fields a candidate fills in: flags the user gave win, so those are left as they are. */
+const FILLED = ['type', 'host', 'port', 'security', 'auth', 'user'] as const;
+
+/** Lays a candidate's values over account input, except the fields given explicitly. */
+export function applyCandidate(input: AccountInput, c: Candidate, given: ReadonlySet<string>): void {
+  for (const field of FILLED) if (!given.has(field)) input[field] = c[field];
+}
+
+/** A name for an account made from a discovered server: "example.com-imap". */
+export function suggestedName(address: string, type: AccountType): string {
+  return `${address.slice(address.lastIndexOf('@') + 1).toLowerCase()}-${type}`.slice(0, 64);
+}
+
+/**
+ * `add --discover ADDRESS`: the best verified server of the type (of the incoming ones without a
+ * type), shown on stderr with where it came from; an error when there is none, saying what to do.
+ */
+export async function discoverForAdd(ctx: Context, address: string, type: AccountType | undefined): Promise<Candidate> {
+  const types: AccountType[] = type ? [type] : ['imap', 'pop3'];
+  const result = await runDiscovery(ctx, parseDiscoverAddress(address, 'discover'), { types, verify: true });
+  const { bestCandidate, discoveryOutcome } = await import('../protocols/discovery/index.js');
+  const best = bestCandidate(result, type);
+  if (!best) {
+    const what = type ? `${type} server` : 'incoming server';
+    const none = discoveryOutcome(result, types) === 'none';
+    throw new MailboxError(none ? 'EUNREACHABLE' : 'EPROTOCOL', `no ${none ? '' : 'verified '}${what} found for ${address}`, {
+      hint: `mailbox discover ${address}${type ? ` --type ${type}` : ''} shows what each source found and why; or give the server by hand (--host, --port, --security)`,
+    });
+  }
+  ctx.out.info(`discovered ${candidateTitle(best)}, auth ${authWords(best)}, user ${best.user} (from ${best.source}: ${best.origin}; verified)`);
+  for (const w of best.warnings) ctx.out.warn(w);
+  return best;
 }
