@@ -69,13 +69,25 @@ function authWords(c: Candidate): string {
   return c.auth;
 }
 
+/** The TLS session and the login mechanisms offered, in a few words. */
+function checkSummary(c: Candidate): string {
+  const tls = c.stages.find((s) => s.name === 'tls')?.data as { protocol?: string; certificate?: { subject: string; issuer: string; validTo: string } | null } | undefined;
+  const caps = c.stages.find((s) => s.name === 'capabilities')?.data as { mechanisms?: string[] } | undefined;
+  const parts: string[] = [];
+  if (tls) {
+    const cert = tls.certificate;
+    parts.push(`${tls.protocol ?? 'TLS'}${cert ? `, certificate ${cert.subject} by ${cert.issuer}, trusted, expires ${cert.validTo.slice(0, 10)}` : ''}`);
+  } else parts.push('no TLS');
+  if (caps?.mechanisms) parts.push(`login mechanisms ${caps.mechanisms.join(' ') || 'none announced'}`);
+  return parts.join('; ');
+}
+
 function renderCandidate(c: Candidate, color: ChalkInstance): string[] {
   const mark = c.verified === true ? color.green('✓') : c.verified === false ? color.red('✗') : color.yellow('?');
   const lines = [`  ${mark} ${candidateTitle(c)}, auth ${authWords(c)}, user ${c.user}`];
   lines.push(`      from ${c.source}: ${c.origin}${c.confirmedBy.length ? `; also ${c.confirmedBy.join(', ')}` : ''}`);
   if (c.verified === true) {
-    const tls = c.stages.find((s) => s.name === 'tls');
-    lines.push(`      verified (${c.stages.map((s) => s.name).join(', ')}; ${c.stages.reduce((n, s) => n + s.ms, 0)} ms)${tls ? `: ${tls.detail}` : ''}`);
+    lines.push(`      verified in ${c.stages.reduce((n, s) => n + s.ms, 0)} ms (${c.stages.map((s) => s.name).join(', ')}): ${checkSummary(c)}`);
   } else if (c.error) {
     const failed = c.stages.find((s) => !s.ok)?.name;
     lines.push(`      ${color.red('not verified')}${failed ? ` at ${failed}` : ''}: ${c.error.message}`);

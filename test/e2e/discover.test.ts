@@ -321,7 +321,7 @@ describe('ranking, failures and time', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`✓ imap imap.srv.test:${world.dovecot.imapsPort} tls, auth password, user carol@srv.test`);
     expect(r.stdout).toContain('from srv: SRV _imaps._tcp.srv.test');
-    expect(r.stdout).toMatch(/verified \(resolve, connect, tls, greeting, capabilities; \d+ ms\): TLS/);
+    expect(r.stdout).toMatch(/verified in \d+ ms \(resolve, connect, tls, greeting, capabilities\): TLSv1\.\d, certificate CN=example\.test by CN=mailbox test CA, trusted, expires \d{4}-\d\d-\d\d; login mechanisms PLAIN LOGIN/);
     expect(r.stdout).toMatch(/^sources$/m);
     const bad = await runMailbox(['discover', 'not-an-address'], { home, env: world.env() });
     expect(bad.code).toBe(65);

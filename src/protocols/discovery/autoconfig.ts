@@ -51,7 +51,10 @@ export const autoconfigSource: Source = {
     const refused = secure.filter((f) => f.kind === 'tls' || f.kind === 'redirect');
     if (refused.length > 0) throw new Error(`${secure.map((f) => f.message).join('; ')}; plain http not tried after an https failure of that kind`);
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    const plain = await firstConfig(paths.map((p) => `http://${p}`), ctx, 'autoconfig');
+    // Plain http only from hosts that exist (a name that does not resolve has no http either).
+    const hosts = paths.filter((_, i) => secure[i]!.kind !== 'no-host');
+    if (hosts.length === 0) return { found: [], detail: secure.map((f) => f.message).join('; ') };
+    const plain = await firstConfig(hosts.map((p) => `http://${p}`), ctx, 'autoconfig');
     if (!Array.isArray(plain)) return plain;
     return { found: [], detail: [...secure, ...plain].map((f) => f.message).join('; ') };
   },

@@ -13,7 +13,7 @@ import type { LookupFn } from '../net/socket.js';
 const MAX_BYTES = 256 * 1024;
 const MAX_REDIRECTS = 3;
 
-export type FetchFailureKind = 'not-found' | 'unreachable' | 'tls' | 'http' | 'redirect' | 'too-large' | 'timeout';
+export type FetchFailureKind = 'not-found' | 'no-host' | 'unreachable' | 'tls' | 'http' | 'redirect' | 'too-large' | 'timeout';
 
 /** Why a document could not be fetched, in words, with a kind the callers decide on. */
 export class FetchFailure extends Error {
@@ -38,7 +38,7 @@ export interface FetchOptions {
   lookup?: LookupFn;
 }
 
-const NETWORK_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEOUT', 'ESERVFAIL', 'EADDRNOTAVAIL']);
+const NETWORK_CODES = new Set(['EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEOUT', 'ESERVFAIL', 'EADDRNOTAVAIL']);
 
 function failureOf(err: unknown, url: URL, signal: AbortSignal): FetchFailure {
   if (err instanceof FetchFailure) return err;
@@ -48,7 +48,8 @@ function failureOf(err: unknown, url: URL, signal: AbortSignal): FetchFailure {
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code)) {
     return new FetchFailure('tls', `${url.host}: the certificate is not trusted: ${text} (${code})`);
   }
-  if (NETWORK_CODES.has(code)) return new FetchFailure('unreachable', `${url.host}: ${code === 'ENOTFOUND' || code === 'ENODATA' ? 'no such host' : text} (${code})`);
+  if (code === 'ENOTFOUND' || code === 'ENODATA') return new FetchFailure('no-host', `${url.host}: no such host (${code})`);
+  if (NETWORK_CODES.has(code)) return new FetchFailure('unreachable', `${url.host}: ${text} (${code})`);
   return new FetchFailure('unreachable', `${url.href}: ${text}${code ? ` (${code})` : ''}`);
 }
 

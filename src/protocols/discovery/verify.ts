@@ -19,6 +19,7 @@ export type VerifyServer = (spec: ServerSpec, options: VerifyOptions) => Promise
 export const CANDIDATE_NAME = 'candidate';
 
 const NO_MECHANISM = 'none the account can use';
+const ACCOUNT_PREFIX = new RegExp(`^account ${CANDIDATE_NAME}: `);
 
 export const verifyServer: VerifyServer = async (spec, o) => {
   const account: Account = {
@@ -48,6 +49,9 @@ export const verifyServer: VerifyServer = async (spec, o) => {
     const offered = (caps.mechanisms as string[] | undefined)?.join(' ') || 'none';
     warnings.push(`the server offers no login mechanism mailbox can use with auth ${spec.auth} (offered: ${offered})`);
   }
-  const error = result.error ? { code: result.error.code, message: result.error.message, hint: result.error.hint } : null;
-  return { verified: result.ok, stages: result.stages, error, warnings, ms: result.ms };
+  // The probe words failures for an account; a candidate is none yet.
+  const unnamed = (text: string) => text.replace(ACCOUNT_PREFIX, '');
+  const error = result.error ? { code: result.error.code, message: unnamed(result.error.message), hint: result.error.hint } : null;
+  const stages = result.stages.map((s) => (s.ok ? s : { ...s, detail: unnamed(s.detail) }));
+  return { verified: result.ok, stages, error, warnings, ms: result.ms };
 };
