@@ -38,11 +38,13 @@ export async function discoverServers(ctx: Context, address: string, opts: Disco
   const outcome = discoveryOutcome(result, types);
   if (outcome === 'verified') return ExitCode.ok;
   const what = opts.type ? `${opts.type} server` : 'incoming and outgoing server';
+  // Under --json the data says it all; stderr stays free of text lines.
+  const say = (text: string) => !ctx.out.json && ctx.out.info(text);
   if (outcome === 'none') {
-    ctx.out.info(`mailbox: no ${what} found for ${target}${result.candidates.length ? ' (only for some of them)' : ''}`);
+    say(`mailbox: no ${what} found for ${target}${result.candidates.length ? ' (only for some of them)' : ''}`);
     return ExitCode.unavailable;
   }
-  ctx.out.info(`mailbox: servers found for ${target}, but no ${what} could be verified; the reasons are above`);
+  say(`mailbox: servers found for ${target}, but no ${what} could be verified; the reasons are above`);
   return ExitCode.protocol;
 }
 

@@ -43,15 +43,16 @@ export const autoconfigSource: Source = {
   timeoutMs: 5000,
   async run(ctx) {
     const query = `?emailaddress=${encodeURIComponent(ctx.address)}`;
-    const paths = [`autoconfig.${ctx.domain}/mail/config-v1.1.xml${query}`, `${ctx.domain}/.well-known/autoconfig/mail/config-v1.1.xml`];
-    const secure = await firstConfig(paths.map((p) => `https://${p}`), ctx, 'autoconfig');
+    const paths = [`autoconfig.${ctx.domain}/mail/config-v1.1.xml`, `${ctx.domain}/.well-known/autoconfig/mail/config-v1.1.xml`];
+    const secure = await firstConfig([`https://${paths[0]}${query}`, `https://${paths[1]}`], ctx, 'autoconfig');
     if (!Array.isArray(secure)) return secure;
     // A server that answered https with a certificate we cannot trust, or tried to leave https, is
     // a warning sign: falling back to plain http then would hand the choice to whoever is on the path.
     const refused = secure.filter((f) => f.kind === 'tls' || f.kind === 'redirect');
     if (refused.length > 0) throw new Error(`${secure.map((f) => f.message).join('; ')}; plain http not tried after an https failure of that kind`);
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    // Plain http only from hosts that exist (a name that does not resolve has no http either).
+    // Plain http only from hosts that exist (a name that does not resolve has no http either), and
+    // without the address: it would cross the network in clear text.
     const hosts = paths.filter((_, i) => secure[i]!.kind !== 'no-host');
     if (hosts.length === 0) return { found: [], detail: secure.map((f) => f.message).join('; ') };
     const plain = await firstConfig(hosts.map((p) => `http://${p}`), ctx, 'autoconfig');
