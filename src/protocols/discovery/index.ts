@@ -207,7 +207,7 @@ class Discovery {
   }
 
   /** Ends everything still out and words the result. */
-  async close(verify: boolean): Promise<{ candidates: Candidate[]; sources: SourceReport[] }> {
+  close(verify: boolean): { candidates: Candidate[]; sources: SourceReport[] } {
     const complete = this.complete();
     const late = new Set(this.verifying);
     const outstanding = [...this.running];
@@ -250,7 +250,7 @@ export async function discover(o: DiscoverOptions): Promise<DiscoveryResult> {
     d.run(guessSource(missing.flatMap((role) => roleTypes(role, types))));
     await d.settle();
   }
-  const { candidates, sources } = await d.close(o.verify);
+  const { candidates, sources } = d.close(o.verify);
   if (!sources.some((s) => s.name === 'guess')) {
     const why = d.deadline.aborted && missing.length > 0 ? 'not tried: the time limit was reached' : 'not needed: the other sources served every type';
     sources.push({ name: 'guess', status: 'skipped', detail: why, ms: 0 });
