@@ -2,6 +2,9 @@
 // autoconfig hosts with the harness CA, and Dovecot and the SMTP server as the servers verification
 // reaches. Each source alone, sources that disagree, a source that hangs, a certificate for the wrong
 // name, SRV ".", an MX of a known provider, and an address with no mail servers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { a, clientConfig, NEEDS_ROOT, ROOT, startMailWorld, type MailWorld } from '../helpers/mail-domain.js';
@@ -95,7 +98,7 @@ describe('each source alone', () => {
     expect(source(json, 'srv').detail).toContain('_pop3s._tcp.srv.test: not offered (target .)');
     expect(code).toBe(0);
     // Never a login: Dovecot saw connections, and no authentication at all.
-    const log = await import('node:fs').then((fs) => fs.readFileSync(world.dovecot.logPath, 'utf8'));
+    const log = fs.readFileSync(world.dovecot.logPath, 'utf8');
     expect(log).not.toMatch(/carol@srv\.test/);
   });
 
@@ -118,6 +121,13 @@ describe('each source alone', () => {
     expect(json.candidates[1]!.user).toBe('carol@ispdb.test');
     expect(json.candidates[0]!.origin).toBe(`ISPDB ${world.ispdbUrl}ispdb.test`);
     expect(code).toBe(0);
+
+    // A copy of the ISPDB as files (a closed network): MAILBOX_ISPDB_URL=file:///DIR/
+    const dir = fs.mkdtempSync(path.join(home, 'ispdb-'));
+    fs.writeFileSync(path.join(dir, 'ispdb.test'), clientConfig('ispdb.test', [{ type: 'imap', host: 'imap.ispdb.test', port: world.dovecot.imapsPort, socketType: 'SSL' }]));
+    const local = await runMailbox(['discover', 'carol@ispdb.test', '--type', 'imap', '--json'], { home, env: world.env({ MAILBOX_ISPDB_URL: pathToFileURL(dir).href }) });
+    expect(JSON.parse(local.stdout).candidates[0]).toMatchObject({ source: 'ispdb', origin: `ISPDB ${pathToFileURL(dir).href}/ispdb.test`, verified: true });
+    expect(local.code).toBe(0);
   });
 
   it('MX of a known provider maps to its preset (--no-verify); another MX is looked up in the ISPDB by its domain', async () => {
