@@ -50,7 +50,7 @@ export interface WizardOptions {
   warn: (message: string) => void;
   cwd: string;
   /** Add: the verified servers of an address, best first; the wizard starts from the address. */
-  discover?: (address: string) => Promise<Candidate[]>;
+  discover?: (address: string, type?: AccountType) => Promise<Candidate[]>;
 }
 
 export interface WizardResult {
@@ -182,8 +182,10 @@ async function startFromAddress(o: WizardOptions, input: AccountInput): Promise<
   const p = o.prompter;
   const address = (await p.input({ message: 'Email address (Enter alone: enter the servers by hand)', validate: validator((v) => v.trim() === '' || parseDiscoverAddress(v)) })).trim();
   if (!address) return false;
+  // By hand or not, the address is the likeliest login name.
+  if (!o.given.has('user')) input.user ??= address;
   const type = input.type === undefined ? undefined : oneOf(input.type, 'type', ACCOUNT_TYPES);
-  const found = (await o.discover(address)).filter((c) => !type || c.type === type);
+  const found = (await o.discover(address, type)).filter((c) => !type || c.type === type);
   if (found.length === 0) {
     o.warn(`no verified server found for ${address} (mailbox discover ${address} says why); enter the servers by hand`);
     return false;
@@ -332,6 +334,6 @@ export function askOnTerminal(
     probeKeychain: () => ctx.secrets.probeKeychain(),
     warn: (m) => ctx.out.warn(m),
     cwd: ctx.cwd,
-    discover: o.existing ? undefined : async (address) => (await runDiscovery(ctx, address, { verify: true })).candidates.filter((c) => c.verified === true),
+    discover: o.existing ? undefined : async (address, type) => (await runDiscovery(ctx, address, { verify: true, types: type ? [type] : undefined })).candidates.filter((c) => c.verified === true),
   });
 }

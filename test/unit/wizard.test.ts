@@ -223,13 +223,20 @@ describe('add wizard from the email address', () => {
     expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'X' } })).toMatchObject({ name: 'example.com-imap', type: 'imap', host: 'mail.example.com', port: 1993, security: 'tls', user: 'me' });
   });
 
-  it('nothing verified: said, and the servers are asked by hand; a type given by a flag narrows the list', async () => {
+  it('nothing verified: said, the servers are asked by hand, the address is the default user; a type given by a flag narrows the list', async () => {
     const none = options({ discover: async () => [] });
     const first = start(runAccountWizard(none));
     await screen.next();
     await answer('me@example.com', /Email address/);
     expect(none.warnings).toEqual(['no verified server found for me@example.com (mailbox discover me@example.com says why); enter the servers by hand']);
-    expect(screen.getScreen()).toMatch(/Account type/);
+    await answer(null, /Account type/);
+    await answer('w', /Account name/);
+    await answer('mail.example.com', /Server host name/);
+    await answer(null, /Connection security/);
+    await answer(null, /Port/);
+    await answer(null, /Authentication/);
+    // The address typed first is the default login name, by hand too.
+    expect(screen.getScreen()).toMatch(/User name \(me@example\.com\)/);
     screen.keypress({ name: 'c', ctrl: true });
     await first.catch(() => undefined);
 
