@@ -70,6 +70,7 @@ const trust =
 
 export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'type', value: 'type', help: { add: `account type: ${ACCOUNT_TYPES.join(', ')}`, edit: 'must equal the current type (the type cannot change)' }, field: 'type', check: (v) => oneOf(v, 'type', ACCOUNT_TYPES), apply: set('type') },
+  { flag: 'discover', value: 'address', help: 'find the servers of this address (as mailbox discover does) and fill in the best verified one of --type (default: incoming): host, port, security, auth, user; flags given win', field: 'discover', only: 'add', check: (v) => parseAddress(v, 'discover') },
   { flag: 'name', value: 'name', help: 'unique account name (letters, digits, . _ - @)', field: 'name', only: 'add', check: parseName, apply: set('name') },
   { flag: 'host', value: 'host', help: 'server host name or IP address', field: 'host', check: parseHost, apply: set('host') },
   { flag: 'port', value: 'port', help: 'server port (default from type and security: SMTP 465/587/25, IMAP 993/143, POP3 995/110)', field: 'port', check: parsePort, apply: set('port') },

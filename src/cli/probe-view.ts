@@ -6,6 +6,7 @@ import { MailboxError } from '../core/errors.js';
 import type { ProbeResult } from '../protocols/probe/index.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
+import { dnsOf } from './network.js';
 
 export interface ProbeRunOptions {
   timeoutMs?: number;
@@ -26,6 +27,7 @@ export async function runProbe(ctx: Context, account: Account, options: ProbeRun
       sendTo: options.sendTo,
       debugLog,
       now: ctx.now,
+      lookup: dnsOf(ctx.env).lookup,
       secret: async () => {
         if (options.secret !== undefined) return options.secret;
         if (!account.secret) throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });

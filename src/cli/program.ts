@@ -20,6 +20,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   export: { summary: 'print your accounts and filters as JSON (secret references only), for apply or provisioned.json', load: () => import('./commands/export.js') },
   apply: { summary: 'make your accounts and filters match a document (as printed by export)', load: () => import('./commands/apply.js') },
   filter: { summary: 'address filters: who may send to us (inbound), who may receive from us (outbound)', load: () => import('./commands/filter.js') },
+  discover: { summary: 'find the servers of an email address (presets, autoconfig, ISPDB, MX, SRV), each verified', load: () => import('./commands/discover.js') },
   test: { summary: 'test accounts against their servers, stage by stage', load: () => import('./commands/test.js') },
   run: { summary: 'run the reader and sender in the foreground: new mail into the local store, the queue out', load: () => import('./commands/run.js') },
   send: { summary: 'queue a message in the outbox (send-ready); `mailbox run` sends it', load: () => import('./commands/send.js') },

@@ -26,10 +26,12 @@ import { assertNameFree, directionOf } from '../core/rules.js';
 import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 import type { AccountsSnapshot } from '../jobs/accounts/stores.js';
+import type { Candidate } from '../protocols/discovery/index.js';
 import { checkCaFile } from '../store/ca-file.js';
 import { secretSource } from './account-json.js';
 import { effectiveAuth } from './account-flags.js';
 import type { Context } from './context.js';
+import { applyCandidate, candidateTitle, parseDiscoverAddress, runDiscovery, suggestedName } from './discovery-view.js';
 import type { Choice, Prompter, Validate } from './prompter.js';
 
 export interface WizardOptions {
@@ -49,6 +51,8 @@ export interface WizardOptions {
   probeKeychain: () => Promise<MailboxError | undefined>;
   warn: (message: string) => void;
   cwd: string;
+  /** Add: the verified servers of an address, best first; the wizard starts from the address. */
+  discover?: (address: string, type?: AccountType) => Promise<Candidate[]>;
 }
 
 export interface WizardResult {
@@ -90,7 +94,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   // A name the flags gave is checked before the first question, as a typed one is at its prompt.
   if (given('name') && !o.existing) assertNameFree(o.accounts, parseName(input.name));
 
-  if (ask('type', false) && !o.existing) {
+  const discovered = !o.existing && !o.acceptDefaults && input.host === undefined && (await startFromAddress(o, input));
+  if (ask('type', false) && !o.existing && !discovered) {
     input.type = await p.select<AccountType>({
       message: 'Account type',
       choices: [
@@ -107,6 +112,7 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   if (ask('name', false) && !o.existing) {
     input.name = await p.input({
       message: 'Account name',
+      default: str(input.name),
       validate: validator((v) => assertNameFree(o.accounts, parseName(v))),
     });
   }
@@ -165,6 +171,41 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     await askAdvanced(o, input, type, security, tls);
   }
   return { input, secret };
+}
+
+const BY_HAND = 'by-hand';
+
+/**
+ * The address first: its verified servers are offered, the best one preselected; whatever is
+ * chosen becomes the defaults of the questions that follow (every value still editable). Enter
+ * alone at the address, or "e" in the list, is the way to enter the servers by hand.
+ */
+async function startFromAddress(o: WizardOptions, input: AccountInput): Promise<boolean> {
+  if (!o.discover) return false;
+  const p = o.prompter;
+  const address = (await p.input({ message: 'Email address (Enter alone: enter the servers by hand)', validate: validator((v) => v.trim() === '' || parseDiscoverAddress(v)) })).trim();
+  if (!address) return false;
+  // By hand or not, the address is the likeliest login name.
+  if (!o.given.has('user')) input.user ??= address;
+  const type = input.type === undefined ? undefined : oneOf(input.type, 'type', ACCOUNT_TYPES);
+  const found = (await o.discover(address, type)).filter((c) => !type || c.type === type);
+  if (found.length === 0) {
+    o.warn(`no verified server found for ${address} (mailbox discover ${address} says why); enter the servers by hand`);
+    return false;
+  }
+  const choice = await p.select<string>({
+    message: `Verified servers of ${address}`,
+    choices: [
+      ...found.map((c, i) => ({ value: String(i), name: `${candidateTitle(c)}, auth ${c.auth}, user ${c.user} (from ${c.source})` })),
+      { value: BY_HAND, name: 'enter the servers by hand' },
+    ],
+    default: '0',
+  });
+  if (choice === BY_HAND) return false;
+  const chosen = found[Number(choice)]!;
+  applyCandidate(input, chosen, o.given);
+  if (!o.given.has('name')) input.name = suggestedName(address, chosen.type);
+  return true;
 }
 
 function str(value: unknown): string | undefined {
@@ -296,5 +337,6 @@ export function askOnTerminal(
     probeKeychain: () => ctx.secrets.probeKeychain(),
     warn: (m) => ctx.out.warn(m),
     cwd: ctx.cwd,
+    discover: o.existing ? undefined : async (address, type) => (await runDiscovery(ctx, address, { verify: true, types: type ? [type] : undefined })).candidates.filter((c) => c.verified === true),
   });
 }

@@ -3,6 +3,7 @@
 import type { Account } from '../core/account.js';
 import { openIncoming, openOutgoing, preloadAdapters } from '../protocols/open.js';
 import type { DebugLog } from '../protocols/debug-log.js';
+import type { LookupFn } from '../protocols/net/socket.js';
 import type { Adapters } from './cycles.js';
 
 export const protocolAdapters: Adapters = {
@@ -14,6 +15,16 @@ export const protocolAdapters: Adapters = {
     return smtpAccountFailure(err, account);
   },
 };
+
+/** The adapters with every server name resolved through `lookup` (MAILBOX_DNS_SERVERS); as they are without one. */
+export function resolvingWith(adapters: Adapters, lookup: LookupFn | undefined): Adapters {
+  if (!lookup) return adapters;
+  return {
+    ...adapters,
+    openIncoming: (account, options) => adapters.openIncoming(account, { ...options, lookup }),
+    openOutgoing: (account, options) => adapters.openOutgoing(account, { ...options, lookup }),
+  };
+}
 
 /** Opens an account's debug log under `logDir` when its debug flag is on; the secret is scrubbed from it. */
 export function debugLogs(logDir: string): (account: Account, secret: string | undefined) => Promise<DebugLog | undefined> {

@@ -1,17 +1,16 @@
 // The wizard of the real executable on a real pseudo-terminal (util-linux `script`), answered
 // prompt by prompt as a person would, with the keychain of a real Secret Service.
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stripVTControlCharacters, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSecretService, type SecretService } from '../harness/index.js';
-import { baseEnv, BIN, readTree, tmpHome } from '../helpers/cli.js';
+import { readTree, tmpHome } from '../helpers/cli.js';
+import { DOWN, ENTER, Terminal } from '../helpers/terminal.js';
 
 const exec = promisify(execFile);
 const PASSWORD = 'pty-secret "x" é 42';
-const ENTER = '\r';
-const DOWN = '\u001b[B';
 
 let ss: SecretService;
 const { home, cleanup } = tmpHome();
@@ -23,50 +22,9 @@ afterAll(async () => {
   cleanup();
 });
 
-function quote(arg: string): string {
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A `mailbox` process whose stdin, stdout and stderr are a terminal. */
-class Terminal {
-  private child: ChildProcessWithoutNullStreams;
-  private raw = '';
-  private seen = 0;
-  readonly exit: Promise<number | null>;
-
-  constructor(args: string[]) {
-    const command = `stty cols 200 rows 50; exec ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`;
-    this.child = spawn('script', ['-qfec', command, '/dev/null'], { env: baseEnv({ ...ss.env, MAILBOX_HOME: home, TERM: 'xterm' }) });
-    this.child.stdout.setEncoding('utf8').on('data', (c: string) => (this.raw += c));
-    this.exit = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  /** Everything the terminal showed, escape sequences removed. */
-  get transcript(): string {
-    return stripVTControlCharacters(this.raw);
-  }
-
-  /** Waits for `text` to appear after the last answer, then types `keys`. */
-  async answer(text: string | RegExp, keys: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const rest = this.transcript.slice(this.seen);
-      const match = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
-      if (match >= 0) {
-        this.seen += match + 1;
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`no ${String(text)} on the terminal; it shows:\n${rest}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    this.child.stdin.write(keys);
-  }
-
-  async close(): Promise<number | null> {
-    const code = await this.exit;
-    this.child.stdin.end();
-    return code;
-  }
+/** The wizard on a terminal with this test's home and keychain. */
+function terminal(args: string[]): Terminal {
+  return new Terminal(args, { ...ss.env, MAILBOX_HOME: home });
 }
 
 async function keychainEntry(key: string): Promise<string | null> {
@@ -83,7 +41,8 @@ function config(): any {
 
 describe('wizard on a terminal', () => {
   it('add: asks each field with defaults, re-asks a bad value, masks the password, stores it in the keychain', async () => {
-    const t = new Terminal(['add', '--no-test']);
+    const t = terminal(['add', '--no-test']);
+    await t.answer('Email address (Enter alone: enter the servers by hand)', ENTER);
     await t.answer('Account type', ENTER);
     await t.answer('Account name', `pty-work${ENTER}`);
     await t.answer('Server host name', `bad_host${ENTER}`);
@@ -108,7 +67,7 @@ describe('wizard on a terminal', () => {
   });
 
   it('edit with no flags: the wizard, prefilled; Enter keeps a value, the secret is kept', async () => {
-    const t = new Terminal(['edit', 'pty-work', '--no-test']);
+    const t = terminal(['edit', 'pty-work', '--no-test']);
     await t.answer('Server host name (imap.example.com)', ENTER);
     await t.answer('Connection security', `${DOWN}${ENTER}`);
     await t.answer('Port (143)', ENTER);
@@ -126,7 +85,8 @@ describe('wizard on a terminal', () => {
 
   it('Ctrl-C at a prompt cancels: exit 130, nothing saved', async () => {
     const before = fs.readFileSync(path.join(home, 'config.json'));
-    const t = new Terminal(['add']);
+    const t = terminal(['add']);
+    await t.answer('Email address', ENTER);
     await t.answer('Account type', ENTER);
     await t.answer('Account name', '\u0003');
     expect(await t.close()).toBe(130);
@@ -135,11 +95,11 @@ describe('wizard on a terminal', () => {
   });
 
   it('remove asks for confirmation; "n" keeps the account, "y" removes it with its keychain entry', async () => {
-    const keep = new Terminal(['remove', 'pty-work']);
+    const keep = terminal(['remove', 'pty-work']);
     await keep.answer('Remove imap account pty-work and its keychain entry mailbox/pty-work? (y/N)', `n${ENTER}`);
     expect(await keep.close()).toBe(0);
     expect(config().accounts).toHaveLength(1);
-    const t = new Terminal(['remove', 'pty-work']);
+    const t = terminal(['remove', 'pty-work']);
     await t.answer('Remove imap account pty-work', `y${ENTER}`);
     expect(await t.close()).toBe(0);
     expect(t.transcript).toContain('removed imap account pty-work and its keychain entry');

@@ -6,6 +6,7 @@ import { parseAccount, type AccountView } from '../../src/core/account.js';
 import { MailboxError } from '../../src/core/errors.js';
 import { promptsPrompter } from '../../src/cli/prompter.js';
 import { runAccountWizard, type WizardOptions } from '../../src/cli/wizard.js';
+import type { Candidate } from '../../src/protocols/discovery/index.js';
 
 // The real inquirer prompts, rendered to the shared test screen instead of a terminal.
 const wrapped = {
@@ -213,5 +214,62 @@ describe('edit wizard', () => {
     const result = await done;
     expect(result.secret).toBeUndefined();
     expect(parseAccount(result.input)).toEqual({ ...current, security: 'starttls', port: 143 });
+  });
+});
+
+describe('add wizard from the email address', () => {
+  const found = (over: Partial<Candidate>): Candidate => ({
+    type: 'imap', host: 'mail.example.com', port: 1993, security: 'tls', auth: 'password', oauthProvider: null, user: 'me',
+    source: 'autoconfig', origin: 'https://autoconfig.example.com/mail/config-v1.1.xml', warnings: [], confirmedBy: [], verified: true, stages: [], error: null, ...over,
+  });
+
+  it('offers the verified servers; the chosen one is the default of every question after it', async () => {
+    const asked: string[] = [];
+    const o = options({ discover: async (address) => (asked.push(address), [found({}), found({ type: 'smtp', host: 'smtp.example.com', port: 465, user: 'me@example.com' })]) });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer('me@example.com', /Email address \(Enter alone: enter the servers by hand\)/);
+    expect(asked).toEqual(['me@example.com']);
+    expect(screen.getScreen()).toMatch(/Verified servers of me@example\.com[\s\S]*imap mail\.example\.com:1993 tls, auth password, user me \(from autoconfig\)[\s\S]*smtp smtp\.example\.com:465 tls[\s\S]*enter the servers by hand/);
+    await answer(null);
+    await answer(null, /Account name \(example\.com-imap\)/);
+    await answer(null, /Server host name \(mail\.example\.com\)/);
+    await answer(null, /Connection security/);
+    await answer(null, /Port \(1993\)/);
+    await answer(null, /Authentication/);
+    await answer(null, /User name \(me\)/);
+    await answer(null, /Password source/);
+    await answer('pw', /Password/);
+    await answer(null, /IMAP folder/);
+    await answer(null, /Change advanced settings/);
+    const result = await done;
+    expect(parseAccount({ ...result.input, secret: { kind: 'env', name: 'X' } })).toMatchObject({ name: 'example.com-imap', type: 'imap', host: 'mail.example.com', port: 1993, security: 'tls', user: 'me' });
+  });
+
+  it('nothing verified: said, the servers are asked by hand, the address is the default user; a type given by a flag narrows the list', async () => {
+    const none = options({ discover: async () => [] });
+    const first = start(runAccountWizard(none));
+    await screen.next();
+    await answer('me@example.com', /Email address/);
+    expect(none.warnings).toEqual(['no verified server found for me@example.com (mailbox discover me@example.com says why); enter the servers by hand']);
+    await answer(null, /Account type/);
+    await answer('w', /Account name/);
+    await answer('mail.example.com', /Server host name/);
+    await answer(null, /Connection security/);
+    await answer(null, /Port/);
+    await answer(null, /Authentication/);
+    // The address typed first is the default login name, by hand too.
+    expect(screen.getScreen()).toMatch(/User name \(me@example\.com\)/);
+    screen.keypress({ name: 'c', ctrl: true });
+    await first.catch(() => undefined);
+
+    const typed = options({ input: { type: 'smtp' }, given: new Set(['type']), discover: async () => [found({}), found({ type: 'smtp', host: 'smtp.example.com', port: 465 })] });
+    const second = start(runAccountWizard(typed));
+    await screen.next();
+    await answer('me@example.com', /Email address/);
+    expect(screen.getScreen()).toMatch(/smtp smtp\.example\.com:465/);
+    expect(screen.getScreen()).not.toMatch(/imap mail\.example\.com/);
+    screen.keypress({ name: 'c', ctrl: true });
+    await second.catch(() => undefined);
   });
 });

@@ -1,10 +1,13 @@
 // mailbox add: flags for scripts, a wizard on a terminal for whatever the flags did not give.
 import type { Command } from 'commander';
+import { ACCOUNT_TYPES, type AccountType } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
+import { oneOf } from '../../core/validate.js';
 import { addAccount } from '../../jobs/accounts/save.js';
 import { checkFlagValues, declareAccountFlags, missingFlags, parseAccountFlags, type AccountFlagValues } from '../account-flags.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
+import { applyCandidate, discoverForAdd, suggestedName } from '../discovery-view.js';
 import { connectionCheck, printSaveOutcome, readStdinSecret } from '../save-account.js';
 import { askOnTerminal } from '../wizard.js';
 
@@ -16,7 +19,9 @@ Examples:
   $ mailbox add --type smtp --name out --host smtp.example.com --security starttls \\
       --user me@example.com --password-env SMTP_PASSWORD --no-test
   $ mailbox add --type pop3 --name archive --host pop.example.com --user me \\
-      --password-command "pass show mail/archive" --delete-after-download --max-size 20MB`;
+      --password-command "pass show mail/archive" --delete-after-download --max-size 20MB
+  $ mailbox add --discover me@example.com --type smtp --password-env SMTP_PASSWORD
+      # the servers found and verified as by mailbox discover; flags given win`;
 
 type AddFlags = AccountFlagValues & { yes?: boolean; test?: boolean };
 
@@ -24,6 +29,12 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
   checkFlagValues(flags);
   const parsed = parseAccountFlags(flags);
   let { input } = parsed;
+  if (typeof flags.discover === 'string') {
+    const type = input.type === undefined ? undefined : oneOf(input.type, 'type', ACCOUNT_TYPES);
+    const found = await discoverForAdd(ctx, flags.discover, type);
+    applyCandidate(input, found, parsed.given);
+    if (!parsed.given.has('name')) input.name = suggestedName(flags.discover, found.type as AccountType);
+  }
   let secret = await readStdinSecret(ctx, parsed.secret, 'add');
   if (ctx.interactive) {
     ({ input, secret } = await askOnTerminal(ctx, { snapshot: await ctx.snapshot(), input, given: parsed.given, secret, acceptDefaults: Boolean(flags.yes) }));

@@ -6,6 +6,7 @@ import type { CycleReport } from '../../jobs/cycles.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
+import { dnsOf } from '../network.js';
 import { openCommandStores } from '../stores.js';
 
 interface RunFlags {
@@ -89,7 +90,8 @@ Examples:
         const format = (opts.logFormat ?? 'text').toLowerCase();
         if (format !== 'text' && format !== 'json') throw invalid('log-format', opts.logFormat, 'text or json');
         const json = format === 'json' || Boolean(opts.json);
-        const [{ Runner }, { protocolAdapters, debugLogs }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
+        const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
+        const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
         const progress = progressIndicator(ctx);
         const stop = new AbortController();
@@ -112,7 +114,7 @@ Examples:
             stores,
             snapshot: () => ctx.snapshot(),
             secrets: ctx.secrets,
-            adapters: protocolAdapters,
+            adapters: resolvingWith(protocolAdapters, lookup),
             debugLog: debugLogs(ctx.paths.logDir),
             clock: ctx.now,
             monotonic: () => performance.now(),

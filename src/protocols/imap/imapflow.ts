@@ -4,7 +4,9 @@ import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { imapflowLogger, type DebugLog } from '../debug-log.js';
+import { libraryTarget } from '../net/dns.js';
 import { connectionTls } from '../net/library-tls.js';
+import type { LookupFn } from '../net/socket.js';
 import type { Peer } from '../net/peer.js';
 import { imapLoginRefused } from './login.js';
 import { chooseImapMechanism, IMAPFLOW_LOGIN_METHOD, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
@@ -86,15 +88,20 @@ export interface ImapflowOptions {
   secret: string;
   debug?: DebugLog;
   timeoutMs?: number;
+  /** Resolves the server's name (MAILBOX_DNS_SERVERS); default: imapflow resolves it through the system. */
+  lookup?: LookupFn;
 }
 
 /** An imapflow client (loaded lazily), connected and logged in; a failure is ours already. */
 export async function connectImapflow(account: Account, peer: Peer, options: ImapflowOptions): Promise<ImapFlow> {
   const { ImapFlow } = await import('imapflow');
-  const tls = await connectionTls(account);
+  const tls = await connectionTls(account, { lookup: options.lookup });
+  const target = await libraryTarget(peer, options.lookup, options.timeoutMs ?? 30_000).catch((err: unknown) => {
+    throw imapFailure(err, peer);
+  });
   const auth = imapflowAuth(account, options.secret, () => client.capabilities.keys());
   const client: ImapFlow = new ImapFlow({
-    host: account.host,
+    ...target,
     port: account.port,
     secure: account.security === 'tls',
     doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,

@@ -6,6 +6,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
 import type { DebugLog } from '../debug-log.js';
+import type { LookupFn } from '../net/socket.js';
 import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
@@ -20,6 +21,8 @@ export interface ImapReaderOptions {
   readWrite: boolean;
   debug?: DebugLog;
   timeoutMs?: number;
+  /** Resolves the server's name (MAILBOX_DNS_SERVERS); default: imapflow resolves it through the system. */
+  lookup?: LookupFn;
 }
 
 /** "1:5,7,9:12" from ascending UIDs. */

@@ -4,14 +4,14 @@ import type tls from 'node:tls';
 import { LineSession } from './line-session.js';
 import { Peer } from './peer.js';
 import { requestStartTls } from './replies.js';
-import { connectFirst, handshake, resolveHost } from './socket.js';
+import { connectFirst, handshake, resolveHost, type LookupFn } from './socket.js';
 import { socketTlsOptions, type HandshakePlan, type TlsAccount } from './trust.js';
 
-export async function fetchPeerCertificate(account: TlsAccount, plan: HandshakePlan, timeoutMs: number): Promise<tls.DetailedPeerCertificate> {
+export async function fetchPeerCertificate(account: TlsAccount, plan: HandshakePlan, timeoutMs: number, lookup?: LookupFn): Promise<tls.DetailedPeerCertificate> {
   const signal = AbortSignal.timeout(timeoutMs);
   const peer = new Peer(account);
   peer.stage = 'resolve';
-  const addresses = await resolveHost(peer, signal);
+  const addresses = await resolveHost(peer, signal, lookup);
   peer.stage = 'connect';
   const plain = await connectFirst(peer, addresses, signal);
   let secure: tls.TLSSocket | undefined;

@@ -23,7 +23,7 @@ export async function connectionTls(account: TlsAccount, deps: TlsDeps = {}): Pr
   if (trust !== 'fingerprint') return { ...options, rejectUnauthorized: true };
   const plan = await handshakePlan(account, deps);
   const fetch = deps.fetchPeerCertificate ?? fetchPeerCertificate;
-  const presented = await fetch(account, plan, deps.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
+  const presented = await fetch(account, plan, deps.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, deps.lookup);
   const pinned = pinnedCertificate(presented, plan.pin!);
   if (!pinned) {
     const detail = `the certificate of ${account.host}:${account.port} (fingerprint ${presented.fingerprint256}) does not match the pinned ${plan.pin}`;

@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import type { Account } from '../../core/account.js';
 import { protocolError } from '../errors.js';
 import type { Advice } from './security-advice.js';
+import type { LookupFn } from './socket.js';
 
 export type TrustKind = 'system' | 'ca' | 'fingerprint' | 'insecure';
 
@@ -22,7 +23,9 @@ export interface TlsDeps {
   /** Deadline for the certificate fetch of a pinned account (default 15 s). */
   timeoutMs?: number;
   /** Fetches the server's certificate chain for a pinned account (default: our own handshake). */
-  fetchPeerCertificate?: (account: TlsAccount, plan: HandshakePlan, timeoutMs: number) => Promise<tls.DetailedPeerCertificate>;
+  fetchPeerCertificate?: (account: TlsAccount, plan: HandshakePlan, timeoutMs: number, lookup?: LookupFn) => Promise<tls.DetailedPeerCertificate>;
+  /** Resolves the server's name for that fetch (MAILBOX_DNS_SERVERS); default: the system. */
+  lookup?: LookupFn;
 }
 
 /** How our own sockets shake hands and then judge the peer. */

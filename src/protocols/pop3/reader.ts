@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import type { Account } from '../../core/account.js';
 import type { DebugLog } from '../debug-log.js';
+import type { LookupFn } from '../net/socket.js';
 import { connectPop3 } from './connect.js';
 import type { Incoming, RemoteMessage } from '../types.js';
 
@@ -11,12 +12,14 @@ export interface Pop3ReaderOptions {
   secret: string;
   debug?: DebugLog;
   timeoutMs?: number;
+  /** Resolves the server's name (MAILBOX_DNS_SERVERS); default: the system. */
+  lookup?: LookupFn;
   /** RETR commands in flight with PIPELINING (default 32). */
   window?: number;
 }
 
 export async function openPop3Reader(account: Account, options: Pop3ReaderOptions): Promise<Incoming> {
-  const client = await connectPop3(account, { secret: options.secret, tap: options.debug?.tap, timeoutMs: options.timeoutMs });
+  const client = await connectPop3(account, { secret: options.secret, tap: options.debug?.tap, timeoutMs: options.timeoutMs, lookup: options.lookup });
   const pipelining = client.capabilities?.has('PIPELINING') ?? false;
   return {
     protocol: 'pop3',

@@ -10,7 +10,7 @@ import { handshakePlan, type TlsDeps } from '../net/trust.js';
 import { probeImap } from '../imap/probe.js';
 import { probePop3 } from '../pop3/probe.js';
 import { probeSmtp } from '../smtp/probe.js';
-import { StageFailed, StageRecorder, type ProbeResult } from './stages.js';
+import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName } from './stages.js';
 import type { ProbeContext } from './transport.js';
 
 export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.js';
@@ -27,6 +27,10 @@ export interface ProbeOptions {
   now?: () => Date;
   lookup?: LookupFn;
   tls?: TlsDeps;
+  /** Stop before this stage and report success: discovery checks a server without logging in. */
+  stopBefore?: StageName;
+  /** Ends the probe before its deadline (the caller no longer needs the answer). */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
@@ -35,7 +39,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   const started = performance.now();
   const peer = new Peer(account);
   peer.stage = 'setup';
-  const recorder = new StageRecorder(peer);
+  const recorder = new StageRecorder(peer, options.stopBefore);
   const log = options.debugLog;
   log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
   let failure: StageFailed | undefined;
@@ -46,7 +50,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       peer,
       recorder,
       timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       plan: await handshakePlan(account, options.tls),
       tap: log?.tap,
       note: (text) => log?.note(text),
@@ -65,6 +69,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     else await probeSmtp(ctx);
   } catch (err) {
     if (err instanceof StageFailed) failure = err;
+    else if (err instanceof ProbeStopped) log?.note(`stopped before ${options.stopBefore}`);
     else {
       // Before any stage (a CA file that cannot be read): a configuration problem of its own.
       failure = new StageFailed(err instanceof MailboxError ? err : peer.system(err));

@@ -47,6 +47,9 @@ export interface StageOutcome<T> {
   data?: Record<string, unknown>;
 }
 
+/** Thrown at the stage the run was asked to stop before (discovery stops before the login). */
+export class ProbeStopped extends Error {}
+
 /** Thrown to stop the run after a stage failed; the failure is already recorded. */
 export class StageFailed extends Error {
   constructor(readonly error: MailboxError) {
@@ -58,13 +61,18 @@ export class StageRecorder {
   readonly stages: StageResult[] = [];
   readonly warnings: string[] = [];
 
-  constructor(private readonly peer: Peer) {}
+  constructor(
+    private readonly peer: Peer,
+    /** Stop here, successfully, before anything of this stage is sent. */
+    private readonly stopBefore?: StageName,
+  ) {}
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
   async run<T>(name: StageName, body: () => Promise<StageOutcome<T>>): Promise<T> {
+    if (name === this.stopBefore) throw new ProbeStopped();
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
     this.peer.stage = name;

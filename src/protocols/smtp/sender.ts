@@ -5,7 +5,9 @@
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Account } from '../../core/account.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
+import { libraryTarget } from '../net/dns.js';
 import { connectionTls } from '../net/library-tls.js';
+import type { LookupFn } from '../net/socket.js';
 import { Peer } from '../net/peer.js';
 import type { Envelope, Outgoing, OutgoingMessage, SendResult } from '../types.js';
 import { classifySmtpError } from './failures.js';
@@ -16,6 +18,8 @@ export interface SmtpSenderOptions {
   secret?: string;
   debug?: DebugLog;
   timeoutMs?: number;
+  /** Resolves the server's name (MAILBOX_DNS_SERVERS); default: nodemailer resolves it itself. */
+  lookup?: LookupFn;
 }
 
 /** The method name under which nodemailer runs our login. */
@@ -52,13 +56,14 @@ function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'aut
 
 export async function openSmtpSender(account: Account, options: SmtpSenderOptions): Promise<Outgoing> {
   const { default: nodemailer } = await import('nodemailer');
-  const tls = await connectionTls(account);
+  const tls = await connectionTls(account, { lookup: options.lookup });
   const timeout = options.timeoutMs ?? 60_000;
+  const target = await libraryTarget(new Peer(account), options.lookup, timeout);
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections: 1,
     maxMessages: Infinity,
-    host: account.host,
+    ...target,
     port: account.port,
     secure: account.security === 'tls',
     requireTLS: account.security === 'starttls',
