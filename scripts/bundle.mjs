@@ -4,7 +4,7 @@
 // tsc has just written dist/ (the per-module build the benchmarks import); this replaces
 // dist/cli/main.js with the bundle's entry and puts its chunks beside it.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const bundled = new Set(['commander', 'chalk']);
@@ -25,3 +25,6 @@ await build({
   banner: { js: "import { createRequire as __mailboxRequire } from 'node:module'; const require = __mailboxRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The database schema's migrations are SQL files read at run time (store/postgres/schema.ts).
+cpSync('src/store/postgres/migrations', 'dist/store/postgres/migrations', { recursive: true });

@@ -10,7 +10,7 @@ export function nextAttemptAt(attempts: number, now: Date): Date | null {
 const LONGEST_MINUTES = Math.max(...BACKOFF_MINUTES);
 
 /** A wall clock set back by less than this is not worth an early retry (NTP slews by milliseconds). */
-const JUMP_TOLERANCE_MS = 60_000;
+export const JUMP_TOLERANCE_MS = 60_000;
 
 /**
  * Whether a retry scheduled for `nextAttempt` (ISO) after `attempts` attempts is due `now`. A retry is

@@ -1,9 +1,10 @@
-// The one way to open the store: the local files under `paths` (a database store will be chosen
-// here too). Loaded lazily by the commands that need mail, the queue or the runner's state.
+// The one way to open the store: the local files under `paths`, or the database named by
+// `options.database` (PostgreSQL, loaded only then). Loaded lazily by the commands that need it.
 import { openLocalStores } from './local/index.js';
 import type { Paths } from './paths.js';
 import type { StoreOptions, Stores } from './types.js';
 
 export async function openStores(paths: Paths, options: StoreOptions): Promise<Stores> {
+  if (options.database) return (await import('./postgres/index.js')).openPostgresStores(options.database, options);
   return openLocalStores(paths, options);
 }

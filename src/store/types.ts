@@ -262,4 +262,6 @@ export interface StoreOptions {
   pid: number;
   /** Whether a process with this pid exists (the run lock's holder may have been killed). */
   isAlive: (pid: number) => boolean;
+  /** A PostgreSQL URL: the database store instead of the local files. */
+  database?: string;
 }

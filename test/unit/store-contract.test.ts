@@ -1,12 +1,15 @@
-// The store interfaces, one set of cases run against every implementation: the local files and
-// memory (a database store joins this list). The unit tests of the jobs run on the memory store, so
-// what they prove holds for the local files only as far as these cases show the two behave alike.
+// The store interfaces, one set of cases run against every implementation: the local files, memory
+// and PostgreSQL (a fresh database per case, on the harness's server). The unit tests of the jobs run
+// on the memory store, so what they prove holds for the others only as far as these cases show the
+// implementations behave alike.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openLocalStores } from '../../src/store/local/index.js';
 import { openMemoryStores } from '../../src/store/memory/index.js';
+import { openPostgresStores } from '../../src/store/postgres/index.js';
+import { startDatabases, type Databases } from '../helpers/databases.js';
 import { resolvePaths } from '../../src/store/paths.js';
 import { receivedRecord } from '../../src/store/records.js';
 import { summarize } from '../../src/store/message-headers.js';
@@ -14,12 +17,17 @@ import type { EmailRecord, QueuedMessage, StagedMessage, Stores } from '../../sr
 
 const t0 = new Date('2025-01-01T00:00:00Z');
 const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
-const implementations: Array<[string, () => Stores]> = [
+let databases: Promise<Databases> | undefined;
+afterAll(async () => {
+  await (await databases)?.stop();
+});
+
+const implementations: Array<[string, () => Stores | Promise<Stores>]> = [
   [
     'local files',
     () => {
@@ -33,6 +41,15 @@ const implementations: Array<[string, () => Stores]> = [
     },
   ],
   ['memory', () => openMemoryStores({ clock: () => t0, pid: 100 })],
+  [
+    'postgres',
+    async () => {
+      const url = await (await (databases ??= startDatabases())).fresh();
+      const stores = await openPostgresStores(url, { clock: () => t0, pid: 100, isAlive: () => true });
+      cleanups.push(() => stores.close());
+      return stores;
+    },
+  ],
 ];
 
 const message = (subject: string, extra = '') => Buffer.from(`From: a@x.test\r\nTo: b@x.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@x>\r\n${extra}\r\n.dot\r\n\xe9\r\n`, 'latin1');
@@ -62,7 +79,7 @@ async function content(m: QueuedMessage): Promise<Buffer> {
 
 describe.each(implementations)('store contract: %s', (_name, open) => {
   it('incoming: a staged message is neither held nor recorded until its batch is committed, then all of it is', async () => {
-    const stores = open();
+    const stores = await open();
     const body = message('one', `X-Pad: ${'p'.repeat(200)}\r\n`);
     const staged = await stores.incoming.stage(streamed(body), { account: 'Work', id: '7/1' });
     expect(staged.size).toBe(body.length);
@@ -88,7 +105,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
 
   it('incoming: a discarded message leaves nothing; a blocked sender is kept in skipped', async () => {
-    const stores = open();
+    const stores = await open();
     const dropped = await stores.incoming.stage(message('dup'), { account: 'p', id: 'u0' });
     await stores.incoming.discard(dropped);
     const [kept, blocked] = await receive(stores, 'p', [{ source: 'u1', body: message('kept') }, { source: 'u2', body: message('spam'), blocked: true }], ['u0', 'u1', 'u2']);
@@ -104,7 +121,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
 
   it('queue: enqueue, claim in batches oldest first, never twice, and settle', async () => {
-    const stores = open();
+    const stores = await open();
     const queued: EmailRecord[] = [];
     for (let i = 0; i < 5; i++) queued.push(await stores.queue.enqueue(message(`q${i}`), { account: 'out', recipients: ['b@x.test', 'hidden@x.test'] }));
     expect(queued[0]).toMatchObject({ state: 'send-ready', subject: 'q0', to: ['b@x.test'], recipients: ['b@x.test', 'hidden@x.test'], attempts: 0 });
@@ -132,7 +149,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
 
   it('queue: backs off 1, 5, 10, 20, 40, 60, 120, 120 minutes on temporary failures, then fails', async () => {
-    const stores = open();
+    const stores = await open();
     const record = await stores.queue.enqueue(message('retry'), { account: 'out', recipients: ['b@x.test'] });
     let now = t0;
     for (const wait of [1, 5, 10, 20, 40, 60, 120, 120]) {
@@ -153,7 +170,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
 
   it('queue: requeue puts a failed message back; other states are refused, an unknown id is 66', async () => {
-    const stores = open();
+    const stores = await open();
     const record = await stores.queue.enqueue(message('fail'), { account: 'out', recipients: ['b@x.test'] });
     const [due] = await stores.queue.claim(t0, 1);
     await stores.queue.commit([await stores.queue.place(due!, { kind: 'failed', error: '550 no such user' }, t0)]);
@@ -166,7 +183,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
   });
 
   it('run lock, status and config', async () => {
-    const stores = open();
+    const stores = await open();
     const lock = await stores.lock.acquire();
     expect(await stores.lock.holder()).toBe(100);
     await lock.release();

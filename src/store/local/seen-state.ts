@@ -3,6 +3,7 @@
 // anything from a server.
 import path from 'node:path';
 import { MailboxError } from '../../core/errors.js';
+import { imapCursorOf } from '../cursor.js';
 import type { ImapCursor, Pop3Meta, SeenChange, SeenState } from '../types.js';
 import { appendLines, readJson as readJsonFile, readText, writeAtomic } from './files.js';
 
@@ -26,16 +27,7 @@ export class FileSeenState implements SeenState {
 
   async imapCursor(account: string): Promise<ImapCursor | undefined> {
     const raw = await readJson<Partial<ImapCursor>>(this.file(account, 'imap.json'));
-    if (!raw) return undefined;
-    return {
-      folder: String(raw.folder ?? 'INBOX'),
-      uidValidity: Number(raw.uidValidity ?? 0),
-      lastUid: Number(raw.lastUid ?? 0),
-      extra: Array.isArray(raw.extra) ? raw.extra.map(Number) : [],
-      tooLarge: raw.tooLarge ?? {},
-      dedupe: Boolean(raw.dedupe),
-      pendingDelete: Boolean(raw.pendingDelete),
-    };
+    return raw ? imapCursorOf(raw) : undefined;
   }
 
   async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {

@@ -1,0 +1,54 @@
+// What `mailbox db` does with a database that may not be migrated yet: bring its schema up to date,
+// and tell its state (server, schema version, runner, settings).
+import { openDatabase, type Database, type DatabaseName } from './connection.js';
+import { PgRunLock } from './run-lock.js';
+import { appliedMigrations, latestVersion, migrate, migrations, SCHEMA, type AppliedMigration, type MigrateResult } from './schema.js';
+
+async function withDatabase<T>(url: string, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = openDatabase(url, { max: 2 });
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function migrateDatabase(url: string): Promise<MigrateResult & { database: DatabaseName }> {
+  return withDatabase(url, async (db) => ({ database: db.name, ...(await migrate(db)) }));
+}
+
+export interface DatabaseStatus {
+  database: DatabaseName;
+  server: { version: string };
+  schema: { version: number; latest: number; pending: Array<{ version: number; name: string }>; applied: AppliedMigration[] };
+  runner: { running: boolean; pid: number | null; host: string | null; startedAt: string | null };
+  settings: Array<{ name: string; value: unknown; description: string }>;
+}
+
+export async function databaseStatus(url: string, clock: () => Date): Promise<DatabaseStatus> {
+  return withDatabase(url, async (db) => {
+    const client = await db.connect();
+    let server: string;
+    try {
+      server = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+    } finally {
+      client.release();
+    }
+    const applied = await appliedMigrations(db);
+    const version = applied.at(-1)?.version ?? 0;
+    const done = new Set(applied.map((m) => m.version));
+    const pending = migrations().filter((m) => !done.has(m.version)).map((m) => ({ version: m.version, name: m.name }));
+    const migrated = version > 0 && pending.length === 0;
+    const holder = migrated ? await new PgRunLock(db, { pid: 0, clock }).runner() : undefined;
+    const settings = migrated
+      ? (await db.query<{ name: string; value: unknown; description: string }>(`SELECT name, value, description FROM ${SCHEMA}.settings ORDER BY name`)).rows
+      : [];
+    return {
+      database: db.name,
+      server: { version: server },
+      schema: { version, latest: latestVersion(), pending, applied },
+      runner: { running: Boolean(holder), pid: holder?.pid ?? null, host: holder?.host ?? null, startedAt: holder?.startedAt.toISOString() ?? null },
+      settings,
+    };
+  });
+}

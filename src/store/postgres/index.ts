@@ -1,0 +1,70 @@
+// The PostgreSQL store: the same interfaces as the local files, on one database that any number of
+// machines share (chosen by MAILBOX_DATABASE_URL or --database). Opening checks the schema: a database
+// that `mailbox db migrate` has not brought to this version is refused (78) before anything is read.
+// Secrets stay references here, as in config.json: each machine resolves them itself. OAuth tokens
+// (issue 11) get their table and a TokenStore implementation beside these, encrypted with
+// MAILBOX_TOKEN_KEY and refreshed under a row lock.
+import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
+import { DEFAULT_CHUNK, PgMail } from './bodies.js';
+import { openDatabase, type Database } from './connection.js';
+import { PgConfig } from './config.js';
+import { PgIncoming } from './incoming.js';
+import { PgQueue } from './queue.js';
+import { PgEmailLog } from './records.js';
+import { PgRunLock } from './run-lock.js';
+import { PgRunStatus } from './run-status.js';
+import { requireMigrated, type SchemaState } from './schema.js';
+import { PgSeenState } from './seen.js';
+
+export interface PostgresStores extends Stores {
+  config: PgConfig;
+  incoming: PgIncoming;
+  lock: PgRunLock;
+  db: Database;
+  schema: SchemaState;
+}
+
+function chunkOf(settings: Record<string, unknown>): number {
+  const value = Number(settings.body_chunk_bytes);
+  return Number.isInteger(value) && value >= 64 * 1024 && value <= 64 * 1024 * 1024 ? value : DEFAULT_CHUNK;
+}
+
+/** Opens the database store; refuses a database that is not migrated to this version (78). */
+export async function openPostgresStores(url: string, options: StoreOptions): Promise<PostgresStores> {
+  const db = openDatabase(url);
+  let schema: SchemaState;
+  try {
+    schema = await requireMigrated(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return storesOn(db, schema, options);
+}
+
+export function storesOn(db: Database, schema: SchemaState, options: StoreOptions): PostgresStores {
+  const chunk = chunkOf(schema.settings);
+  const lock = new PgRunLock(db, { pid: options.pid, clock: options.clock });
+  const seen = new PgSeenState(db, lock);
+  const incoming = new PgIncoming(db, seen, chunk, lock);
+  return {
+    db,
+    schema,
+    config: new PgConfig(db),
+    incoming,
+    mail: new PgMail(db),
+    log: new PgEmailLog(db),
+    seen,
+    queue: new PgQueue(db, options.clock, chunk, lock),
+    status: new PgRunStatus(db),
+    lock,
+    async recover(_accounts: readonly IncomingAccount[]): Promise<string[]> {
+      // A batch is kept whole or not at all, and a message in flight is due again: what a stop can
+      // leave is bodies staged for a batch that never committed. Under the run lock no other runner
+      // stages, so all of them are a stopped runner's.
+      const swept = await incoming.sweep(0);
+      return swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [];
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,160 @@
+// The outgoing queue in the database, deciding as every queue does (queue-rules.ts). Due messages are
+// claimed oldest first with FOR UPDATE SKIP LOCKED and marked in flight in the claim's transaction, so
+// two claimers never take one message. An outcome is written at once without waiting for the disk
+// (a kill after it does not send the message again), and made durable with its batch by commit().
+import type { Readable } from 'node:stream';
+import { BACKOFF_MINUTES, JUMP_TOLERANCE_MS } from '../../core/retry.js';
+import { newId } from '../ids.js';
+import { claimed, isDue, OUTBOX_STATES, requeued, settled } from '../queue-rules.js';
+import { outgoingRecord } from '../records.js';
+import type { EmailRecord, MessageData, NewOutgoing, Outcome, QueuedMessage, Queue, Settled } from '../types.js';
+import { openBody, readWhole, writeBody } from './bodies.js';
+import type { Database } from './connection.js';
+import type { Fence } from './fence.js';
+import { insertRecords, updateRecords } from './records.js';
+import { SCHEMA } from './schema.js';
+
+/** Bodies up to this size come with their claim (one round trip for a batch); larger ones are read when sent. */
+const PREFETCH = 256 * 1024;
+/** Messages up to this size are handed to the sender whole; larger ones stream, a part at a time. */
+const READ_WHOLE = 1024 * 1024;
+const OUTBOX = [...OUTBOX_STATES];
+
+class DbQueued implements QueuedMessage {
+  constructor(
+    readonly record: EmailRecord,
+    readonly size: number,
+    private readonly db: Database,
+    private body: Buffer | null,
+  ) {}
+
+  async content(): Promise<Buffer | Readable> {
+    if (this.body) {
+      const body = this.body;
+      this.body = null;
+      return body;
+    }
+    const id = this.record.id;
+    const content = this.size <= READ_WHOLE ? await readWhole(this.db, id) : await openBody(this.db, id);
+    return content ?? Buffer.alloc(0);
+  }
+}
+
+/**
+ * Writes outcomes as they come, many per statement, without waiting for the disk (synchronous_commit
+ * off: a process killed after it keeps them; a server crash may lose the last few, and those messages
+ * are sent again, as with any message in flight).
+ */
+class Placements {
+  private pending: Array<{ record: EmailRecord; done: (err?: unknown) => void }> = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly db: Database) {}
+
+  write(record: EmailRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ record, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.running ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.db.transaction(async (client) => {
+          await client.query('SET LOCAL synchronous_commit TO off');
+          await updateRecords(client, batch.map((p) => p.record));
+        });
+        for (const p of batch) p.done();
+      } catch (err) {
+        for (const p of batch) p.done(err);
+      }
+    }
+    this.running = undefined;
+  }
+}
+
+export class PgQueue implements Queue {
+  /** Claimed here and not yet committed: never claimed again by this process. */
+  private readonly claimedIds = new Set<string>();
+  private readonly placements: Placements;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: () => Date,
+    private readonly chunk: number,
+    private readonly fence: Fence,
+  ) {
+    this.placements = new Placements(db);
+  }
+
+  async enqueue(data: MessageData, outgoing: NewOutgoing): Promise<EmailRecord> {
+    const id = newId();
+    return this.db.transaction(async (client) => {
+      const { size, header } = await writeBody(client, id, data, this.chunk);
+      const recipients = typeof outgoing.recipients === 'function' ? await outgoing.recipients() : outgoing.recipients;
+      const record = outgoingRecord({ id, size, file: id }, header, { account: outgoing.account, recipients }, this.clock());
+      await insertRecords(client, [record]);
+      return record;
+    });
+  }
+
+  async claim(now: Date, limit: number): Promise<QueuedMessage[]> {
+    const claims = await this.db.transaction(async (client) => {
+      await this.fence.check(client);
+      // Due as isDue() says: in flight after a stop, ready, or its retry time reached (or set by a
+      // clock that ran ahead: further off than its back-off step allows, see retryDue).
+      const { rows } = await client.query<{ record: EmailRecord; body: Buffer | null }>(
+        `SELECT e.record, CASE WHEN (e.record ->> 'size')::bigint <= $7 THEN b.data END AS body
+         FROM ${SCHEMA}.emails e LEFT JOIN ${SCHEMA}.bodies b ON b.id = e.id AND b.part = 0
+         WHERE e.state = ANY($1::text[]) AND NOT (e.id = ANY($2::text[]))
+           AND (e.in_flight OR e.state = 'send-ready' OR (e.next_attempt IS NOT NULL AND (
+                 ${SCHEMA}.time_or_null(e.next_attempt) IS NULL
+                 OR ${SCHEMA}.time_or_null(e.next_attempt) <= $3
+                 OR ${SCHEMA}.time_or_null(e.next_attempt) - $3
+                    > make_interval(mins => coalesce(($4::int[])[greatest(e.attempts, 1)], $5)) + make_interval(secs => $6))))
+         ORDER BY e.created_at, e.id
+         LIMIT $8
+         FOR UPDATE OF e SKIP LOCKED`,
+        [OUTBOX, [...this.claimedIds], now, [...BACKOFF_MINUTES], Math.max(...BACKOFF_MINUTES), JUMP_TOLERANCE_MS / 1000, PREFETCH, limit],
+      );
+      // isDue() has the last word (the query above is its translation).
+      const due = rows.filter((r) => isDue(r.record, now)).map((r) => ({ record: claimed(r.record, now), body: r.body }));
+      await updateRecords(client, due.map((d) => d.record));
+      return due;
+    });
+    for (const c of claims) this.claimedIds.add(c.record.id);
+    return claims.map((c) => new DbQueued(c.record, c.record.size, this.db, c.body));
+  }
+
+  async place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled> {
+    const result = settled(message.record, outcome, now);
+    await this.fence.check();
+    await this.placements.write(result.record);
+    return result;
+  }
+
+  async commit(placed: Settled[]): Promise<void> {
+    if (placed.length === 0) return;
+    await this.db.transaction(async (client) => {
+      await this.fence.check(client);
+      await updateRecords(client, placed.map((s) => s.record));
+    });
+    for (const { record } of placed) this.claimedIds.delete(record.id);
+  }
+
+  async waiting(): Promise<EmailRecord[]> {
+    const { rows } = await this.db.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE state = ANY($1::text[]) ORDER BY seq`, [OUTBOX]);
+    return rows.map((r) => r.record);
+  }
+
+  async requeue(id: string, now: Date): Promise<EmailRecord> {
+    return this.db.transaction(async (client) => {
+      const { rows } = await client.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE id = $1 FOR UPDATE`, [id]);
+      const updated = requeued(rows[0]?.record, id, now);
+      await updateRecords(client, [updated]);
+      return updated;
+    });
+  }
+}
