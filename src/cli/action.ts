@@ -47,6 +47,9 @@ export function action<O>(penv: ProgramEnv, handler: Handler<O>, hints?: (args: 
       // Ctrl-C at a prompt: nothing was written; 130 as a shell reports an interrupted command.
       ctx.out.info('cancelled; nothing was saved');
       penv.exitCode = 130;
+    } finally {
+      // A database's connections would keep the process waiting.
+      await ctx.store.close();
     }
   };
 }

@@ -1,15 +1,17 @@
 // Everything a command needs, built once per invocation from the process edge and passed in.
 import { readAccounts, type AccountStores, type AccountsSnapshot } from '../jobs/accounts/stores.js';
-import { ConfigStore, loadProvisioned } from '../store/config-store.js';
+import { loadProvisioned } from '../store/config-store.js';
 import { resolvePaths, type Paths } from '../store/paths.js';
 import { createSecretStore, type SecretStore } from '../store/secrets.js';
 import type { Io } from './io.js';
 import { createPrinter, type Printer } from './printer.js';
 import { terminalPrompter, type Prompter } from './prompter.js';
+import { commandStore, type CommandStore } from './stores.js';
 
 export interface GlobalOptions {
   json?: boolean;
   home?: string;
+  database?: string;
 }
 
 export interface Context {
@@ -17,6 +19,8 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   out: Printer;
   paths: Paths;
+  /** The store: the local files, or the database of --database / MAILBOX_DATABASE_URL. */
+  store: CommandStore;
   secrets: SecretStore;
   /** What the account use cases work on (src/jobs/accounts). */
   accounts: AccountStores;
@@ -33,7 +37,9 @@ export interface Context {
 
 export function createContext(io: Io, globals: GlobalOptions): Context {
   const paths = resolvePaths(io.env, globals.home);
-  const config = new ConfigStore(paths.configFile);
+  const now = () => new Date();
+  const store = commandStore(paths, globals.database || io.env.MAILBOX_DATABASE_URL || undefined, now);
+  const config = store.config;
   const secrets = createSecretStore(io.env);
   const accounts: AccountStores = { config, provisioned: () => loadProvisioned(paths.provisionedFile), secrets };
   return {
@@ -41,12 +47,13 @@ export function createContext(io: Io, globals: GlobalOptions): Context {
     env: io.env,
     out: createPrinter({ json: Boolean(globals.json), stdout: io.stdout, stderr: io.stderr, env: io.env }),
     paths,
+    store,
     secrets,
     accounts,
     interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY),
     prompter: terminalPrompter(io),
     cwd: process.cwd(),
-    now: () => new Date(),
+    now,
     snapshot: () => readAccounts(accounts),
   };
 }

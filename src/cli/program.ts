@@ -26,6 +26,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   send: { summary: 'queue a message in the outbox (send-ready); `mailbox run` sends it', load: () => import('./commands/send.js') },
   emails: { summary: 'list the email log: received, queued, sent, failed and skipped messages', load: () => import('./commands/emails.js') },
   status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
+  db: { summary: 'the PostgreSQL store: db migrate creates or upgrades its schema, db status shows it', load: () => import('./commands/db.js') },
+  'migrate-store': { summary: 'copy the local store (accounts, filters, mail, queue, seen state) into a database', load: () => import('./commands/migrate-store.js') },
 };
 
 function isCommand(name: string): boolean {
@@ -43,6 +45,7 @@ export async function buildProgram(penv: ProgramEnv, argv: readonly string[], ve
     .description('Configure, test and run POP3, IMAP and SMTP email accounts.')
     .version(version, '-V, --version')
     .option('--json', 'print data as JSON on stdout (messages stay on stderr)')
+    .option('--database <url>', 'keep everything in this PostgreSQL database (default: $MAILBOX_DATABASE_URL, else local files)')
     .option('--home <dir>', 'keep all files under DIR (default: $MAILBOX_HOME, else XDG folders)')
     .showHelpAfterError('(run with --help for usage)')
     // Inherited by every subcommand added below: usage errors become exit 64 in main().

@@ -1,6 +1,9 @@
-// The store for the commands that work with mail, the queue or the runner's state: opened lazily
-// (commands that never touch mail do not load it), with this process's facts for the run lock.
-import type { Stores } from '../store/types.js';
+// The store of a command, chosen once from --database / MAILBOX_DATABASE_URL (else the local files)
+// and opened lazily (commands that never touch mail do not load it), with this process's facts for
+// the run lock. The context takes its config store from here; action() closes it when the command ends.
+import { ConfigStore } from '../store/config-store.js';
+import type { Paths } from '../store/paths.js';
+import type { ConfigStorage, Stores } from '../store/types.js';
 import type { Context } from './context.js';
 
 /** Whether a process exists (EPERM: it exists but belongs to someone else). */
@@ -13,7 +16,37 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function openCommandStores(ctx: Context): Promise<Stores> {
-  const { openStores } = await import('../store/open.js');
-  return openStores(ctx.paths, { clock: ctx.now, pid: process.pid, isAlive });
+export interface CommandStore {
+  /** The database URL, or undefined for the local files. */
+  readonly database: string | undefined;
+  /** Accounts, filters and settings. */
+  readonly config: ConfigStorage;
+  /** Everything else (mail, the queue, the runner's state), opened on first use. */
+  open(): Promise<Stores>;
+  /** Lets go of what was opened (a database's connections); safe to call twice. */
+  close(): Promise<void>;
+}
+
+export function commandStore(paths: Paths, database: string | undefined, now: () => Date): CommandStore {
+  let opened: Promise<Stores> | undefined;
+  const open = () =>
+    (opened ??= import('../store/open.js').then(({ openStores }) => openStores(paths, { clock: now, pid: process.pid, isAlive, database })));
+  // The local config is a file read by itself; the database's comes with the opened store.
+  const config: ConfigStorage = database
+    ? { load: async () => (await open()).config.load(), update: async (change) => (await open()).config.update(change) }
+    : new ConfigStore(paths.configFile);
+  return {
+    database,
+    config,
+    open,
+    async close() {
+      const stores = opened;
+      opened = undefined;
+      if (stores) await (await stores.catch(() => undefined))?.close();
+    },
+  };
+}
+
+export function openCommandStores(ctx: Context): Promise<Stores> {
+  return ctx.store.open();
 }

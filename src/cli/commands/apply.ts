@@ -16,7 +16,7 @@ interface ApplyFlags {
   prune?: boolean;
 }
 
-function planLines(kind: string, entries: PlanEntry[]): string[] {
+export function planLines(kind: string, entries: PlanEntry[]): string[] {
   return entries.map((e) => {
     const detail = e.action === 'update' && e.changes.length ? ` (${e.changes.join(', ')})` : '';
     const reason = e.reason ? ` [${e.reason}]` : '';

@@ -7,6 +7,7 @@ import type { EmailRecord } from '../../store/types.js';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
 import { openCommandStores } from '../stores.js';
+import { registerExport } from './emails-export.js';
 
 /** The JSON shape of an email in `emails --json`, `send --json`, `emails show --json`. */
 export function emailJson(r: EmailRecord, path: string | null) {
@@ -138,7 +139,7 @@ Examples:
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
             ['recipients', record.recipients?.join(', ') ?? '-'],
-            ['file', path ?? '(missing)'],
+            ['file', path ?? (headers.length ? '(none: the message is kept in the database)' : '(missing)')],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
           const head = headers.map((h) => `${h.name}: ${h.value}`);
           return [...lines, '', ...head].join('\n');
@@ -159,4 +160,6 @@ Examples:
         ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} is queued again (send-ready)`);
       }),
     );
+
+  registerExport(emails, penv);
 }

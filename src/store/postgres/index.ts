@@ -8,6 +8,7 @@ import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { DEFAULT_CHUNK, PgMail } from './bodies.js';
 import { openDatabase, type Database } from './connection.js';
 import { PgConfig } from './config.js';
+import { PgImport } from './import.js';
 import { PgIncoming } from './incoming.js';
 import { PgQueue } from './queue.js';
 import { PgEmailLog } from './records.js';
@@ -22,6 +23,8 @@ export interface PostgresStores extends Stores {
   lock: PgRunLock;
   db: Database;
   schema: SchemaState;
+  /** Takes in another store's contents (migrate-store). */
+  importer: PgImport;
 }
 
 function chunkOf(settings: Record<string, unknown>): number {
@@ -50,6 +53,7 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
   return {
     db,
     schema,
+    importer: new PgImport(db, chunk),
     config: new PgConfig(db),
     incoming,
     mail: new PgMail(db),

@@ -79,7 +79,8 @@ export async function appliedMigrations(client: Queryable): Promise<AppliedMigra
 
 /** The schema or its tables are not there (never migrated). */
 export function isMissingSchema(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  const code = e instanceof MailboxError ? e.cause?.code : e?.code;
   return code === '3F000' || code === '42P01';
 }
 

@@ -1,0 +1,69 @@
+// mailbox db migrate | db status: the PostgreSQL store's schema and state.
+import type { Command } from 'commander';
+import { MailboxError } from '../../core/errors.js';
+import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
+
+/** The database these commands work on: --database, else MAILBOX_DATABASE_URL. */
+function databaseOf(ctx: Context): string {
+  if (ctx.store.database) return ctx.store.database;
+  throw new MailboxError('EUSAGE', 'no database given: set MAILBOX_DATABASE_URL or pass --database postgres://USER@HOST/NAME');
+}
+
+async function migrateCommand(ctx: Context): Promise<void> {
+  const { migrateDatabase } = await import('../../store/postgres/admin.js');
+  const result = await migrateDatabase(databaseOf(ctx));
+  const shown = { database: result.database.shown, version: result.version, applied: result.applied };
+  ctx.out.data(shown, () => '');
+  if (ctx.out.json) return;
+  if (result.applied.length === 0) ctx.out.info(`database ${shown.database}: schema is up to date (version ${result.version})`);
+  for (const m of result.applied) ctx.out.info(`database ${shown.database}: applied migration ${m.version} (${m.name})`);
+}
+
+async function statusCommand(ctx: Context): Promise<void> {
+  const { databaseStatus } = await import('../../store/postgres/admin.js');
+  const status = await databaseStatus(databaseOf(ctx), ctx.now);
+  const json = { ...status, database: { url: status.database.shown, host: status.database.host, port: status.database.port, name: status.database.database, user: status.database.user } };
+  ctx.out.data(json, () => {
+    const { schema, runner } = status;
+    const schemaText =
+      schema.version === 0
+        ? 'not migrated: run mailbox db migrate'
+        : schema.pending.length
+          ? `version ${schema.version} of ${schema.latest}: run mailbox db migrate`
+          : `version ${schema.version} (up to date)`;
+    const runnerText = runner.running ? `running: pid ${runner.pid} on ${runner.host}, since ${runner.startedAt}` : 'not running';
+    const lines = [
+      ['database', json.database.url],
+      ['server', `PostgreSQL ${status.server.version}`],
+      ['schema', schemaText],
+      ['runner', runnerText],
+      ...status.settings.map((s) => [`setting`, `${s.name} = ${JSON.stringify(s.value)} (${s.description})`]),
+    ];
+    return lines.map(([k, v]) => `${k!.padEnd(9)} ${v}`).join('\n');
+  });
+}
+
+export function register(db: Command, penv: ProgramEnv): void {
+  db.addHelpText(
+    'after',
+    `
+The database is MAILBOX_DATABASE_URL or --database (postgres://USER[:PASSWORD]@HOST[:PORT]/NAME; a
+password is better kept in PGPASSWORD or ~/.pgpass than on a command line).
+
+Examples:
+  $ MAILBOX_DATABASE_URL=postgres://mailbox@db.internal/mailbox mailbox db migrate
+  $ mailbox db status --json`,
+  );
+  db.command('migrate')
+    .description('create or upgrade the schema (idempotent; safe to run from several machines at once)')
+    .addHelpText('after', '\nJSON: {database, version, applied: [{version, name}]}\n\nExamples:\n  $ mailbox db migrate\n  $ mailbox --database postgres://mailbox@db.internal/mailbox db migrate')
+    .action(action(penv, (ctx) => migrateCommand(ctx)));
+  db.command('status')
+    .description('show the server, the schema version, the runner and the settings')
+    .addHelpText(
+      'after',
+      '\nJSON: {database: {url, host, port, name, user}, server: {version}, schema: {version, latest, pending, applied}, runner: {running, pid, host, startedAt}, settings: [{name, value, description}]}\n\nExamples:\n  $ mailbox db status\n  $ mailbox db status --json',
+    )
+    .action(action(penv, (ctx) => statusCommand(ctx)));
+}
