@@ -1,8 +1,7 @@
 // mailbox send, emails and status through the built executable (no server needed: sending is queued).
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { messageBytes, writeConfig } from '../helpers/store.js';
 
 const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path'];
 let home: string;
@@ -20,7 +19,7 @@ beforeAll(() => {
     secret: { kind: 'env', name: 'OUT_PASSWORD' },
     from: 'alice@example.test',
   };
-  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ version: 1, accounts: [account], filters: [] }));
+  writeConfig(home, { version: 1, accounts: [account], filters: [] });
 });
 afterAll(() => cleanup());
 
@@ -34,7 +33,7 @@ describe('mailbox send', () => {
     const [email] = JSON.parse(list.stdout);
     expect(Object.keys(email)).toEqual(FIELDS);
     expect(email).toMatchObject({ id, state: 'send-ready', account: 'out', from: 'alice@example.test', to: ['bob@example.test'], subject: 'Grüße', attempts: 0 });
-    const raw = fs.readFileSync(email.path, 'utf8');
+    const raw = messageBytes(home, email).toString('utf8');
     expect(raw).toContain('From: alice@example.test');
     expect(raw).not.toContain('hidden@example.test');
     const show = await runMailbox(['emails', 'show', id.slice(0, 12), '--json'], { home });
@@ -46,7 +45,7 @@ describe('mailbox send', () => {
     const r = await runMailbox(['send', '--file', '-', '--json'], { home, input: Buffer.from(message, 'latin1') });
     expect(r.code).toBe(0);
     const email = JSON.parse(r.stdout);
-    expect(fs.readFileSync(email.path)).toEqual(Buffer.from(message.replace('Bcc: secret@example.test\r\n', ''), 'latin1'));
+    expect(messageBytes(home, email)).toEqual(Buffer.from(message.replace('Bcc: secret@example.test\r\n', ''), 'latin1'));
     const show = JSON.parse((await runMailbox(['emails', 'show', email.id, '--json'], { home })).stdout);
     expect(show.recipients).toEqual(['carol@example.test', 'secret@example.test']);
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort, startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
 import { baseEnv, BIN, readTree, runMailbox, tmpHome } from '../helpers/cli.js';
+import { breakConfig, runLockLeft, storedSources, storeText, writeConfig } from '../helpers/store.js';
 
 const PASSWORD = 'alice-secret';
 let dovecot: Dovecot;
@@ -35,7 +36,7 @@ function accounts(over: { debug?: boolean; brokenPort?: number } = {}) {
 function home(config: unknown[]): string {
   const { home: dir, cleanup } = tmpHome();
   homes.push(cleanup);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: config, filters: [] }));
+  writeConfig(dir, { version: 1, accounts: config, filters: [] });
   return dir;
 }
 
@@ -45,9 +46,6 @@ async function deliver(n: number, tag: string): Promise<void> {
   for (let i = 0; i < n; i++) await dovecot.deliver('alice', `Message-ID: <${tag}${i}@test>\r\nFrom: x@example.test\r\nSubject: ${tag} ${i}\r\n\r\nbody\r\n`);
 }
 
-function inbox(dir: string): string[] {
-  return fs.readdirSync(path.join(dir, 'mail', 'inbox', 'new'));
-}
 
 interface Background {
   child: ChildProcess;
@@ -87,8 +85,8 @@ describe('mailbox run --once', () => {
     expect(lines.find((l) => l.account === 'work-imap')).toMatchObject({ received: 3 });
     expect(lines.find((l) => l.account === 'work-smtp')).toMatchObject({ sent: 1 });
     // The same 3 messages over both protocols: stored twice, once per account, each tagged with its source.
-    expect(inbox(dir).filter((n) => n.includes('src=work-imap+')).length).toBe(3);
-    expect(inbox(dir).filter((n) => n.includes('src=work-pop+')).length).toBe(3);
+    expect(storedSources(dir).filter((s) => s.startsWith('work-imap+')).length).toBe(3);
+    expect(storedSources(dir).filter((s) => s.startsWith('work-pop+')).length).toBe(3);
     const status = JSON.parse((await runMailbox(['status', '--json'], { home: dir, env })).stdout);
     expect(status.runner).toEqual({ running: false, pid: null });
     expect(status.queue.waiting).toBe(0);
@@ -127,7 +125,7 @@ describe('mailbox run --once', () => {
       expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
       expect(fs.readFileSync(file, 'utf8')).toMatch(/ C /); // the exchange really is logged
     }
-    const everything = readTree(dir) + r.stdout + r.stderr;
+    const everything = storeText(dir, readTree) + r.stdout + r.stderr;
     for (const form of [PASSWORD, Buffer.from(PASSWORD).toString('base64'), Buffer.from(`\0alice\0${PASSWORD}`).toString('base64')]) {
       expect(everything).not.toContain(form);
     }
@@ -149,7 +147,7 @@ describe('the runner process', () => {
       runner.child.kill('SIGTERM');
       expect(await runner.exited).toEqual({ code: 0, signal: null });
       expect(Date.now() - stoppedAt).toBeLessThan(5000);
-      expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(false);
+      expect(runLockLeft(dir)).toBe(false);
     } finally {
       runner.child.kill('SIGKILL');
     }
@@ -157,18 +155,17 @@ describe('the runner process', () => {
 
   it('a config.json broken while it runs stops it within about a second: exit 78, no run.lock left', async () => {
     const dir = home(accounts());
-    const config = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
     const runner = background(['run', '--read-interval', '1s'], dir);
     try {
       await until('the first cycle', () => /read work-imap/.test(runner.output()));
-      fs.writeFileSync(path.join(dir, 'config.json'), '{ "version": 1, "accounts": [');
+      const problem = breakConfig(dir);
       const broken = Date.now();
       const exit = await runner.exited;
       expect(exit.code).toBe(78);
       expect(Date.now() - broken).toBeLessThan(2500); // the send loop's minute is not waited for
-      expect(runner.output()).toMatch(/config\.json: not valid JSON/);
-      expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(false);
-      fs.writeFileSync(path.join(dir, 'config.json'), config);
+      expect(runner.output()).toMatch(problem);
+      expect(runLockLeft(dir)).toBe(false);
+      writeConfig(dir, { version: 1, accounts: accounts(), filters: [] });
       const next = await runMailbox(['run', '--once'], { home: dir, env });
       expect(next.code).toBe(0);
       expect(next.stderr).not.toMatch(/did not stop cleanly/);
@@ -182,13 +179,13 @@ describe('the runner process', () => {
     const runner = background(['run', '--read-interval', '1s', '--account', 'work-imap', '--account', 'work-smtp'], dir);
     try {
       await until('the first cycle', () => /read work-imap/.test(runner.output()));
-      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: accounts().filter((a) => a.name !== 'work-imap'), filters: [] }));
+      writeConfig(dir, { version: 1, accounts: accounts().filter((a) => a.name !== 'work-imap'), filters: [] });
       const removed = Date.now();
       const exit = await runner.exited;
       expect(exit.code).toBe(66);
       expect(Date.now() - removed).toBeLessThan(2500);
       expect(runner.output()).toMatch(/no account named "work-imap"/);
-      expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(false);
+      expect(runLockLeft(dir)).toBe(false);
     } finally {
       runner.child.kill('SIGKILL');
     }
@@ -200,7 +197,7 @@ describe('the runner process', () => {
     await until('the first cycle', () => /read work-pop/.test(killed.output()));
     killed.child.kill('SIGKILL');
     await killed.exited;
-    expect(fs.existsSync(path.join(dir, 'state', 'run.lock'))).toBe(true);
+    expect(runLockLeft(dir)).toBe(true);
     const next = await runMailbox(['run', '--once'], { home: dir, env });
     expect(next.code).toBe(0);
     expect(next.stderr).toContain(`the previous runner (pid ${killed.child.pid}) did not stop cleanly`);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { storeEnv } from './store.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(REPO, 'bin', 'mailbox');
@@ -29,11 +30,14 @@ export function tmpHome(prefix = 'mailbox-test-'): { home: string; cleanup: () =
   return { home, cleanup: () => fs.rmSync(home, { recursive: true, force: true }) };
 }
 
-/** Environment for the child: no colour, no inherited MAILBOX_* or secrets from the developer's shell. */
+/**
+ * Environment for the child: no colour, no inherited MAILBOX_* or secrets from the developer's shell;
+ * the database of its MAILBOX_HOME when the test file runs on the database store (helpers/store.ts).
+ */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of ['PATH', 'LANG', 'TMPDIR', 'HOME', 'DBUS_SESSION_BUS_ADDRESS']) if (process.env[key]) env[key] = process.env[key];
-  return { ...env, NO_COLOR: '1', ...extra };
+  return { ...env, NO_COLOR: '1', ...storeEnv(extra.MAILBOX_HOME), ...extra };
 }
 
 export function runMailbox(args: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -1,0 +1,139 @@
+// The store the end-to-end tests of a file run on: the local files under each MAILBOX_HOME (the
+// default), or, once a `*.postgres.test.ts` file has called useDatabaseStore() before importing the
+// tests, a migrated PostgreSQL database of its own per home (MAILBOX_DATABASE_URL, set by baseEnv()).
+// What the tests look at behind the tool's back (the stored config, the sources of stored mail, a
+// message's bytes, the run lock, everything a secret could hide in) is read from whichever it is.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import { sourceOf } from '../../src/store/local/file-names.js';
+import { startDatabases, type Databases } from './databases.js';
+
+export type StoreKind = 'local' | 'postgres';
+
+let databases: Databases | undefined;
+const homes = new Map<string, string>();
+let count = 0;
+
+export function storeKind(): StoreKind {
+  return databases ? 'postgres' : 'local';
+}
+
+export const onLocalStore = (): boolean => storeKind() === 'local';
+
+/** This test file's commands work on databases from here on (one per MAILBOX_HOME). */
+export async function useDatabaseStore(): Promise<void> {
+  databases = await startDatabases();
+  afterAll(async () => {
+    await databases?.stop();
+    databases = undefined;
+  });
+}
+
+/** SQL as the superuser, through the harness's socket; its output (psql -At). */
+function sql(database: string, text: string): string {
+  const { pg } = databases!;
+  const r = spawnSync('psql', ['-h', pg.dir, '-p', String(pg.port), '-U', 'postgres', '-d', database, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The database of a home, created (from the migrated template) the first time it is asked for. */
+function databaseOf(home: string): string {
+  let name = homes.get(home);
+  if (!name) {
+    name = `home_${++count}`;
+    sql('postgres', `CREATE DATABASE ${name} TEMPLATE mbx_template OWNER mailbox`);
+    homes.set(home, name);
+  }
+  return name;
+}
+
+/** The environment that points a command at the store of `home` (nothing for the local files). */
+export function storeEnv(home: string | undefined): Record<string, string> {
+  if (!databases || !home) return {};
+  return { MAILBOX_DATABASE_URL: databases.urlOf(databaseOf(home)) };
+}
+
+const literal = (value: unknown) => `$json$${JSON.stringify(value)}$json$`;
+
+/** Puts a config (config.json's shape, written as is) in place, as an admin editing the store would. */
+export function writeConfig(home: string, config: { version?: number; accounts?: unknown[]; filters?: unknown[]; provisionedActive?: Record<string, boolean> }): void {
+  if (!databases) {
+    fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(config));
+    return;
+  }
+  const rows = (table: string, list: unknown[] = []) =>
+    `DELETE FROM mailbox.${table};
+     INSERT INTO mailbox.${table} (name_key, position, doc)
+       SELECT lower(d ->> 'name'), n - 1, d FROM jsonb_array_elements(${literal(list)}::jsonb) WITH ORDINALITY AS t(d, n);`;
+  sql(
+    databaseOf(home),
+    `BEGIN; ${rows('accounts', config.accounts)} ${rows('filters', config.filters)}
+     UPDATE mailbox.config SET version = ${Number(config.version ?? 1)}, provisioned_active = ${literal(config.provisionedActive ?? {})}::jsonb; COMMIT;`,
+  );
+}
+
+/** Breaks the stored config as a careless hand edit would; returns what the error names. */
+export function breakConfig(home: string): RegExp {
+  if (!databases) {
+    fs.writeFileSync(path.join(home, 'config.json'), '{ "version": 1, "accounts": [');
+    return /config\.json: not valid JSON/;
+  }
+  sql(databaseOf(home), `UPDATE mailbox.accounts SET doc = jsonb_set(doc, '{port}', '99999') WHERE position = (SELECT min(position) FROM mailbox.accounts)`);
+  return /database postgres:\/\/\S+: accounts\[0\] \(\S+\): invalid port 99999/;
+}
+
+/** The stored config as text, or undefined when nothing was ever written (to check "nothing written"). */
+export function storedConfig(home: string): string | undefined {
+  if (!databases) {
+    const file = path.join(home, 'config.json');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : undefined;
+  }
+  const text = sql(
+    databaseOf(home),
+    `SELECT json_build_object('config', (SELECT row_to_json(c) FROM mailbox.config c),
+            'accounts', (SELECT json_agg(a ORDER BY position) FROM mailbox.accounts a),
+            'filters', (SELECT json_agg(f ORDER BY position) FROM mailbox.filters f))`,
+  );
+  const state = JSON.parse(text) as { accounts: unknown[] | null; filters: unknown[] | null; config: { provisioned_active: object; updated_at: string } };
+  const untouched = !state.accounts && !state.filters && Object.keys(state.config.provisioned_active).length === 0;
+  return untouched ? undefined : text;
+}
+
+/** "ACCOUNT+SOURCE" of every message stored in the inbox (local: from the file names). */
+export function storedSources(home: string): string[] {
+  if (!databases) {
+    const dir = path.join(home, 'mail', 'inbox', 'new');
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).flatMap((name) => {
+      const source = sourceOf(name);
+      return source ? [`${source.account}+${source.id}`] : [];
+    });
+  }
+  const text = sql(databaseOf(home), `SELECT account_key || '+' || source FROM mailbox.emails WHERE state = 'received' ORDER BY seq`);
+  return text.split('\n').filter(Boolean);
+}
+
+/** A stored message's bytes (as `emails --json` lists it: id and path). */
+export function messageBytes(home: string, email: { id: string; path: string | null }): Buffer {
+  if (!databases) return fs.readFileSync(email.path!);
+  const hex = sql(databaseOf(home), `SELECT encode(data, 'hex') FROM mailbox.bodies WHERE id = '${email.id.replace(/'/g, "''")}' ORDER BY part`);
+  return Buffer.from(hex.replace(/\s/g, ''), 'hex');
+}
+
+/** Whether a runner's lock (run.lock, or the database's run_lock row) was left behind. */
+export function runLockLeft(home: string): boolean {
+  if (!databases) return fs.existsSync(path.join(home, 'state', 'run.lock'));
+  return sql(databaseOf(home), 'SELECT count(*) FROM mailbox.run_lock').trim() !== '0';
+}
+
+/** Everything the store keeps, as text, for "no secret anywhere": the files under home, and the database's dump. */
+export function storeText(home: string, readTree: (dir: string) => string): string {
+  if (!databases) return readTree(home);
+  const { pg } = databases;
+  const dump = spawnSync('pg_dump', ['-h', pg.dir, '-p', String(pg.port), '-U', 'postgres', '--data-only', databaseOf(home)], { encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
+  if (dump.status !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
+  return readTree(home) + dump.stdout;
+}
