@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome, type RunResult } from '../helpers/cli.js';
+import { storedConfig, storedConfigDocument } from '../helpers/store.js';
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((c) => c()));
@@ -50,7 +51,7 @@ describe('apply', () => {
     const r = await ok(['apply', '-f', file, '--dry-run', '--json'], target);
     expect(json(r)).toMatchObject({ dryRun: true, changed: true });
     expect(json(r).accounts.map((e: any) => e.action)).toEqual(['create', 'create', 'create']);
-    expect(fs.existsSync(path.join(target, 'config.json'))).toBe(false);
+    expect(storedConfig(target)).toBeUndefined();
   });
 
   it('creates everything; the round trip exports the same document', async () => {
@@ -62,12 +63,12 @@ describe('apply', () => {
   });
 
   it('is idempotent: a second apply changes nothing, config byte-identical', async () => {
-    const before = fs.readFileSync(path.join(target, 'config.json'));
+    const before = storedConfig(target);
     const r = await ok(['apply', '-f', file, '--json'], target);
     expect(json(r).changed).toBe(false);
     expect([...json(r).accounts, ...json(r).filters].every((e: any) => e.action === 'unchanged')).toBe(true);
     expect(r.stderr).toContain('no change');
-    expect(fs.readFileSync(path.join(target, 'config.json')).equals(before)).toBe(true);
+    expect(storedConfig(target)).toBe(before);
   });
 
   it('updates changed entries (naming the fields), reads stdin with -f -, keeps unnamed accounts; --prune removes them', async () => {
@@ -96,7 +97,7 @@ describe('apply', () => {
   });
 
   it('validates the whole file before writing: 65 naming the entry and the field, nothing written', async () => {
-    const before = fs.readFileSync(path.join(target, 'config.json'));
+    const before = storedConfig(target);
     const bad = JSON.parse(exported);
     bad.accounts[1] = { ...bad.accounts[1], port: 0 };
     bad.accounts.push({ name: 'new-one', type: 'imap', host: 'imap.example.com', user: 'u', secret: { kind: 'env', name: 'P' } });
@@ -116,7 +117,7 @@ describe('apply', () => {
     expect((await runMailbox(['apply', '-f', '-'], { home: target, input: '{"accounts": [' })).code).toBe(65);
     expect((await runMailbox(['apply', '-f', path.join(target, 'missing.json')], { home: target })).code).toBe(66);
     expect((await runMailbox(['apply'], { home: target })).code).toBe(64);
-    expect(fs.readFileSync(path.join(target, 'config.json')).equals(before)).toBe(true);
+    expect(storedConfig(target)).toBe(before);
   });
 });
 
@@ -168,7 +169,7 @@ describe('provisioned accounts', () => {
   it('can be switched off and on; the choice is kept in the user config, and the SMTP rule spans both', async () => {
     const off = json(await ok(['deactivate', 'corp-work', '--json'], home));
     expect(off).toMatchObject({ account: 'corp-work', active: false, provisioned: true, changed: true });
-    const config = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8'));
+    const config = storedConfigDocument(home);
     expect(config.provisionedActive).toEqual({ 'corp-work': false });
     expect(config.accounts.map((a: any) => a.name)).toEqual(['mine']);
     const mine = json(await ok(['activate', 'mine', '--json'], home));

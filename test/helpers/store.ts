@@ -85,7 +85,10 @@ export function breakConfig(home: string): RegExp {
   return /database postgres:\/\/\S+: accounts\[0\] \(\S+\): invalid port 99999/;
 }
 
-/** The stored config as text, or undefined when nothing was ever written (to check "nothing written"). */
+/**
+ * The stored config as text (config.json's bytes; the database's rows as one JSON document), or
+ * undefined when nothing was ever written: for "nothing written" and "unchanged" checks.
+ */
 export function storedConfig(home: string): string | undefined {
   if (!databases) {
     const file = path.join(home, 'config.json');
@@ -93,13 +96,20 @@ export function storedConfig(home: string): string | undefined {
   }
   const text = sql(
     databaseOf(home),
-    `SELECT json_build_object('config', (SELECT row_to_json(c) FROM mailbox.config c),
-            'accounts', (SELECT json_agg(a ORDER BY position) FROM mailbox.accounts a),
-            'filters', (SELECT json_agg(f ORDER BY position) FROM mailbox.filters f))`,
+    `SELECT json_build_object('version', c.version,
+            'accounts', coalesce((SELECT json_agg(doc ORDER BY position) FROM mailbox.accounts), '[]'),
+            'filters', coalesce((SELECT json_agg(doc ORDER BY position) FROM mailbox.filters), '[]'),
+            'provisionedActive', c.provisioned_active)
+     FROM mailbox.config c`,
   );
-  const state = JSON.parse(text) as { accounts: unknown[] | null; filters: unknown[] | null; config: { provisioned_active: object; updated_at: string } };
-  const untouched = !state.accounts && !state.filters && Object.keys(state.config.provisioned_active).length === 0;
+  const doc = JSON.parse(text) as { accounts: unknown[]; filters: unknown[]; provisionedActive: object };
+  const untouched = doc.accounts.length === 0 && doc.filters.length === 0 && Object.keys(doc.provisionedActive).length === 0;
   return untouched ? undefined : text;
+}
+
+/** The stored config as config.json's document. */
+export function storedConfigDocument(home: string): { accounts: Array<Record<string, unknown>>; filters: unknown[]; provisionedActive: Record<string, boolean> } {
+  return JSON.parse(storedConfig(home) ?? '{"accounts": [], "filters": []}');
 }
 
 /** "ACCOUNT+SOURCE" of every message stored in the inbox (local: from the file names). */

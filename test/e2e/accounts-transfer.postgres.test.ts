@@ -1,0 +1,5 @@
+// accounts-transfer.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./accounts-transfer.test.js');

@@ -1,0 +1,5 @@
+// accounts.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./accounts.test.js');

@@ -1,0 +1,5 @@
+// filters.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./filters.test.js');
