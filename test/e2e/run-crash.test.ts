@@ -2,15 +2,13 @@
 // every message is stored exactly once, and with delete-after-download nothing leaves the server
 // before it is stored. And the outbox survives a SIGKILL mid-send: nothing is lost.
 // A throttling proxy slows the servers down so that the kills land in the middle of the work.
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openLocalStores } from '../../src/store/local/index.js';
-import { resolvePaths } from '../../src/store/paths.js';
+import type { Box } from '../../src/core/email.js';
 import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { inBox, killWhen, throttle } from '../helpers/crash.js';
-import { bulkDeliver, numbered, storedById } from '../integration/run-fixtures.js';
+import { killWhen, throttle } from '../helpers/crash.js';
+import { openTestStores, storedCount, storedMessages, writeConfig } from '../helpers/store.js';
+import { bulkDeliver, numbered } from '../integration/run-fixtures.js';
 
 let dovecot: Dovecot;
 let smtp: SmtpServer;
@@ -35,14 +33,14 @@ async function slowed(port: number, bytesPerSecond: number): Promise<number> {
 function home(accounts: unknown[]): string {
   const { home: dir, cleanup } = tmpHome();
   cleanups.push(cleanup);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts, filters: [] }));
+  writeConfig(dir, { version: 1, accounts, filters: [] });
   return dir;
 }
 
 const env = { MBX_PW: 'alice-secret' };
 const plain = { user: 'alice', secret: { kind: 'env', name: 'MBX_PW' }, security: 'none', host: '127.0.0.1' };
 
-const count = (dir: string, box = 'inbox') => inBox(dir, box).length;
+const count = (dir: string, box: Box = 'inbox') => storedCount(dir, box);
 
 async function onServer(user: string): Promise<Set<string>> {
   const out = await dovecot.doveadm(['-f', 'flow', 'fetch', '-u', user, 'hdr.message-id', 'mailbox', 'INBOX', 'all']);
@@ -50,7 +48,7 @@ async function onServer(user: string): Promise<Set<string>> {
 }
 
 function expectEachOnce(dir: string, n: number): void {
-  const stored = storedById(dir);
+  const stored = storedMessages(dir);
   expect(stored.size).toBe(n);
   for (let i = 1; i <= n; i++) expect(stored.get(`m${i}@test`)?.length, `m${i}@test`).toBe(1);
 }
@@ -80,7 +78,7 @@ describe('SIGKILL while downloading, then a new run', () => {
     for (const at of [1, 150, 300]) {
       kills.push(await killWhen(dir, env, () => count(dir) >= at));
       const remaining = await onServer('bob');
-      const stored = storedById(dir);
+      const stored = storedMessages(dir);
       for (let i = 1; i <= N; i++) {
         const id = `m${i}@test`;
         if (!remaining.has(id)) expect(stored.has(id), `${id} left the server unstored`).toBe(true);
@@ -99,11 +97,10 @@ describe('SIGKILL while sending', () => {
     const { home: dir, cleanup } = tmpHome();
     cleanups.push(cleanup);
     const port = await slowed(smtp.smtpPort, 400_000);
-    fs.writeFileSync(
-      path.join(dir, 'config.json'),
-      JSON.stringify({ version: 1, accounts: [{ ...plain, name: 'out', type: 'smtp', port, from: 'alice@example.test' }], filters: [] }),
-    );
-    const { queue } = openLocalStores(resolvePaths({ MAILBOX_HOME: dir }), { clock: () => new Date(), pid: process.pid, isAlive: () => false });
+    writeConfig(dir, { version: 1, accounts: [{ ...plain, name: 'out', type: 'smtp', port, from: 'alice@example.test' }], filters: [] });
+    const stores = await openTestStores(dir);
+    cleanups.push(() => void stores.close());
+    const { queue } = stores;
     for (let i = 1; i <= N; i++) {
       await queue.enqueue(Buffer.from(`Message-ID: <s${i}@test>\r\nFrom: alice@example.test\r\nTo: bob@example.test\r\nSubject: s${i}\r\n\r\n${'z'.repeat(2000)}\r\n`), {
         account: 'out',

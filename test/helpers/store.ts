@@ -7,7 +7,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
+import { BOX_OF_STATE, type Box } from '../../src/core/email.js';
 import { sourceOf } from '../../src/store/local/file-names.js';
+import { openStores } from '../../src/store/open.js';
+import { resolvePaths } from '../../src/store/paths.js';
+import type { Stores } from '../../src/store/types.js';
+import { storedById } from '../integration/run-fixtures.js';
+import { inBox } from './crash.js';
 import { startDatabases, type Databases } from './databases.js';
 
 export type StoreKind = 'local' | 'postgres';
@@ -34,8 +40,11 @@ export async function useDatabaseStore(): Promise<void> {
 /** SQL as the superuser, through the harness's socket; its output (psql -At). */
 function sql(database: string, text: string): string {
   const { pg } = databases!;
-  const r = spawnSync('psql', ['-h', pg.dir, '-p', String(pg.port), '-U', 'postgres', '-d', database, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', text], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  const r = spawnSync('psql', ['-h', pg.dir, '-p', String(pg.port), '-U', 'postgres', '-d', database, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', text], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  if (r.status !== 0) throw new Error(`psql: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
 
@@ -146,4 +155,36 @@ export function storeText(home: string, readTree: (dir: string) => string): stri
   const dump = spawnSync('pg_dump', ['-h', pg.dir, '-p', String(pg.port), '-U', 'postgres', '--data-only', databaseOf(home)], { encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
   if (dump.status !== 0) throw new Error(`pg_dump: ${dump.stderr}`);
   return readTree(home) + dump.stdout;
+}
+
+const statesOf = (box: Box) => Object.entries(BOX_OF_STATE).filter(([, b]) => b === box).map(([state]) => `'${state}'`).join(', ');
+
+/** How many messages a box holds (local: the files in its new/). */
+export function storedCount(home: string, box: Box = 'inbox'): number {
+  if (!databases) return inBox(home, box).length;
+  return Number(sql(databaseOf(home), `SELECT count(*) FROM mailbox.emails WHERE state IN (${statesOf(box)})`).trim());
+}
+
+/** The messages of a box by their Message-ID (or id when they have none), each copy's bytes. */
+export function storedMessages(home: string, box: Box = 'inbox'): Map<string, Buffer[]> {
+  if (!databases) return storedById(home, box);
+  const rows = sql(
+    databaseOf(home),
+    `SELECT e.id, encode(string_agg(b.data, ''::bytea ORDER BY b.part), 'hex')
+     FROM mailbox.emails e JOIN mailbox.bodies b ON b.id = e.id WHERE e.state IN (${statesOf(box)}) GROUP BY e.id`,
+  );
+  const out = new Map<string, Buffer[]>();
+  for (const line of rows.split('\n').filter(Boolean)) {
+    const [id, hex] = line.split('|') as [string, string];
+    const bytes = Buffer.from(hex, 'hex');
+    const key = /^Message-ID: <([^>]+)>/im.exec(bytes.toString('latin1'))?.[1] ?? id;
+    out.set(key, [...(out.get(key) ?? []), bytes]);
+  }
+  return out;
+}
+
+/** The store of a home, opened in this process (to queue mail behind the tool's back, say). */
+export function openTestStores(home: string, pid = process.pid): Promise<Stores> {
+  const database = storeEnv(home).MAILBOX_DATABASE_URL;
+  return openStores(resolvePaths({ MAILBOX_HOME: home }), { clock: () => new Date(), pid, isAlive: () => false, database });
 }
