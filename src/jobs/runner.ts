@@ -4,7 +4,7 @@
 // command line gone) stops both loops at once. Every way out releases the lock and saves the status.
 // Everything it works with (store, adapters, debug log, clocks) is built at the edge and passed in.
 import type { Account, AccountView } from '../core/account.js';
-import { MailboxError, shown } from '../core/errors.js';
+import { ExitCode, MailboxError, shown } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { accountProblems, type Hidden, type Problems } from '../core/problems.js';
 import { nameSet, sameName } from '../core/rules.js';
@@ -78,6 +78,11 @@ function select(snapshot: Snapshot, names: readonly string[]): Selection {
     smtp: candidates.find((a) => a.type === 'smtp'),
     problems: accountProblems(snapshot),
   };
+}
+
+/** Unreachable (69) or temporary (75): worth another try. */
+function isTransient(err: unknown): boolean {
+  return err instanceof MailboxError && (err.exitCode === ExitCode.unavailable || err.exitCode === ExitCode.tempFail);
 }
 
 /** The report of a cycle not run: the account's configuration is wrong (78), nothing was read or sent. */
@@ -160,8 +165,14 @@ export class Runner {
       try {
         while (!signal.aborted) {
           const started = this.deps.monotonic();
-          const snapshot = await this.deps.snapshot();
-          await cycle(select(snapshot, options.accounts), snapshot.filters);
+          const snapshot = await this.deps.snapshot().catch((err: unknown) => {
+            // A database store out of reach for a moment (restarting, a cut connection) is no reason
+            // to stop: the accounts are read again next cycle. A broken config still stops the runner.
+            if (options.once || !isTransient(err)) throw err;
+            this.deps.notice(`${(err as MailboxError).message}; trying again next cycle`);
+            return undefined;
+          });
+          if (snapshot) await cycle(select(snapshot, options.accounts), snapshot.filters);
           if (options.once) return;
           await abortableSleep(Math.max(0, intervalMs - (this.deps.monotonic() - started)), signal);
         }

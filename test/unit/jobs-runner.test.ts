@@ -88,6 +88,28 @@ describe('runner', () => {
     expect(h.stores.status.status.accounts.work?.ok).toBe(true);
   });
 
+  it('accounts that cannot be read for a moment (a database store restarting: 75 or 69) are read again next cycle', async () => {
+    let calls = 0;
+    const h = harness(async () => {
+      calls++;
+      if (calls === 3) throw new MailboxError('ETEMPFAIL', 'database postgres://db/mailbox: the connection was lost');
+      if (calls === 4) throw new MailboxError('EUNREACHABLE', 'database postgres://db/mailbox is unreachable: connection refused');
+      return { accounts: [imap('work')], filters: [] };
+    });
+    const stop = new AbortController();
+    const running = h.runner.run(forever(stop.signal));
+    while (calls < 8) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(h.notices.filter((n) => n.endsWith('trying again next cycle'))).toHaveLength(2);
+    expect(h.reports.filter((r) => r.account === 'work').length).toBeGreaterThanOrEqual(4);
+    // With --once there is no next cycle: the failure is the exit code.
+    const once = harness(async () => {
+      throw new MailboxError('ETEMPFAIL', 'the connection was lost');
+    });
+    await expect(once.runner.run({ once: true, readIntervalMs: 1, sendIntervalMs: 1, accounts: [], signal: new AbortController().signal })).rejects.toMatchObject({ exitCode: 75 });
+  });
+
   it('an account named on the command line that disappears stops the runner with 66', async () => {
     let accounts: AccountView[] = [imap('work'), imap('other')];
     const h = harness(async () => ({ accounts, filters: [] }));

@@ -101,15 +101,20 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
     name,
     connect,
     async query(text, values) {
-      const client = await connect();
-      let broken: unknown;
-      try {
-        return await client.query(text, values);
-      } catch (err) {
-        broken = isConnectionLoss(err) ? err : undefined;
-        throw queryError(err, name);
-      } finally {
-        client.release(broken as Error | undefined);
+      // A read that finds its pooled connection dead (the server restarted, or cut it) is tried once
+      // more on a new one: it changed nothing.
+      for (let attempt = 0; ; attempt++) {
+        const client = await connect();
+        let broken: unknown;
+        try {
+          return await client.query(text, values);
+        } catch (err) {
+          broken = isConnectionLoss(err) ? err : undefined;
+          if (broken && attempt === 0 && READ_ONLY.test(text)) continue;
+          throw queryError(err, name);
+        } finally {
+          client.release(broken as Error | undefined);
+        }
       }
     },
     async transaction(work) {
@@ -145,7 +150,10 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   };
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EADDRNOTAVAIL']);
+const READ_ONLY = /^\s*(SELECT|SHOW)\b/i;
+
+/** No server answers there (a server that answers and then hangs up is busy, not unreachable). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
 function codeOf(err: unknown): string {
   return String((err as { code?: unknown })?.code ?? '');
@@ -158,7 +166,7 @@ function messageOf(err: unknown): string {
 /** A connection that broke (or could not be made) rather than a statement the server refused. */
 export function isConnectionLoss(err: unknown): boolean {
   const code = codeOf(err);
-  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || UNREACHABLE.has(code) || code === 'EPIPE') return true;
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || UNREACHABLE.has(code) || code === 'ECONNRESET' || code === 'EPIPE') return true;
   return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(messageOf(err));
 }
 
@@ -183,7 +191,7 @@ function connectError(err: unknown, db: DatabaseName): MailboxError {
   if (/SSL|TLS|certificate|self[- ]signed/i.test(messageOf(err)) && !UNREACHABLE.has(code)) {
     return new MailboxError('ETLS', `${where}: TLS failed: ${messageOf(err)}`, { hint: 'check sslmode and the certificates named in the database URL', cause: err });
   }
-  if (UNREACHABLE.has(code) || /timeout|terminated/i.test(messageOf(err))) {
+  if (UNREACHABLE.has(code) || /timeout/i.test(messageOf(err))) {
     const why = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `host ${db.host} not found` : messageOf(err);
     return new MailboxError('EUNREACHABLE', `${where} is unreachable: ${why}`, {
       hint: 'check the host and port of the database URL and that PostgreSQL is running there',

@@ -2,7 +2,8 @@
 // as long as it runs, and a row saying who holds it (pid, host, since when). A runner killed anywhere
 // loses its session, so the lock is free at once; its row, still there, tells the next runner that
 // its last work must be checked. A runner whose session breaks (the server restarted) takes the lock
-// again at its next write; if another runner has taken it meanwhile, this one's writes are refused.
+// again as soon as the database answers (and at the latest at its next write); if another runner has
+// taken it meanwhile, this one's writes are refused.
 // (A fleet replaces this with a lease per account: see fence.ts.)
 import os from 'node:os';
 import type pg from 'pg';
@@ -61,7 +62,9 @@ export class PgRunLock implements RunLock, Fence {
         [this.options.pid, this.host, this.startedAt],
       );
       session.once('end', () => {
-        if (this.session === session && this.state === 'held') this.state = 'lost';
+        if (this.session !== session || this.state !== 'held') return;
+        this.state = 'lost';
+        this.retakeSoon(0);
       });
       this.session = session;
       this.state = 'held';
@@ -108,6 +111,17 @@ export class PgRunLock implements RunLock, Fence {
         },
       )
       .finally(() => (this.retaking = undefined)));
+  }
+
+  /** After a lost session: the lock taken again as soon as the database answers (so status tells the truth). */
+  private retakeSoon(delayMs: number): void {
+    const timer = setTimeout(() => {
+      if (this.state !== 'lost') return;
+      this.check().catch(() => {
+        if (this.state === 'lost') this.retakeSoon(Math.min(5000, Math.max(500, delayMs * 2)));
+      });
+    }, delayMs);
+    timer.unref();
   }
 
   private takenError(): MailboxError {
