@@ -69,6 +69,9 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
       const swept = await incoming.sweep(0);
       return swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [];
     },
-    close: () => db.close(),
+    async close() {
+      await lock.abandon();
+      await db.close();
+    },
   };
 }

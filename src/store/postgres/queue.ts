@@ -79,6 +79,12 @@ export class PgQueue implements Queue {
   /** Claimed here and not yet committed: never claimed again by this process. */
   private readonly claimedIds = new Set<string>();
   private readonly placements: Placements;
+  /**
+   * A message found in flight is due again only when it was claimed before this process started
+   * (its claimer stopped), or "later than now" (claimed while the clock ran ahead): another process
+   * claiming at the same time never takes what this one holds. (With leases, the claimer's lease.)
+   */
+  private readonly since: Date;
 
   constructor(
     private readonly db: Database,
@@ -87,6 +93,7 @@ export class PgQueue implements Queue {
     private readonly fence: Fence,
   ) {
     this.placements = new Placements(db);
+    this.since = clock();
   }
 
   async enqueue(data: MessageData, outgoing: NewOutgoing): Promise<EmailRecord> {
@@ -109,15 +116,16 @@ export class PgQueue implements Queue {
         `SELECT e.record, CASE WHEN (e.record ->> 'size')::bigint <= $7 THEN b.data END AS body
          FROM ${SCHEMA}.emails e LEFT JOIN ${SCHEMA}.bodies b ON b.id = e.id AND b.part = 0
          WHERE e.state = ANY($1::text[]) AND NOT (e.id = ANY($2::text[]))
-           AND (e.in_flight OR e.state = 'send-ready' OR (e.next_attempt IS NOT NULL AND (
+           AND (CASE WHEN e.in_flight THEN coalesce(${SCHEMA}.time_or_null(e.record ->> 'inFlight') NOT BETWEEN $9::timestamptz AND $3::timestamptz + make_interval(secs => $6), true)
+                ELSE e.state = 'send-ready' OR (e.next_attempt IS NOT NULL AND (
                  ${SCHEMA}.time_or_null(e.next_attempt) IS NULL
                  OR ${SCHEMA}.time_or_null(e.next_attempt) <= $3
                  OR ${SCHEMA}.time_or_null(e.next_attempt) - $3
-                    > make_interval(mins => coalesce(($4::int[])[greatest(e.attempts, 1)], $5)) + make_interval(secs => $6))))
+                    > make_interval(mins => coalesce(($4::int[])[greatest(e.attempts, 1)], $5)) + make_interval(secs => $6))) END)
          ORDER BY e.created_at, e.id
          LIMIT $8
          FOR UPDATE OF e SKIP LOCKED`,
-        [OUTBOX, [...this.claimedIds], now, [...BACKOFF_MINUTES], Math.max(...BACKOFF_MINUTES), JUMP_TOLERANCE_MS / 1000, PREFETCH, limit],
+        [OUTBOX, [...this.claimedIds], now, [...BACKOFF_MINUTES], Math.max(...BACKOFF_MINUTES), JUMP_TOLERANCE_MS / 1000, PREFETCH, limit, this.since],
       );
       // isDue() has the last word (the query above is its translation).
       const due = rows.filter((r) => isDue(r.record, now)).map((r) => ({ record: claimed(r.record, now), body: r.body }));

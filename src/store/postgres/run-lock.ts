@@ -130,6 +130,14 @@ export class PgRunLock implements RunLock, Fence {
     });
   }
 
+  /** The store closes while the lock is held (a way out that skipped release): the session ends, the row stays. */
+  async abandon(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    this.state = 'free';
+    await session?.end().catch(() => undefined);
+  }
+
   private async release(): Promise<void> {
     const session = this.session;
     const held = this.state === 'held';
