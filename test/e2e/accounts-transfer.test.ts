@@ -50,8 +50,9 @@ describe('apply', () => {
   it('--dry-run prints the plan and writes nothing', async () => {
     const r = await ok(['apply', '-f', file, '--dry-run', '--json'], target);
     expect(json(r)).toMatchObject({ dryRun: true, changed: true });
-    expect(json(r).accounts.map((e: any) => e.action)).toEqual(['create', 'create', 'create']);
     expect(storedConfig(target)).toBeUndefined();
+    expect(json(r).accounts.map((e: any) => e.action)).toEqual(['create', 'create', 'create']);
+    expect(fs.existsSync(path.join(target, 'config.json'))).toBe(false);
   });
 
   it('creates everything; the round trip exports the same document', async () => {

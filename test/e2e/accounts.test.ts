@@ -88,11 +88,12 @@ describe('scripts without a terminal', () => {
     const home = newHome();
     const r = await runMailbox(['add', '--type', 'imap', '--name', 'x'], { home });
     expect(r.code).toBe(64);
+    expect(storedConfig(home)).toBeUndefined();
     expect(r.stderr).toContain('missing --host; --user; a secret source (--password-stdin, --password-env VAR or --password-command CMD)');
     const none = await runMailbox(['add'], { home });
     expect(none.code).toBe(64);
     expect(none.stderr).toContain('missing --type; --name; --host');
-    expect(storedConfig(home)).toBeUndefined();
+    expect(fs.existsSync(path.join(home, 'config.json'))).toBe(false);
   });
 
   it.each([

@@ -4,10 +4,10 @@ import { BOXES, boxOf, EMAIL_STATES, type Box } from '../../core/email.js';
 import { MailboxError, shown } from '../../core/errors.js';
 import { oneOf, parseCount } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
+import { registerExport } from './emails-export.js';
 import { action, type ProgramEnv } from '../action.js';
 import { table } from '../printer.js';
 import { openCommandStores } from '../stores.js';
-import { registerExport } from './emails-export.js';
 
 /** The JSON shape of an email in `emails --json`, `send --json`, `emails show --json`. */
 export function emailJson(r: EmailRecord, path: string | null) {

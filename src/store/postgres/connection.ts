@@ -8,7 +8,6 @@ export type Client = pg.PoolClient;
 
 /** A pool, a client of it, or a session: whatever runs one statement. */
 export interface Queryable {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
