@@ -1,4 +1,6 @@
 // mailbox send, emails and status through the built executable (no server needed: sending is queued).
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { messageBytes, writeConfig } from '../helpers/store.js';

@@ -142,6 +142,12 @@ export function messageBytes(home: string, email: { id: string; path: string | n
   return Buffer.from(hex.replace(/\s/g, ''), 'hex');
 }
 
+/** Takes a stored message away behind the tool's back (its record stays), as `emails --json` lists it. */
+export function removeMessage(home: string, email: { id: string; path: string | null }): void {
+  if (!databases) return fs.rmSync(email.path!);
+  sql(databaseOf(home), `DELETE FROM mailbox.bodies WHERE id = '${email.id.replace(/'/g, "''")}'`);
+}
+
 /** Whether a runner's lock (run.lock, or the database's run_lock row) was left behind. */
 export function runLockLeft(home: string): boolean {
   if (!databases) return fs.existsSync(path.join(home, 'state', 'run.lock'));
