@@ -31,3 +31,37 @@ describe('the command table through the executable', () => {
     expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
   });
 });
+
+describe('usage errors and help (issue 9)', () => {
+  it.each([
+    [['list', '--bogus', '--json'], "unknown option '--bogus'"],
+    [['--json', 'lst'], "unknown command 'lst'"],
+    [['add', '--port', '--json'], "option '--port <port>' argument missing"],
+  ])('with --json a usage error is one JSON object on stderr, nothing else (%j)', async (args, message) => {
+    const r = await runMailbox(args);
+    expect(r.code).toBe(64);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).error).toMatchObject({ code: 'EUSAGE', exit: 64, message });
+  });
+
+  it('the suggestion for a mistyped command is the hint; without --json the text is as before', async () => {
+    const json = JSON.parse((await runMailbox(['lst', '--json'])).stderr).error;
+    expect(json.hint).toContain('Did you mean list?');
+    const text = await runMailbox(['lst']);
+    expect(text.stderr).toContain("unknown command 'lst'");
+    expect(text.stderr).toContain('(run with --help for usage)');
+  });
+
+  it('every command lists the global options --json and --home in its help', async () => {
+    for (const cmd of [['add'], ['list'], ['emails', 'show'], ['filter', 'add'], ['run']]) {
+      const r = await runMailbox([...cmd, '--help']);
+      const global = r.stdout.slice(r.stdout.indexOf('Global Options:'));
+      expect(r.stdout, cmd.join(' ')).toContain('Global Options:');
+      expect(global, cmd.join(' ')).toMatch(/--json\s+print data as JSON/);
+      expect(global, cmd.join(' ')).toMatch(/--home <dir>/);
+      expect(global, cmd.join(' ')).not.toContain('--version');
+    }
+  });
+});
