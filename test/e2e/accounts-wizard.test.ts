@@ -6,7 +6,7 @@ import path from 'node:path';
 import { stripVTControlCharacters, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSecretService, type SecretService } from '../harness/index.js';
-import { baseEnv, BIN, readTree, tmpHome } from '../helpers/cli.js';
+import { baseEnv, BIN, readTree, runMailbox, tmpHome } from '../helpers/cli.js';
 
 const exec = promisify(execFile);
 const PASSWORD = 'pty-secret "x" é 42';
@@ -122,6 +122,37 @@ describe('wizard on a terminal', () => {
     expect(t.transcript).toMatch(/warning: account pty-work: security starttls/);
     expect(config().accounts[0]).toMatchObject({ port: 143, security: 'starttls', folder: 'Archive', secret: { kind: 'keychain', key: 'pty-work' } });
     expect(await keychainEntry('pty-work')).toBe(PASSWORD);
+  });
+
+  it('a secret from an environment variable that is not set: the answers are kept, "save anyway?" is asked (issue 9.3)', async () => {
+    const answerAll = async (t: Terminal, name: string) => {
+      await t.answer('Account type', ENTER);
+      await t.answer('Account name', `${name}${ENTER}`);
+      await t.answer('Server host name', `imap.example.com${ENTER}`);
+      await t.answer('Connection security', ENTER);
+      await t.answer('Port (993)', ENTER);
+      await t.answer('Authentication', ENTER);
+      await t.answer('User name', `me@example.com${ENTER}`);
+      await t.answer('Password source', `${DOWN}${ENTER}`);
+      await t.answer('Environment variable', `UNSET_PW${ENTER}`);
+      await t.answer('IMAP folder (INBOX)', ENTER);
+      await t.answer('Change advanced settings', ENTER);
+    };
+    const no = new Terminal(['add']);
+    await answerAll(no, 'env-no');
+    await no.answer('Save the account anyway?', `n${ENTER}`);
+    expect(await no.close()).toBe(78);
+    expect(no.transcript).toContain('environment variable UNSET_PW is not set');
+    expect(no.transcript).toContain('account env-no was not saved');
+    expect(config().accounts.map((a: { name: string }) => a.name)).not.toContain('env-no');
+
+    const yes = new Terminal(['add']);
+    await answerAll(yes, 'env-yes');
+    await yes.answer('Save the account anyway?', `y${ENTER}`);
+    expect(await yes.close()).toBe(0);
+    expect(yes.transcript).toContain('added imap account env-yes');
+    expect(config().accounts.find((a: { name: string }) => a.name === 'env-yes')).toMatchObject({ secret: { kind: 'env', name: 'UNSET_PW' } });
+    expect((await runMailbox(['remove', 'env-yes', '--yes'], { home, env: { ...ss.env } })).code).toBe(0);
   });
 
   it('Ctrl-C at a prompt cancels: exit 130, nothing saved', async () => {

@@ -21,29 +21,45 @@ function savedNames(): string[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { accounts: { name: string }[] }).accounts.map((a) => a.name);
 }
 
-/** Runs mailbox on a pseudo-terminal (util-linux `script`); answers `reply` when `prompt` shows. */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv, prompt: string, reply: string): Promise<{ code: number | null; screen: string }> {
+/**
+ * Runs mailbox on a pseudo-terminal (util-linux `script`); answers each prompt of `answers` in turn
+ * when it shows. The screen is kept whole: what a person saw, spinner frames included.
+ */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv, answers: Array<[prompt: string, reply: string]>): Promise<{ code: number | null; screen: string; raw: string }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const child = spawn('script', ['-qfec', `exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`, '/dev/null'], {
     env: baseEnv({ ...env, MAILBOX_HOME: home, TERM: 'xterm' }),
   });
-  let screen = '';
-  let answered = false;
+  let raw = '';
+  let seen = 0;
+  const pending = [...answers];
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    screen += chunk;
-    if (!answered && stripVTControlCharacters(screen).includes(prompt)) {
-      answered = true;
-      child.stdin.write(reply);
+    raw += chunk;
+    const next = pending[0];
+    const screen = stripVTControlCharacters(raw);
+    const at = next ? screen.indexOf(next[0], seen) : -1;
+    if (next && at >= 0) {
+      seen = at + next[0].length;
+      pending.shift();
+      child.stdin.write(next[1]);
     }
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   return new Promise((resolve) =>
     child.on('close', (code) => {
       clearTimeout(killer);
-      resolve({ code, screen: stripVTControlCharacters(screen) });
+      resolve({ code, screen: stripVTControlCharacters(raw), raw });
     }),
   );
 }
+
+/** The wizard's questions that the flags of addArgs() leave open, each answered with its default. */
+const WIZARD_DEFAULTS: Array<[string, string]> = [
+  ['Connection security', '\r'],
+  ['Authentication', '\r'],
+  ['IMAP folder', '\r'],
+  ['Change advanced settings', '\r'],
+];
 
 beforeAll(async () => {
   dovecot = await startDovecot();
@@ -78,18 +94,38 @@ describe('add tests the connection before saving', () => {
   });
 
   it('on a terminal: the diagnosis is shown and "n" keeps the account unsaved', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-no'), { PW: 'wrong-password' }, 'Save the account anyway?', 'n\r');
+    const args = addArgs('tty-no').filter((a) => a !== '--yes');
+    const { code, screen } = await onTerminal(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'n\r']]);
     expect(screen).toContain('FAILED at login');
     expect(code).toBe(77);
     expect(savedNames()).not.toContain('tty-no');
   });
 
   it('on a terminal: "y" saves the account despite the failure', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-yes'), { PW: 'wrong-password' }, 'Save the account anyway?', 'y\r');
+    const args = addArgs('tty-yes').filter((a) => a !== '--yes');
+    const { code, screen } = await onTerminal(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'y\r']]);
     expect(screen).toContain('hint: check the user name and password');
     expect(code).toBe(0);
     expect(savedNames()).toContain('tty-yes');
     expect(readTree(home)).not.toContain('wrong-password');
+  });
+
+  it('on a terminal with --yes nothing is asked: a failed test saves nothing and exits with its code (issue 9.9)', async () => {
+    const { code, screen } = await onTerminal(addArgs('tty-yes-flag'), { PW: 'wrong-password' }, []);
+    expect(screen).toContain('FAILED at login');
+    expect(screen).not.toContain('Save the account anyway?');
+    expect(screen).toContain('account tty-yes-flag was not saved');
+    expect(code).toBe(77);
+    expect(savedNames()).not.toContain('tty-yes-flag');
+  });
+
+  it('on a terminal a spinner names the server while the test runs; never on a pipe', async () => {
+    const { code, screen } = await onTerminal(addArgs('tty-spin'), { PW: 'alice-secret' }, []);
+    expect(code).toBe(0);
+    expect(screen).toMatch(new RegExp(`testing the connection to 127\\.0\\.0\\.1:${dovecot.imapsPort} \\(imap, tls\\)`));
+    const piped = await runMailbox(addArgs('pipe-spin'), { home, env: { PW: 'alice-secret' } });
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain('testing the connection');
   });
 });
 

@@ -37,7 +37,7 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
   const outcome = await addAccount(ctx.accounts, {
     input,
     secret: secret === 'stdin' ? undefined : secret,
-    check: flags.test === false ? undefined : connectionCheck(ctx, hints),
+    check: flags.test === false ? undefined : connectionCheck(ctx, { hints, askOnFailure: ctx.interactive && !flags.yes }),
     cwd: ctx.cwd,
   });
   return printSaveOutcome(ctx, outcome, 'add');

@@ -50,7 +50,7 @@ export async function edit(ctx: Context, flags: EditFlags, name: string): Promis
     existing,
     input,
     secret,
-    check: flags.test === false ? undefined : connectionCheck(ctx, hints),
+    check: flags.test === false ? undefined : connectionCheck(ctx, { hints, askOnFailure: ctx.interactive && !flags.yes }),
     cwd: ctx.cwd,
   });
   return printSaveOutcome(ctx, outcome, 'edit');
