@@ -61,6 +61,38 @@ describe('mailbox send', () => {
   });
 });
 
+describe('what send confirms (issue 9)', () => {
+  let own: { home: string; cleanup: () => void };
+  beforeAll(() => {
+    own = tmpHome();
+    const account = { name: 'out', type: 'smtp', host: '127.0.0.1', port: 2525, security: 'tls', auth: 'none', from: 'alice@example.test' };
+    const filter = { name: 'partners', direction: 'outbound', allow: ['ok@blocked.test'], deny: ['blocked.test'], default: true };
+    fs.writeFileSync(path.join(own.home, 'config.json'), JSON.stringify({ version: 1, accounts: [account], filters: [filter] }));
+  });
+  afterAll(() => own.cleanup());
+
+  it('send --file - names every envelope recipient, Bcc included (9.12); so does a built message', async () => {
+    const message = 'From: ops@example.test\r\nTo: carol@example.test\r\nBcc: secret@example.test\r\nSubject: raw\r\n\r\nbody\r\n';
+    const file = await runMailbox(['send', '--file', '-'], { home: own.home, input: message });
+    expect(file.code).toBe(0);
+    expect(file.stderr).toContain(`queued ${file.stdout.trim()} for carol@example.test, secret@example.test`);
+    const built = await runMailbox(['send', '--to', 'bob@example.test', '--bcc', 'hidden@example.test', '--text', 'x'], { home: own.home });
+    expect(built.stderr).toContain('for bob@example.test, hidden@example.test');
+  });
+
+  it('a recipient the outbound filter will drop is named when the message is queued', async () => {
+    const some = await runMailbox(['send', '--to', 'bob@example.test', '--cc', 'eve@blocked.test', '--bcc', 'ok@blocked.test', '--text', 'x'], { home: own.home });
+    expect(some.code).toBe(0);
+    expect(some.stderr).toContain('warning: eve@blocked.test will be dropped when the message is sent: the outbound filter partners blocks it (deny pattern blocked.test)');
+    expect(some.stderr).not.toMatch(/warning: (bob|ok)@/);
+    expect(some.stderr).not.toContain('no recipient is left');
+    const all = await runMailbox(['send', '--to', 'eve@blocked.test', '--text', 'x', '--json'], { home: own.home });
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout).state).toBe('send-ready');
+    expect(all.stderr).toContain('no recipient is left: the message will not be sent');
+  });
+});
+
 describe('mailbox emails and status', () => {
   it('filters by state, refuses to retry a message that has not failed, and counts the queue', async () => {
     const ready = JSON.parse((await runMailbox(['emails', '--state', 'send-ready', '--json'], { home })).stdout);
