@@ -7,6 +7,7 @@ import type { ConnectionCheck, SaveOutcome } from '../jobs/accounts/save.js';
 import type { ProbeResult } from '../protocols/probe/index.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 import { accountJson } from './account-json.js';
+import { choiceWarning } from './choice-warnings.js';
 import { parseStdinSecret, type AccountCommand } from './account-flags.js';
 import { reportCleanup, reportDeactivated } from './account-report.js';
 import type { Context } from './context.js';
@@ -98,7 +99,8 @@ export function printSaveOutcome(ctx: Context, outcome: SaveOutcome, command: Ac
     ctx.out.data({ account: accountJson(account), changes, deactivated: [], warnings: [] }, () => '');
     return 0;
   }
-  for (const w of outcome.warnings) ctx.out.warn(w);
+  const warnings = outcome.weakChoices.map((c) => choiceWarning(c, 'flags'));
+  for (const w of warnings) ctx.out.warn(w);
   if (outcome.status === 'test-failed') {
     ctx.out.info(`account ${account.name} was not saved (run again with --no-test to save it untested)`);
     return outcome.exitCode;
@@ -108,6 +110,6 @@ export function printSaveOutcome(ctx: Context, outcome: SaveOutcome, command: Ac
   else ctx.out.info(`added ${account.type} account ${account.name} (${state})`);
   reportDeactivated(ctx.out, outcome.deactivated);
   reportCleanup(ctx.out, outcome.cleanup);
-  ctx.out.data({ account: accountJson(account), ...(command === 'edit' ? { changes } : {}), deactivated: outcome.deactivated, warnings: outcome.warnings }, () => '');
+  ctx.out.data({ account: accountJson(account), ...(command === 'edit' ? { changes } : {}), deactivated: outcome.deactivated, warnings }, () => '');
   return 0;
 }

@@ -74,7 +74,7 @@ function validator(parse: (value: string) => unknown): Validate {
 
 const SECURITY_CHOICES: Choice<Security>[] = [
   { value: 'tls', name: 'tls (SSL/TLS from the first byte, recommended)' },
-  { value: 'starttls', name: 'starttls (plain connection upgraded to TLS: may expose data)' },
+  { value: 'starttls', name: 'starttls (starts plain, encrypted after STARTTLS before the login)' },
   { value: 'none', name: 'none (no encryption: exposes data and passwords)' },
 ];
 

@@ -51,6 +51,7 @@ describe('apply', () => {
     expect(json(r)).toMatchObject({ dryRun: true, changed: true });
     expect(json(r).accounts.map((e: any) => e.action)).toEqual(['create', 'create', 'create']);
     expect(fs.existsSync(path.join(target, 'config.json'))).toBe(false);
+    expect(r.stderr).not.toContain('warning'); // a dry run chooses nothing (issue 9)
   });
 
   it('creates everything; the round trip exports the same document', async () => {
@@ -64,6 +65,7 @@ describe('apply', () => {
   it('is idempotent: a second apply changes nothing, config byte-identical', async () => {
     const before = fs.readFileSync(path.join(target, 'config.json'));
     const r = await ok(['apply', '-f', file, '--json'], target);
+    expect(r.stderr).not.toContain('warning');
     expect(json(r).changed).toBe(false);
     expect([...json(r).accounts, ...json(r).filters].every((e: any) => e.action === 'unchanged')).toBe(true);
     expect(r.stderr).toContain('no change');

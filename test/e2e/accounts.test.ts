@@ -136,12 +136,19 @@ describe('scripts without a terminal', () => {
     const home = newHome();
     const r = await runMailbox(SMTP('plain', '--security', 'none', '--json'), { home });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warning: account plain: security none connects without encryption; the connection may expose data and passwords\. tls \(SSL\/TLS\) is the safer choice/);
+    expect(r.stderr).toMatch(/warning: account plain: security none: nothing is encrypted; the password and every message can be read and changed by anyone on the path/);
     expect(json(r).warnings).toHaveLength(1);
     const s = await runMailbox([...IMAP.map((a) => (a === 'work' ? 'w2' : a)), '--security', 'starttls', '--insecure'], { home });
-    expect(s.stderr).toMatch(/warning: account w2: security starttls/);
-    expect(s.stderr).toMatch(/warning: account w2: --insecure turns off certificate verification/);
+    expect(s.stderr).toMatch(/warning: account w2: security starttls: the connection starts unencrypted and is encrypted after STARTTLS, before the login; mailbox never continues in plain text/);
+    expect(s.stderr).not.toMatch(/risk|expose/);
+    expect(s.stderr).toMatch(/warning: account w2: the server certificate is not verified \(insecure\).*--ca FILE or --fingerprint SHA256/);
     expect(s.stdout).toBe('');
+    // Said when chosen, not on every later write (issue 9): an unrelated edit, or one that keeps starttls.
+    const later = await runMailbox(['edit', 'w2', '--debug', '--port', '1143', '--no-test'], { home });
+    expect(later.code).toBe(0);
+    expect(later.stderr).not.toContain('warning');
+    const none = await runMailbox(['edit', 'w2', '--security', 'none', '--no-test', '--json'], { home });
+    expect(json(none).warnings).toEqual([expect.stringContaining('account w2: security none')]);
   });
 
   it('NO_COLOR wins over FORCE_COLOR; colour only when asked', async () => {

@@ -36,7 +36,7 @@ describe('addAccount', () => {
     const check = vi.fn(passes);
     const outcome = await addAccount(stores, { input: imap('Work', { security: 'starttls' }), secret: { kind: 'keychain', secret: 's3cret' }, check, cwd: '/' });
     expect(outcome).toMatchObject({ status: 'saved', account: { name: 'Work', port: 143, secret: { kind: 'keychain', key: 'work' }, provisioned: false }, deactivated: [] });
-    expect(outcome.warnings).toEqual([expect.stringContaining('security starttls')]);
+    expect(outcome.weakChoices).toEqual([{ account: 'Work', field: 'security', value: 'starttls' }]);
     expect(check).toHaveBeenCalledWith(expect.objectContaining({ name: 'Work' }), 's3cret');
     expect(stores.events).toEqual(['keychain save mailbox/work', 'config write']);
     expect(stores.secrets.keychain.get('mailbox/work')).toBe('s3cret');
@@ -235,11 +235,32 @@ describe('applyDocument', () => {
     const doc = { accounts: [parseAccount({ ...imap('keep'), secret: envPw }), parseAccount({ ...smtp('new'), security: 'none' })], filters: [] };
     const dry = await applyDocument(stores, doc, { prune: true, dryRun: true, source: 'doc.json' });
     expect(dry.plan.accounts.map((e) => [e.name, e.action])).toEqual([['keep', 'unchanged'], ['gone', 'remove'], ['new', 'create']]);
-    expect(dry.warnings).toEqual([expect.stringContaining('account new: security none')]);
+    expect(dry.weakChoices).toEqual([]); // a dry run chooses nothing
     expect(names(stores)).toEqual(['keep', 'gone']);
     const done = await applyDocument(stores, doc, { prune: true, dryRun: false, source: 'doc.json' });
     expect(done.cleanup).toEqual([{ ref: { kind: 'keychain', service: 'mailbox', key: 'gone' }, account: 'gone', removed: true }]);
+    expect(done.weakChoices).toEqual([{ account: 'new', field: 'security', value: 'none' }]);
     expect(names(stores)).toEqual(['keep', 'new']);
+  });
+});
+
+describe('weak settings are reported when they are chosen, not on every write (issue 9)', () => {
+  it('add reports each; edit only what it changes to weaker; apply only for the entries that bring them in', async () => {
+    const stores = memoryAccounts();
+    const added = await addAccount(stores, { input: imap('w', { security: 'starttls', tls: { insecure: true } }), secret: envPw, cwd: '/' });
+    expect(added.weakChoices).toEqual([{ account: 'w', field: 'security', value: 'starttls' }, { account: 'w', field: 'insecure' }]);
+    const before = await existing(stores, 'w');
+    const unrelated = await editAccount(stores, { existing: before, input: { ...before, debug: true }, cwd: '/' });
+    expect(unrelated).toMatchObject({ status: 'saved', weakChoices: [] });
+    const weaker = await editAccount(stores, { existing: await existing(stores, 'w'), input: { ...(await existing(stores, 'w')), security: 'none', port: 143 }, cwd: '/' });
+    expect(weaker.weakChoices).toEqual([{ account: 'w', field: 'security', value: 'none' }]);
+    const stronger = await editAccount(stores, { existing: await existing(stores, 'w'), input: { ...(await existing(stores, 'w')), security: 'tls', port: 993 }, cwd: '/' });
+    expect(stronger.weakChoices).toEqual([]);
+
+    const doc = { accounts: [{ ...(await existing(stores, 'w')), debug: false }, parseAccount({ ...imap('plain'), security: 'none', secret: envPw })], filters: [] };
+    const applied = await applyDocument(stores, doc, { prune: false, dryRun: false, source: 'doc.json' });
+    expect(applied.plan.accounts.map((e) => e.action)).toEqual(['update', 'create']);
+    expect(applied.weakChoices).toEqual([{ account: 'plain', field: 'security', value: 'none' }]);
   });
 });
 
