@@ -14,6 +14,15 @@ export function secretSource(ref: SecretRef | undefined): SecretSource {
   return { kind: 'command', ref: ref.command };
 }
 
+/** A secret source in words: "keychain entry mailbox/work", "environment variable PW", "command pass show x". */
+export function secretWords(ref: SecretRef | undefined): string {
+  const s = secretSource(ref);
+  if (s.kind === 'keychain') return `keychain entry ${s.ref}`;
+  if (s.kind === 'env') return `environment variable ${s.ref}`;
+  if (s.kind === 'command') return `command ${s.ref}`;
+  return 'none';
+}
+
 export function accountJson(a: AccountView) {
   return {
     name: a.name,

@@ -6,7 +6,7 @@ import { MailboxError } from '../core/errors.js';
 import type { ConnectionCheck, SaveOutcome } from '../jobs/accounts/save.js';
 import type { ProbeResult } from '../protocols/probe/index.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
-import { accountJson } from './account-json.js';
+import { accountJson, secretWords } from './account-json.js';
 import { choiceWarning } from './choice-warnings.js';
 import { parseStdinSecret, type AccountCommand } from './account-flags.js';
 import { reportCleanup, reportDeactivated } from './account-report.js';
@@ -109,6 +109,8 @@ export function printSaveOutcome(ctx: Context, outcome: SaveOutcome, command: Ac
   if (command === 'edit') ctx.out.info(`updated ${account.type} account ${account.name} (${state}): ${changes.join(', ')}`);
   else ctx.out.info(`added ${account.type} account ${account.name} (${state})`);
   reportDeactivated(ctx.out, outcome.deactivated);
+  // An edit that switched or dropped the source: the entry it no longer uses is deleted; say so.
+  for (const c of outcome.cleanup) if (c.removed) ctx.out.info(`account ${c.account}: deleted its ${secretWords(c.ref)} (no longer used)`);
   reportCleanup(ctx.out, outcome.cleanup);
   ctx.out.data({ account: accountJson(account), ...(command === 'edit' ? { changes } : {}), deactivated: outcome.deactivated, warnings }, () => '');
   return 0;

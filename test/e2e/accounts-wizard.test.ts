@@ -177,4 +177,23 @@ describe('wizard on a terminal', () => {
     expect(config().accounts).toEqual([]);
     expect(await keychainEntry('pty-work')).toBeNull();
   });
+
+  it('edit --auth none asks before it deletes the stored password; "n" changes nothing (issue 9)', async () => {
+    const env = { ...ss.env };
+    const added = await runMailbox(['add', '--type', 'smtp', '--name', 'relay', '--host', 'smtp.example.com', '--user', 'me@example.com', '--password-stdin', '--no-test'], { home, env, input: PASSWORD });
+    expect(added.code).toBe(0);
+    const keep = new Terminal(['edit', 'relay', '--auth', 'none', '--no-test']);
+    await keep.answer('Authentication none for relay deletes its password (keychain entry mailbox/relay). Go on? (y/N)', `n${ENTER}`);
+    expect(await keep.close()).toBe(0);
+    expect(keep.transcript).toContain('account relay: nothing to change');
+    expect(await keychainEntry('relay')).toBe(PASSWORD);
+    expect(config().accounts.find((a: { name: string }) => a.name === 'relay')).toMatchObject({ auth: 'password' });
+
+    const drop = new Terminal(['edit', 'relay', '--auth', 'none', '--no-test']);
+    await drop.answer('Go on?', `y${ENTER}`);
+    expect(await drop.close()).toBe(0);
+    expect(drop.transcript).toContain('account relay: deleted its keychain entry mailbox/relay (no longer used)');
+    expect(await keychainEntry('relay')).toBeNull();
+    expect((await runMailbox(['remove', 'relay', '--yes'], { home, env })).code).toBe(0);
+  });
 });

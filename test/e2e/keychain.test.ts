@@ -75,6 +75,19 @@ describe('keychain', () => {
     expect(await keychainEntry('work')).toBeNull();
   });
 
+  it('edit --auth none without a terminal goes ahead and says what it removed (issue 9)', async () => {
+    expect((await mailbox(['add', '--type', 'smtp', '--name', 'relay', '--host', 'smtp.example.com', '--user', 'me@example.com', '--password-stdin', '--no-test'], { input: PASSWORD })).code).toBe(0);
+    const r = await mailbox(['edit', 'relay', '--auth', 'none', '--no-test']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('account relay: deleted its keychain entry mailbox/relay (no longer used)');
+    expect(await keychainEntry('relay')).toBeNull();
+    const env = await mailbox(['edit', 'relay', '--auth', 'password', '--user', 'me@example.com', '--password-env', 'RELAY_PW', '--no-test']);
+    expect(env.code).toBe(0);
+    const none = await mailbox(['edit', 'relay', '--auth', 'none', '--no-test']);
+    expect(none.stderr).toContain('account relay: authentication none: the password is no longer read from its environment variable RELAY_PW');
+    expect((await mailbox(['remove', 'relay', '--yes'])).code).toBe(0);
+  });
+
   it('apply --prune removes the keychain entry of a pruned account', async () => {
     await mailbox([...ADD.map((a) => (a === 'Work' ? 'gone' : a))], { input: PASSWORD });
     expect(await keychainEntry('gone')).toBe(PASSWORD);
