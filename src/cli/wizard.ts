@@ -25,7 +25,7 @@ import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../cor
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 import type { AccountsSnapshot } from '../jobs/accounts/stores.js';
 import { checkCaFile } from '../store/ca-file.js';
-import { secretSource } from './account-json.js';
+import { secretJson } from './account-json.js';
 import { effectiveAuth } from './account-flags.js';
 import type { Context } from './context.js';
 import type { Choice, Prompter, Validate } from './prompter.js';
@@ -186,7 +186,7 @@ async function askSecret(o: WizardOptions, auth: AuthMethod): Promise<SecretChoi
   for (;;) {
     const choices: Choice<Source>[] = [];
     if (current) {
-      const s = secretSource(current);
+      const s = secretJson(current);
       choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
     }
     if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });

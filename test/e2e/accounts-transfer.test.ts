@@ -36,7 +36,10 @@ describe('export', () => {
     const doc = JSON.parse(exported);
     expect(Object.keys(doc)).toEqual(['accounts', 'filters']);
     expect(doc.accounts.map((a: any) => a.name)).toEqual(['work', 'out', 'old']);
-    expect(doc.accounts[0].secret).toEqual({ kind: 'env', name: 'WORK_PW' });
+    // One shape of a secret reference everywhere (issue 9): as list --json prints it.
+    expect(doc.accounts[0].secret).toEqual({ kind: 'env', ref: 'WORK_PW', name: 'WORK_PW' });
+    expect(doc.accounts[2].secret).toEqual({ kind: 'command', ref: 'pass show old', command: 'pass show old' });
+    expect(doc.accounts[1]).not.toHaveProperty('secret'); // auth none: no source
     expect(doc.filters).toEqual([{ name: 'junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true }]);
   });
 });
@@ -88,6 +91,26 @@ describe('apply', () => {
     expect(pruned.stdout).toMatch(/^remove\s+account old$/m);
     expect(pruned.stdout).toMatch(/^remove\s+account extra$/m);
     expect(json(await ok(['list', '--json'], target)).map((a: any) => a.name)).toEqual(['work', 'out']);
+  });
+
+  it('one secret shape: list --json prints what export prints; apply still reads the old shapes', async () => {
+    const listed = json(await ok(['list', '--json'], target));
+    const doc = json(await ok(['export'], target));
+    for (const account of doc.accounts) expect(listed.find((a: any) => a.name === account.name).secret).toEqual(account.secret ?? { kind: 'none', ref: null });
+    const old = newHome();
+    const oldDoc = {
+      accounts: [
+        { name: 'k', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'keychain', service: 'mailbox', key: 'k' } },
+        { name: 'e', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'env', name: 'E_PW' } },
+        { name: 'c', type: 'pop3', host: 'pop.example.com', user: 'me', secret: { kind: 'command', command: 'pass show c' } },
+      ],
+    };
+    await ok(['apply', '-f', '-'], old, JSON.stringify(oldDoc));
+    expect(json(await ok(['list', '--json'], old)).map((a: any) => a.secret)).toEqual([
+      { kind: 'keychain', ref: 'mailbox/k', service: 'mailbox', key: 'k' },
+      { kind: 'env', ref: 'E_PW', name: 'E_PW' },
+      { kind: 'command', ref: 'pass show c', command: 'pass show c' },
+    ]);
   });
 
   it('an active SMTP account in the file switches the store one off', async () => {

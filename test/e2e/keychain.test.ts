@@ -46,7 +46,7 @@ describe('keychain', () => {
   it('--password-stdin stores the password in the keychain; the config holds only the reference', async () => {
     const r = await mailbox([...ADD, '--json'], { input: `${PASSWORD}\n` });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'keychain', ref: 'mailbox/work' });
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'keychain', ref: 'mailbox/work', service: 'mailbox', key: 'work' });
     expect(await keychainEntry('work')).toBe(PASSWORD);
     const config = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8'));
     expect(config.accounts[0].secret).toEqual({ kind: 'keychain', service: 'mailbox', key: 'work' });
@@ -71,7 +71,7 @@ describe('keychain', () => {
     expect(await keychainEntry('work')).toBe(PASSWORD);
     const r = await mailbox(['edit', 'work', '--password-env', 'WORK_PW', '--no-test', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'env', ref: 'WORK_PW' });
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'env', ref: 'WORK_PW', name: 'WORK_PW' });
     expect(await keychainEntry('work')).toBeNull();
   });
 

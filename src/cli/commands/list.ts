@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ACCOUNT_TYPES } from '../../core/account.js';
 import { oneOf } from '../../core/validate.js';
-import { accountJson } from '../account-json.js';
+import { accountFlags, accountJson, secretCell } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { table } from '../printer.js';
@@ -13,16 +13,8 @@ export async function list(ctx: Context, opts: { type?: string; active?: boolean
   const shown = accounts.filter((a) => (!type || a.type === type) && (!opts.active || a.active));
   ctx.out.data(shown.map(accountJson), () =>
     table(
-      ['NAME', 'TYPE', 'SERVER', 'SECURITY', 'USER', 'ACTIVE', 'FLAGS'],
-      shown.map((a) => [
-        a.name,
-        a.type,
-        `${a.host}:${a.port}`,
-        a.security,
-        a.user ?? '-',
-        a.active ? 'yes' : 'no',
-        [a.provisioned ? 'provisioned' : '', a.debug ? 'debug' : ''].filter(Boolean).join(',') || '-',
-      ]),
+      ['NAME', 'TYPE', 'SERVER', 'SECURITY', 'USER', 'SECRET', 'ACTIVE', 'FLAGS'],
+      shown.map((a) => [a.name, a.type, `${a.host}:${a.port}`, a.security, a.user ?? '-', secretCell(a.secret), a.active ? 'yes' : 'no', accountFlags(a)]),
     ),
   );
   if (shown.length === 0 && !ctx.out.json) ctx.out.info('no accounts; add one with: mailbox add');
