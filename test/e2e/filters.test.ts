@@ -14,7 +14,7 @@ describe('filters', () => {
     const a = await runMailbox(['filter', 'add', 'junk', '--direction', 'inbound', '--deny', '*.Spam.test', '--deny', 'bad@example.com', '--allow', 'friend@x.spam.test', '--default', '--json'], { home });
     expect(a.code).toBe(0);
     expect(json(a)).toEqual({
-      filter: { name: 'junk', direction: 'inbound', allow: ['friend@x.spam.test'], deny: ['*.spam.test', 'bad@example.com'], default: true, provisioned: false, usedBy: [] },
+      filter: { name: 'junk', direction: 'inbound', allow: ['friend@x.spam.test'], deny: ['*.spam.test', 'bad@example.com'], default: true, provisioned: false, usedBy: [], usedByDefault: [] },
       replacedDefault: null,
     });
     const b = await runMailbox(['filter', 'add', 'strict', '--direction', 'inbound', '--deny', '*', '--default', '--json'], { home });

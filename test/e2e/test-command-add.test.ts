@@ -1,12 +1,11 @@
 // The connection test that `mailbox add` / `edit` run before saving: without a terminal a failure is
 // not saved and exits with the test's code; on a terminal the diagnosis is shown and the user decides.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../harness/index.js';
-import { baseEnv, BIN, readTree, REPO, runMailbox, tmpHome } from '../helpers/cli.js';
+import { readTree, REPO, runMailbox, tmpHome } from '../helpers/cli.js';
+import { onTerminal } from '../helpers/pty.js';
 
 let dovecot: Dovecot;
 const { home, cleanup } = tmpHome();
@@ -21,36 +20,9 @@ function savedNames(): string[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { accounts: { name: string }[] }).accounts.map((a) => a.name);
 }
 
-/**
- * Runs mailbox on a pseudo-terminal (util-linux `script`); answers each prompt of `answers` in turn
- * when it shows. The screen is kept whole: what a person saw, spinner frames included.
- */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv, answers: Array<[prompt: string, reply: string]>): Promise<{ code: number | null; screen: string; raw: string }> {
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const child = spawn('script', ['-qfec', `exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`, '/dev/null'], {
-    env: baseEnv({ ...env, MAILBOX_HOME: home, TERM: 'xterm' }),
-  });
-  let raw = '';
-  let seen = 0;
-  const pending = [...answers];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    raw += chunk;
-    const next = pending[0];
-    const screen = stripVTControlCharacters(raw);
-    const at = next ? screen.indexOf(next[0], seen) : -1;
-    if (next && at >= 0) {
-      seen = at + next[0].length;
-      pending.shift();
-      child.stdin.write(next[1]);
-    }
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, screen: stripVTControlCharacters(raw), raw });
-    }),
-  );
+/** `mailbox` on a terminal in this test's home. */
+function tty(args: string[], env: NodeJS.ProcessEnv, answers: Array<[string, string]>) {
+  return onTerminal(args, { home, env, answers });
 }
 
 /** The wizard's questions that the flags of addArgs() leave open, each answered with its default. */
@@ -95,7 +67,7 @@ describe('add tests the connection before saving', () => {
 
   it('on a terminal: the diagnosis is shown and "n" keeps the account unsaved', async () => {
     const args = addArgs('tty-no').filter((a) => a !== '--yes');
-    const { code, screen } = await onTerminal(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'n\r']]);
+    const { code, screen } = await tty(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'n\r']]);
     expect(screen).toContain('FAILED at login');
     expect(code).toBe(77);
     expect(savedNames()).not.toContain('tty-no');
@@ -103,7 +75,7 @@ describe('add tests the connection before saving', () => {
 
   it('on a terminal: "y" saves the account despite the failure', async () => {
     const args = addArgs('tty-yes').filter((a) => a !== '--yes');
-    const { code, screen } = await onTerminal(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'y\r']]);
+    const { code, screen } = await tty(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'y\r']]);
     expect(screen).toContain('hint: check the user name and password');
     expect(code).toBe(0);
     expect(savedNames()).toContain('tty-yes');
@@ -111,7 +83,7 @@ describe('add tests the connection before saving', () => {
   });
 
   it('on a terminal with --yes nothing is asked: a failed test saves nothing and exits with its code (issue 9.9)', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-yes-flag'), { PW: 'wrong-password' }, []);
+    const { code, screen } = await tty(addArgs('tty-yes-flag'), { PW: 'wrong-password' }, []);
     expect(screen).toContain('FAILED at login');
     expect(screen).not.toContain('Save the account anyway?');
     expect(screen).toContain('account tty-yes-flag was not saved');
@@ -120,7 +92,7 @@ describe('add tests the connection before saving', () => {
   });
 
   it('on a terminal a spinner names the server while the test runs; never on a pipe', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-spin'), { PW: 'alice-secret' }, []);
+    const { code, screen } = await tty(addArgs('tty-spin'), { PW: 'alice-secret' }, []);
     expect(code).toBe(0);
     expect(screen).toMatch(new RegExp(`testing the connection to 127\\.0\\.0\\.1:${dovecot.imapsPort} \\(imap, tls\\)`));
     const piped = await runMailbox(addArgs('pipe-spin'), { home, env: { PW: 'alice-secret' } });

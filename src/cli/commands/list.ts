@@ -5,15 +5,23 @@ import { oneOf } from '../../core/validate.js';
 import { accountFlags, accountJson, secretCell } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
-import { table } from '../printer.js';
 
 export async function list(ctx: Context, opts: { type?: string; active?: boolean }): Promise<void> {
   const type = opts.type === undefined ? undefined : oneOf(opts.type, 'type', ACCOUNT_TYPES);
   const { accounts } = await ctx.snapshot();
   const shown = accounts.filter((a) => (!type || a.type === type) && (!opts.active || a.active));
   ctx.out.data(shown.map(accountJson), () =>
-    table(
-      ['NAME', 'TYPE', 'SERVER', 'SECURITY', 'USER', 'SECRET', 'ACTIVE', 'FLAGS'],
+    ctx.out.table(
+      [
+        { header: 'NAME' },
+        { header: 'TYPE' },
+        { header: 'SERVER', shrink: true, min: 16 },
+        { header: 'SECURITY', drop: 2 },
+        { header: 'USER', shrink: true },
+        { header: 'SECRET', shrink: true, drop: 1 },
+        { header: 'ACTIVE' },
+        { header: 'FLAGS', shrink: true },
+      ],
       shown.map((a) => [a.name, a.type, `${a.host}:${a.port}`, a.security, a.user ?? '-', secretCell(a.secret), a.active ? 'yes' : 'no', accountFlags(a)]),
     ),
   );

@@ -7,6 +7,7 @@ import { action, collect, type ProgramEnv } from '../action.js';
 import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
 import { openCommandStores } from '../stores.js';
+import { localTime } from '../time.js';
 
 interface RunFlags {
   once?: boolean;
@@ -33,7 +34,7 @@ function reportLine(report: CycleReport, json: boolean): string {
     });
   }
   const seconds = (report.durationMs / 1000).toFixed(2);
-  const head = `${report.time.slice(0, 19).replace('T', ' ')} ${report.job.padEnd(4)} ${report.account}`;
+  const head = `${localTime(report.time)} ${report.job.padEnd(4)} ${report.account}`;
   const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s)`];
   for (const note of report.notes) lines.push(`${head}: note: ${note}`);
   return lines.join('\n');
