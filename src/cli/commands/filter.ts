@@ -1,11 +1,11 @@
-// mailbox filter add|list|remove|test: allow and deny lists of addresses and domains, per direction.
+// mailbox filter add|list|edit|remove|test: allow and deny lists of addresses and domains, per direction.
 import type { Command } from 'commander';
 import { invalid, MailboxError } from '../../core/errors.js';
 import { DIRECTIONS, evaluateFilter } from '../../core/filter.js';
 import type { AccountView } from '../../core/account.js';
 import { accountsUsingFilter, directionOf, requireFilter, type FilterView } from '../../core/rules.js';
 import { isAddress, oneOf } from '../../core/validate.js';
-import { addFilter, removeFilter } from '../../jobs/accounts/filters.js';
+import { addFilter, editFilter, removeFilter } from '../../jobs/accounts/filters.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 
@@ -67,6 +67,27 @@ export async function list(ctx: Context, opts: { direction?: string }): Promise<
   if (shown.length === 0 && !ctx.out.json) ctx.out.info('no filters; add one with: mailbox filter add NAME --direction inbound --deny PATTERN');
 }
 
+interface EditFilterFlags {
+  allow?: string[];
+  deny?: string[];
+  removeAllow?: string[];
+  removeDeny?: string[];
+  default?: boolean;
+}
+
+export async function edit(ctx: Context, name: string, opts: EditFilterFlags): Promise<void> {
+  const asked = [opts.allow, opts.deny, opts.removeAllow, opts.removeDeny].some((l) => l?.length) || opts.default !== undefined;
+  if (!asked) throw new MailboxError('EUSAGE', 'nothing to change: give --allow, --deny, --remove-allow, --remove-deny, --default or --no-default', { hint: 'mailbox filter edit --help' });
+  const { filter, changes, replacedDefault } = await editFilter(ctx.accounts, name, opts);
+  if (changes.length === 0) ctx.out.info(`filter ${filter.name}: nothing to change`);
+  else ctx.out.info(`updated ${filter.direction} filter ${filter.name}: ${changes.join(', ')}${filter.default ? ` (default for ${filter.direction})` : ''}`);
+  if (replacedDefault) ctx.out.info(`filter ${replacedDefault} is no longer the default ${filter.direction} filter`);
+  if (changes.includes('deny') && filter.deny.length === 0) ctx.out.warn(`filter ${filter.name} has no deny pattern left: it blocks nothing`);
+  const { accounts } = await ctx.snapshot();
+  const view = { ...filter, provisioned: false };
+  ctx.out.data({ filter: filterJson(view, accountsUsingFilter(accounts, filter.name).map((a) => a.name), takingDefault(view, accounts)), changes, replacedDefault }, () => '');
+}
+
 export async function remove(ctx: Context, name: string): Promise<void> {
   const { removed } = await removeFilter(ctx.accounts, name);
   ctx.out.info(`removed filter ${removed}`);
@@ -116,6 +137,21 @@ Examples:
     .option('--direction <direction>', 'only inbound or outbound filters')
     .addHelpText('after', '\nExamples:\n  $ mailbox filter list\n  $ mailbox filter list --direction inbound --json')
     .action(action<{ direction?: string }>(penv, list));
+  filter
+    .command('edit')
+    .description('change a filter: add or remove patterns, make it the default of its direction or not')
+    .argument('<name>', 'filter name')
+    .option('--allow <pattern>', 'add to the allow list (repeatable)', collect)
+    .option('--deny <pattern>', 'add to the deny list (repeatable)', collect)
+    .option('--remove-allow <pattern>', 'remove from the allow list (repeatable)', collect)
+    .option('--remove-deny <pattern>', 'remove from the deny list (repeatable)', collect)
+    .option('--default', 'make it the default of its direction (the old default stops being it)')
+    .option('--no-default', 'stop being the default of its direction')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ mailbox filter edit junk --deny '*.spam.test' --remove-deny spam.test\n  $ mailbox filter edit partners --allow boss@example.com --default --json",
+    )
+    .action(action<EditFilterFlags>(penv, (ctx, opts, [name]) => edit(ctx, name!, opts)));
   filter
     .command('remove')
     .description('remove a filter (refused while an account uses it)')
