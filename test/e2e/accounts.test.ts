@@ -101,7 +101,11 @@ describe('scripts without a terminal', () => {
     expect(r.stderr).toContain('missing --host; --user; a secret source (--password-stdin, --password-env VAR or --password-command CMD)');
     const none = await runMailbox(['add'], { home });
     expect(none.code).toBe(64);
-    expect(none.stderr).toContain('missing --type; --name; --host');
+    // All at once (issue 9: the user and the secret came in a second round).
+    expect(none.stderr).toContain('missing --type; --name; --host; --user; a secret source (--password-stdin, --password-env VAR or --password-command CMD)');
+    expect(none.stderr).toContain('an smtp relay without login (--auth none) needs no --user and no secret');
+    const relay = await runMailbox(['add', '--auth', 'none', '--name', 'r'], { home });
+    expect(relay.stderr).toContain('missing --type; --host (no terminal');
     expect(fs.existsSync(path.join(home, 'config.json'))).toBe(false);
   });
 

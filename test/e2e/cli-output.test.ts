@@ -1,6 +1,7 @@
 // The CLI edge as pipelines see it: a reader that closes early must not crash mailbox.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseEnv, BIN, REPO, runMailbox } from '../helpers/cli.js';
@@ -62,6 +63,18 @@ describe('usage errors and help (issue 9)', () => {
       expect(global, cmd.join(' ')).toMatch(/--json\s+print data as JSON/);
       expect(global, cmd.join(' ')).toMatch(/--home <dir>/);
       expect(global, cmd.join(' ')).not.toContain('--version');
+    }
+  });
+
+  it('test --timeout takes a duration or a bare number of seconds, and its help says so', async () => {
+    const help = await runMailbox(['test', '--help']);
+    expect(help.stdout).toMatch(/--timeout <duration>\s+time limit per account: 30s, 2m, or a bare number of\s+seconds/);
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-timeout-'));
+    try {
+      for (const value of ['5', '5s', '2m']) expect((await runMailbox(['test', '--timeout', value], { home })).code, value).toBe(0);
+      expect((await runMailbox(['test', '--timeout', 'soon'], { home })).code).toBe(65);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 });
