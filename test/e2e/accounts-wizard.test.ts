@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSecretService, type SecretService } from '../harness/index.js';
+import { noSecretServiceEnv, startSecretService, type SecretService } from '../harness/index.js';
 import { baseEnv, BIN, readTree, runMailbox, tmpHome } from '../helpers/cli.js';
+import { onTerminal } from '../helpers/pty.js';
 
 const exec = promisify(execFile);
 const PASSWORD = 'pty-secret "x" é 42';
@@ -195,5 +196,28 @@ describe('wizard on a terminal', () => {
     expect(drop.transcript).toContain('account relay: deleted its keychain entry mailbox/relay (no longer used)');
     expect(await keychainEntry('relay')).toBeNull();
     expect((await runMailbox(['remove', 'relay', '--yes'], { home, env })).code).toBe(0);
+  });
+
+  it('without a keychain the wizard says so before the question, with the commands to get one, and does not offer it (issue 9)', async () => {
+    const r = await onTerminal(['add'], {
+      home,
+      env: noSecretServiceEnv(),
+      answers: [
+        ['Account type', ENTER],
+        ['Account name', `headless${ENTER}`],
+        ['Server host name', `imap.example.com${ENTER}`],
+        ['Connection security', ENTER],
+        ['Port (993)', ENTER],
+        ['Authentication', ENTER],
+        ['User name', `me${ENTER}`],
+        ['Password source', '\u0003'],
+      ],
+    });
+    expect(r.code).toBe(130);
+    const menu = r.screen.slice(r.screen.lastIndexOf('Password source'));
+    expect(menu).toContain('read an environment variable at use time');
+    expect(menu).not.toContain('keychain');
+    expect(r.screen).toMatch(/warning: the OS keychain is unavailable \(.*\): choose another source \(on a headless Linux machine, run mailbox in a D-Bus session with an unlocked keyring \(dbus-run-session -- sh -c/);
+    expect(r.screen).toContain('gnome-keyring-daemon --unlock');
   });
 });

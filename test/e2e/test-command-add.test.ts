@@ -91,6 +91,26 @@ describe('add tests the connection before saving', () => {
     expect(savedNames()).not.toContain('tty-yes-flag');
   });
 
+  it("the wizard's pin question shows the fingerprint the server presents; pinned, the test passes (issue 9)", async () => {
+    const args = ['add', '--type', 'imap', '--name', 'pinned', '--host', '127.0.0.1', '--port', String(dovecot.imapsPort), '--user', 'alice', '--password-env', 'PW'];
+    const { code, screen } = await tty(args, { PW: 'alice-secret' }, [
+      ...WIZARD_DEFAULTS.slice(0, 3),
+      ['Change advanced settings', 'y\r'],
+      ['Active', '\r'],
+      ['Delete messages', '\r'],
+      ['Largest message', '\r'],
+      ['Log the raw protocol exchange', '\r'],
+      ['Certificate trust', '\u001b[B\u001b[B\r'],
+      ['SHA-256 fingerprint', '\r'],
+    ]);
+    expect(screen).toContain(`127.0.0.1:${dovecot.imapsPort} presents CN=localhost, issued by CN=mailbox test CA`);
+    expect(screen).toContain(`SHA-256 ${dovecot.fingerprint}`);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/connection test of pinned: ok/);
+    const saved = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')).accounts.find((a: { name: string }) => a.name === 'pinned');
+    expect(saved.tls).toEqual({ fingerprint: dovecot.fingerprint });
+  });
+
   it('on a terminal a spinner names the server while the test runs; never on a pipe', async () => {
     const { code, screen } = await tty(addArgs('tty-spin'), { PW: 'alice-secret' }, []);
     expect(code).toBe(0);
