@@ -93,6 +93,67 @@ describe('what send confirms (issue 9)', () => {
   });
 });
 
+describe('emails show --raw and --body (issue 9)', () => {
+  const multipart = [
+    'From: ops@example.test',
+    'To: reader@example.test',
+    'Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=iso-8859-1',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Gr=FC=DFe aus dem Caf=E9,',
+    '.a line that starts with a dot',
+    '--b1',
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    Buffer.from('<p>Grüße</p>').toString('base64'),
+    '--b1--',
+    '',
+  ].join('\r\n');
+
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tmpHome()));
+  afterAll(() => cleanup());
+
+  async function queued(message: string | Buffer): Promise<{ id: string; path: string }> {
+    const r = await runMailbox(['send', '--file', '-', '--json'], { home, input: message });
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout);
+  }
+
+  it('--raw writes the stored bytes exactly; --body the text part, decoded', async () => {
+    const email = await queued(Buffer.concat([Buffer.from(multipart, 'latin1'), Buffer.from([0xe9, 0x0d, 0x0a])]));
+    const raw = await runMailbox(['emails', 'show', email.id, '--raw'], { home });
+    expect(raw.code).toBe(0);
+    expect(raw.stdoutBytes.equals(fs.readFileSync(email.path))).toBe(true);
+    expect(raw.stdoutBytes.subarray(-3)).toEqual(Buffer.from([0xe9, 0x0d, 0x0a]));
+    const body = await runMailbox(['emails', 'show', email.id.slice(0, 10), '--body'], { home });
+    expect(body.code).toBe(0);
+    expect(body.stdout).toBe('Grüße aus dem Café,\n.a line that starts with a dot\n');
+  });
+
+  it('an HTML-only message: --body says so and writes the HTML; bad combinations are usage errors', async () => {
+    const html = await queued('From: a@example.test\r\nTo: b@example.test\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>only html</p>\r\n');
+    const body = await runMailbox(['emails', 'show', html.id, '--body'], { home });
+    expect(body.stdout).toContain('<p>only html</p>');
+    expect(body.stderr).toContain(`email ${html.id} has no text part: this is its HTML part`);
+    expect((await runMailbox(['emails', 'show', html.id, '--raw', '--body'], { home })).code).toBe(64);
+    const json = await runMailbox(['emails', 'show', html.id, '--raw', '--json'], { home });
+    expect(json.code).toBe(64);
+    expect(json.stdout).toBe('');
+    fs.rmSync(html.path);
+    const gone = await runMailbox(['emails', 'show', html.id, '--raw'], { home });
+    expect(gone.code).toBe(66);
+    expect(gone.stderr).toContain('is not in the store');
+  });
+});
+
 describe('mailbox emails and status', () => {
   it('filters by state, refuses to retry a message that has not failed, and counts the queue', async () => {
     const ready = JSON.parse((await runMailbox(['emails', '--state', 'send-ready', '--json'], { home })).stdout);

@@ -7,6 +7,7 @@ import type { EmailRecord } from '../../store/types.js';
 import { action, type ProgramEnv } from '../action.js';
 import { formatBytes } from '../account-json.js';
 import type { Context } from '../context.js';
+import { printContent, wantsContent, type ContentOptions } from '../email-content.js';
 import { uniquePrefixes } from '../short-ids.js';
 import { openCommandStores } from '../stores.js';
 import { localTime } from '../time.js';
@@ -139,13 +140,20 @@ Examples:
 
   emails
     .command('show')
-    .description('show one email: its record, its headers and where the raw file is')
+    .description('show one email: its record, its headers and where the raw file is; or the message itself')
     .argument('<id>', 'email id (or a unique prefix)')
-    .addHelpText('after', '\nExamples:\n  $ mailbox emails show lx2k9a0b01abcde\n  $ mailbox emails show lx2k9a --json')
+    .option('--raw', 'write the message to stdout exactly as stored, byte for byte')
+    .option('--body', 'write its text part to stdout, decoded (the HTML part when it has no text part)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ mailbox emails show lx2k9a0b01abcde\n  $ mailbox emails show lx2k9a --json\n  $ mailbox emails show lx2k9a --body | less\n  $ mailbox emails show lx2k9a --raw > message.eml',
+    )
     .action(
-      action(penv, async (ctx, _opts, [id]) => {
+      action<ContentOptions>(penv, async (ctx, opts, [id]) => {
+        const content = wantsContent(ctx, opts);
         const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
+        if (content) return printContent(ctx, store.mail, record, opts);
         const [path, head] = await Promise.all([store.mail.filePath(record), store.mail.head(record)]);
         const { parseHeaderFields, decodeWords } = await import('../../store/message-headers.js');
         const headers = head ? parseHeaderFields(head).map(([name, value]) => ({ name, value: decodeWords(value) })) : [];
