@@ -185,8 +185,9 @@ describe('provisioned accounts', () => {
     expect(filter.stderr).toContain('filter corp-junk is provisioned by the administrator and cannot be removed');
     expect((await runMailbox(['filter', 'add', 'mine', '--direction', 'inbound', '--deny', 'x.test', '--default'], { home })).code).toBe(77);
     expect(json(await ok(['filter', 'list', '--json'], home))).toEqual([
-      { name: 'corp-junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true, provisioned: true, usedBy: ['corp-work'] },
+      { name: 'corp-junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true, provisioned: true, usedBy: ['corp-work'], usedByDefault: ['corp-old'] },
     ]);
+    expect((await runMailbox(['filter', 'edit', 'corp-junk', '--deny', 'x.test'], { home })).code).toBe(77);
     expect(fs.readFileSync(provisionedFile).equals(before)).toBe(true);
   });
 
