@@ -54,7 +54,6 @@ export interface WizardOptions {
   cwd: string;
 }
 
-
 export interface WizardResult {
   input: AccountInput;
   /** undefined: keep the existing secret (edit) or none needed. */
@@ -276,8 +275,10 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       const file = await p.input({ message: 'CA certificate file', default: o.existing?.tls.ca, validate: validator((v) => checkCaFile(v, o.cwd)) });
       tls.ca = await checkCaFile(file, o.cwd);
     } else if (trust === 'fingerprint') {
-      const presented = await serverFingerprint(o, input, type, security);
-      const pin = await p.input({ message: 'SHA-256 fingerprint', default: presented ?? o.existing?.tls.fingerprint, validate: validator((v) => parseFingerprint(v)) });
+      // An existing pin stays the default: Enter must never swap it for whatever answers now.
+      const pinned = o.existing?.tls.fingerprint;
+      const presented = await serverFingerprint(o, input, type, security, pinned);
+      const pin = await p.input({ message: 'SHA-256 fingerprint', default: pinned ?? presented, validate: validator((v) => parseFingerprint(v)) });
       tls.fingerprint = parseFingerprint(pin);
     } else if (trust === 'insecure') {
       tls.insecure = true;
@@ -290,14 +291,15 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
  * offered as its default. Fetched without trusting it: the user compares it with one known to be
  * right before pinning it.
  */
-async function serverFingerprint(o: WizardOptions, input: AccountInput, type: AccountType, security: Security): Promise<string | undefined> {
+async function serverFingerprint(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, pinned: string | undefined): Promise<string | undefined> {
   const target: CertificateTarget = { name: str(input.name) ?? 'new', type, host: parseHost(input.host), port: input.port === undefined ? defaultPort(type, security) : parsePort(input.port), security };
   o.info(`fetching the certificate of ${target.host}:${target.port}...`);
   try {
     const cert = await o.fetchCertificate(target);
     o.info(`${target.host}:${target.port} presents ${cert.subject}, issued by ${cert.issuer}, expires ${cert.expires.slice(0, 10)}`);
     o.info(`SHA-256 ${cert.fingerprint}`);
-    o.info('pin it only if it matches the fingerprint your administrator or provider gives you');
+    if (pinned) o.info(pinned === cert.fingerprint ? 'it matches the current pin' : `it differs from the current pin ${pinned}`);
+    else o.info('pin it only if it matches the fingerprint your administrator or provider gives you');
     return cert.fingerprint;
   } catch (err) {
     o.warn(`could not fetch the server's certificate (${(err as Error).message}); type the fingerprint`);

@@ -210,6 +210,24 @@ describe('add wizard', () => {
     expect(failing.warnings).toEqual([expect.stringContaining("could not fetch the server's certificate (connection refused)")]);
   });
 
+  it('edit: the current pin stays the default, and the wizard says whether the server still presents it', async () => {
+    const current = parseAccount({ name: 'p', type: 'pop3', host: 'pop.example.com', user: 'u', secret: { kind: 'env', name: 'PW' }, tls: { fingerprint: 'ab'.repeat(32) } });
+    const o = options({ input: { ...current }, existing: current, given: new Set(['host', 'security', 'port', 'auth', 'user', 'password']), secret: { kind: 'env', name: 'PW' } });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer('y', /advanced settings/);
+    await answer(null, /Active/);
+    await answer(null, /Delete messages/);
+    await answer(null, /Largest message/);
+    await answer(null, /debug/);
+    await answer(null, /Certificate trust/); // the current choice: fingerprint
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(screen.getScreen()).toContain(`SHA-256 fingerprint (${current.tls.fingerprint})`);
+    await answer(null);
+    expect((await done).input.tls).toEqual({ fingerprint: current.tls.fingerprint });
+    expect(o.infos).toContain(`it differs from the current pin ${current.tls.fingerprint}`);
+  });
+
   it('advanced settings: filter of the right direction, activation, deletion, size, trust', async () => {
     const filters = [
       { name: 'junk', direction: 'inbound' as const, allow: [], deny: ['spam.test'], default: false, provisioned: false },
