@@ -1,7 +1,7 @@
 // An account as the CLI shows it: the JSON of list/show/add/edit (the secret's source, never the
 // secret), the one shape of a secret reference in every output, and the words of the text views.
 import type { Account, AccountView, SecretRef } from '../core/account.js';
-import { filterFor, type AddressFilter } from '../core/filter.js';
+import type { AddressFilter } from '../core/filter.js';
 import { directionOf } from '../core/rules.js';
 
 /**
@@ -93,7 +93,7 @@ function trustWords(a: Account): string {
 function filterWords(a: Account, filters: readonly AddressFilter[]): string {
   const direction = directionOf(a.type);
   if (a.filter) return a.filter;
-  const fallback = filterFor(filters, direction, undefined);
+  const fallback = filters.find((f) => f.direction === direction && f.default);
   return fallback ? `${fallback.name} (the default ${direction} filter)` : `none (no default ${direction} filter)`;
 }
 

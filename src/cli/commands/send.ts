@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { MailboxError, invalid } from '../../core/errors.js';
-import { evaluateFilter, filterFor, type AddressFilter } from '../../core/filter.js';
+import { evaluateFilter, type AddressFilter } from '../../core/filter.js';
+import { findFilter } from '../../core/rules.js';
 import { isAddress } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
@@ -41,7 +42,9 @@ function addressList(values: string[] | undefined, field: string): string[] {
 async function activeSmtp(ctx: Context) {
   const { accounts, filters } = await ctx.snapshot();
   const smtp = accounts.find((a) => a.type === 'smtp' && a.active);
-  return { smtp, filter: filterFor(filters, 'outbound', smtp?.filter) };
+  // A filter it names that is missing or faces inbound is the runner's to refuse; nothing to warn by here.
+  const named = smtp?.filter ? findFilter(filters, smtp.filter) : filters.find((f) => f.direction === 'outbound' && f.default);
+  return { smtp, filter: named?.direction === 'outbound' ? named : undefined };
 }
 
 /** The sender drops blocked recipients without a word to the one who queued: say it now. */
