@@ -101,7 +101,8 @@ describe('add tests the connection before saving', () => {
       ['Largest message', '\r'],
       ['Log the raw protocol exchange', '\r'],
       ['Certificate trust', '\u001b[B\u001b[B\r'],
-      ['SHA-256 fingerprint', '\r'],
+      // The prompt with the fetched fingerprint as its default (the trust menu names "SHA-256 fingerprint" too).
+      [`SHA-256 fingerprint (${dovecot.fingerprint})`, '\r'],
     ]);
     expect(screen).toContain(`127.0.0.1:${dovecot.imapsPort} presents CN=localhost, issued by CN=mailbox test CA`);
     expect(screen).toContain(`SHA-256 ${dovecot.fingerprint}`);
