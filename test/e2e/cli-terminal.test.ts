@@ -106,6 +106,15 @@ describe('status and filter list', () => {
     expect(piped.stdout).toContain('and a long explanation after it');
   });
 
+  it('list fits 80 columns and keeps the secret source; a pipe gets whole values', async () => {
+    const r = await onTerminal(['list'], { home, cols: 80 });
+    for (const line of lines(r.screen)) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(r.screen).toMatch(/^NAME\s+TYPE\s+SERVER\s+SECURITY\s+USER\s+SECRET\s+ACTIVE\s+FLAGS$/m);
+    expect(r.screen).toMatch(/^work-imap\s+imap\s+.*env PW\s+yes\s+-$/m);
+    const piped = await runMailbox(['list'], { home });
+    expect(piped.stdout).toMatch(/^work-imap\s+imap\s+imap\.example\.com:993\s+tls\s+me\s+env PW\s+yes\s+-$/m);
+  });
+
   it('filter list fits 80 columns and says which accounts use the default filter', async () => {
     const r = await onTerminal(['filter', 'list'], { home, cols: 80 });
     for (const line of lines(r.screen)) expect(line.length, line).toBeLessThanOrEqual(80);
