@@ -65,6 +65,23 @@ async function erase(n: number): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Runs the wizard of an incoming account whose connection fields the flags gave through the advanced
+ * settings (defaults) to the certificate trust, moving `down` from the current choice (2: pin).
+ */
+async function untilTrust(o: WizardOptions, down: number): Promise<Awaited<ReturnType<typeof runAccountWizard>>> {
+  const done = start(runAccountWizard(o));
+  await screen.next();
+  await answer('y', /advanced settings/);
+  await answer(null, /Active/);
+  await answer(null, /Delete messages/);
+  await answer(null, /Largest message/);
+  await answer(null, /debug/);
+  for (let i = 0; i < down; i++) screen.keypress('down');
+  await answer(null, /Certificate trust/);
+  return done;
+}
+
 describe('add wizard', () => {
   it('asks every field with defaults, validates at the prompt, masks the password', async () => {
     const o = options();
@@ -178,19 +195,7 @@ describe('add wizard', () => {
 
   it("the pin question shows the server's certificate and offers its fingerprint; a failed fetch says so", async () => {
     const fetched: unknown[] = [];
-    const advanced = async (o: ReturnType<typeof options>) => {
-      const done = start(runAccountWizard(o));
-      await screen.next();
-      await answer('y', /advanced settings/);
-      await answer(null, /Active/);
-      await answer(null, /Delete messages/);
-      await answer(null, /Largest message/);
-      await answer(null, /debug/);
-      screen.keypress('down');
-      screen.keypress('down');
-      await answer(null, /Certificate trust/);
-      return done;
-    };
+    const advanced = (o: ReturnType<typeof options>) => untilTrust(o, 2);
     const base = { input: { type: 'pop3', name: 'p', host: 'pop.example.com', port: 1995, user: 'u', security: 'starttls', auth: 'password' }, given: new Set(['type', 'name', 'host', 'port', 'user', 'security', 'auth']), secret: { kind: 'env', name: 'PW' } as const };
     const o = options({ ...base, fetchCertificate: async (target) => (fetched.push(target), { fingerprint: PRESENTED, subject: 'CN=pop.example.com', issuer: 'CN=Example CA', expires: '2030-01-01T00:00:00.000Z' }) });
     const done = advanced(o);
@@ -213,14 +218,7 @@ describe('add wizard', () => {
   it('edit: the current pin stays the default, and the wizard says whether the server still presents it', async () => {
     const current = parseAccount({ name: 'p', type: 'pop3', host: 'pop.example.com', user: 'u', secret: { kind: 'env', name: 'PW' }, tls: { fingerprint: 'ab'.repeat(32) } });
     const o = options({ input: { ...current }, existing: current, given: new Set(['host', 'security', 'port', 'auth', 'user', 'password']), secret: { kind: 'env', name: 'PW' } });
-    const done = start(runAccountWizard(o));
-    await screen.next();
-    await answer('y', /advanced settings/);
-    await answer(null, /Active/);
-    await answer(null, /Delete messages/);
-    await answer(null, /Largest message/);
-    await answer(null, /debug/);
-    await answer(null, /Certificate trust/); // the current choice: fingerprint
+    const done = untilTrust(o, 0); // the current choice: fingerprint
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(screen.getScreen()).toContain(`SHA-256 fingerprint (${current.tls.fingerprint})`);
     await answer(null);
