@@ -242,3 +242,18 @@ function parseTlsTrust(value: unknown): TlsTrust {
   }
   return trust;
 }
+
+/** Warnings an admin must see when choosing this account's settings. */
+export function accountWarnings(account: Account): string[] {
+  const warnings: string[] = [];
+  if (account.security !== 'tls') {
+    const how = account.security === 'none' ? 'without encryption' : 'with STARTTLS';
+    warnings.push(
+      `account ${account.name}: security ${account.security} connects ${how}; the connection may expose data${account.security === 'none' ? ' and passwords' : ' to downgrade attacks'}. tls (SSL/TLS) is the safer choice.`,
+    );
+  }
+  if (account.tls.insecure) {
+    warnings.push(`account ${account.name}: --insecure turns off certificate verification; anyone on the path can read and change this connection. Prefer --ca FILE or --fingerprint SHA256.`);
+  }
+  return warnings;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  accountWarnings,
   defaultPort,
   keychainRef,
   parseAccount,
@@ -151,5 +152,14 @@ describe('small parsers', () => {
   });
   it('keychain entries are keyed by the lower-cased account name', () => {
     expect(keychainRef('Work')).toEqual({ kind: 'keychain', service: 'mailbox', key: 'work' });
+  });
+});
+
+describe('warnings', () => {
+  it('warn for starttls, none and insecure, not for tls', () => {
+    expect(accountWarnings(parseAccount(imap))).toEqual([]);
+    expect(accountWarnings(parseAccount({ ...imap, security: 'starttls' }))[0]).toMatch(/may expose data.*tls \(SSL\/TLS\) is the safer choice/);
+    expect(accountWarnings(parseAccount({ ...imap, security: 'none' }))[0]).toMatch(/without encryption.*passwords/);
+    expect(accountWarnings(parseAccount({ ...imap, tls: { insecure: true } }))[0]).toMatch(/--insecure turns off certificate verification/);
   });
 });
