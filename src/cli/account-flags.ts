@@ -209,11 +209,14 @@ function missingField(group: string): string {
   return flags.length === 1 ? `--${flags[0]!.flag}` : `a ${GROUP_NAMES[group]} (${orList(flags.map((f) => flagUsage(f)))})`;
 }
 
-/** Without a terminal nobody can be asked: name every flag a complete account still needs. */
+/**
+ * Without a terminal nobody can be asked: name every flag a complete account still needs, all at
+ * once. Without --type the login is assumed (every type but an SMTP relay needs one).
+ */
 export function missingFlags(input: AccountInput, secret: SecretChoice | 'stdin' | undefined): string[] {
   const missing = (['type', 'name', 'host'] as const).filter((field) => !input[field]);
   const groups: string[] = [...missing];
-  if (input.type && effectiveAuth(input, secret) !== 'none') {
+  if (effectiveAuth(input, secret) !== 'none') {
     if (!input.user) groups.push('user');
     if (!secret && !input.secret) groups.push('secret');
   }

@@ -1,7 +1,7 @@
 // The command table: every command's name, its one-line summary, and the module that declares and
 // runs it (commands/NAME.ts, a RegisterCommand). A module is imported only when its command runs, so
 // start-up pays for one command, not for all of them; heavy libraries load inside the actions.
-import { Command } from 'commander';
+import { Command, type Option } from 'commander';
 import type { ProgramEnv, RegisterCommand } from './action.js';
 
 interface CommandEntry {
@@ -28,6 +28,16 @@ const COMMANDS: Record<string, CommandEntry> = {
   status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
 };
 
+/** The program's options a command's help lists: --json and --home (--version is the program's alone). */
+function globalOptions(command: Command): Option[] {
+  return command.parent ? [...globalOptions(command.parent), ...command.parent.options.filter((o) => !o.hidden && o.long !== '--version')] : [];
+}
+
+/** --json anywhere on the command line (commander takes it before or after the command). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
+
 function isCommand(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
 }
@@ -39,15 +49,23 @@ function isCommand(name: string): boolean {
  * to, at that moment.
  */
 export async function buildProgram(penv: ProgramEnv, argv: readonly string[], version: string): Promise<Command> {
+  // With --json, main() prints a usage error once, as JSON: commander's own text stays silent.
+  const json = wantsJson(argv);
   const program = new Command('mailbox')
     .description('Configure, test and run POP3, IMAP and SMTP email accounts.')
     .version(version, '-V, --version')
     .option('--json', 'print data as JSON on stdout (messages stay on stderr)')
     .option('--home <dir>', 'keep all files under DIR (default: $MAILBOX_HOME, else XDG folders)')
-    .showHelpAfterError('(run with --help for usage)')
-    // Inherited by every subcommand added below: usage errors become exit 64 in main().
+    .showHelpAfterError(json ? false : '(run with --help for usage)')
+    // Inherited by every subcommand added below: usage errors become exit 64 in main(), and each
+    // command's help lists --json and --home too.
     .exitOverride()
-    .configureOutput({ writeOut: (s) => penv.io.stdout.write(s), writeErr: (s) => penv.io.stderr.write(s) })
+    .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: globalOptions })
+    .configureOutput({
+      writeOut: (s) => penv.io.stdout.write(s),
+      writeErr: (s) => penv.io.stderr.write(s),
+      outputError: (s, write) => (json ? undefined : write(s)),
+    })
     .addHelpText(
       'after',
       `

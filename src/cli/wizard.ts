@@ -28,7 +28,8 @@ import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 import type { AccountsSnapshot } from '../jobs/accounts/stores.js';
 import type { Candidate } from '../protocols/discovery/index.js';
 import { checkCaFile } from '../store/ca-file.js';
-import { secretSource } from './account-json.js';
+import { secretJson } from './account-json.js';
+import { fetchServerCertificate, type CertificateTarget, type ServerCertificate } from './server-certificate.js';
 import { effectiveAuth } from './account-flags.js';
 import type { Context } from './context.js';
 import { applyCandidate, candidateTitle, parseDiscoverAddress, runDiscovery, suggestedName } from './discovery-view.js';
@@ -49,7 +50,11 @@ export interface WizardOptions {
   /** --yes: take every default without asking; still asks what has no default. */
   acceptDefaults: boolean;
   probeKeychain: () => Promise<MailboxError | undefined>;
+  /** The certificate the server presents (not trusted: shown so that the user can pin it). */
+  fetchCertificate: (account: CertificateTarget) => Promise<ServerCertificate>;
   warn: (message: string) => void;
+  /** A line of information between questions (stderr). */
+  info: (message: string) => void;
   cwd: string;
   /** Add: the verified servers of an address, best first; the wizard starts from the address. */
   discover?: (address: string, type?: AccountType) => Promise<Candidate[]>;
@@ -80,7 +85,7 @@ function validator(parse: (value: string) => unknown): Validate {
 
 const SECURITY_CHOICES: Choice<Security>[] = [
   { value: 'tls', name: 'tls (SSL/TLS from the first byte, recommended)' },
-  { value: 'starttls', name: 'starttls (plain connection upgraded to TLS: may expose data)' },
+  { value: 'starttls', name: 'starttls (starts plain, encrypted after STARTTLS before the login)' },
   { value: 'none', name: 'none (no encryption: exposes data and passwords)' },
 ];
 
@@ -225,36 +230,34 @@ async function askSecret(o: WizardOptions, auth: AuthMethod): Promise<SecretChoi
 
   type Source = 'keep' | 'keychain' | 'env' | 'command';
   const current = o.existing?.secret;
-  let keychainDown: MailboxError | undefined;
-  let takeDefault = o.acceptDefaults;
-  for (;;) {
-    const choices: Choice<Source>[] = [];
-    if (current) {
-      const s = secretSource(current);
-      choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
-    }
-    if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });
-    choices.push({ value: 'env', name: 'read an environment variable at use time' });
-    choices.push({ value: 'command', name: 'run a command that prints it (e.g. pass show mail/work)' });
-    const source = takeDefault ? choices[0]!.value : await p.select<Source>({ message: `${what} source`, choices, default: choices[0]!.value });
-    if (source === 'keep') return undefined;
-    if (source === 'env') {
-      const name = await p.input({ message: 'Environment variable', default: current?.kind === 'env' ? current.name : undefined, validate: validator(parseEnvName) });
-      return { kind: 'env', name: parseEnvName(name) };
-    }
-    if (source === 'command') {
-      const command = await p.input({
-        message: 'Command',
-        default: current?.kind === 'command' ? current.command : undefined,
-        validate: validator((v) => parseCommand(v)),
-      });
-      return { kind: 'command', command };
-    }
-    keychainDown = await o.probeKeychain();
-    if (!keychainDown) return { kind: 'keychain', secret: await askValue() };
-    o.warn(`${keychainDown.message}; choose another source`);
-    takeDefault = false;
+  // Asked before the keychain is offered: one that does not answer is neither offered nor recommended.
+  const keychainDown = await o.probeKeychain();
+  if (keychainDown) o.warn(`${keychainDown.message}: choose another source${keychainDown.hint ? ` (${keychainDown.hint})` : ''}`);
+  const choices: Choice<Source>[] = [];
+  if (current) {
+    const s = secretJson(current);
+    choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
   }
+  if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });
+  choices.push({ value: 'env', name: 'read an environment variable at use time' });
+  choices.push({ value: 'command', name: 'run a command that prints it (e.g. pass show mail/work)' });
+  // --yes takes the first choice when it needs no more answers: keep, or the keychain.
+  const takeDefault = o.acceptDefaults && (choices[0]!.value === 'keep' || choices[0]!.value === 'keychain');
+  const source = takeDefault ? choices[0]!.value : await p.select<Source>({ message: `${what} source`, choices, default: choices[0]!.value });
+  if (source === 'keep') return undefined;
+  if (source === 'env') {
+    const name = await p.input({ message: 'Environment variable', default: current?.kind === 'env' ? current.name : undefined, validate: validator(parseEnvName) });
+    return { kind: 'env', name: parseEnvName(name) };
+  }
+  if (source === 'command') {
+    const command = await p.input({
+      message: 'Command',
+      default: current?.kind === 'command' ? current.command : undefined,
+      validate: validator((v) => parseCommand(v)),
+    });
+    return { kind: 'command', command };
+  }
+  return { kind: 'keychain', secret: await askValue() };
 }
 
 async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, tls: TlsTrust): Promise<void> {
@@ -316,11 +319,35 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       const file = await p.input({ message: 'CA certificate file', default: o.existing?.tls.ca, validate: validator((v) => checkCaFile(v, o.cwd)) });
       tls.ca = await checkCaFile(file, o.cwd);
     } else if (trust === 'fingerprint') {
-      const pin = await p.input({ message: 'SHA-256 fingerprint', default: o.existing?.tls.fingerprint, validate: validator((v) => parseFingerprint(v)) });
+      // An existing pin stays the default: Enter must never swap it for whatever answers now.
+      const pinned = o.existing?.tls.fingerprint;
+      const presented = await serverFingerprint(o, input, type, security, pinned);
+      const pin = await p.input({ message: 'SHA-256 fingerprint', default: pinned ?? presented, validate: validator((v) => parseFingerprint(v)) });
       tls.fingerprint = parseFingerprint(pin);
     } else if (trust === 'insecure') {
       tls.insecure = true;
     }
+  }
+}
+
+/**
+ * The fingerprint of the certificate the server presents now, shown before the pin is asked for and
+ * offered as its default. Fetched without trusting it: the user compares it with one known to be
+ * right before pinning it.
+ */
+async function serverFingerprint(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, pinned: string | undefined): Promise<string | undefined> {
+  const target: CertificateTarget = { name: str(input.name) ?? 'new', type, host: parseHost(input.host), port: input.port === undefined ? defaultPort(type, security) : parsePort(input.port), security };
+  o.info(`fetching the certificate of ${target.host}:${target.port}...`);
+  try {
+    const cert = await o.fetchCertificate(target);
+    o.info(`${target.host}:${target.port} presents ${cert.subject}, issued by ${cert.issuer}, expires ${cert.expires.slice(0, 10)}`);
+    o.info(`SHA-256 ${cert.fingerprint}`);
+    if (pinned) o.info(pinned === cert.fingerprint ? 'it matches the current pin' : `it differs from the current pin ${pinned}`);
+    else o.info('pin it only if it matches the fingerprint your administrator or provider gives you');
+    return cert.fingerprint;
+  } catch (err) {
+    o.warn(`could not fetch the server's certificate (${(err as Error).message}); type the fingerprint`);
+    return undefined;
   }
 }
 
@@ -335,7 +362,9 @@ export function askOnTerminal(
     accounts: o.snapshot.accounts,
     filters: o.snapshot.filters,
     probeKeychain: () => ctx.secrets.probeKeychain(),
+    fetchCertificate: fetchServerCertificate,
     warn: (m) => ctx.out.warn(m),
+    info: (m) => ctx.out.info(m),
     cwd: ctx.cwd,
     discover: o.existing ? undefined : async (address, type) => (await runDiscovery(ctx, address, { verify: true, types: type ? [type] : undefined })).candidates.filter((c) => c.verified === true),
   });

@@ -19,7 +19,7 @@ const COMMAND_TIMEOUT_MS = 30_000;
 
 /** Where else a secret can come from when no keychain answers: the account fields that choose it. */
 const OTHER_SOURCES = {
-  hint: 'on a headless Linux machine, run a Secret Service such as gnome-keyring-daemon in a D-Bus session, or read the secret from the environment or from a command such as "pass show mail/work"',
+  hint: `on a headless Linux machine, run mailbox in a D-Bus session with an unlocked keyring (dbus-run-session -- sh -c 'printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null; mailbox ...'), or read the secret from the environment or from a command such as "pass show mail/work"`,
   fixes: [
     { field: 'passwordEnv', value: 'VAR' },
     { field: 'passwordCommand', value: '"CMD"' },

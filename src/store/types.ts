@@ -108,6 +108,8 @@ export interface MailStore {
   filePath(message: MessageRef): Promise<string | null>;
   /** The message's header block (bounded), or null when the message is missing. */
   head(message: MessageRef): Promise<Buffer | null>;
+  /** The message's exact bytes, streamed (never held whole), or null when the message is missing. */
+  read(message: MessageRef): Promise<Readable | null>;
 }
 
 /** The email log: one record per message, its latest version. */

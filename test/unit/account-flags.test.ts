@@ -90,7 +90,9 @@ describe('flags over an edited account', () => {
 
 describe('what a script must give', () => {
   it('names every missing flag', () => {
-    expect(missingFlags({}, undefined)).toEqual(['--type', '--name', '--host']);
+    // All in one round (issue 9): without a type the login is needed too, unless --auth none.
+    expect(missingFlags({}, undefined)).toEqual(['--type', '--name', '--host', '--user', 'a secret source (--password-stdin, --password-env VAR or --password-command CMD)']);
+    expect(missingFlags({ auth: 'none' }, undefined)).toEqual(['--type', '--name', '--host']);
     expect(missingFlags({ type: 'imap', name: 'x', host: 'h' }, undefined)).toEqual([
       '--user',
       'a secret source (--password-stdin, --password-env VAR or --password-command CMD)',

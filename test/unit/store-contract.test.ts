@@ -78,6 +78,13 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     expect(head?.toString('latin1')).toContain('Subject: one\r\n');
     const file = await stores.mail.filePath(record);
     if (file !== null) expect(fs.readFileSync(file).equals(body)).toBe(true);
+    // The exact bytes, streamed (emails show --raw); null for a message that is not there.
+    const read = await stores.mail.read(record);
+    expect(read).not.toBeNull();
+    const chunks: Buffer[] = [];
+    for await (const chunk of read!) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    expect(await stores.mail.read({ ...record, id: 'nope', file: 'nope' })).toBeNull();
   });
 
   it('incoming: a discarded message leaves nothing; a blocked sender is kept in skipped', async () => {

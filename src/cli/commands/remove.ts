@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
 import { accountToEdit } from '../../jobs/accounts/save.js';
 import { removeAccount } from '../../jobs/accounts/remove.js';
-import { secretSource } from '../account-json.js';
+import { secretJson } from '../account-json.js';
 import { reportCleanup } from '../account-report.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
@@ -14,7 +14,7 @@ export async function remove(ctx: Context, name: string, opts: { yes?: boolean }
     if (!ctx.interactive) {
       throw new MailboxError('EUSAGE', `remove ${account.name}: confirm with --yes (no terminal to ask)`, { hint: `mailbox remove ${account.name} --yes` });
     }
-    const s = secretSource(account.secret);
+    const s = secretJson(account.secret);
     const extra = s.kind === 'keychain' ? ` and its keychain entry ${s.ref}` : '';
     if (!(await ctx.prompter.confirm({ message: `Remove ${account.type} account ${account.name}${extra}?`, default: false }))) {
       ctx.out.info(`kept account ${account.name}`);

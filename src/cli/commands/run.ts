@@ -8,6 +8,7 @@ import { errorJson } from '../hints.js';
 import type { Context } from '../context.js';
 import { dnsOf } from '../network.js';
 import { openCommandStores } from '../stores.js';
+import { localTime } from '../time.js';
 
 interface RunFlags {
   once?: boolean;
@@ -34,7 +35,7 @@ function reportLine(report: CycleReport, json: boolean): string {
     });
   }
   const seconds = (report.durationMs / 1000).toFixed(2);
-  const head = `${report.time.slice(0, 19).replace('T', ' ')} ${report.job.padEnd(4)} ${report.account}`;
+  const head = `${localTime(report.time)} ${report.job.padEnd(4)} ${report.account}`;
   const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s)`];
   for (const note of report.notes) lines.push(`${head}: note: ${note}`);
   return lines.join('\n');

@@ -88,7 +88,7 @@ export function register(command: Command, penv: ProgramEnv): void {
   command
     .argument('[names...]', 'account names (default: every active account)')
     .option('--all', 'test every account, active or not')
-    .option('--timeout <seconds>', 'time limit per account', '15')
+    .option('--timeout <duration>', 'time limit per account: 30s, 2m, or a bare number of seconds', '15s')
     .option('--send-to <address>', 'also send one real test message through each SMTP account tested')
     .addHelpText('after', EXAMPLES)
     .action(action<TestOptions>(penv, (ctx, opts, names) => testAccounts(ctx, names, opts)));

@@ -4,7 +4,6 @@
 // before the config names it and is taken back if the write fails; the entry the account no longer
 // uses is removed after the write. Nothing here prints or asks: the outcome says what happened.
 import {
-  accountWarnings,
   orphanedKeychainRefs,
   parseAccount,
   parseName,
@@ -22,6 +21,7 @@ import { checkCaFile } from '../../store/ca-file.js';
 import type { SecretStore } from '../../store/secrets.js';
 import { removeSecrets, type SecretCleanup } from './keychain-cleanup.js';
 import { refFor, type SecretChoice } from './secret-choice.js';
+import { weakChoices, type WeakChoice } from './weak-choices.js';
 import { readAccounts, snapshotOf, type AccountStores, type AccountsSnapshot } from './stores.js';
 
 /**
@@ -54,8 +54,8 @@ export interface SaveOutcome {
   changes: string[];
   /** SMTP accounts switched off: one SMTP account is active at a time. */
   deactivated: string[];
-  /** What the admin must know about the chosen settings. */
-  warnings: string[];
+  /** Settings weaker than the default chosen now (the CLI warns about them). */
+  weakChoices: WeakChoice[];
   /** The keychain entry the edited account no longer uses. */
   cleanup: SecretCleanup[];
   /** test-failed: the test's exit code. */
@@ -121,7 +121,7 @@ async function save(stores: AccountStores, request: SaveRequest, existing: Accou
     account: { ...account, provisioned: false },
     changes,
     deactivated: [],
-    warnings: accountWarnings(account),
+    weakChoices: weakChoices(account, existing),
     cleanup: [],
     exitCode: 0,
   };

@@ -213,6 +213,13 @@ export class MailFiles implements MailStore {
     return file ? readHead(file).catch(() => null) : null;
   }
 
+  async read(message: MessageRef): Promise<Readable | null> {
+    const file = await this.filePath(message);
+    // Opened now, so that a file gone since it was listed is "missing", not a stream error later.
+    const handle = file ? await fs.open(file, 'r').catch(() => null) : null;
+    return handle ? handle.createReadStream() : null;
+  }
+
   async close(): Promise<void> {
     await this.writer?.close();
   }

@@ -1,5 +1,6 @@
 // Messages, the email log and the seen state in memory: what the local files keep, with the same
 // rules (a batch kept all or nothing, one message per account and source id), for fast tests.
+import { Readable } from 'node:stream';
 import { boxOf, type Box } from '../../core/email.js';
 import { MailboxError } from '../../core/errors.js';
 import { newId } from '../ids.js';
@@ -161,5 +162,10 @@ export class MemoryMail implements MailStore, IncomingStore {
   async head(message: MessageRef): Promise<Buffer | null> {
     const stored = this.messages.get(message.id);
     return stored ? Buffer.from(headOf(stored.body)) : null;
+  }
+
+  async read(message: MessageRef): Promise<Readable | null> {
+    const stored = this.messages.get(message.id);
+    return stored ? Readable.from([Buffer.from(stored.body)]) : null;
   }
 }
