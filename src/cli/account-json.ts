@@ -29,6 +29,8 @@ export function accountJson(a: AccountView) {
     debug: a.debug,
     filter: a.filter ?? null,
     secret: secretSource(a.secret),
+    oauth: a.oauth ?? null,
+    tokenStore: a.oauth ? (a.tokenStore ?? 'keychain') : null,
     folder: a.folder ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,

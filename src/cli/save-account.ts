@@ -11,6 +11,7 @@ import { reportCleanup, reportDeactivated } from './account-report.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
 import { readAll } from './io.js';
+import { tokenStoresOf } from './oauth-wiring.js';
 import { probeJson, renderProbe, runProbe } from './probe-view.js';
 
 /**
@@ -40,6 +41,11 @@ async function storedSecret(ctx: Context, account: Account, hints: HintContext):
 /** The staged probe of `mailbox test`, run by the use case before it saves. */
 export function connectionCheck(ctx: Context, hints: HintContext): ConnectionCheck {
   return async (account, typed) => {
+    // An account with an OAuth profile has no tokens before its first authorization: nothing to test yet.
+    if (account.oauth && !(await tokenStoresOf(ctx).of(account.tokenStore).load(account.name).catch(() => undefined))) {
+      ctx.out.info(`account ${account.name} is not authorized yet, so its login was not tested: mailbox authorize ${account.name} authorizes it and tests the login`);
+      return { save: true, exitCode: 0 };
+    }
     const result = await runProbe(ctx, account, { secret: typed ?? (await storedSecret(ctx, account, hints)) });
     for (const warning of result.warnings) ctx.out.warn(`account ${account.name}: ${warning}`);
     if (result.ok) {

@@ -228,3 +228,11 @@ export function profilesInEffect(own: readonly OAuthProfile[], provisioned: read
   const taken = new Set(provisioned.map((p) => p.name.toLowerCase()));
   return [...provisioned, ...own.filter((p) => !taken.has(p.name.toLowerCase()))];
 }
+
+/** A secret reference in words: "environment variable X", "keychain entry mailbox/x", "command". */
+export function secretSourceWords(ref: SecretRef | undefined): string {
+  if (!ref) return 'nothing';
+  if (ref.kind === 'env') return `environment variable ${ref.name}`;
+  if (ref.kind === 'keychain') return `keychain entry ${ref.service}/${ref.key}`;
+  return 'secret command';
+}

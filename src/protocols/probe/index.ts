@@ -10,7 +10,7 @@ import { handshakePlan, type TlsDeps } from '../net/trust.js';
 import { probeImap } from '../imap/probe.js';
 import { probePop3 } from '../pop3/probe.js';
 import { probeSmtp } from '../smtp/probe.js';
-import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName } from './stages.js';
+import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName, type StageOutcome } from './stages.js';
 import type { ProbeContext } from './transport.js';
 
 export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.js';
@@ -18,6 +18,8 @@ export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.j
 export interface ProbeOptions {
   /** Resolves the account's secret (keychain, env, command) when the login stage needs it. */
   secret: () => Promise<string>;
+  /** OAuth 2.0: gets the access token instead, as a `token` stage of its own before the login. */
+  token?: () => Promise<StageOutcome<string>>;
   /** Deadline for the whole account (default 15 s). */
   timeoutMs?: number;
   /** SMTP accounts: also send one test message to this address. */
@@ -57,7 +59,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       now: options.now ?? (() => new Date()),
       lookup: options.lookup,
       secret: async () => {
-        const secret = await options.secret();
+        const secret = options.token ? await recorder.run('token', options.token) : await options.secret();
         log?.addSecret(secret);
         peer.knowSecret(secret);
         return secret;
