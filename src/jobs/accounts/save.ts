@@ -15,7 +15,7 @@ import {
   type KeychainRef,
   type TlsTrust,
 } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
+import { MailboxError, shown } from '../../core/errors.js';
 import { changedFields } from '../../core/plan.js';
 import { accountViews, assertEditable, assertFilterFits, assertNameFree, enforceOneActiveSmtp, requireAccount, sameName } from '../../core/rules.js';
 import { checkCaFile } from '../../store/ca-file.js';
@@ -86,6 +86,9 @@ function admit(snapshot: AccountsSnapshot, account: Account, existing: Account |
   if (existing) accountToEdit(snapshot.accounts, existing.name);
   else assertNameFree(snapshot.accounts, account.name);
   assertFilterFits(snapshot.filters, account);
+  if (account.oauth && !snapshot.profiles.some((p) => sameName(p.name, account.oauth!))) {
+    throw new MailboxError('EVALUE', `invalid oauth ${shown(account.oauth)}: no OAuth profile has that name`, { field: 'oauth', hint: 'mailbox oauth list shows the profiles; mailbox oauth add creates one' });
+  }
 }
 
 async function buildAccount(request: SaveRequest, existing: Account | undefined): Promise<Account> {

@@ -65,7 +65,8 @@ export async function removeProfile(stores: AccountStores, name: string): Promis
     if (users.length > 0) {
       throw new MailboxError('EVALUE', `OAuth profile ${profile.name} is used by account${users.length > 1 ? 's' : ''} ${users.map((a) => a.name).join(', ')}`, {
         field: 'oauth',
-        hint: `give ${users.length > 1 ? 'them' : 'it'} another profile (mailbox edit NAME --oauth OTHER), or remove ${users.length > 1 ? 'them' : 'it'}, first`,
+        hint: `give ${users.length > 1 ? 'them' : 'it'} another profile, or remove ${users.length > 1 ? 'them' : 'it'}, first`,
+        fixes: [{ field: 'oauth', value: 'OTHER' }],
         account: users[0]!.name,
       });
     }
