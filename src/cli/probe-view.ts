@@ -7,7 +7,7 @@ import type { ProbeResult, StageName } from '../protocols/probe/index.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
 import { dnsOf } from './network.js';
-import type { Credential } from '../jobs/credentials.js';
+import { tokenRefusalHint, type Credential } from '../jobs/credentials.js';
 import { tokenStage } from '../jobs/oauth/token-stage.js';
 import { credentialsOf } from './oauth-wiring.js';
 
@@ -28,10 +28,16 @@ export async function runProbe(ctx: Context, account: Account, options: ProbeRun
   // A cached access token the server refused: refreshed once and tested again, as run would.
   if (first.ok || first.stages.at(-1)?.name !== 'login' || options.secret !== undefined) return first;
   const again = await credentials.retry(account, used, new MailboxError(first.error!.code, first.error!.message)).catch(() => undefined);
-  if (!again) return first;
+  if (!again) return tokenWords(first, account, used);
   const second = await probeOnce(ctx, account, options, async () => again, () => undefined);
   second.warnings.unshift('the server refused the cached access token; it was refreshed and the account tested again');
-  return second;
+  return tokenWords(second, account, again);
+}
+
+/** A login refused with a token from the token manager: the hint is about tokens, not a password. */
+function tokenWords(result: ProbeResult, account: Account, used: Credential | undefined): ProbeResult {
+  if (!used?.token || result.error?.code !== 'EAUTH' || result.stages.at(-1)?.name !== 'login') return result;
+  return { ...result, error: { ...result.error, hint: tokenRefusalHint(account), fixes: undefined } };
 }
 
 async function probeOnce(ctx: Context, account: Account, options: ProbeRunOptions, credential: () => Promise<Credential | undefined>, onCredential: (c: Credential | undefined) => void): Promise<ProbeResult> {

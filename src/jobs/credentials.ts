@@ -71,3 +71,16 @@ export async function withCredential<T>(credentials: Credentials, account: Accou
     return attempt(second);
   }
 }
+
+/** What a server's refusal of an OAuth access token means, instead of the password advice of the login. */
+export function tokenRefusalHint(account: Pick<Account, 'name' | 'type'>): string {
+  const protocol = account.type.toUpperCase();
+  return `the server refused the OAuth access token: check that the scopes granted cover ${protocol} (mailbox test ${account.name} shows them) and that the mailbox allows OAuth logins over ${protocol}; if the grant changed, authorize again: mailbox authorize ${account.name}`;
+}
+
+/** A refused login with a token from the token manager, worded for tokens (no "store a new password"). */
+export function explainRefusal(account: Account, used: Credential | undefined, err: unknown): unknown {
+  if (!used?.token || !isAuthFailure(err)) return err;
+  const e = err as MailboxError;
+  return new MailboxError('EAUTH', e.message, { account: account.name, hint: tokenRefusalHint(account), cause: err });
+}

@@ -9,7 +9,7 @@ import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
 import type { Incoming } from '../protocols/types.js';
 import type { SecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
-import { credentialResolver, type Credential } from './credentials.js';
+import { credentialResolver, explainRefusal, type Credential } from './credentials.js';
 import type { TokenManager } from './oauth/token-manager.js';
 import { emptyResult, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
 import { readImap } from './read-imap.js';
@@ -100,9 +100,9 @@ async function openWith<T>(deps: CycleDeps, account: Account, open: (credential:
     return await open(first, debug);
   } catch (err) {
     const again = await credentials.retry(account, first, err);
-    if (!again) throw err;
+    if (!again) throw explainRefusal(account, first, err);
     debug?.addSecret(again.secret);
-    return open(again, debug);
+    return open(again, debug).catch((second: unknown) => Promise.reject(explainRefusal(account, again, second)));
   }
 }
 
@@ -196,6 +196,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
       summary = { ...retried, sent: summary.sent + retried.sent, failed: summary.failed + retried.failed, retrying: summary.retrying + retried.retrying, ignored: summary.ignored + retried.ignored, dropped: [...summary.dropped, ...retried.dropped] };
       error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     }
+    if (error) error = explainRefusal(smtp, again ?? first, error) as MailboxError;
     const done = describeSend(summary);
     return {
       job: 'send',

@@ -5,28 +5,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readTree, runMailbox, tmpHome } from '../helpers/cli.js';
-import { accountArgs, APP_CLIENT, profileArgs, startMailbox, startOAuthWorld, until, type OAuthWorld } from '../helpers/oauth-world.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readTree, runMailbox } from '../helpers/cli.js';
+import { accountArgs, APP_CLIENT, profileArgs, startMailbox, until, type OAuthWorld, useOAuthWorld } from '../helpers/oauth-world.js';
 
+const shared = useOAuthWorld();
+const home = shared.home;
 let world: OAuthWorld;
-const homes: Array<() => void> = [];
-
-beforeAll(async () => {
-  world = await startOAuthWorld();
-}, 90_000);
-afterAll(async () => {
-  await world?.stop();
+beforeAll(() => {
+  world = shared.world();
 });
-afterEach(() => {
-  for (const cleanup of homes.splice(0)) cleanup();
-});
-
-function home(): string {
-  const { home: dir, cleanup } = tmpHome('mailbox-oauth-');
-  homes.push(cleanup);
-  return dir;
-}
 
 const mbx = (dir: string, args: string[], input?: string) => runMailbox(args, { home: dir, env: world.env, input, timeoutMs: 60_000 });
 

@@ -4,34 +4,22 @@
 // tokens live (keychain, or a file sealed with MAILBOX_TOKEN_KEY), and no token in any output or log.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noSecretServiceEnv } from '../harness/index.js';
-import { readTree, runMailbox, tmpHome } from '../helpers/cli.js';
-import { accountArgs, profileArgs, startOAuthWorld, type OAuthWorld } from '../helpers/oauth-world.js';
+import { readTree, runMailbox } from '../helpers/cli.js';
+import { accountArgs, profileArgs, type OAuthWorld, useOAuthWorld } from '../helpers/oauth-world.js';
 
+const shared = useOAuthWorld();
+const home = shared.home;
 let world: OAuthWorld;
-const homes: Array<() => void> = [];
 const TOKEN_KEY = Buffer.alloc(32, 7).toString('base64');
-
-beforeAll(async () => {
-  world = await startOAuthWorld();
-}, 90_000);
-afterAll(async () => {
-  await world?.stop();
+beforeAll(() => {
+  world = shared.world();
 });
 beforeEach(() => {
   world.oauth.expiresIn = 3600;
   world.oauth.onDevice = (code) => world.oauth.approveDevice(code, 'alice');
 });
-afterEach(() => {
-  for (const cleanup of homes.splice(0)) cleanup();
-});
-
-function home(): string {
-  const { home: dir, cleanup } = tmpHome('mailbox-oauth-');
-  homes.push(cleanup);
-  return dir;
-}
 
 const mbx = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => runMailbox(args, { home: dir, env: { ...world.env, ...env }, timeoutMs: 60_000 });
 const refreshes = () => world.oauth.grants.refresh_token ?? 0;

@@ -16,7 +16,8 @@ import {
   type SecretService,
   type SmtpServer,
 } from '../harness/index.js';
-import { baseEnv, BIN } from './cli.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { baseEnv, BIN, tmpHome } from './cli.js';
 
 export const PUBLIC_CLIENT = 'mailbox-public';
 export const APP_CLIENT = 'mailbox-app';
@@ -101,4 +102,30 @@ export async function until<T>(what: string, check: () => T | undefined | false,
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * The world for one test file (started before its tests, stopped after) and a fresh MAILBOX_HOME per
+ * call of home(), removed after each test.
+ */
+export function useOAuthWorld(): { world: () => OAuthWorld; home: () => string } {
+  let world: OAuthWorld | undefined;
+  const homes: Array<() => void> = [];
+  beforeAll(async () => {
+    world = await startOAuthWorld();
+  }, 90_000);
+  afterAll(async () => {
+    await world?.stop();
+  });
+  afterEach(() => {
+    for (const cleanup of homes.splice(0)) cleanup();
+  });
+  return {
+    world: () => world!,
+    home: () => {
+      const { home, cleanup } = tmpHome('mailbox-oauth-');
+      homes.push(cleanup);
+      return home;
+    },
+  };
 }

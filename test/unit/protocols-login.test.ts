@@ -73,6 +73,7 @@ describe('POP3', () => {
   it('no CAPA at all (an RFC 1939 server): USER/PASS; OAuth 2.0: XOAUTH2', () => {
     expect(choosePop3Mechanism(password, null)).toBe('user');
     expect(choosePop3Mechanism(oauth, capa(['SASL PLAIN']))).toBe('xoauth2');
+    expect(choosePop3Mechanism(oauth, capa(['SASL PLAIN XOAUTH2 OAUTHBEARER']))).toBe('oauthbearer');
   });
 });
 
@@ -84,9 +85,10 @@ describe('SMTP', () => {
   ])('%j -> %s', (offered, mechanism) => {
     expect(chooseSmtpMechanism(password, offered)).toBe(mechanism);
   });
-  it('OAuth 2.0 needs XOAUTH2; nothing offered on a plain connection points at TLS', () => {
+  it('OAuth 2.0: OAUTHBEARER where offered, else XOAUTH2; nothing offered on a plain connection points at TLS', () => {
     expect(chooseSmtpMechanism(oauth, ['PLAIN', 'XOAUTH2'])).toBe('XOAUTH2');
-    expect(failure(() => chooseSmtpMechanism(oauth, ['PLAIN'])).message).toContain('does not offer AUTH XOAUTH2');
+    expect(chooseSmtpMechanism(oauth, ['XOAUTH2', 'OAUTHBEARER', 'PLAIN'])).toBe('OAUTHBEARER');
+    expect(failure(() => chooseSmtpMechanism(oauth, ['PLAIN'])).message).toContain('does not offer AUTH OAUTHBEARER or XOAUTH2');
     const plain = failure(() => chooseSmtpMechanism({ ...password, security: 'none' }, []));
     expect(plain.code).toBe('EAUTH');
     expect(hintText(plain)).toBe('servers often offer AUTH only after TLS: mailbox edit w --security starttls, or mailbox edit w --security tls');
