@@ -1,6 +1,7 @@
 // `mailbox apply`: the plan that makes the user's store match a document, computed without I/O.
-import { orphanedKeychainRefs, type AccountView, type KeychainRef } from './account.js';
-import type { AccountsDocument, Config } from './config.js';
+import { orphanedKeychainRefs, sameSecretRef, type AccountView, type KeychainRef } from './account.js';
+import { profilesOf, withProfiles, type AccountsDocument, type Config } from './config.js';
+import { profilesInEffect } from './oauth.js';
 import { MailboxError } from './errors.js';
 import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, nameSet, sameName } from './rules.js';
 
@@ -18,6 +19,8 @@ export interface PlanEntry {
 export interface ApplyPlan {
   accounts: PlanEntry[];
   filters: PlanEntry[];
+  /** OAuth 2.0 profiles (empty when neither the store nor the document has any). */
+  oauthProfiles: PlanEntry[];
   /** True when writing `config` changes anything. */
   changed: boolean;
   config: Config;
@@ -101,7 +104,8 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
 
   const filters = mergeEntries(current.filters, doc.filters, provisioned.filters, options.prune);
   const accounts = mergeEntries(current.accounts, doc.accounts, provisioned.accounts, options.prune);
-  let config: Config = { ...current, accounts: accounts.next, filters: filters.next };
+  const profiles = mergeEntries(profilesOf(current), profilesOf(doc), profilesOf(provisioned), options.prune);
+  let config: Config = withProfiles({ ...current, accounts: accounts.next, filters: filters.next }, profiles.next);
 
   // A default filter in the document takes over its direction from the store's, as `filter add --default` does.
   const docFilters = nameSet(doc.filters);
@@ -122,14 +126,18 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   const allFilters = filterViews(config, provisioned.filters);
   assertOneDefaultPerDirection(allFilters, source);
   const docIndex = new Map(doc.accounts.map((a, i) => [a.name.toLowerCase(), i]));
+  const allProfiles = nameSet(profilesInEffect(profilesOf(config), profilesOf(provisioned)));
   for (const account of config.accounts) {
     try {
       assertFilterFits(allFilters, account);
+      if (account.oauth && !allProfiles.has(account.oauth.toLowerCase())) {
+        throw new MailboxError('EVALUE', `the OAuth profile ${account.oauth} does not exist`, { field: 'oauth', hint: 'add the profile to the file (oauthProfiles), or name another one' });
+      }
     } catch (err) {
       if (!(err instanceof MailboxError)) throw err;
       const index = docIndex.get(account.name.toLowerCase()) ?? -1;
       const where = index >= 0 ? `accounts[${index}] (${account.name})` : `account ${account.name} (not in the file)`;
-      throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: 'filter', hint: err.hint });
+      throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: err.field ?? 'filter', hint: err.hint });
     }
   }
 
@@ -148,11 +156,17 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   }
 
   const orphanedSecrets = orphanedKeychainRefs(current.accounts, [...config.accounts, ...provisioned.accounts]);
+  // A pruned profile's client secret typed into the keychain, when no remaining profile names it.
+  const named = [...profilesOf(config), ...profilesOf(provisioned)].map((p) => p.clientSecret);
+  for (const { clientSecret } of profiles.removed) {
+    if (clientSecret?.kind === 'keychain' && !named.some((ref) => sameSecretRef(ref, clientSecret))) orphanedSecrets.push(clientSecret);
+  }
 
-  const all = [...accounts.entries, ...filters.entries];
+  const all = [...accounts.entries, ...filters.entries, ...profiles.entries];
   return {
     accounts: accounts.entries,
     filters: filters.entries,
+    oauthProfiles: profiles.entries,
     changed: all.some((e) => e.action !== 'unchanged' && e.action !== 'skip'),
     config,
     orphanedSecrets,
