@@ -138,3 +138,19 @@ Examples:
     )
     .action(action<AuthorizeFlags>(penv, (ctx, opts, [name]) => authorizeAccount(ctx, name!, opts)));
 }
+
+/**
+ * After add or edit saved an account with an OAuth profile: on a terminal, offers to authorize it
+ * right away (the wizard's last step); otherwise says what to run next.
+ */
+export async function offerAuthorization(ctx: Context, account: string, ask: boolean): Promise<number> {
+  if (!ask || !ctx.interactive) {
+    ctx.out.info(`next: mailbox authorize ${account}`);
+    return 0;
+  }
+  if (!(await ctx.prompter.confirm({ message: `Authorize ${account} now (sign in with the provider)?`, default: true }))) {
+    ctx.out.info(`authorize it later with: mailbox authorize ${account}`);
+    return 0;
+  }
+  return authorizeAccount(ctx, account, {});
+}

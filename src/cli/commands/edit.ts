@@ -53,7 +53,11 @@ export async function edit(ctx: Context, flags: EditFlags, name: string): Promis
     check: flags.test === false ? undefined : connectionCheck(ctx, hints),
     cwd: ctx.cwd,
   });
-  return printSaveOutcome(ctx, outcome, 'edit');
+  const code = printSaveOutcome(ctx, outcome, 'edit');
+  // A new profile (or token store) has no tokens for the account yet.
+  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth || !outcome.changes.some((c) => c === 'oauth' || c === 'tokenStore' || c === 'auth')) return code;
+  const { offerAuthorization } = await import('./authorize.js');
+  return offerAuthorization(ctx, outcome.account.name, !flags.yes);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {
