@@ -231,3 +231,32 @@ describe('the client credentials flow', () => {
     expect(r.stderr).toMatch(/cannot run the client-credentials flow: it needs a client secret/);
   });
 });
+
+describe('XOAUTH2 where OAUTHBEARER is not offered', () => {
+  it('IMAP and POP3 log in with XOAUTH2 (the long payload sent after the "+" on POP3), checked by Dovecot', async () => {
+    const { startDovecot } = await import('../harness/index.js');
+    const xo = await startDovecot({ certs: world.dovecot.certs, oauth2: { introspectUrl: world.oauth.introspectUrl, caFile: world.oauth.caFile, mechanisms: 'xoauth2' } });
+    try {
+      const dir = home();
+      expect((await mbx(dir, profileArgs(world, 'corp'))).code).toBe(0);
+      world.oauth.onDevice = (code) => world.oauth.approveDevice(code, 'alice');
+      for (const [type, port] of [['imap', xo.imapsPort], ['pop3', xo.pop3sPort]] as const) {
+        const add = await mbx(dir, ['add', '--type', type, '--name', `xo-${type}`, '--host', xo.host, '--port', String(port), '--ca', xo.caFile, '--user', 'alice', '--auth', 'oauth2', '--oauth', 'corp']);
+        expect(add.code, add.stderr).toBe(0);
+        const auth = await mbx(dir, ['authorize', `xo-${type}`]);
+        expect(auth.code, auth.stderr).toBe(0);
+        expect(auth.stderr).toMatch(/login .*XOAUTH2/);
+      }
+      await xo.deliver('alice', 'Subject: xo\r\n\r\nx\r\n');
+      const r = await mbx(dir, ['run', '--once']);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/read xo-imap: 1 new/);
+      expect(r.stdout).toMatch(/read xo-pop3: 1 new/);
+      const log = fs.readFileSync(xo.logPath, 'utf8');
+      expect(log).toMatch(/imap-login: Info: Login: user=<alice>, method=XOAUTH2/);
+      expect(log).toMatch(/pop3-login: Info: Login: user=<alice>, method=XOAUTH2/);
+    } finally {
+      await xo.stop();
+    }
+  }, 60_000);
+});

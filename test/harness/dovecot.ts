@@ -33,7 +33,7 @@ export interface DovecotOptions {
    * Also offer XOAUTH2 and OAUTHBEARER, checked by Dovecot's oauth2 passdb against this RFC 7662
    * introspection endpoint (https, trusting `caFile`; the token's `username` must be the login user).
    */
-  oauth2?: { introspectUrl: string; caFile: string };
+  oauth2?: { introspectUrl: string; caFile: string; /** Default both: "xoauth2 oauthbearer". */ mechanisms?: string };
 }
 
 export interface PlainDovecot {
@@ -129,11 +129,11 @@ ssl = ${certs ? 'yes' : 'no'}
 ${certs ? `ssl_cert = <${certs.chainFile}\nssl_key = <${certs.keyFile}\nssl_min_protocol = TLSv1.2` : ''}
 # Loopback counts as "secured" for Dovecot anyway; say so explicitly.
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256${opts.oauth2 ? ' xoauth2 oauthbearer' : ''}
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256${opts.oauth2 ? ` ${opts.oauth2.mechanisms ?? 'xoauth2 oauthbearer'}` : ''}
 auth_failure_delay = ${opts.authFailureDelay ?? 0}
 ${opts.oauth2 ? `passdb {
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = ${opts.oauth2.mechanisms ?? 'xoauth2 oauthbearer'}
   args = ${dir}/oauth2.conf.ext
 }` : ''}
 passdb {
