@@ -106,7 +106,9 @@ export function flowsOf(profile: OAuthProfile): OAuthFlow[] {
   const flows: OAuthFlow[] = [];
   if (e.deviceUrl) flows.push('device');
   if (e.authorizationUrl) flows.push('browser');
-  if (profile.clientSecret) flows.push('client-credentials');
+  // Google has no client credentials for Gmail (app-only access there is a service account with
+  // domain-wide delegation, another grant); a desktop client's secret is only sent with its requests.
+  if (profile.clientSecret && profile.provider !== 'google') flows.push('client-credentials');
   return flows;
 }
 
@@ -115,7 +117,9 @@ export function assertFlow(profile: OAuthProfile, flow: OAuthFlow): void {
   if (flowsOf(profile).includes(flow)) return;
   const why =
     flow === 'client-credentials'
-      ? 'it needs a client secret (a confidential client)'
+      ? profile.provider === 'google'
+        ? 'Google offers no client credentials grant for mail'
+        : 'it needs a client secret (a confidential client)'
       : `the profile has no ${flow === 'device' ? 'device authorization' : 'authorization'} endpoint`;
   throw new MailboxError('EVALUE', `OAuth profile ${profile.name} cannot run the ${flow} flow: ${why}`, {
     field: 'flow',

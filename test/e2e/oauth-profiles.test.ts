@@ -32,7 +32,7 @@ describe('mailbox oauth', () => {
       ['m365', 'device'],
       ['gmail', 'browser'],
     ]);
-    expect(list[1]).toMatchObject({ clientSecret: { kind: 'env', ref: 'GOOGLE_SECRET' }, scopes: ['https://mail.google.com/'], flows: ['device', 'browser', 'client-credentials'] });
+    expect(list[1]).toMatchObject({ clientSecret: { kind: 'env', ref: 'GOOGLE_SECRET' }, scopes: ['https://mail.google.com/'], flows: ['device', 'browser'] });
     const text = await runMailbox(['oauth', 'show', 'gmail'], { home: dir });
     expect(text.stdout).toMatch(/token URL\s+https:\/\/oauth2\.googleapis\.com\/token/);
 
