@@ -55,29 +55,28 @@ export async function authorizeAccount(ctx: Context, name: string, opts: Authori
   const paste = flow === 'browser' ? terminalLines(ctx) : undefined;
   let outcome: Awaited<ReturnType<typeof authorize>>;
   try {
-    outcome = await stores.locks.exclusive(account.name, () =>
-      authorize({
-        account,
-        profile,
-        flow,
-        store,
-        secrets: ctx.secrets,
-        clock: ctx.now,
-        timeoutMs: timeoutMs ?? (flow === 'browser' ? 600_000 : undefined),
-        pasted: paste?.lines,
-        onDevicePrompt: (p) => {
-          if (ctx.out.json) ctx.io.stdout.write(`${JSON.stringify({ verificationUri: p.verificationUri, userCode: p.userCode, expiresIn: p.expiresIn })}\n`);
-          ctx.out.info(`To authorize ${account.name}, open ${p.verificationUri} in a browser (on any device) and enter the code ${p.userCode}`);
-          ctx.out.info(`(the code expires in ${minutes(p.expiresIn)}; waiting for the sign-in to finish)`);
-        },
-        onBrowserUrl: (url, redirectUri) => {
-          const open = opts.browser !== false && canOpenBrowser(ctx.env);
-          ctx.out.info(`To authorize ${account.name}, ${open ? 'sign in in the browser that opens now, or open' : 'open'} this URL in a browser:\n\n  ${url}\n`);
-          ctx.out.info(`Waiting for the redirect to ${redirectUri}. A browser on another machine ends on a page that cannot load: paste the address it shows here and press Enter.`);
-          if (open) openBrowser(url);
-        },
-      }),
-    );
+    outcome = await authorize({
+      account,
+      profile,
+      flow,
+      store,
+      locks: stores.locks,
+      secrets: ctx.secrets,
+      clock: ctx.now,
+      timeoutMs: timeoutMs ?? (flow === 'browser' ? 600_000 : undefined),
+      pasted: paste?.lines,
+      onDevicePrompt: (p) => {
+        if (ctx.out.json) ctx.io.stdout.write(`${JSON.stringify({ verificationUri: p.verificationUri, userCode: p.userCode, expiresIn: p.expiresIn })}\n`);
+        ctx.out.info(`To authorize ${account.name}, open ${p.verificationUri} in a browser (on any device) and enter the code ${p.userCode}`);
+        ctx.out.info(`(the code expires in ${minutes(p.expiresIn)}; waiting for the sign-in to finish)`);
+      },
+      onBrowserUrl: (url, redirectUri) => {
+        const open = opts.browser !== false && canOpenBrowser(ctx.env);
+        ctx.out.info(`To authorize ${account.name}, ${open ? 'sign in in the browser that opens now, or open' : 'open'} this URL in a browser:\n\n  ${url}\n`);
+        ctx.out.info(`Waiting for the redirect to ${redirectUri}. A browser on another machine ends on a page that cannot load: paste the address it shows here and press Enter.`);
+        if (open) openBrowser(url);
+      },
+    });
   } finally {
     paste?.close();
   }

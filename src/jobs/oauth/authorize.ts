@@ -1,13 +1,13 @@
 // `mailbox authorize`: runs a flow for an account and keeps its tokens. The store is checked before
 // any flow starts (no keychain: nothing is asked of the user, nothing written), and the tokens are
-// written in one piece once the provider has answered.
+// written in one piece once the provider has answered, under the account's refresh lock.
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { assertFlow, oauthEndpoints, type OAuthFlow, type OAuthProfile } from '../../core/oauth.js';
 import type { TokenResult } from '../../protocols/oauth/client.js';
 import type { DevicePrompt } from '../../protocols/oauth/device.js';
 import type { SecretStore } from '../../store/secrets.js';
-import type { StoredTokens, TokenStore } from '../../store/tokens/types.js';
+import type { StoredTokens, TokenLocks, TokenStore } from '../../store/tokens/types.js';
 import { oauthClient } from './token-manager.js';
 
 export interface AuthorizeRequest {
@@ -15,6 +15,8 @@ export interface AuthorizeRequest {
   profile: OAuthProfile;
   flow: OAuthFlow;
   store: TokenStore;
+  /** Taken only to write: a sign-in that takes minutes must not hold up a runner's refresh. */
+  locks: TokenLocks;
   secrets: Pick<SecretStore, 'resolve'>;
   clock: () => Date;
   timeoutMs?: number;
@@ -69,6 +71,6 @@ export async function authorize(request: AuthorizeRequest): Promise<AuthorizeOut
     ...(result.scope ? { scope: result.scope } : {}),
     updatedAt: now(),
   };
-  await request.store.save(account.name, tokens);
+  await request.locks.exclusive(account.name, () => request.store.save(account.name, tokens));
   return { tokens, result };
 }
