@@ -24,7 +24,7 @@ export interface ProbeRunOptions {
 export async function runProbe(ctx: Context, account: Account, options: ProbeRunOptions = {}): Promise<ProbeResult> {
   const credentials = credentialsOf(ctx);
   let used: Credential | undefined;
-  const first = await probeOnce(ctx, account, options, () => credentials.get(account), (c) => (used = c));
+  const first = await probeOnce(ctx, account, options, (signal) => credentials.get(account, signal), (c) => (used = c));
   // A cached access token the server refused: refreshed once and tested again, as run would.
   if (first.ok || first.stages.at(-1)?.name !== 'login' || options.secret !== undefined) return first;
   const again = await credentials.retry(account, used, new MailboxError(first.error!.code, first.error!.message)).catch(() => undefined);
@@ -40,14 +40,14 @@ function tokenWords(result: ProbeResult, account: Account, used: Credential | un
   return { ...result, error: { ...result.error, hint: tokenRefusalHint(account), fixes: undefined } };
 }
 
-async function probeOnce(ctx: Context, account: Account, options: ProbeRunOptions, credential: () => Promise<Credential | undefined>, onCredential: (c: Credential | undefined) => void): Promise<ProbeResult> {
+async function probeOnce(ctx: Context, account: Account, options: ProbeRunOptions, credential: (signal?: AbortSignal) => Promise<Credential | undefined>, onCredential: (c: Credential | undefined) => void): Promise<ProbeResult> {
   const [{ probeAccount }, { openDebugLog, debugLogPath }] = await Promise.all([import('../protocols/probe/index.js'), import('../protocols/debug-log.js')]);
   const debugLog = account.debug
     ? openDebugLog(debugLogPath(ctx.paths.logDir, account.name), { protocol: account.type, secrets: options.secret ? [options.secret] : [], user: account.user, account: account.name })
     : undefined;
-  const resolve = async (): Promise<Credential> => {
+  const resolve = async (signal?: AbortSignal): Promise<Credential> => {
     if (options.secret !== undefined) return { secret: options.secret };
-    const found = await credential();
+    const found = await credential(signal);
     onCredential(found);
     if (!found) throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
     return found;
@@ -63,8 +63,8 @@ async function probeOnce(ctx: Context, account: Account, options: ProbeRunOption
       secret: async () => (await resolve()).secret,
       ...(account.auth === 'oauth2'
         ? {
-            token: async () => {
-              const found = await resolve();
+            token: async (signal: AbortSignal) => {
+              const found = await resolve(signal);
               return { value: found.secret, ...tokenStage(account, found, ctx.now()) };
             },
           }

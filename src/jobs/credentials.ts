@@ -22,8 +22,8 @@ export interface CredentialDeps {
 }
 
 export interface Credentials {
-  /** The credential to log in with now; undefined for an account that does not log in. */
-  get(account: Account): Promise<Credential | undefined>;
+  /** The credential to log in with now; undefined for an account that does not log in. `signal`: the caller's deadline. */
+  get(account: Account, signal?: AbortSignal): Promise<Credential | undefined>;
   /**
    * After the server refused `used`: a new credential worth one more try (an access token that looked
    * valid is refreshed once), else undefined (a password, a token just refreshed, not an auth failure).
@@ -36,15 +36,15 @@ function isAuthFailure(err: unknown): boolean {
 }
 
 export function credentialResolver(deps: CredentialDeps): Credentials {
-  const tokenOf = async (account: Account, rejected?: string): Promise<Credential> => {
+  const tokenOf = async (account: Account, rejected?: string, signal?: AbortSignal): Promise<Credential> => {
     if (!deps.tokens) throw new MailboxError('EINTERNAL', `account ${account.name}: no token manager is wired for this command`);
-    const token = await deps.tokens.get(account, { rejected });
+    const token = await deps.tokens.get(account, { rejected, signal });
     return { secret: token.token, token };
   };
   return {
-    async get(account) {
+    async get(account, signal) {
       if (account.auth === 'none') return undefined;
-      if (account.auth === 'oauth2' && account.oauth) return tokenOf(account);
+      if (account.auth === 'oauth2' && account.oauth) return tokenOf(account, undefined, signal);
       if (!account.secret) {
         throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
       }

@@ -151,6 +151,24 @@ describe('mailbox test: the token stage', () => {
   });
 });
 
+describe('a slow authorization server', () => {
+  it('the token stage is bounded by mailbox test --timeout: 75 at once, the token request ended', async () => {
+    const dir = home();
+    world.oauth.expiresIn = 300; // expired at once for the reuse rule: every use refreshes
+    await authorized(dir, 'slow', ['imap']);
+    world.oauth.tokenDelayMs = 8000;
+    try {
+      const started = Date.now();
+      const r = await mbx(dir, ['test', 'slow-imap', '--timeout', '2']);
+      expect(r.code).toBe(75);
+      expect(Date.now() - started).toBeLessThan(6000);
+      expect(r.stdout).toMatch(/✗ token .*the OAuth access token was not ready within the time limit/);
+    } finally {
+      world.oauth.tokenDelayMs = 0;
+    }
+  }, 60_000);
+});
+
 describe('where tokens live', () => {
   it('no keychain: authorize exits 78, writes nothing and names --token-store file; with it the tokens live in a sealed 0600 file', async () => {
     const dir = home();

@@ -70,6 +70,8 @@ export interface OAuthServer {
   appUser: string;
   /** slow_down to the first N polls of every device code. */
   slowDownPolls: number;
+  /** The token endpoint answers this late (ms): a slow authorization server. */
+  tokenDelayMs: number;
   /** What /authorize does: approve as the login_hint user, or deny. */
   authorizeAnswer: 'approve' | 'deny';
   /** Approves (or denies) the device code shown to the user. */
@@ -107,11 +109,15 @@ export async function startOAuthServer(o: OAuthServerOptions): Promise<OAuthServ
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch (err) {
-        json(res, 500, { error: 'server_error', error_description: String(err) });
-      }
+      const answer = () => {
+        try {
+          handle(req, res, Buffer.concat(chunks).toString('utf8'));
+        } catch (err) {
+          json(res, 500, { error: 'server_error', error_description: String(err) });
+        }
+      };
+      if (req.url?.startsWith('/token') && api.tokenDelayMs > 0) setTimeout(answer, api.tokenDelayMs);
+      else answer();
     });
   });
 
@@ -287,6 +293,7 @@ export async function startOAuthServer(o: OAuthServerOptions): Promise<OAuthServ
     rotate: true,
     appUser: 'alice',
     slowDownPolls: 0,
+    tokenDelayMs: 0,
     authorizeAnswer: 'approve',
     approveDevice(userCode, user) {
       for (const d of devices.values()) if (d.userCode === userCode) Object.assign(d, { state: 'approved', user });

@@ -44,6 +44,8 @@ export interface TokenManagerDeps {
 export interface TokenRequest {
   /** The access token a server just refused: never handed out again. */
   rejected?: string;
+  /** Ends a token request under way (the caller's deadline). */
+  signal?: AbortSignal;
 }
 
 /** The account must be authorized (again): 77 with the command that does it. */
@@ -100,7 +102,7 @@ export class TokenManager {
       // Another process may have refreshed while we waited: its token is ours too.
       const tokens = await this.loadFor(account, profile);
       if (this.usable(tokens, request)) return this.handOut(tokens, tokens.updatedAt > seen.updatedAt ? 'refreshed' : 'cached', store.kind);
-      return this.renew(account, profile, tokens);
+      return this.renew(account, profile, tokens, request.signal);
     });
   }
 
@@ -109,9 +111,9 @@ export class TokenManager {
   }
 
   /** Under the account's lock: a new access token, stored (with a rotated refresh token) before it is handed out. */
-  private async renew(account: Account, profile: OAuthProfile, tokens: StoredTokens): Promise<AccessToken> {
+  private async renew(account: Account, profile: OAuthProfile, tokens: StoredTokens, signal?: AbortSignal): Promise<AccessToken> {
     const grants = this.deps.grants ?? (await defaultGrants());
-    const client = await oauthClient(profile, this.deps.secrets);
+    const client = { ...(await oauthClient(profile, this.deps.secrets)), ...(signal ? { signal } : {}) };
     const endpoints = oauthEndpoints(profile);
     const now = () => this.now();
     let result: TokenResult;

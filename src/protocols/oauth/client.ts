@@ -12,6 +12,8 @@ export interface OAuthClient {
   clientId: string;
   /** Resolved from its reference by the caller; absent for a public client. */
   clientSecret?: string;
+  /** Ends a request under way (a deadline of the caller's), besides each request's own timeout. */
+  signal?: AbortSignal;
 }
 
 export interface TokenResult {
@@ -37,6 +39,10 @@ export async function configuration(client: OAuthClient): Promise<{ oidc: typeof
   const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
   const config = new oidc.Configuration(server, client.clientId, undefined, auth);
   config.timeout = REQUEST_TIMEOUT_S;
+  const { signal } = client;
+  if (signal) {
+    config[oidc.customFetch] = (url, options) => fetch(url, { ...options, signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal } as RequestInit);
+  }
   return { oidc, config };
 }
 
