@@ -91,9 +91,9 @@ function describeSend(s: SendSummary): string {
  * Opens with the account's credential; once more with a refreshed token when the server refused an
  * access token that looked valid. The debug log, opened with the first, learns the second to scrub it.
  */
-async function openWith<T>(deps: CycleDeps, account: Account, open: (credential: Credential | undefined, debug: DebugLog | undefined) => Promise<T>, onDebug: (debug: DebugLog | undefined) => void): Promise<T> {
+async function openWith<T>(deps: CycleDeps, account: Account, open: (credential: Credential | undefined, debug: DebugLog | undefined) => Promise<T>, onDebug: (debug: DebugLog | undefined) => void, signal: AbortSignal): Promise<T> {
   const credentials = credentialResolver(deps);
-  const first = await credentials.get(account);
+  const first = await credentials.get(account, signal);
   const debug = await deps.debugLog(account, first?.secret);
   onDebug(debug);
   try {
@@ -129,7 +129,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   try {
     // Before anything connects: a filter that is named and missing stops the cycle (fail closed).
     const filter = filterOf(filters, account);
-    incoming = await openWith(deps, account, (credential, log) => deps.adapters.openIncoming(account, { secret: credential?.secret ?? '', debug: log }), (log) => (debug = log));
+    incoming = await openWith(deps, account, (credential, log) => deps.adapters.openIncoming(account, { secret: credential?.secret ?? '', debug: log }), (log) => (debug = log), signal);
     if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
     const readDeps: ReadDeps = {
       stores: deps.stores,
@@ -185,7 +185,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
         },
       });
     // The credential is resolved when the cycle starts (a missing token fails it like a missing password).
-    const first = await credentials.get(smtp);
+    const first = await credentials.get(smtp, signal);
     let summary = await sendWith(first);
     let error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     // The server refused an access token that looked valid: what was claimed went back untried, so
