@@ -114,7 +114,11 @@ export function flowsOf(profile: OAuthProfile): OAuthFlow[] {
 
 /** Checks that a profile can run `flow`; the reason in words when it cannot. */
 export function assertFlow(profile: OAuthProfile, flow: OAuthFlow): void {
-  if (flowsOf(profile).includes(flow)) return;
+  if (flowsOf(profile).includes(flow)) {
+    const refused = providerRefusal(profile, flow);
+    if (refused) throw new MailboxError('EVALUE', `OAuth profile ${profile.name} cannot run the ${flow} flow: ${refused.why}`, { field: 'flow', hint: refused.hint });
+    return;
+  }
   const why =
     flow === 'client-credentials'
       ? profile.provider === 'google'
@@ -125,6 +129,18 @@ export function assertFlow(profile: OAuthProfile, flow: OAuthFlow): void {
     field: 'flow',
     hint: `flows it can run: ${flowsOf(profile).join(', ') || 'none'}`,
   });
+}
+
+/** What a provider is known to refuse, said before anyone is sent to sign in. */
+function providerRefusal(profile: OAuthProfile, flow: OAuthFlow): { why: string; hint: string } | undefined {
+  if (profile.provider === 'google' && flow === 'device' && oauthEndpoints(profile).scopes.includes(GOOGLE_SCOPES[0]!)) {
+    return { why: `Google refuses the scope ${GOOGLE_SCOPES[0]} on the device flow (invalid_scope)`, hint: 'use the browser flow (on a machine without a browser: --no-browser, then paste the address the browser ends at)' };
+  }
+  const tenant = (profile.tenant ?? MICROSOFT_DEFAULT_TENANT).toLowerCase();
+  if (profile.provider === 'microsoft' && flow === 'client-credentials' && ['organizations', 'common', 'consumers'].includes(tenant)) {
+    return { why: `app-only access is granted in one tenant, not in "${tenant}"`, hint: 'give the profile the tenant id or domain (oauth add ... --tenant contoso.onmicrosoft.com)' };
+  }
+  return undefined;
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;

@@ -12,6 +12,7 @@ import { assertFlow, oauthEndpoints, parseOAuthProfile, type OAuthProfile } from
 import { accountProblems } from '../../src/core/problems.js';
 import { credentialResolver } from '../../src/jobs/credentials.js';
 import { TokenManager, type Grants } from '../../src/jobs/oauth/token-manager.js';
+import { tokenStage } from '../../src/jobs/oauth/token-stage.js';
 import { tokenClaims } from '../../src/protocols/oauth/claims.js';
 import { oauthFailure } from '../../src/protocols/oauth/failures.js';
 import { fileTokenStore } from '../../src/store/tokens/file.js';
@@ -53,9 +54,15 @@ describe('profiles', () => {
     expect(parseOAuthProfile({ name: 'g', provider: 'google', clientId: 'c', clientSecret: { kind: 'env', name: 'GS' } }).clientSecret).toEqual({ kind: 'env', name: 'GS' });
   });
 
-  it('client credentials need a client secret', () => {
+  it('client credentials need a client secret (and for Microsoft a tenant); Google refuses its mail scope on the device flow', () => {
+    const secret = { kind: 'env', name: 'S' } as const;
     expect(() => assertFlow(m365, 'client-credentials')).toThrow(/needs a client secret/);
-    expect(() => assertFlow({ ...m365, clientSecret: { kind: 'env', name: 'S' } }, 'client-credentials')).not.toThrow();
+    expect(() => assertFlow({ ...m365, clientSecret: secret }, 'client-credentials')).toThrow(/app-only access is granted in one tenant, not in "organizations"/);
+    expect(() => assertFlow({ ...m365, clientSecret: secret, tenant: 'contoso.onmicrosoft.com' }, 'client-credentials')).not.toThrow();
+    const google: OAuthProfile = { name: 'g', provider: 'google', clientId: 'c', clientSecret: secret };
+    expect(() => assertFlow(google, 'device')).toThrow(/Google refuses the scope https:\/\/mail.google.com\/ on the device flow/);
+    expect(() => assertFlow(google, 'client-credentials')).toThrow(/Google offers no client credentials grant/);
+    expect(() => assertFlow(google, 'browser')).not.toThrow();
   });
 });
 
@@ -286,5 +293,23 @@ describe('provider errors in words', () => {
     const jwt = `${part({ alg: 'RS256' })}.${part({ aud: 'https://outlook.office.com', scp: 'IMAP.AccessAsUser.All', tid: 't', upn: 'me@x.test', exp: 2 })}.sig`;
     expect(tokenClaims(jwt)).toEqual({ aud: 'https://outlook.office.com', scp: 'IMAP.AccessAsUser.All', tid: 't', upn: 'me@x.test', exp: 2000 });
     expect(tokenClaims('ya29.opaque-google-token')).toBeUndefined();
+  });
+});
+
+describe('the token stage', () => {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const jwt = `${part({ alg: 'RS256' })}.${part({ aud: 'https://outlook.office.com', roles: ['IMAP.AccessAsApp'], tid: 't', exp: 1_000_000 + 3600 })}.sig`;
+  const now = new Date(1_000_000_000);
+
+  it('a token from the token manager: source, store, expiry, scopes, claims', () => {
+    const stage = tokenStage(account, { secret: jwt, token: { token: jwt, source: 'obtained', store: 'file', profile: 'm365', expiresAt: now.getTime() + 30 * MIN, scope: 'https://outlook.office365.com/.default' } }, now);
+    expect(stage.detail).toBe('obtained (token file, profile m365); expires 1970-01-12 14:16:40 UTC (in 30 min); scopes https://outlook.office365.com/.default; JWT aud https://outlook.office.com, roles IMAP.AccessAsApp, tid t');
+    expect(stage.data).toMatchObject({ source: 'obtained', store: 'file', scopes: ['https://outlook.office365.com/.default'], claims: { roles: ['IMAP.AccessAsApp'], upn: null } });
+  });
+
+  it('a token fetched elsewhere (a secret source): its expiry from the JWT, or unknown for an opaque one', () => {
+    const fetched = parseAccount({ name: 'f', type: 'imap', host: 'h.test', user: 'u', auth: 'oauth2', secret: { kind: 'env', name: 'TOKEN' } });
+    expect(tokenStage(fetched, { secret: jwt }, now).detail).toMatch(/^from the environment variable TOKEN; expired \d+ min ago; JWT aud/);
+    expect(tokenStage(fetched, { secret: 'opaque' }, now)).toEqual({ detail: 'from the environment variable TOKEN; expiry unknown', data: { source: 'secret', store: null, profile: null, expiresAt: null, scopes: null, claims: null } });
   });
 });
