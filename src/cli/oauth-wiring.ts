@@ -3,6 +3,7 @@
 import { credentialResolver, type Credentials } from '../jobs/credentials.js';
 import { TokenManager } from '../jobs/oauth/token-manager.js';
 import { openTokenStores } from '../store/tokens/index.js';
+import type { TokenStoreKind } from '../core/oauth.js';
 import type { TokenStores } from '../store/tokens/types.js';
 import type { Context } from './context.js';
 
@@ -17,4 +18,27 @@ export function tokenManagerOf(ctx: Context, stores: TokenStores = tokenStoresOf
 /** The one credential resolver, as the CLI wires it. */
 export function credentialsOf(ctx: Context): Credentials {
   return credentialResolver({ secrets: ctx.secrets, tokens: tokenManagerOf(ctx) });
+}
+
+/**
+ * An account switched to another token store takes its tokens along (written to the new store first,
+ * then removed from the old). False when there were none, or the move failed (said, tokens left where they were).
+ */
+export async function moveTokens(ctx: Context, account: string, from: TokenStoreKind | undefined, to: TokenStoreKind | undefined): Promise<boolean> {
+  const stores = tokenStoresOf(ctx);
+  const [source, target] = [stores.of(from), stores.of(to)];
+  if (source.kind === target.kind) return false;
+  try {
+    return await stores.locks.exclusive(account, async () => {
+      const tokens = await source.load(account);
+      if (!tokens) return false;
+      await target.save(account, tokens);
+      await source.remove(account);
+      ctx.out.info(`account ${account}: its OAuth tokens moved to the ${target.kind === 'file' ? 'token file' : 'keychain'}`);
+      return true;
+    });
+  } catch (err) {
+    ctx.out.warn(`account ${account}: its OAuth tokens could not be moved to the ${target.kind === 'file' ? 'token file' : 'keychain'} (${(err as Error).message}); authorize it again: mailbox authorize ${account}`);
+    return false;
+  }
 }

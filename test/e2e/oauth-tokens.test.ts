@@ -210,6 +210,21 @@ describe('where tokens live', () => {
     assertNoToken(dir, ok.stdout, ok.stderr, run.stdout, run.stderr);
   });
 
+  it('edit --token-store moves the tokens to the other store: no new authorization needed', async () => {
+    const dir = home();
+    await authorized(dir, 'mv', ['imap']);
+    const env = { MAILBOX_TOKEN_KEY: TOKEN_KEY };
+    const toFile = await mbx(dir, ['edit', 'mv-imap', '--token-store', 'file', '--no-test'], env);
+    expect(toFile.code, toFile.stderr).toBe(0);
+    expect(toFile.stderr).toMatch(/its OAuth tokens moved to the token file/);
+    expect(fs.existsSync(path.join(dir, 'state', 'tokens', 'mv-imap.json'))).toBe(true);
+    expect((await mbx(dir, ['test', 'mv-imap'], env)).stdout).toMatch(/✓ token .*cached \(token file/);
+    const back = await mbx(dir, ['edit', 'mv-imap', '--token-store', 'keychain', '--no-test'], env);
+    expect(back.stderr).toMatch(/moved to the keychain/);
+    expect(fs.existsSync(path.join(dir, 'state', 'tokens', 'mv-imap.json'))).toBe(false);
+    expect((await mbx(dir, ['test', 'mv-imap'])).stdout).toMatch(/✓ token .*cached \(keychain/);
+  });
+
   it('with debug logging on, the debug logs hold the exchange but no token; removing the account forgets its tokens', async () => {
     const dir = home();
     await authorized(dir, 'dbg', ['imap', 'pop', 'smtp'], ['--debug']);

@@ -54,8 +54,12 @@ export async function edit(ctx: Context, flags: EditFlags, name: string): Promis
     cwd: ctx.cwd,
   });
   const code = printSaveOutcome(ctx, outcome, 'edit');
-  // A new profile (or token store) has no tokens for the account yet.
-  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth || !outcome.changes.some((c) => c === 'oauth' || c === 'tokenStore' || c === 'auth')) return code;
+  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth) return code;
+  const { moveTokens } = await import('../oauth-wiring.js');
+  const sameGrant = existing.oauth?.toLowerCase() === outcome.account.oauth.toLowerCase();
+  const moved = sameGrant && outcome.changes.includes('tokenStore') && (await moveTokens(ctx, existing.name, existing.tokenStore, outcome.account.tokenStore));
+  // A new profile (or a new store that got no tokens) has none for the account yet.
+  if (moved || !outcome.changes.some((c) => c === 'oauth' || c === 'tokenStore' || c === 'auth')) return code;
   const { offerAuthorization } = await import('./authorize.js');
   return offerAuthorization(ctx, outcome.account.name, !flags.yes);
 }
