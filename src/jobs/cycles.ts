@@ -172,31 +172,32 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
   try {
     const filter = filterOf(filters, smtp);
     const credentials = credentialResolver(deps);
-    const sendWith = (credential: Credential | undefined) =>
+    // Resolved only when something is due (connect), as a password always was: an empty queue asks nothing.
+    let used: Credential | undefined;
+    const sendWith = (credential: () => Promise<Credential | undefined>) =>
       sendQueue(smtp, {
         queue: deps.stores.queue,
         filter,
         clock: deps.clock,
         signal,
         connect: async () => {
-          if (debug) debug.addSecret(credential?.secret ?? '');
-          else debug = await deps.debugLog(smtp, credential?.secret);
-          return deps.adapters.openOutgoing(smtp, { secret: credential?.secret, debug });
+          used = await credential();
+          if (debug) debug.addSecret(used?.secret ?? '');
+          else debug = await deps.debugLog(smtp, used?.secret);
+          return deps.adapters.openOutgoing(smtp, { secret: used?.secret, debug });
         },
       });
-    // The credential is resolved when the cycle starts (a missing token fails it like a missing password).
-    const first = await credentials.get(smtp, signal);
-    let summary = await sendWith(first);
+    let summary = await sendWith(() => credentials.get(smtp, signal));
     let error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     // The server refused an access token that looked valid: what was claimed went back untried, so
     // one more pass with a refreshed token sends it.
-    const again = error ? await credentials.retry(smtp, first, error) : undefined;
+    const again = error ? await credentials.retry(smtp, used, error) : undefined;
     if (again) {
-      const retried = await sendWith(again);
+      const retried = await sendWith(async () => again);
       summary = { ...retried, sent: summary.sent + retried.sent, failed: summary.failed + retried.failed, retrying: summary.retrying + retried.retrying, ignored: summary.ignored + retried.ignored, dropped: [...summary.dropped, ...retried.dropped] };
       error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     }
-    if (error) error = explainRefusal(smtp, again ?? first, error) as MailboxError;
+    if (error) error = explainRefusal(smtp, used, error) as MailboxError;
     const done = describeSend(summary);
     return {
       job: 'send',
