@@ -2,6 +2,7 @@
 import { orphanedKeychainRefs, sameSecretRef, type AccountView, type KeychainRef } from './account.js';
 import { profilesOf, withProfiles, type AccountsDocument, type Config } from './config.js';
 import { profilesInEffect } from './oauth.js';
+import { isAddress } from './validate.js';
 import { MailboxError } from './errors.js';
 import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, nameSet, sameName } from './rules.js';
 
@@ -126,12 +127,16 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   const allFilters = filterViews(config, provisioned.filters);
   assertOneDefaultPerDirection(allFilters, source);
   const docIndex = new Map(doc.accounts.map((a, i) => [a.name.toLowerCase(), i]));
-  const allProfiles = nameSet(profilesInEffect(profilesOf(config), profilesOf(provisioned)));
+  const allProfiles = new Map(profilesInEffect(profilesOf(config), profilesOf(provisioned)).map((p) => [p.name.toLowerCase(), p]));
   for (const account of config.accounts) {
     try {
       assertFilterFits(allFilters, account);
-      if (account.oauth && !allProfiles.has(account.oauth.toLowerCase())) {
+      const profile = account.oauth ? allProfiles.get(account.oauth.toLowerCase()) : undefined;
+      if (account.oauth && !profile) {
         throw new MailboxError('EVALUE', `the OAuth profile ${account.oauth} does not exist`, { field: 'oauth', hint: 'add the profile to the file (oauthProfiles), or name another one' });
+      }
+      if (profile && profile.provider !== 'generic' && !isAddress(account.user ?? '')) {
+        throw new MailboxError('EVALUE', `invalid user ${JSON.stringify(account.user)}: expected the mailbox address: ${profile.provider} accounts log in with OAuth 2.0 as the address`, { field: 'user' });
       }
     } catch (err) {
       if (!(err instanceof MailboxError)) throw err;

@@ -52,6 +52,7 @@ describe('mailbox oauth', () => {
 
   it('bad input names the field, the value and what is accepted; a missing profile is refused', async () => {
     const dir = home();
+    expect((await runMailbox(M365, { home: dir })).code).toBe(0);
     const cases: Array<[string[], RegExp]> = [
       [['oauth', 'add', 'x', '--provider', 'yahoo', '--client-id', 'c'], /invalid provider "yahoo": expected one of microsoft, google, generic/],
       [['oauth', 'add', 'x', '--provider', 'generic', '--client-id', 'c', '--device-url', 'https://sso.test/d'], /missing token-url/],
@@ -59,6 +60,7 @@ describe('mailbox oauth', () => {
       [['oauth', 'add', 'x', '--provider', 'google', '--client-id', 'c', '--tenant', 't'], /tenant applies to microsoft profiles only/],
       [['oauth', 'add', 'x', '--provider', 'microsoft', '--client-id', 'c', '--redirect-port', '70000'], /invalid redirect-port "70000"/],
       [[...IMAP.slice(0, -1), 'nope'], /invalid oauth "nope": no OAuth profile has that name/],
+      [[...IMAP.map((a) => (a === 'me@contoso.com' ? 'me' : a))], /invalid user "me": expected the mailbox address/],
     ];
     for (const [args, message] of cases) {
       const r = await runMailbox(args, { home: dir });
