@@ -3,7 +3,7 @@ import { orphanedKeychainRefs, sameSecretRef, type AccountView, type KeychainRef
 import { profilesOf, withProfiles, type AccountsDocument, type Config } from './config.js';
 import { profilesInEffect } from './oauth.js';
 import { isAddress } from './validate.js';
-import { MailboxError } from './errors.js';
+import { invalid, MailboxError } from './errors.js';
 import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, nameSet, sameName } from './rules.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'remove' | 'skip';
@@ -136,7 +136,7 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
         throw new MailboxError('EVALUE', `the OAuth profile ${account.oauth} does not exist`, { field: 'oauth', hint: 'add the profile to the file (oauthProfiles), or name another one' });
       }
       if (profile && profile.provider !== 'generic' && !isAddress(account.user ?? '')) {
-        throw new MailboxError('EVALUE', `invalid user ${JSON.stringify(account.user)}: expected the mailbox address: ${profile.provider} accounts log in with OAuth 2.0 as the address`, { field: 'user' });
+        throw invalid('user', account.user, `the mailbox address (me@example.com): ${profile.provider} accounts log in with OAuth 2.0 as the address`);
       }
     } catch (err) {
       if (!(err instanceof MailboxError)) throw err;
