@@ -102,8 +102,11 @@ describe('the token manager', () => {
     expect(a.code, a.stdout).toBe(0);
     expect(b.code, b.stdout).toBe(0);
     expect(refreshes()).toBe(start + 1);
+    // The one that refreshed says so; the other waited for it (refreshed too), or, started late under
+    // load, found the new token already stored (cached). Never a second refresh.
     const sources = [a.stdout, b.stdout].map((o) => o.match(/✓ token\s+\d+ ms\s+(\w+)/)?.[1]).sort();
-    expect(sources).toEqual(['refreshed', 'refreshed']);
+    expect(sources).toContain('refreshed');
+    for (const source of sources) expect(['cached', 'refreshed']).toContain(source);
   }, 60_000);
 
   it('revoked: 77 "needs authorization" in the cycle line and status, the other accounts go on; authorize mends it', async () => {
