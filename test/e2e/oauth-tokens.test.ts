@@ -98,7 +98,10 @@ describe('the token manager', () => {
     world.oauth.expiresIn = 3600;
     await sleep(1500);
     const start = refreshes();
-    const [a, b] = await Promise.all([mbx(dir, ['test', 'two-imap']), mbx(dir, ['test', 'two-imap'])]);
+    // A slow token endpoint: the two runs overlap for sure. Without the lock both would spend the same
+    // refresh token, and the server (rotating) would answer the second with invalid_grant.
+    world.oauth.tokenDelayMs = 1500;
+    const [a, b] = await Promise.all([mbx(dir, ['test', 'two-imap']), mbx(dir, ['test', 'two-imap'])]).finally(() => (world.oauth.tokenDelayMs = 0));
     expect(a.code, a.stdout).toBe(0);
     expect(b.code, b.stdout).toBe(0);
     expect(refreshes()).toBe(start + 1);
