@@ -58,6 +58,8 @@ export function accountJson(a: AccountView) {
     debug: a.debug,
     filter: a.filter ?? null,
     secret: secretJson(a.secret),
+    oauth: a.oauth ?? null,
+    tokenStore: a.oauth ? (a.tokenStore ?? 'keychain') : null,
     folder: a.folder ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,

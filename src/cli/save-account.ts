@@ -13,6 +13,7 @@ import { reportCleanup, reportDeactivated } from './account-report.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
 import { readAll } from './io.js';
+import { tokenStoresOf } from './oauth-wiring.js';
 import { probeJson, renderProbe, runProbe } from './probe-view.js';
 import { spin } from './spinner.js';
 
@@ -71,6 +72,11 @@ export function connectionCheck(ctx: Context, options: CheckOptions): Connection
     return save ? { save: true, exitCode: 0 } : { save: false, exitCode };
   };
   return async (account, typed) => {
+    // An account with an OAuth profile has no tokens before its first authorization: nothing to test yet.
+    if (account.oauth && !(await tokenStoresOf(ctx).of(account.tokenStore).load(account.name).catch(() => undefined))) {
+      ctx.out.info(`account ${account.name} is not authorized yet, so its login was not tested: mailbox authorize ${account.name} authorizes it and tests the login`);
+      return { save: true, exitCode: 0 };
+    }
     let result: ProbeResult;
     try {
       result = await withSpinner(ctx, account, async () => runProbe(ctx, account, { secret: typed ?? (await storedSecret(ctx, account, options)) }));

@@ -22,6 +22,7 @@ import {
 } from '../core/account.js';
 import type { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
+import type { OAuthProfile, TokenStoreKind } from '../core/oauth.js';
 import { assertNameFree, directionOf } from '../core/rules.js';
 import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
@@ -56,6 +57,8 @@ export interface WizardOptions {
   /** A line of information between questions (stderr). */
   info: (message: string) => void;
   cwd: string;
+  /** The OAuth 2.0 profiles an oauth2 account can name. */
+  profiles?: readonly OAuthProfile[];
   /** Add: the verified servers of an address, best first; the wizard starts from the address. */
   discover?: (address: string, type?: AccountType) => Promise<Candidate[]>;
 }
@@ -140,7 +143,7 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   if (ask('auth', true)) {
     const choices: Choice<AuthMethod>[] = [
       { value: 'password', name: 'password' },
-      { value: 'oauth2', name: 'oauth2 (an access token from a secret source)' },
+      { value: 'oauth2', name: 'oauth2 (OAuth 2.0: Microsoft 365, Google; authorized in the browser or with a code)' },
     ];
     if (type === 'smtp' && !secretGiven) choices.push({ value: 'none', name: 'none (relay without login)' });
     input.auth = await p.select<AuthMethod>({ message: 'Authentication', choices, default: (input.auth as AuthMethod | undefined) ?? 'password' });
@@ -154,7 +157,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     if (ask('user', Boolean(input.user))) {
       input.user = await p.input({ message: 'User name', default: str(input.user), validate: validator(parseUser) });
     }
-    secret = await askSecret(o, auth);
+    const oauth = auth === 'oauth2' && !secretGiven ? await askOAuth(o, input, ask) : false;
+    if (!oauth) secret = await askSecret(o, auth);
   }
 
   // --yes asks the From only when there is no default: a user that is not an address gives none.
@@ -176,6 +180,49 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     await askAdvanced(o, input, type, security, tls);
   }
   return { input, secret };
+}
+
+const FETCHED = '.fetched-elsewhere';
+
+/**
+ * OAuth 2.0: the profile to authorize with (the tokens come from mailbox authorize, no secret asked),
+ * and where its tokens are kept; or an access token fetched by another tool, from a secret source.
+ * Returns false for the latter.
+ */
+async function askOAuth(o: WizardOptions, input: AccountInput, ask: (field: string, hasDefault: boolean) => boolean): Promise<boolean> {
+  const p = o.prompter;
+  const profiles = o.profiles ?? [];
+  if (ask('oauth', Boolean(input.oauth))) {
+    if (profiles.length === 0) o.warn('no OAuth profiles yet: mailbox oauth add NAME --provider microsoft|google|generic --client-id ID creates one (then mailbox edit NAME --oauth PROFILE)');
+    const choice = await p.select<string>({
+      message: 'OAuth 2.0 profile',
+      choices: [
+        ...profiles.map((pr) => ({ value: pr.name, name: `${pr.name} (${pr.provider}, client ${pr.clientId})` })),
+        { value: FETCHED, name: 'none: an access token fetched by another tool, from a secret source' },
+      ],
+      default: str(input.oauth) ?? profiles[0]?.name ?? FETCHED,
+    });
+    input.oauth = choice === FETCHED ? undefined : choice;
+  }
+  if (!input.oauth) {
+    input.tokenStore = undefined;
+    return false;
+  }
+  input.secret = undefined;
+  if (ask('tokenStore', true)) {
+    const down = await o.probeKeychain();
+    if (down) o.warn(`${down.message}: the tokens can live in a file under the state folder instead (mode 0600; encrypted when MAILBOX_TOKEN_KEY is set)`);
+    input.tokenStore = await p.select<TokenStoreKind>({
+      message: 'Where to keep the OAuth tokens',
+      choices: [
+        { value: 'keychain', name: `the OS keychain${down ? ' (not answering now)' : ' (recommended)'}` },
+        { value: 'file', name: 'a file under the state folder (headless servers; encrypted with MAILBOX_TOKEN_KEY)' },
+      ],
+      default: (str(input.tokenStore) as TokenStoreKind | undefined) ?? (down ? 'file' : 'keychain'),
+    });
+    if (input.tokenStore === 'keychain') input.tokenStore = undefined;
+  }
+  return true;
 }
 
 const BY_HAND = 'by-hand';
@@ -361,6 +408,7 @@ export function askOnTerminal(
     prompter: ctx.prompter,
     accounts: o.snapshot.accounts,
     filters: o.snapshot.filters,
+    profiles: o.snapshot.profiles,
     probeKeychain: () => ctx.secrets.probeKeychain(),
     fetchCertificate: fetchServerCertificate,
     warn: (m) => ctx.out.warn(m),

@@ -166,6 +166,8 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
     } catch (err) {
       const failure = out.classify(err);
       if (failure.connection) summary.failure ??= err;
+      // A refused login is no attempt at this message: it goes back as it was (and a refreshed token sends it).
+      if (failure.untried) return settlement.record(message, { kind: 'untried' });
       settlement.record(message, failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message });
     }
   };

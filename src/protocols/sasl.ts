@@ -16,6 +16,9 @@ export function oauthBearerPayload(user: string, host: string, port: number, tok
   return base64(`n,a=${user},\x01host=${host}\x01port=${port}\x01auth=Bearer ${token}\x01\x01`);
 }
 
+/** RFC 7628 3.2.3: the client's answer to an OAUTHBEARER error challenge, a single %x01, base64. */
+export const OAUTHBEARER_ABORT = 'AQ==';
+
 export function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }

@@ -65,6 +65,8 @@ export interface SendFailure {
   message: string;
   /** Set when the connection itself failed (no server reply to this message). */
   connection: boolean;
+  /** Nothing of the message reached the server (the login failed first): the attempt does not count. */
+  untried?: boolean;
 }
 
 /** A message to send as the store hands it over: whole when small, a stream when large (never held whole). */

@@ -73,6 +73,7 @@ describe('POP3', () => {
   it('no CAPA at all (an RFC 1939 server): USER/PASS; OAuth 2.0: XOAUTH2', () => {
     expect(choosePop3Mechanism(password, null)).toBe('user');
     expect(choosePop3Mechanism(oauth, capa(['SASL PLAIN']))).toBe('xoauth2');
+    expect(choosePop3Mechanism(oauth, capa(['SASL PLAIN XOAUTH2 OAUTHBEARER']))).toBe('oauthbearer');
   });
 });
 
@@ -84,11 +85,32 @@ describe('SMTP', () => {
   ])('%j -> %s', (offered, mechanism) => {
     expect(chooseSmtpMechanism(password, offered)).toBe(mechanism);
   });
-  it('OAuth 2.0 needs XOAUTH2; nothing offered on a plain connection points at TLS', () => {
+  it('OAuth 2.0: OAUTHBEARER where offered, else XOAUTH2; nothing offered on a plain connection points at TLS', () => {
     expect(chooseSmtpMechanism(oauth, ['PLAIN', 'XOAUTH2'])).toBe('XOAUTH2');
-    expect(failure(() => chooseSmtpMechanism(oauth, ['PLAIN'])).message).toContain('does not offer AUTH XOAUTH2');
+    expect(chooseSmtpMechanism(oauth, ['XOAUTH2', 'OAUTHBEARER', 'PLAIN'])).toBe('OAUTHBEARER');
+    expect(failure(() => chooseSmtpMechanism(oauth, ['PLAIN'])).message).toContain('does not offer AUTH OAUTHBEARER or XOAUTH2');
     const plain = failure(() => chooseSmtpMechanism({ ...password, security: 'none' }, []));
     expect(plain.code).toBe('EAUTH');
     expect(hintText(plain)).toBe('servers often offer AUTH only after TLS: mailbox edit w --security starttls, or mailbox edit w --security tls');
+  });
+});
+
+describe('SMTP OAUTHBEARER exchange (RFC 7628)', () => {
+  it('sends the GS2 payload with the host and port, and answers the error challenge with %x01 before the refusal', async () => {
+    const { smtpLogin } = await import('../../src/protocols/smtp/login.js');
+    const { Peer } = await import('../../src/protocols/net/peer.js');
+    const { parseAccount } = await import('../../src/core/account.js');
+    const account = parseAccount({ name: 's', type: 'smtp', host: 'smtp.example.com', port: 587, security: 'starttls', auth: 'oauth2', user: 'me@example.com', secret: { kind: 'env', name: 'T' } });
+    const sent: string[] = [];
+    const replies = [
+      { code: 334, text: `334 ${Buffer.from('{"status":"invalid_token","schemes":"bearer"}').toString('base64')}` },
+      { code: 535, text: '535 5.7.8 Authentication credentials invalid' },
+    ];
+    const err = (await smtpLogin(new Peer(account, 'tok-123'), account, ['XOAUTH2', 'OAUTHBEARER'], 'tok-123', async (line) => (sent.push(line), replies.shift()!)).catch((e: unknown) => e)) as MailboxError;
+    const payload = Buffer.from(sent[0]!.replace('AUTH OAUTHBEARER ', ''), 'base64').toString();
+    expect(payload).toBe('n,a=me@example.com,\x01host=smtp.example.com\x01port=587\x01auth=Bearer tok-123\x01\x01');
+    expect(sent[1]).toBe('AQ==');
+    expect(err.code).toBe('EAUTH');
+    expect(err.message).not.toContain('tok-123');
   });
 });

@@ -250,6 +250,32 @@ describe('add wizard', () => {
     expect(o.infos).toContain(`it differs from the current pin ${current.tls.fingerprint}`);
   });
 
+  it('oauth2: the profile is chosen, no secret is asked, the token store defaults to the keychain (a file when it is down)', async () => {
+    const profiles = [{ name: 'm365', provider: 'microsoft' as const, clientId: 'cid' }];
+    const o = options({ input: { type: 'imap', name: 'w', host: 'outlook.office365.com', user: 'me@contoso.com', auth: 'oauth2' }, given: new Set(['type', 'name', 'host', 'user', 'auth']), acceptDefaults: true, profiles });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/OAuth 2.0 profile/);
+    expect(screen.getScreen()).toMatch(/m365 \(microsoft, client cid\)/);
+    await answer(null);
+    const result = await done;
+    expect(result.secret).toBeUndefined();
+    expect(result.input).toMatchObject({ oauth: 'm365', auth: 'oauth2' });
+    expect(result.input.tokenStore).toBeUndefined();
+    expect(parseAccount(result.input)).toMatchObject({ oauth: 'm365' });
+
+    const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)');
+    const headless = options({ input: { type: 'imap', name: 'h', host: 'outlook.office365.com', security: 'tls', port: 993, folder: 'INBOX', user: 'me@contoso.com', auth: 'oauth2', oauth: 'm365' }, given: new Set(['type', 'name', 'host', 'security', 'port', 'folder', 'user', 'auth', 'oauth']), probeKeychain: async () => down, profiles });
+    const second = start(runAccountWizard(headless));
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/Where to keep the OAuth tokens/);
+    expect(screen.getScreen()).toMatch(/not answering now/);
+    await answer(null);
+    await answer(null, /advanced settings/);
+    expect((await second).input.tokenStore).toBe('file');
+    expect(headless.warnings[0]).toMatch(/keychain is unavailable \(no D-Bus\): the tokens can live in a file/);
+  });
+
   it('advanced settings: filter of the right direction, activation, deletion, size, trust', async () => {
     const filters = [
       { name: 'junk', direction: 'inbound' as const, allow: [], deny: ['spam.test'], default: false, provisioned: false },

@@ -52,7 +52,10 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
     check: flags.test === false ? undefined : connectionCheck(ctx, { hints, askOnFailure: ctx.interactive && !flags.yes }),
     cwd: ctx.cwd,
   });
-  return printSaveOutcome(ctx, outcome, 'add');
+  const code = printSaveOutcome(ctx, outcome, 'add');
+  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth) return code;
+  const { offerAuthorization } = await import('./authorize.js');
+  return offerAuthorization(ctx, outcome.account.name, !flags.yes);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

@@ -73,7 +73,14 @@ export async function edit(ctx: Context, flags: EditFlags, name: string): Promis
   // A keychain entry that went is reported with the outcome; a reference to elsewhere just stops.
   const dropped = outcome.status === 'saved' && !outcome.account.secret ? existing.secret : undefined;
   if (dropped && dropped.kind !== 'keychain') ctx.out.info(`account ${existing.name}: authentication none: the password is no longer read from its ${secretWords(dropped)}`);
-  return code;
+  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth) return code;
+  const { moveTokens } = await import('../oauth-wiring.js');
+  const sameGrant = existing.oauth?.toLowerCase() === outcome.account.oauth.toLowerCase();
+  const moved = sameGrant && outcome.changes.includes('tokenStore') && (await moveTokens(ctx, existing.name, existing.tokenStore, outcome.account.tokenStore));
+  // A new profile (or a new store that got no tokens) has none for the account yet.
+  if (moved || !outcome.changes.some((c) => c === 'oauth' || c === 'tokenStore' || c === 'auth')) return code;
+  const { offerAuthorization } = await import('./authorize.js');
+  return offerAuthorization(ctx, outcome.account.name, !flags.yes);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

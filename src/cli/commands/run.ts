@@ -115,6 +115,7 @@ Examples:
             stores,
             snapshot: () => ctx.snapshot(),
             secrets: ctx.secrets,
+            tokens: (await import('../oauth-wiring.js')).tokenManagerOf(ctx),
             adapters: resolvingWith(protocolAdapters, lookup),
             debugLog: debugLogs(ctx.paths.logDir),
             clock: ctx.now,

@@ -25,8 +25,8 @@ Examples:
   $ mailbox test --all --timeout 5 --json # every account, 5 s each, as JSON
   $ mailbox test work-smtp --send-to me@example.com   # also send one real message
 
-Stages: resolve, connect, tls, greeting, capabilities, login, probe (and send); the first failure
-stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
+Stages: resolve, connect, tls, greeting, capabilities, token (OAuth 2.0), login, probe (and send);
+the first failure stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
 75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account.`;
 
 function selectAccounts(accounts: AccountView[], names: string[], all: boolean): AccountView[] {

@@ -14,7 +14,8 @@ import {
   type KeychainRef,
   type TlsTrust,
 } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
+import { invalid, MailboxError, shown } from '../../core/errors.js';
+import { isAddress } from '../../core/validate.js';
 import { changedFields } from '../../core/plan.js';
 import { accountViews, assertEditable, assertFilterFits, assertNameFree, enforceOneActiveSmtp, requireAccount, sameName } from '../../core/rules.js';
 import { checkCaFile } from '../../store/ca-file.js';
@@ -86,6 +87,13 @@ function admit(snapshot: AccountsSnapshot, account: Account, existing: Account |
   if (existing) accountToEdit(snapshot.accounts, existing.name);
   else assertNameFree(snapshot.accounts, account.name);
   assertFilterFits(snapshot.filters, account);
+  if (!account.oauth) return;
+  const profile = snapshot.profiles.find((p) => sameName(p.name, account.oauth!));
+  if (!profile) throw new MailboxError('EVALUE', `invalid oauth ${shown(account.oauth)}: no OAuth profile has that name`, { field: 'oauth', hint: 'mailbox oauth list shows the profiles; mailbox oauth add creates one' });
+  // Microsoft and Google log in as the mailbox: the user is its address (a token names it too).
+  if (profile.provider !== 'generic' && !isAddress(account.user ?? '')) {
+    throw invalid('user', account.user, `the mailbox address (me@example.com): ${profile.provider} accounts log in with OAuth 2.0 as the address`);
+  }
 }
 
 async function buildAccount(request: SaveRequest, existing: Account | undefined): Promise<Account> {

@@ -6,7 +6,7 @@ import type { ProtocolError } from '../errors.js';
 import type { LineSession } from '../net/line-session.js';
 import type { Peer } from '../net/peer.js';
 import { imapTemporary, readImapTagged } from '../net/replies.js';
-import { base64, oauthBearerPayload, plainPayload, xoauth2Payload } from '../sasl.js';
+import { base64, OAUTHBEARER_ABORT, oauthBearerPayload, plainPayload, xoauth2Payload } from '../sasl.js';
 import type { ImapMechanism } from './mechanism.js';
 import { needsLiteral, quoted } from './syntax.js';
 
@@ -42,7 +42,8 @@ async function authenticate(session: LineSession, tag: string, mechanism: string
     const reply = await readImapTagged(session, tag, 'AUTHENTICATE', true);
     if (!reply.line.startsWith('+')) return reply.line;
     const next = pending.shift();
-    session.send(next ?? '', next === undefined ? undefined : REDACTED);
+    // RFC 7628 3.2.3: OAUTHBEARER's error challenge is answered with a single %x01; XOAUTH2's with nothing.
+    session.send(next ?? (mechanism === 'OAUTHBEARER' ? OAUTHBEARER_ABORT : ''), next === undefined ? undefined : REDACTED);
     if (next === undefined) return (await readImapTagged(session, tag, 'AUTHENTICATE')).line;
   }
 }

@@ -10,7 +10,7 @@ import { noStartTls, plaintextAnswer, portExpectations, securityMismatch, useSec
 export type PeerAccount = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security'> & Partial<Pick<Account, 'user'>>;
 
 /** The stages of a conversation as the probe names them, and the readers' operations after login. */
-export type Stage = 'setup' | 'resolve' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'login' | 'probe' | 'send' | 'session' | 'select' | 'list' | 'fetch' | 'delete';
+export type Stage = 'setup' | 'resolve' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'token' | 'login' | 'probe' | 'send' | 'session' | 'select' | 'list' | 'fetch' | 'delete';
 
 const MIN_TLS_VERSION_NAME = 'TLS 1.2';
 const TEMPORARY = 'a temporary refusal: try again later';

@@ -3,14 +3,14 @@
 // and nodemailer use for IMAP and SMTP: SASL PLAIN, then SASL LOGIN, then USER/PASS.
 import type { Account } from '../../core/account.js';
 import { redactSecret } from '../debug-log.js';
-import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
+import { base64, OAUTHBEARER_ABORT, oauthBearerPayload, plainPayload, xoauth2Payload } from '../sasl.js';
 import type { Pop3Capabilities, Pop3Client } from './client.js';
 import { pop3Refused } from './failures.js';
 import type { StatusLine } from './parser.js';
 
-export type Pop3Mechanism = 'user' | 'plain' | 'login' | 'xoauth2';
+export type Pop3Mechanism = 'user' | 'plain' | 'login' | 'oauthbearer' | 'xoauth2';
 
-export const POP3_MECHANISM_NAMES: Record<Pop3Mechanism, string> = { user: 'USER/PASS', plain: 'AUTH PLAIN', login: 'AUTH LOGIN', xoauth2: 'XOAUTH2' };
+export const POP3_MECHANISM_NAMES: Record<Pop3Mechanism, string> = { user: 'USER/PASS', plain: 'AUTH PLAIN', login: 'AUTH LOGIN', oauthbearer: 'OAUTHBEARER', xoauth2: 'XOAUTH2' };
 
 /** The SASL mechanisms of a CAPA listing (upper case). */
 export function pop3MechanismsOffered(capabilities: Pop3Capabilities | null): string[] {
@@ -24,8 +24,9 @@ export function pop3Offered(capabilities: Pop3Capabilities | null): string {
 }
 
 export function choosePop3Mechanism(account: Pick<Account, 'auth'>, capabilities: Pop3Capabilities | null): Pop3Mechanism {
-  if (account.auth === 'oauth2') return 'xoauth2';
   const sasl = pop3MechanismsOffered(capabilities);
+  // The standard OAUTHBEARER (RFC 7628) where CAPA lists it; else XOAUTH2, which servers often do not list.
+  if (account.auth === 'oauth2') return sasl.includes('OAUTHBEARER') ? 'oauthbearer' : 'xoauth2';
   if (sasl.includes('PLAIN')) return 'plain';
   if (sasl.includes('LOGIN')) return 'login';
   return 'user';
@@ -35,10 +36,10 @@ export function choosePop3Mechanism(account: Pick<Account, 'auth'>, capabilities
 const MAX_AUTH_LINE = 255;
 
 /** The SASL responses of a mechanism, in order; the first goes inline with AUTH when it fits. */
-function saslResponses(mechanism: Exclude<Pop3Mechanism, 'user'>, user: string, secret: string): { name: string; responses: string[]; inline: boolean } {
+function saslResponses(mechanism: Exclude<Pop3Mechanism, 'user'>, user: string, secret: string, where: { host: string; port: number }): { name: string; responses: string[]; inline: boolean } {
   if (mechanism === 'login') return { name: 'LOGIN', responses: [base64(user), base64(secret)], inline: false };
-  const name = mechanism === 'plain' ? 'PLAIN' : 'XOAUTH2';
-  const payload = mechanism === 'plain' ? plainPayload(user, secret) : xoauth2Payload(user, secret);
+  const name = mechanism.toUpperCase();
+  const payload = mechanism === 'plain' ? plainPayload(user, secret) : mechanism === 'oauthbearer' ? oauthBearerPayload(user, where.host, where.port, secret) : xoauth2Payload(user, secret);
   return { name, responses: [payload], inline: `AUTH ${name} ${payload}`.length <= MAX_AUTH_LINE };
 }
 
@@ -56,14 +57,14 @@ export async function pop3Login(client: Pop3Client, mechanism: Pop3Mechanism, us
     if (!p.ok) throw refused(p, 'PASS');
     return;
   }
-  const { name, responses, inline } = saslResponses(mechanism, user, secret);
+  const { name, responses, inline } = saslResponses(mechanism, user, secret, client.peer.account);
   const pending = [...responses];
   const initial = inline && (options.initialResponse ?? true);
   let status = await client.exchange(initial ? `AUTH ${name} ${pending.shift()}` : `AUTH ${name}`);
   while (status.continuation) {
-    // A failed XOAUTH2 answers with a challenge carrying a JSON error: an empty line ends the exchange.
+    // A failed XOAUTH2/OAUTHBEARER answers with a challenge carrying a JSON error: an empty line (OAUTHBEARER: %x01) ends the exchange.
     const next = pending.shift();
-    status = await client.exchange(next ?? '');
+    status = await client.exchange(next ?? (mechanism === 'oauthbearer' ? OAUTHBEARER_ABORT : ''));
     if (next === undefined) break;
   }
   if (!status.ok || status.continuation) throw refused(status, 'AUTH');

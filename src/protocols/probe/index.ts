@@ -10,7 +10,7 @@ import { handshakePlan, type TlsDeps } from '../net/trust.js';
 import { probeImap } from '../imap/probe.js';
 import { probePop3 } from '../pop3/probe.js';
 import { probeSmtp } from '../smtp/probe.js';
-import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName } from './stages.js';
+import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName, type StageOutcome } from './stages.js';
 import type { ProbeContext } from './transport.js';
 
 export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.js';
@@ -18,6 +18,8 @@ export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.j
 export interface ProbeOptions {
   /** Resolves the account's secret (keychain, env, command) when the login stage needs it. */
   secret: () => Promise<string>;
+  /** OAuth 2.0: gets the access token instead, as a `token` stage of its own before the login (`signal`: the deadline). */
+  token?: (signal: AbortSignal) => Promise<StageOutcome<string>>;
   /** Deadline for the whole account (default 15 s). */
   timeoutMs?: number;
   /** SMTP accounts: also send one test message to this address. */
@@ -34,6 +36,16 @@ export interface ProbeOptions {
 }
 
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+
+/** The token stage talks HTTP to the authorization server, not to the account's server: bounded by the same deadline. */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal, account: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(new MailboxError('ETIMEDOUT', `account ${account}: the OAuth access token was not ready within the time limit`, { account, hint: 'the authorization server is slow or cannot be reached; allow a longer timeout if the network is slow' }));
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
 
 export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
@@ -57,7 +69,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       now: options.now ?? (() => new Date()),
       lookup: options.lookup,
       secret: async () => {
-        const secret = await options.secret();
+        const secret = options.token ? await recorder.run('token', () => beforeDeadline(options.token!(ctx.signal), ctx.signal, account.name)) : await options.secret();
         log?.addSecret(secret);
         peer.knowSecret(secret);
         return secret;

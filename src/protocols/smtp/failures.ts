@@ -27,7 +27,8 @@ function ours(err: unknown): MailboxError | undefined {
 /** Classifies an error thrown by send(). */
 export function classifySmtpError(err: unknown): SendFailure {
   const own = ours(err);
-  if (own) return { permanent: false, connection: true, message: own.message };
+  // Our own failures are the login's (nodemailer runs it as its custom authentication): before any message.
+  if (own) return { permanent: false, connection: true, untried: true, message: own.message };
   const e = err as NodemailerError;
   const connection = CONNECTION_CODES.has(e?.code ?? '') || e?.responseCode === 421;
   const permanent = !connection && e?.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600 && e.responseCode !== 503;

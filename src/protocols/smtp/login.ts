@@ -5,7 +5,7 @@ import type { Account } from '../../core/account.js';
 import { REDACTED, redactSecret } from '../debug-log.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../net/peer.js';
-import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
+import { base64, OAUTHBEARER_ABORT, oauthBearerPayload, plainPayload, xoauth2Payload } from '../sasl.js';
 import { chooseSmtpMechanism, type SmtpMechanism } from './mechanism.js';
 
 export interface SmtpAnswer {
@@ -18,7 +18,7 @@ export interface SmtpAnswer {
 export type SmtpSend = (line: string, logged?: string) => Promise<SmtpAnswer>;
 
 /** The AUTH exchange; resolves with the server's last reply (235 on success). */
-async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: string, secret: string): Promise<SmtpAnswer> {
+async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: string, secret: string, peer: Peer): Promise<SmtpAnswer> {
   if (mechanism === 'LOGIN') {
     let reply = await send('AUTH LOGIN');
     if (reply.code !== 334) return reply;
@@ -26,10 +26,11 @@ async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: 
     if (reply.code !== 334) return reply;
     return send(base64(secret), REDACTED);
   }
-  const payload = mechanism === 'XOAUTH2' ? xoauth2Payload(user, secret) : plainPayload(user, secret);
+  const { host, port } = peer.account;
+  const payload = mechanism === 'XOAUTH2' ? xoauth2Payload(user, secret) : mechanism === 'OAUTHBEARER' ? oauthBearerPayload(user, host, port, secret) : plainPayload(user, secret);
   const reply = await send(`AUTH ${mechanism} ${payload}`, `AUTH ${mechanism} ${REDACTED}`);
-  // A failed XOAUTH2 answers 334 with an error in JSON; an empty line ends the exchange.
-  return reply.code === 334 ? send('') : reply;
+  // A failed XOAUTH2/OAUTHBEARER answers 334 with an error in JSON; an empty line (OAUTHBEARER: %x01) ends the exchange.
+  return reply.code === 334 ? send(mechanism === 'OAUTHBEARER' ? OAUTHBEARER_ABORT : '') : reply;
 }
 
 /** A refused login, the same from the probe and the sender: 4xx is 75, anything else 77; the reply redacted. */
@@ -53,7 +54,7 @@ function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, of
 export async function smtpLogin(peer: Peer, account: Pick<Account, 'name' | 'auth' | 'security' | 'user'>, offered: readonly string[], secret: string, send: SmtpSend): Promise<SmtpMechanism> {
   const mechanism = chooseSmtpMechanism(account, offered);
   const user = account.user ?? '';
-  const reply = await smtpAuthenticate(send, mechanism, user, secret);
+  const reply = await smtpAuthenticate(send, mechanism, user, secret, peer);
   if (reply.code !== 235) throw smtpLoginRefused(peer, user, mechanism, offered, reply, secret);
   return mechanism;
 }
