@@ -33,7 +33,7 @@ function saslOk(login: LoginScript, mechanism: string, responses: string[], host
 }
 
 /** The SASL exchange after "AUTHENTICATE mech [ir]" or "AUTH mech [ir]": challenges until every response is in. */
-async function readSasl(c: ScriptConn, mechanism: string, initial: string | undefined, challenge: (text: string) => void): Promise<string[]> {
+export async function readSasl(c: ScriptConn, mechanism: string, initial: string | undefined, challenge: (text: string) => void): Promise<string[]> {
   if (mechanism === 'LOGIN') {
     challenge(b64('Username:'));
     const user = await c.readLine();
@@ -76,55 +76,75 @@ function loginCarries(command: { line: string; literals: string[] }, value: stri
   return command.literals.includes(wire(value)) || command.line.includes(` ${quoted}`) || command.line.split(' ').includes(value);
 }
 
+/** One IMAP command as read: the whole line (literals inlined), the literals alone, its tag, verb (upper case) and arguments. */
+export interface ImapCommand {
+  line: string;
+  literals: string[];
+  tag: string;
+  verb: string;
+  args: string[];
+}
+
+/**
+ * Greets and serves IMAP commands until LOGOUT or the client leaves: `handle` answers what it knows
+ * (returning true); CAPABILITY, LOGOUT and the rest (ID, ENABLE, NAMESPACE, NOOP: OK) are answered here.
+ */
+export async function serveImap(c: ScriptConn, caps: string, handle: (command: ImapCommand) => boolean | Promise<boolean>): Promise<void> {
+  c.line('* OK ready');
+  for (;;) {
+    let read: { line: string; literals: string[] };
+    try {
+      read = await readImapCommand(c);
+    } catch {
+      return; // the client left
+    }
+    const [tag = '', verb = '', ...args] = read.line.split(' ');
+    const command = { ...read, tag, verb: verb.toUpperCase(), args };
+    if (await handle(command)) continue;
+    if (command.verb === 'CAPABILITY') {
+      c.line(`* CAPABILITY ${caps}`);
+      c.line(`${tag} OK done`);
+    } else if (command.verb === 'LOGOUT') {
+      c.line('* BYE bye');
+      c.line(`${tag} OK done`);
+      c.end();
+      return;
+    } else {
+      c.line(`${tag} OK done`);
+    }
+  }
+}
+
 export function imapLoginServer(login: LoginScript, options: ImapLoginOptions): Script {
-  return async (c) => {
-    c.line('* OK ready');
-    for (;;) {
-      let command: { line: string; literals: string[] };
-      try {
-        command = await readImapCommand(c);
-      } catch {
-        return; // the client left
-      }
-      const { line } = command;
-      const [tag, verb = '', ...args] = line.split(' ');
-      const upper = verb.toUpperCase();
-      if (upper === 'CAPABILITY') {
-        c.line(`* CAPABILITY ${options.caps}`);
-        c.line(`${tag} OK done`);
-      } else if (upper === 'LOGIN') {
+  return (c) =>
+    serveImap(c, options.caps, async (command) => {
+      const { tag, verb, args } = command;
+      if (verb === 'LOGIN') {
         login.used.push('LOGIN');
         const ok = options.accept.command && loginCarries(command, login.user) && loginCarries(command, login.secret);
         c.line(`${tag} ${ok ? 'OK logged in' : 'NO [AUTHENTICATIONFAILED] no'}`);
-      } else if (upper === 'AUTHENTICATE') {
+      } else if (verb === 'AUTHENTICATE') {
         const mechanism = args[0]!.toUpperCase();
         login.used.push(`AUTHENTICATE ${mechanism}`);
         if (!options.accept.sasl.includes(mechanism)) {
           c.line(`${tag} NO [CANNOT] not offered`);
-          continue;
+          return true;
         }
         const responses = await readSasl(c, mechanism, args[1], (text) => c.line(`+ ${text}`));
         c.line(`${tag} ${saslOk(login, mechanism, responses, options.host) ? 'OK authenticated' : 'NO [AUTHENTICATIONFAILED] no'}`);
-      } else if (options.answers?.[upper]) {
-        c.line(options.answers[upper]!(tag!));
-      } else if (upper === 'EXAMINE' || upper === 'SELECT') {
+      } else if (options.answers?.[verb]) {
+        c.line(options.answers[verb]!(tag));
+      } else if (verb === 'EXAMINE' || verb === 'SELECT') {
         c.line('* 0 EXISTS');
         c.line('* OK [UIDVALIDITY 7] ok');
         c.line('* OK [UIDNEXT 1] ok');
         c.line(`${tag} OK [READ-ONLY] done`);
-      } else if (upper === 'STATUS') {
+      } else if (verb === 'STATUS') {
         c.line(`* STATUS "INBOX" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 7)`);
         c.line(`${tag} OK done`);
-      } else if (upper === 'LOGOUT') {
-        c.line('* BYE bye');
-        c.line(`${tag} OK done`);
-        c.end();
-        return;
-      } else {
-        c.line(`${tag} OK done`); // ID, ENABLE, NAMESPACE, NOOP: nothing to say
-      }
-    }
-  };
+      } else return false;
+      return true;
+    });
 }
 
 export interface Pop3LoginOptions {
@@ -197,13 +217,20 @@ export function smtpLoginServer(login: LoginScript, options: SmtpLoginOptions): 
         while ((await c.readLine()) !== '.');
         c.line('250 2.0.0 queued');
       },
-      RSET: () => c.line('250 ok'),
-      NOOP: () => c.line('250 ok'),
-      QUIT: () => {
-        c.line('221 bye');
-        c.end();
-        return 'stop';
-      },
+      ...smtpHousekeeping(c),
     });
+  };
+}
+
+/** RSET, NOOP and QUIT, as every scripted SMTP server answers them. */
+export function smtpHousekeeping(c: ScriptConn): Record<string, () => void | 'stop'> {
+  return {
+    RSET: () => c.line('250 ok'),
+    NOOP: () => c.line('250 ok'),
+    QUIT: () => {
+      c.line('221 bye');
+      c.end();
+      return 'stop';
+    },
   };
 }

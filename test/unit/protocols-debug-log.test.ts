@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedactor, imapflowLogger, nodemailerLogger, openDebugLog, REDACTED, secretForms, type Direction } from '../../src/protocols/debug-log.js';
+import { createRedactor, imapflowLogger, nodemailerLogger, openDebugLog, type Direction } from '../../src/protocols/debug-log.js';
+import { REDACTED, secretForms } from '../../src/protocols/redaction.js';
 
 const SECRET = 'p@ss w0rd"é';
 const USER = 'carol@example.test';

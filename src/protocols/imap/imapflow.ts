@@ -50,7 +50,7 @@ export function missingFolder(peer: Peer, folder: string, detail?: string): Mail
 
 export interface FailureContext {
   /** connect() failed: the login as imapflow did it, for an authentication failure. */
-  login?: { chosen?: ImapMechanism; capabilities: Iterable<string>; secret: string; user: string };
+  login?: { chosen?: ImapMechanism; capabilities: Iterable<string>; user: string };
   /** The account's folder. */
   folder?: string;
   /** The failure is of selecting the folder (or of its STATUS). */
@@ -65,7 +65,7 @@ export function imapFailure(err: unknown, peer: Peer, context: FailureContext = 
   if (e.authenticationFailed && login) {
     const offered = imapMechanismsOffered(login.capabilities).join(' ') || 'LOGIN only';
     const response = typeof e.response === 'string' && e.response ? e.response : `NO ${e.responseText ?? e.message ?? ''}`;
-    return imapLoginRefused(peer, login.user, login.chosen ?? 'LOGIN', offered, response, login.secret);
+    return imapLoginRefused(peer, login.user, login.chosen ?? 'LOGIN', offered, response);
   }
   if (e.serverResponseCode === 'NONEXISTENT' || (selecting && e.responseText)) {
     return missingFolder(peer, folder, e.responseText ?? e.message);
@@ -113,7 +113,7 @@ export async function connectImapflow(account: Account, peer: Peer, options: Ima
     await client.connect();
   } catch (err) {
     client.close();
-    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), secret: options.secret, user: auth.user } });
+    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), user: auth.user } });
   }
   return client;
 }

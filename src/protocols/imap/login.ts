@@ -1,7 +1,7 @@
 // Logging in over our own IMAP session (the probe: imapflow cannot be run stage by stage), with the
 // mechanism chooseImapMechanism() picked, which is also the one imapflow is told to use; and the
 // failure both report the same way.
-import { REDACTED, redactSecret } from '../debug-log.js';
+import { REDACTED } from '../redaction.js';
 import type { ProtocolError } from '../errors.js';
 import type { LineSession } from '../net/line-session.js';
 import type { Peer } from '../net/peer.js';
@@ -66,8 +66,8 @@ export function imapLogin(session: LineSession, tag: string, mechanism: ImapMech
 }
 
 /** A refused login, the same from the probe and the reader: 77, or 75 when the server says "not now". */
-export function imapLoginRefused(peer: Peer, user: string, mechanism: ImapMechanism, offered: string, response: string, secret: string): ProtocolError {
-  const text = redactSecret(response.replace(/^\S+ /, ''), secret, user);
+export function imapLoginRefused(peer: Peer, user: string, mechanism: ImapMechanism, offered: string, response: string): ProtocolError {
+  const text = response.replace(/^\S+ /, '');
   if (imapTemporary(response)) {
     return peer.fail({ code: 'ETEMPFAIL', message: `account ${peer.account.name}: login as ${user} failed: ${text}`, hint: 'the server is temporarily unable to log you in; try again later', response: text, command: mechanism });
   }

@@ -133,7 +133,7 @@ async function login(probe: ImapProbe, caps: Capabilities): Promise<void> {
     const tag = probe.nextTag();
     const line = await imapLogin(session, tag, caps.choice, user, secret, saslIr);
     probe.alerts([line]);
-    if (!/^\S+ OK\b/i.test(line)) throw imapLoginRefused(ctx.peer, user, caps.choice, caps.offered.join(' ') || 'LOGIN only', line, secret);
+    if (!/^\S+ OK\b/i.test(line)) throw imapLoginRefused(ctx.peer, user, caps.choice, caps.offered.join(' ') || 'LOGIN only', line);
     return { value: undefined, detail: `logged in as ${user} (${caps.choice})`, data: { user, mechanism: caps.choice } };
   });
 }

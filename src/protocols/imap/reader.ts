@@ -53,7 +53,7 @@ function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): A
 }
 
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
-  const peer = new Peer(account, options.secret);
+  const peer = new Peer(account);
   const client = await connectImapflow(account, peer, options);
   return new ImapFolderReader(client, peer, account.folder ?? 'INBOX', options.readWrite);
 }

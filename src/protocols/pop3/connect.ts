@@ -25,7 +25,7 @@ export type Pop3Account = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'sec
 export async function connectPop3(account: Pop3Account, options: Pop3ConnectOptions): Promise<Pop3Client> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_POP3_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
-  const peer = new Peer(account, options.secret);
+  const peer = new Peer(account);
   const plan = await handshakePlan(account, options.tls);
   let client: Pop3Client | undefined;
   let socket: net.Socket | undefined;

@@ -2,7 +2,6 @@
 // client (USER/PASS, or AUTH RFC 5034 with PLAIN, LOGIN or XOAUTH2). The order is the one imapflow
 // and nodemailer use for IMAP and SMTP: SASL PLAIN, then SASL LOGIN, then USER/PASS.
 import type { Account } from '../../core/account.js';
-import { redactSecret } from '../debug-log.js';
 import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
 import type { Pop3Capabilities, Pop3Client } from './client.js';
 import { pop3Refused } from './failures.js';
@@ -42,13 +41,10 @@ function saslResponses(mechanism: Exclude<Pop3Mechanism, 'user'>, user: string, 
   return { name, responses: [payload], inline: `AUTH ${name} ${payload}`.length <= MAX_AUTH_LINE };
 }
 
-/**
- * Logs in. Failures are EAUTH (77), or ETEMPFAIL (75) for [IN-USE]/[SYS/TEMP]/[LOGIN-DELAY]; a
- * server that quotes what it got (the password, the AUTH payload) does not get it into the error.
- */
+/** Logs in. Failures are EAUTH (77), or ETEMPFAIL (75) for [IN-USE]/[SYS/TEMP]/[LOGIN-DELAY]. */
 export async function pop3Login(client: Pop3Client, mechanism: Pop3Mechanism, user: string, secret: string, options: { initialResponse?: boolean } = {}): Promise<void> {
   const context = { user, offered: pop3Offered(client.capabilities) || 'nothing', tried: POP3_MECHANISM_NAMES[mechanism] };
-  const refused = (status: StatusLine, command: string) => pop3Refused(client.peer, redactSecret(status.line, secret, user), command, context);
+  const refused = (status: StatusLine, command: string) => pop3Refused(client.peer, status.line, command, context);
   if (mechanism === 'user') {
     const u = await client.exchange(`USER ${user}`);
     if (!u.ok) throw refused(u, 'USER');

@@ -2,7 +2,7 @@
 // session and nodemailer's connection (as its custom authentication, so `run` logs in exactly as
 // `test` did: same choice, same exchange, same failure).
 import type { Account } from '../../core/account.js';
-import { REDACTED, redactSecret } from '../debug-log.js';
+import { REDACTED } from '../redaction.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../net/peer.js';
 import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
@@ -32,9 +32,9 @@ async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: 
   return reply.code === 334 ? send('') : reply;
 }
 
-/** A refused login, the same from the probe and the sender: 4xx is 75, anything else 77; the reply redacted. */
-function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer, secret: string): ProtocolError {
-  const text = redactSecret(reply.text, secret, user).replace(/\n/g, ' ');
+/** A refused login, the same from the probe and the sender: 4xx is 75, anything else 77. */
+function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer): ProtocolError {
+  const text = reply.text.replace(/\n/g, ' ');
   const command = `AUTH ${mechanism}`;
   if (reply.code >= 400 && reply.code < 500) {
     return peer.fail({ code: 'ETEMPFAIL', message: `account ${peer.account.name}: login as ${user} was deferred: ${text}`, hint: 'a temporary refusal: try again later', response: text, command });
@@ -54,6 +54,6 @@ export async function smtpLogin(peer: Peer, account: Pick<Account, 'name' | 'aut
   const mechanism = chooseSmtpMechanism(account, offered);
   const user = account.user ?? '';
   const reply = await smtpAuthenticate(send, mechanism, user, secret);
-  if (reply.code !== 235) throw smtpLoginRefused(peer, user, mechanism, offered, reply, secret);
+  if (reply.code !== 235) throw smtpLoginRefused(peer, user, mechanism, offered, reply);
   return mechanism;
 }

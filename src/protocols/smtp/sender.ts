@@ -39,7 +39,7 @@ function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'aut
           return { code: reply.status, text: reply.response };
         };
         try {
-          await smtpLogin(new Peer(account, secret), account, authMethods, secret, send);
+          await smtpLogin(new Peer(account), account, authMethods, secret, send);
         } catch (err) {
           // nodemailer rewrites what a handler rejects with (code, message + the raw reply): hand it
           // a carrier and keep our error, redacted and classified, as its cause.
