@@ -142,7 +142,7 @@ export class FakeSmtp implements Outgoing {
       if (reply === 'drop') throw Object.assign(new Error('connection closed'), { connection: true });
       if (reply.code >= 400) throw Object.assign(new Error(reply.text), { responseCode: reply.code });
       this.sent.push({ to: envelope.to, body: Buffer.isBuffer(content) ? content : Buffer.alloc(0) });
-      return { reply: reply.text, accepted: envelope.to, rejected: [] };
+      return { reply: reply.text, accepted: envelope.to, refused: [] };
     } finally {
       this.inFlight--;
     }

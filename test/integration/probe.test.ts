@@ -289,12 +289,13 @@ describe('--send-to', () => {
     expect(m.raw.toString()).toContain('Subject: mailbox test message from account smtp-starttls');
   });
 
-  it('a refused recipient fails the send stage: 5xx is 76, 4xx is 75', async () => {
+  it('a refused recipient fails the send stage, named as such: 5xx is 65 (an address the server will not take), 4xx is 75', async () => {
     const rejected = await probe(account('smtp', 'tls', { from: CAROL }), CAROL_PW, { sendTo: 'reject@example.test' });
-    expect(rejected.exitCode).toBe(76);
-    expect(rejected.error!.message).toContain('550');
+    expect(rejected.exitCode).toBe(65);
+    expect(rejected.error!.message).toMatch(/the server refused the recipient reject@example\.test: 550 5\.1\.1/);
     const deferred = await probe(account('smtp', 'tls', { from: CAROL }), CAROL_PW, { sendTo: 'defer@example.test' });
     expect(deferred.exitCode).toBe(75);
+    expect(deferred.error!.message).toMatch(/the server deferred the recipient defer@example\.test: 451/);
   });
 });
 

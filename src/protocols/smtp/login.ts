@@ -6,6 +6,7 @@ import { REDACTED } from '../redaction.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../net/peer.js';
 import { base64, plainPayload, xoauth2Payload } from '../sasl.js';
+import { tlsRequired } from './failures.js';
 import { chooseSmtpMechanism, type SmtpMechanism } from './mechanism.js';
 
 export interface SmtpAnswer {
@@ -33,9 +34,11 @@ async function smtpAuthenticate(send: SmtpSend, mechanism: SmtpMechanism, user: 
 }
 
 /** A refused login, the same from the probe and the sender: 4xx is 75, anything else 77. */
-function smtpLoginRefused(peer: Peer, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer): ProtocolError {
+function smtpLoginRefused(peer: Peer, account: Pick<Account, 'security'>, user: string, mechanism: SmtpMechanism, offered: readonly string[], reply: SmtpAnswer): ProtocolError {
   const text = reply.text.replace(/\n/g, ' ');
   const command = `AUTH ${mechanism}`;
+  const tls = tlsRequired(peer, account, { code: reply.code, text: reply.text, command });
+  if (tls) return tls;
   if (reply.code >= 400 && reply.code < 500) {
     return peer.fail({ code: 'ETEMPFAIL', message: `account ${peer.account.name}: login as ${user} was deferred: ${text}`, hint: 'a temporary refusal: try again later', response: text, command });
   }
@@ -54,6 +57,6 @@ export async function smtpLogin(peer: Peer, account: Pick<Account, 'name' | 'aut
   const mechanism = chooseSmtpMechanism(account, offered);
   const user = account.user ?? '';
   const reply = await smtpAuthenticate(send, mechanism, user, secret);
-  if (reply.code !== 235) throw smtpLoginRefused(peer, user, mechanism, offered, reply);
+  if (reply.code !== 235) throw smtpLoginRefused(peer, account, user, mechanism, offered, reply);
   return mechanism;
 }

@@ -78,13 +78,13 @@ export async function openSmtpSender(account: Account, options: SmtpSenderOption
       // large ones as a stream.
       const raw = await message.content();
       const info = await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
-      return {
-        reply: String(info.response ?? '').trim(),
-        accepted: (info.accepted ?? []).map(String),
-        rejected: (info.rejected ?? []).map(String),
-      };
+      const refused = ((info as { rejectedErrors?: Array<{ recipient?: string; response?: string }> }).rejectedErrors ?? []).map((r) => ({
+        address: String(r.recipient ?? ''),
+        reply: String(r.response ?? '').replace(/\s+/g, ' ').trim(),
+      }));
+      return { reply: String(info.response ?? '').trim(), accepted: (info.accepted ?? []).map(String), refused };
     },
-    classify: classifySmtpError,
+    classify: (err) => classifySmtpError(err, account),
     async close() {
       transport.close();
     },
