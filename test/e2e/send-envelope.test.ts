@@ -79,6 +79,26 @@ describe('mailbox test --send-to', () => {
     expect(JSON.parse(deferred.stdout)[0].error.message).toContain('the server deferred the recipient defer@example.test: 451');
   });
 
+  it("refuses (65) an address the account's outbound filter blocks, naming the filter and the pattern; --ignore-filter sends anyway", async () => {
+    const filter = { name: 'partners', direction: 'outbound', allow: ['*.partner.example'], deny: ['*'], default: false };
+    const dir = home({ ...login, filter: 'partners' }, [filter]);
+    const before = smtp.messages().length;
+    const refused = await runMailbox(['test', 'out', '--send-to', 'me@example.test'], { home: dir, env });
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toContain('--send-to me@example.test is blocked by the outbound filter partners of account out (deny pattern *)');
+    expect(refused.stderr).toMatch(/hint: .*--ignore-filter/);
+    expect(refused.stdout).toBe('');
+    const json = await runMailbox(['test', 'out', '--send-to', 'me@example.test', '--json'], { home: dir, env });
+    expect(JSON.parse(json.stderr).error).toMatchObject({ code: 'EVALUE', exit: 65, field: 'send-to' });
+    expect(smtp.messages().length).toBe(before);
+    const allowed = await runMailbox(['test', 'out', '--send-to', 'ops@mx.partner.example'], { home: dir, env });
+    expect(allowed.code).toBe(0);
+    const forced = await runMailbox(['test', 'out', '--send-to', 'me@example.test', '--ignore-filter'], { home: dir, env });
+    expect(forced.code).toBe(0);
+    expect(smtp.messages().slice(before).map((m) => m.to)).toEqual([['ops@mx.partner.example'], ['me@example.test']]);
+    expect((await runMailbox(['test', 'out', '--ignore-filter'], { home: dir, env })).code).toBe(64);
+  });
+
   it('530 authentication required, for an account that does not log in: 77 and the command that fixes it', async () => {
     const dir = home({ auth: 'none' });
     const r = await runMailbox(['test', 'out', '--send-to', 'bob@example.test'], { home: dir, env });
