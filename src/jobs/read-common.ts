@@ -33,14 +33,21 @@ export interface ReadOutcome {
   failure?: unknown;
 }
 
+/** Progress of a download: what is stored (committed: safe whatever happens next), what was fetched, of how many. */
+export interface ReadProgress {
+  stored: number;
+  fetched: number;
+  total: number;
+}
+
 export interface ReadDeps {
   stores: Pick<Stores, 'incoming' | 'seen' | 'log'>;
   filter?: AddressFilter;
   clock: () => Date;
   /** Milliseconds from a clock that never jumps (for the checkpoint interval). */
   monotonic: () => number;
-  /** Progress of a large download: messages done of the total planned. */
-  onProgress?: (done: number, total: number) => void;
+  /** Progress of a download, after each message fetched. */
+  onProgress?: (progress: ReadProgress) => void;
   /** Stop asked for: finish the message in flight, commit, return. */
   signal?: AbortSignal;
 }
@@ -56,13 +63,13 @@ export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<Del
 /** Fetches `messages` through a Deliverer, committing as it goes; stops early on `signal`. */
 export async function fetchAll(incoming: Incoming, messages: RemoteMessage[], deliverer: Deliverer, deps: ReadDeps): Promise<void> {
   let lastCheckpoint = deps.monotonic();
-  let done = 0;
+  let fetched = 0;
   const stopped = new MailboxError('ETEMPFAIL', 'stopped');
   try {
     await incoming.fetch(messages, async (message, body) => {
       if (deps.signal?.aborted) throw stopped;
       await deliverer.add(message, body);
-      deps.onProgress?.(++done, messages.length);
+      deps.onProgress?.({ stored: deliverer.committed, fetched: ++fetched, total: messages.length });
       if (deliverer.pendingCount >= CHECKPOINT_MESSAGES || deps.monotonic() - lastCheckpoint >= CHECKPOINT_MS) {
         lastCheckpoint = deps.monotonic();
         deliverer.checkpoint().catch(() => undefined); // the failure stops the next add() and resurfaces in finish()

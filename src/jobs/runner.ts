@@ -49,6 +49,8 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 interface Selection {
   incoming: Account[];
   smtp: Account | undefined;
+  /** The active SMTP account, when --account names leave it out of this run. */
+  smtpLeftOut?: string;
 }
 
 /** Accounts this run works on: active ones, narrowed to --account names (unknown names are an error). */
@@ -59,9 +61,11 @@ function select(snapshot: Snapshot, names: readonly string[]): Selection {
     }
   }
   const wanted = (a: Account) => names.length === 0 || names.some((n) => sameName(n, a.name));
+  const smtp = snapshot.accounts.find((a) => a.type === 'smtp' && a.active && wanted(a));
   return {
     incoming: snapshot.accounts.filter((a) => a.type !== 'smtp' && a.active && wanted(a)),
-    smtp: snapshot.accounts.find((a) => a.type === 'smtp' && a.active && wanted(a)),
+    smtp,
+    smtpLeftOut: smtp ? undefined : snapshot.accounts.find((a) => a.type === 'smtp' && a.active)?.name,
   };
 }
 
@@ -88,9 +92,9 @@ export class Runner {
   }
 
   /** Sends the queue once (through `smtp`, if any), and reports it; nothing when there is nothing to say. */
-  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleReport | undefined> {
+  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, smtpLeftOut?: string): Promise<CycleReport | undefined> {
     const started = this.deps.clock();
-    const outcome = await sendCycle(this.deps, smtp, filters, signal);
+    const outcome = await sendCycle(this.deps, smtp, filters, signal, smtpLeftOut);
     return outcome && this.finish(outcome, started);
   }
 
@@ -152,7 +156,7 @@ export class Runner {
       loop(options.readIntervalMs, async ({ incoming }, filters) => {
         for (const report of await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal)))) note(report);
       }),
-      loop(options.sendIntervalMs, async ({ smtp }, filters) => note(await this.sendCycle(smtp, filters, signal))),
+      loop(options.sendIntervalMs, async ({ smtp, smtpLeftOut }, filters) => note(await this.sendCycle(smtp, filters, signal, smtpLeftOut))),
     ]);
     if (failure) throw failure.error;
     return first?.code ?? 0;
