@@ -87,7 +87,7 @@ function secretOf(deps: CycleDeps, account: Account): Promise<string | undefined
 }
 
 function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
-  const notes = [...r.notes, ...r.tooLarge.map((m) => `message ${m.key} (${m.size} bytes) is over the maximum size of ${account.maxMessageSize} bytes: left on the server`)];
+  const notes = [...r.notes];
   const done = describeRead(r);
   return {
     job: 'read',

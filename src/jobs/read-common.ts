@@ -4,6 +4,7 @@ import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
+import { summarize } from '../store/message-headers.js';
 import type { Stores } from '../store/types.js';
 import { Deliverer, type DelivererOptions } from './deliver.js';
 
@@ -82,6 +83,34 @@ export async function fetchAll(incoming: Incoming, messages: RemoteMessage[], de
     }
   }
   await deliverer.finish();
+}
+
+/** Newly found messages over the size limit whose sender and subject are asked for (a note each either way). */
+const DESCRIBED_TOO_LARGE = 50;
+
+/** "25.3 MB (26543210 bytes)". */
+function sizeText(bytes: number): string {
+  const [value, unit] = bytes >= 1024 ** 3 ? [bytes / 1024 ** 3, 'GB'] : bytes >= 1024 ** 2 ? [bytes / 1024 ** 2, 'MB'] : [bytes / 1024, 'KB'];
+  return `${value.toFixed(1)} ${unit} (${bytes} bytes)`;
+}
+
+/**
+ * A note for each message newly found over the account's size limit, naming what an admin knows it
+ * by: sender, subject and size (the header is asked of the server, which keeps the message), and
+ * its id there. Without the header (a POP3 server without TOP, a failure) the note still says the rest.
+ */
+export async function tooLargeNotes(incoming: Incoming, account: Account, messages: RemoteMessage[]): Promise<string[]> {
+  if (messages.length === 0) return [];
+  const headers = await incoming.headers(messages.slice(0, DESCRIBED_TOO_LARGE)).catch(() => new Map<number, Buffer>());
+  const limit = account.maxMessageSize ?? 0;
+  return messages.map((m) => {
+    const header = headers.get(m.n);
+    const summary = header ? summarize(header) : undefined;
+    const what = summary
+      ? `a message from ${summary.from ?? 'an unknown sender'}, subject ${summary.subject === null ? '(none)' : JSON.stringify(summary.subject)},`
+      : 'a message';
+    return `${what} ${sizeText(m.size)}, is over the maximum size of ${sizeText(limit)}: left on the server (id ${m.key})`;
+  });
 }
 
 /** Fills the counts of what the deliverer committed into the result. */

@@ -23,6 +23,7 @@ function redactedIncoming(incoming: Incoming, scrub: Scrub): Incoming {
     protocol: incoming.protocol,
     status: () => scrubbing(scrub, () => incoming.status()),
     list: (fromUid, sizeAbove) => scrubbing(scrub, () => incoming.list(fromUid, sizeAbove)),
+    headers: (messages) => scrubbing(scrub, () => incoming.headers(messages)),
     fetch: (messages, onMessage) => scrubbing(scrub, () => incoming.fetch(messages, onMessage)),
     remove: (messages) => scrubbing(scrub, () => incoming.remove(messages)),
     close: () => scrubbing(scrub, () => incoming.close()),

@@ -38,6 +38,12 @@ export interface Incoming {
    * promise it returns resolves, so returning early overlaps the caller's disk writes with the network.
    */
   fetch(messages: RemoteMessage[], onMessage: (message: RemoteMessage, body: MessageBody) => Promise<void>): Promise<void>;
+  /**
+   * The header blocks of these messages, by `n` (IMAP: BODY.PEEK[HEADER.FIELDS], changing nothing;
+   * POP3: TOP n 0): to say what a message left on the server is. A message the server will not show
+   * this way (POP3 without TOP) is missing from the map.
+   */
+  headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>>;
   /** Deletes from the server (IMAP: \Deleted + UID EXPUNGE; POP3: DELE, committed by close()). */
   remove(messages: RemoteMessage[]): Promise<void>;
   /** Ends the session politely (POP3 QUIT commits deletions). */

@@ -12,6 +12,8 @@ import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
 
 const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
+/** What headers() asks for: enough to say what a message is. */
+const HEADER_FIELDS = ['from', 'subject', 'date', 'message-id'];
 
 export interface ImapReaderOptions {
   /** The password or OAuth access token, resolved by the caller. */
@@ -142,6 +144,19 @@ class ImapFolderReader implements Incoming {
         throw this.failure(err, 'fetch');
       }
     }
+  }
+
+  async headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    if (messages.length === 0) return out;
+    await this.select();
+    try {
+      const uids = messages.map((m) => m.n).sort((a, b) => a - b);
+      for await (const msg of this.client.fetch(uidSet(uids), { uid: true, headers: HEADER_FIELDS }, { uid: true })) if (msg.headers) out.set(msg.uid, msg.headers);
+    } catch (err) {
+      throw this.failure(err, 'fetch');
+    }
+    return out;
   }
 
   async remove(messages: RemoteMessage[]): Promise<void> {
