@@ -6,6 +6,7 @@ import { MailboxError } from '../../core/errors.js';
 import { imapflowLogger, type DebugLog } from '../debug-log.js';
 import { connectionTls } from '../net/library-tls.js';
 import type { Peer } from '../net/peer.js';
+import { folderMissing } from './folders.js';
 import { imapLoginRefused } from './login.js';
 import { chooseImapMechanism, IMAPFLOW_LOGIN_METHOD, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
 
@@ -44,10 +45,6 @@ interface ImapflowError {
   code?: string;
 }
 
-export function missingFolder(peer: Peer, folder: string, detail?: string): MailboxError {
-  return peer.fail({ code: 'ENOTFOUND', message: `account ${peer.account.name}: folder ${folder} cannot be opened${detail ? `: ${detail}` : ''}`, hint: 'check the folder name', fixes: [{ field: 'folder', value: 'NAME' }] });
-}
-
 export interface FailureContext {
   /** connect() failed: the login as imapflow did it, for an authentication failure. */
   login?: { chosen?: ImapMechanism; capabilities: Iterable<string>; user: string };
@@ -68,7 +65,7 @@ export function imapFailure(err: unknown, peer: Peer, context: FailureContext = 
     return imapLoginRefused(peer, login.user, login.chosen ?? 'LOGIN', offered, response);
   }
   if (e.serverResponseCode === 'NONEXISTENT' || (selecting && e.responseText)) {
-    return missingFolder(peer, folder, e.responseText ?? e.message);
+    return folderMissing(peer, folder, e.responseText ?? e.message);
   }
   if (e.code === 'NoConnection' || e.code === 'EConnectionClosed') {
     return peer.fail({

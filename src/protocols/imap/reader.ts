@@ -8,7 +8,8 @@ import type { Account } from '../../core/account.js';
 import type { DebugLog } from '../debug-log.js';
 import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
-import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
+import { folderMissing } from './folders.js';
+import { connectImapflow, imapFailure } from './imapflow.js';
 
 const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
@@ -95,7 +96,7 @@ class ImapFolderReader implements Incoming {
   async status(): Promise<IncomingStatus> {
     try {
       const s = await this.client.status(this.folder, { messages: true, uidNext: true, uidValidity: true });
-      if (!s) throw missingFolder(this.peer, this.folder);
+      if (!s) throw folderMissing(this.peer, this.folder);
       return { count: s.messages ?? 0, uidNext: s.uidNext, uidValidity: Number(s.uidValidity ?? 0) };
     } catch (err) {
       throw this.failure(err, 'select');
