@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import {
   ACCOUNT_TYPES,
+  AUTH_MECHANISMS_BY_TYPE,
   AUTH_METHODS,
   defaultPort,
   parseAddress,
@@ -77,6 +78,7 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls)`, field: 'security', check: (v) => oneOf(v, 'security', SECURITIES), apply: set('security') },
   { flag: 'auth', value: 'auth', help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`, field: 'auth', check: (v) => oneOf(v, 'auth', AUTH_METHODS), apply: set('auth') },
   { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
+  { flag: 'auth-mechanism', value: 'name', help: 'log in with this mechanism only: scram-sha-256, cram-md5 (pop3, smtp), plain, login, command (imap LOGIN, pop3 USER/PASS), xoauth2, oauthbearer (imap); default: the best the server offers', field: 'authMechanism', clear: 'choose the mechanism automatically again', check: (v) => oneOf(v, 'auth-mechanism', [...new Set(Object.values(AUTH_MECHANISMS_BY_TYPE).flatMap((t) => [...t.password, ...t.oauth2]))]), apply: set('authMechanism') },
   { flag: 'from', value: 'address', help: 'From address of sent mail (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
   { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },
   { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },

@@ -9,6 +9,18 @@ export type AccountType = (typeof ACCOUNT_TYPES)[number];
 export type Security = (typeof SECURITIES)[number];
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
+/**
+ * The login mechanisms an account may insist on (as swaks --auth and msmtp's auth): SASL mechanisms,
+ * and `command` for the protocol's own login command (IMAP LOGIN, POP3 USER/PASS). Without one the
+ * choice is automatic. What each type can do with each authentication, most preferred first:
+ */
+export const AUTH_MECHANISMS_BY_TYPE = {
+  imap: { password: ['plain', 'login', 'command'], oauth2: ['oauthbearer', 'xoauth2'] },
+  pop3: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login', 'command'], oauth2: ['xoauth2'] },
+  smtp: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login'], oauth2: ['xoauth2'] },
+} as const;
+export type AuthMechanism = (typeof AUTH_MECHANISMS_BY_TYPE)[AccountType][Exclude<AuthMethod, 'none'>][number];
+
 /** Where a secret lives. The config holds only this reference, never the secret itself. */
 export type SecretRef =
   | { kind: 'keychain'; service: string; key: string }
@@ -63,6 +75,8 @@ export interface Account {
   from?: string;
   active: boolean;
   debug: boolean;
+  /** The login mechanism to insist on; absent: chosen from what the server offers. */
+  authMechanism?: AuthMechanism;
   /** Name of an address filter; absent means the default filter of the direction. */
   filter?: string;
   /** IMAP only: the folder read. */
@@ -199,6 +213,8 @@ export function parseAccount(input: AccountInput): Account {
     account.user = parseUser(user);
     account.secret = parseSecretRef(input.secret, 'password');
   }
+  const mechanism = optionalString(input.authMechanism);
+  if (mechanism !== undefined) account.authMechanism = parseAuthMechanism(mechanism, type, auth);
 
   const from = optionalString(input.from);
   if (type === 'smtp') {
@@ -226,6 +242,15 @@ export function parseAccount(input: AccountInput): Account {
     }
   }
   return account;
+}
+
+/** A login mechanism this type of account can use with this authentication. */
+function parseAuthMechanism(value: string, type: AccountType, auth: AuthMethod): AuthMechanism {
+  if (auth === 'none') throw invalid('auth-mechanism', value, 'nothing: an account with auth none does not log in');
+  const allowed: readonly AuthMechanism[] = AUTH_MECHANISMS_BY_TYPE[type][auth];
+  const name = value.toLowerCase();
+  if (!(allowed as readonly string[]).includes(name)) throw invalid('auth-mechanism', value, `one of ${allowed.join(', ')} for ${type === 'pop3' ? 'a' : 'an'} ${type} account with auth ${auth} (or none, to choose automatically)`);
+  return name as AuthMechanism;
 }
 
 function parseTlsTrust(value: unknown): TlsTrust {

@@ -43,8 +43,12 @@ function leadingAstring(text: string): string | undefined {
  */
 export function createRedactor(options: RedactorOptions): Redactor {
   let forms = options.secrets.flatMap((s) => secretForms(s, options.user));
-  /** Set while a login exchange is open: every client line is a credential until the server's final reply. */
-  let authOpen: { tag?: string } | undefined;
+  /**
+   * Set while a login exchange is open: every client line is a credential until the server's final
+   * reply. SCRAM's server challenges are kept out too: its salt, nonce and final signature would
+   * let whoever reads the log try passwords offline.
+   */
+  let authOpen: { tag?: string; scram?: boolean } | undefined;
 
   const client = (line: string): string => {
     if (authOpen) return REDACTED;
@@ -52,7 +56,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
       const m = IMAP_AUTH.exec(line);
       if (!m) return line;
       const [, tag, verb, rest] = m;
-      authOpen = { tag };
+      authOpen = { tag, scram: /^SCRAM-/i.test(rest ?? '') };
       if (verb!.toUpperCase() === 'LOGIN') {
         const user = leadingAstring(rest!);
         return `${tag} ${verb} ${user ? `${user} ` : ''}${REDACTED}`;
@@ -68,13 +72,15 @@ export function createRedactor(options: RedactorOptions): Redactor {
     if (verb === 'APOP') return `${m[1]} ${rest.split(' ')[0]} ${REDACTED}`;
     // AUTH alone (POP3) asks for the list of mechanisms: no credential follows.
     if (!rest) return line;
-    authOpen = {};
+    authOpen = { scram: /^SCRAM-/i.test(rest) };
     const [mech, ...initial] = rest.split(' ');
     return `${m[1]} ${mech}${initial.length ? ` ${REDACTED}` : ''}`;
   };
 
   const server = (line: string): string => {
     if (!authOpen) return line;
+    const challenge = /^(\+|334)( |$)/.exec(line);
+    if (challenge && authOpen.scram) return `${challenge[1]} ${REDACTED}`;
     if (options.protocol === 'imap') {
       if (authOpen.tag && line.startsWith(`${authOpen.tag} `)) authOpen = undefined;
     } else if (options.protocol === 'pop3') {

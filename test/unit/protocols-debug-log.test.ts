@@ -100,6 +100,18 @@ describe('redaction', () => {
     expect(out.join('\n')).not.toContain(xoauth);
   });
 
+  it('SCRAM: the client lines and the server challenges (salt, nonce, signature: enough to try passwords offline) are hidden', () => {
+    for (const [protocol, start, challenge, done] of [
+      ['smtp', 'AUTH SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '334', '235 ok'],
+      ['pop3', 'AUTH SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '+', '+OK in'],
+      ['imap', 'A1 AUTHENTICATE SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '+', 'A1 OK in'],
+    ] as const) {
+      const redact = createRedactor({ protocol, secrets: [SECRET], user: USER });
+      const out = [redact('C', start), redact('S', `${challenge} cj1hYmNkZWYscz1zYWx0LGk9NDA5Ng==`), redact('C', 'Yz1iaXdzLHI9YWJjZGVmLHA9cHJvb2Y='), redact('S', `${challenge} dj1zaWduYXR1cmU=`), redact('C', ''), redact('S', done)];
+      expect(out, protocol).toEqual([start.replace(/ \S+$/, ` ${REDACTED}`), `${challenge} ${REDACTED}`, REDACTED, `${challenge} ${REDACTED}`, REDACTED, done]);
+    }
+  });
+
   it('scrubs the secret and its base64 at any alignment wherever it appears', () => {
     const redact = createRedactor({ protocol: 'smtp', secrets: [SECRET], user: USER });
     for (const prefix of ['', 'x', 'xy', 'xyz']) {

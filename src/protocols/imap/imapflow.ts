@@ -24,7 +24,7 @@ export interface ImapflowAuth {
  * STARTTLS): the getter answers with our choice for the capabilities it has just learnt, so `run`
  * logs in with the mechanism `test` used. A choice that fails (no usable mechanism) fails connect().
  */
-export function imapflowAuth(account: Pick<Account, 'name' | 'auth' | 'user'>, secret: string, capabilities: () => Iterable<string>): ImapflowAuth {
+export function imapflowAuth(account: Pick<Account, 'name' | 'auth' | 'user' | 'authMechanism'>, secret: string, capabilities: () => Iterable<string>): ImapflowAuth {
   const auth: ImapflowAuth = {
     user: account.user ?? '',
     ...(account.auth === 'oauth2' ? { accessToken: secret } : { pass: secret }),

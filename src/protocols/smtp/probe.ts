@@ -9,24 +9,10 @@ import { ehloOrHelo, readGreeting, readSmtpReply, smtpTemporary, type SmtpReply 
 import { noStartTls } from '../net/security-advice.js';
 import { socketTlsOptions } from '../net/trust.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
+import { extension } from './ehlo.js';
 import { accountRefusal, recipientRefused } from './failures.js';
 import { smtpLogin, type SmtpSend } from './login.js';
 import { chooseSmtpMechanism, type SmtpMechanism } from './mechanism.js';
-
-/**
- * The arguments of an EHLO extension, or undefined when it is not offered. Old servers (and
- * Outlook-era clients' expectations) also announce "AUTH=LOGIN PLAIN": both spellings are merged.
- */
-function extension(lines: string[], name: string): string[] | undefined {
-  let found: string[] | undefined;
-  for (const line of lines) {
-    const [keyword, ...args] = line.trim().split(/\s+/);
-    const upper = keyword?.toUpperCase() ?? '';
-    if (upper === name) found = [...(found ?? []), ...args];
-    else if (name === 'AUTH' && upper.startsWith('AUTH=')) found = [...(found ?? []), keyword!.slice(5), ...args];
-  }
-  return found && [...new Set(found)];
-}
 
 /**
  * Sends a command, first making sure the server has not already answered something not asked yet
