@@ -29,7 +29,8 @@ Examples:
 
 Stages: resolve, connect, tls, greeting, capabilities, login, probe (and send); the first failure
 stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
-75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account.`;
+75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account,
+65 a --send-to address the server refused (or the account's outbound filter blocks).`;
 
 /**
  * --send-to goes where the runner would never send: refused (65) when an SMTP account's outbound
