@@ -99,6 +99,15 @@ describe('mailbox test --send-to', () => {
     expect((await runMailbox(['test', 'out', '--ignore-filter'], { home: dir, env })).code).toBe(64);
   });
 
+  it('a filter the account names and that does not exist sends nothing (78), never unfiltered', async () => {
+    const dir = home({ ...login, filter: 'gone' });
+    const before = smtp.messages().length;
+    const r = await runMailbox(['test', 'out', '--send-to', 'me@example.test'], { home: dir, env });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('account out names the outbound filter gone, which does not exist: no test message is sent');
+    expect(smtp.messages().length).toBe(before);
+  });
+
   it('530 authentication required, for an account that does not log in: 77 and the command that fixes it', async () => {
     const dir = home({ auth: 'none' });
     const r = await runMailbox(['test', 'out', '--send-to', 'bob@example.test'], { home: dir, env });

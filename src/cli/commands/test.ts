@@ -34,10 +34,18 @@ stops the account. Exit code: 0 all passed, else the first failing account's: 69
 
 /**
  * --send-to goes where the runner would never send: refused (65) when an SMTP account's outbound
- * filter blocks the address, unless --ignore-filter says so explicitly.
+ * filter blocks the address, unless --ignore-filter says so explicitly. A filter the account names
+ * and that does not exist blocks everything (78), as it does in the runner: never unfiltered.
  */
 function checkOutboundFilter(accounts: readonly AccountView[], filters: readonly AddressFilter[], sendTo: string): void {
   for (const account of accounts.filter((a) => a.type === 'smtp')) {
+    if (account.filter && !filters.some((f) => sameName(f.name, account.filter!))) {
+      throw new MailboxError('ECONFIG', `account ${account.name} names the outbound filter ${account.filter}, which does not exist: no test message is sent`, {
+        hint: 'mailbox filter list shows the filters; add the filter, name another, or add --ignore-filter to send anyway',
+        fixes: [{ field: 'filter', clear: true }],
+        account: account.name,
+      });
+    }
     const filter = filterFor(filters, 'outbound', account.filter);
     const decision = filter && evaluateFilter(filter, sendTo);
     if (!filter || !decision?.blocked) continue;
