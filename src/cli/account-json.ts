@@ -51,6 +51,7 @@ export function accountJson(a: AccountView) {
     port: a.port,
     security: a.security,
     auth: a.auth,
+    authMechanism: a.authMechanism ?? null,
     user: a.user ?? null,
     from: a.from ?? null,
     active: a.active,

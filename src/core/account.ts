@@ -14,6 +14,18 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const TOKEN_STORES = ['keychain', 'file'] as const;
 export type TokenStoreKind = (typeof TOKEN_STORES)[number];
 
+/**
+ * The login mechanisms an account may insist on (as swaks --auth and msmtp's auth): SASL mechanisms,
+ * and `command` for the protocol's own login command (IMAP LOGIN, POP3 USER/PASS). Without one the
+ * choice is automatic. What each type can do with each authentication, most preferred first:
+ */
+export const AUTH_MECHANISMS_BY_TYPE = {
+  imap: { password: ['plain', 'login', 'command'], oauth2: ['oauthbearer', 'xoauth2'] },
+  pop3: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login', 'command'], oauth2: ['oauthbearer', 'xoauth2'] },
+  smtp: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login'], oauth2: ['oauthbearer', 'xoauth2'] },
+} as const;
+export type AuthMechanism = (typeof AUTH_MECHANISMS_BY_TYPE)[AccountType][Exclude<AuthMethod, 'none'>][number];
+
 /** Where a secret lives. The config holds only this reference, never the secret itself. */
 export type SecretRef =
   | { kind: 'keychain'; service: string; key: string }
@@ -74,6 +86,8 @@ export interface Account {
   from?: string;
   active: boolean;
   debug: boolean;
+  /** The login mechanism to insist on; absent: chosen from what the server offers. */
+  authMechanism?: AuthMechanism;
   /** Name of an address filter; absent means the default filter of the direction. */
   filter?: string;
   /** IMAP only: the folder read. */
@@ -286,6 +300,7 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
       if (given(input[field])) throw invalid(field === 'oauth' ? 'oauth' : 'token-store', input[field], 'nothing: it applies to accounts with auth oauth2 and an OAuth profile only');
     }
   }
+  if (given(input.authMechanism)) account.authMechanism = parseAuthMechanism(String(input.authMechanism).trim(), type, auth);
 
   if (type === 'smtp') {
     if (given(input.from)) account.from = parseAddress(input.from);
@@ -311,6 +326,15 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     }
   }
   return account;
+}
+
+/** A login mechanism this type of account can use with this authentication. */
+function parseAuthMechanism(value: string, type: AccountType, auth: AuthMethod): AuthMechanism {
+  if (auth === 'none') throw invalid('auth-mechanism', value, 'nothing: an account with auth none does not log in');
+  const allowed: readonly AuthMechanism[] = AUTH_MECHANISMS_BY_TYPE[type][auth];
+  const name = value.toLowerCase();
+  if (!(allowed as readonly string[]).includes(name)) throw invalid('auth-mechanism', value, `one of ${allowed.join(', ')} for ${type === 'pop3' ? 'a' : 'an'} ${type} account with auth ${auth} (or none, to choose automatically)`);
+  return name as AuthMechanism;
 }
 
 function parseTlsTrust(value: unknown): TlsTrust {

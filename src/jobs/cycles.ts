@@ -11,7 +11,7 @@ import type { SecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
 import { credentialResolver, explainRefusal, type Credential } from './credentials.js';
 import type { TokenManager } from './oauth/token-manager.js';
-import { emptyResult, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
+import { emptyResult, type ReadDeps, type ReadOutcome, type ReadProgress, type ReadResult } from './read-common.js';
 import { readImap } from './read-imap.js';
 import { readPop3 } from './read-pop3.js';
 import { sendQueue, type SendSummary } from './sender.js';
@@ -54,7 +54,7 @@ export interface CycleDeps {
   clock: () => Date;
   /** Milliseconds from a clock that never jumps. */
   monotonic: () => number;
-  progress?: (account: string, done: number, total: number) => void;
+  progress?: (account: string, progress: ReadProgress) => void;
 }
 
 function asMailboxError(err: unknown): MailboxError {
@@ -107,7 +107,7 @@ async function openWith<T>(deps: CycleDeps, account: Account, open: (credential:
 }
 
 function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
-  const notes = [...r.notes, ...r.tooLarge.map((m) => `message ${m.key} (${m.size} bytes) is over the maximum size of ${account.maxMessageSize} bytes: left on the server`)];
+  const notes = [...r.notes];
   const done = describeRead(r);
   return {
     job: 'read',
@@ -137,7 +137,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
       clock: deps.clock,
       monotonic: deps.monotonic,
       signal,
-      onProgress: deps.progress ? (done, total) => deps.progress!(account.name, done, total) : undefined,
+      onProgress: deps.progress ? (progress) => deps.progress!(account.name, progress) : undefined,
     };
     const outcome: ReadOutcome = account.type === 'imap' ? await readImap(incoming, account, readDeps) : await readPop3(incoming, account, readDeps);
     if (signal.aborted || outcome.failure !== undefined) incoming.abort();
@@ -153,16 +153,20 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   }
 }
 
-/** Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when it is empty). */
-export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleOutcome | undefined> {
+/**
+ * Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when
+ * it is empty): no SMTP account is active, or the active one (`leftOut`) is not among this run's accounts.
+ */
+export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, leftOut?: string): Promise<CycleOutcome | undefined> {
   if (!smtp) {
     const waiting = (await deps.stores.queue.waiting()).length;
     if (waiting === 0) return undefined;
+    const why = leftOut ? `this run leaves out the active SMTP account ${leftOut}` : 'no SMTP account is active (mailbox activate NAME)';
     return {
       job: 'send',
       account: '-',
       ok: true,
-      summary: `${plural(waiting, 'message')} waiting in the outbox: no SMTP account is active (mailbox activate NAME)`,
+      summary: `${plural(waiting, 'message')} waiting in the outbox: ${why}`,
       counts: { sent: 0, failed: 0, retrying: 0, ignored: 0, waiting },
       error: null,
       notes: [],

@@ -2,15 +2,12 @@
 // Two passes, because one is not enough:
 //  1. protocol-aware: credentials on IMAP LOGIN/AUTHENTICATE, POP3 PASS/APOP/AUTH, SMTP AUTH, and
 //     every client line of a SASL exchange until the server's final reply;
-//  2. belt and braces: any occurrence of a known secret, its base64 forms (alone, inside SASL
-//     PLAIN/XOAUTH2 payloads, at any alignment inside a longer base64 run) and IMAP-quoted form.
+//  2. belt and braces: any occurrence of a known secret in any of its forms (redaction.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'node:util';
 import type { AccountType } from '../core/account.js';
-import { plainPayload, xoauth2Payload } from './sasl.js';
-
-export const REDACTED = '<redacted>';
+import { REDACTED, scrubForms, secretForms } from './redaction.js';
 
 /** 'C' client to server, 'S' server to client, '*' a note (connect, TLS, errors). */
 export type Direction = 'C' | 'S' | '*';
@@ -31,45 +28,6 @@ export interface Redactor {
   addSecret(secret: string): void;
 }
 
-const MIN_FRAGMENT = 4;
-
-/** Base64 of `secret` as it appears inside any longer base64 text, at each of the three alignments. */
-function base64Fragments(secret: Buffer): string[] {
-  const out: string[] = [];
-  for (let pad = 0; pad < 3; pad++) {
-    const encoded = Buffer.concat([Buffer.alloc(pad), secret]).toString('base64').replace(/=+$/, '');
-    const first = Math.ceil((pad * 8) / 6);
-    const last = Math.floor(((pad + secret.length) * 8 - 6) / 6);
-    const fragment = encoded.slice(first, last + 1);
-    if (fragment.length >= MIN_FRAGMENT) out.push(fragment);
-  }
-  return out;
-}
-
-/** Every textual form a secret can take on the wire. Longest first, so replacements do not nest. */
-export function secretForms(secret: string, user?: string): string[] {
-  if (!secret) return [];
-  const bytes = Buffer.from(secret, 'utf8');
-  const forms = new Set<string>([secret, bytes.toString('base64'), ...base64Fragments(bytes)]);
-  forms.add(`"${secret.replace(/["\\]/g, (c) => `\\${c}`)}"`);
-  forms.add(bytes.toString('latin1'));
-  if (user !== undefined) {
-    for (const payload of [plainPayload(user, secret), plainPayload(user, secret, user), xoauth2Payload(user, secret)]) forms.add(payload);
-  }
-  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
-}
-
-function scrub(line: string, forms: readonly string[]): string {
-  let out = line;
-  for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
-  return out;
-}
-
-/** `text` with every form of `secret` (plain, quoted, base64, SASL payloads) replaced: for server replies quoted in errors. */
-export function redactSecret(text: string, secret: string | undefined, user?: string): string {
-  return secret ? scrub(text, secretForms(secret, user)) : text;
-}
-
 const IMAP_AUTH = /^(\S+) (LOGIN|AUTHENTICATE)\b ?(.*)$/i;
 const POP3_AUTH = /^(PASS|APOP|AUTH)\b ?(.*)$/i;
 const SMTP_AUTH = /^(AUTH)\b ?(.*)$/i;
@@ -85,8 +43,12 @@ function leadingAstring(text: string): string | undefined {
  */
 export function createRedactor(options: RedactorOptions): Redactor {
   let forms = options.secrets.flatMap((s) => secretForms(s, options.user));
-  /** Set while a login exchange is open: every client line is a credential until the server's final reply. */
-  let authOpen: { tag?: string } | undefined;
+  /**
+   * Set while a login exchange is open: every client line is a credential until the server's final
+   * reply. SCRAM's server challenges are kept out too: its salt, nonce and final signature would
+   * let whoever reads the log try passwords offline.
+   */
+  let authOpen: { tag?: string; scram?: boolean } | undefined;
 
   const client = (line: string): string => {
     if (authOpen) return REDACTED;
@@ -94,7 +56,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
       const m = IMAP_AUTH.exec(line);
       if (!m) return line;
       const [, tag, verb, rest] = m;
-      authOpen = { tag };
+      authOpen = { tag, scram: /^SCRAM-/i.test(rest ?? '') };
       if (verb!.toUpperCase() === 'LOGIN') {
         const user = leadingAstring(rest!);
         return `${tag} ${verb} ${user ? `${user} ` : ''}${REDACTED}`;
@@ -110,13 +72,15 @@ export function createRedactor(options: RedactorOptions): Redactor {
     if (verb === 'APOP') return `${m[1]} ${rest.split(' ')[0]} ${REDACTED}`;
     // AUTH alone (POP3) asks for the list of mechanisms: no credential follows.
     if (!rest) return line;
-    authOpen = {};
+    authOpen = { scram: /^SCRAM-/i.test(rest) };
     const [mech, ...initial] = rest.split(' ');
     return `${m[1]} ${mech}${initial.length ? ` ${REDACTED}` : ''}`;
   };
 
   const server = (line: string): string => {
     if (!authOpen) return line;
+    const challenge = /^(\+|334)( |$)/.exec(line);
+    if (challenge && authOpen.scram) return `${challenge[1]} ${REDACTED}`;
     if (options.protocol === 'imap') {
       if (authOpen.tag && line.startsWith(`${authOpen.tag} `)) authOpen = undefined;
     } else if (options.protocol === 'pop3') {
@@ -129,7 +93,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
 
   const redact = (direction: Direction, line: string): string => {
     const shaped = direction === 'C' ? client(line) : direction === 'S' ? server(line) : line;
-    return scrub(shaped, forms);
+    return scrubForms(shaped, forms);
   };
   return Object.assign(redact, {
     addSecret(secret: string) {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 
-const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path'];
+// The fields of issue 9 item 5 (sentTo, dropped, refused) were added after the first twelve, which are unchanged.
+const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused'];
 let home: string;
 let cleanup: () => void;
 

@@ -27,7 +27,26 @@ export function emailJson(r: EmailRecord, path: string | null) {
     nextAttempt: r.nextAttempt,
     error: r.error,
     path,
+    ...deliveryJson(r),
   };
+}
+
+/** Outgoing, once tried: the envelope the server accepted, and the recipients dropped or refused (null before). */
+function deliveryJson(r: EmailRecord) {
+  const d = r.delivery;
+  return { sentTo: d?.sentTo ?? null, dropped: d?.dropped ?? null, refused: d?.refused ?? null };
+}
+
+/** `emails show` lines for an outgoing message's envelope: as queued, as sent, and who was left out. */
+function envelopeRows(r: EmailRecord): string[][] {
+  const rows = [['recipients', r.recipients?.join(', ') ?? '-']];
+  const d = r.delivery;
+  if (!d) return rows;
+  rows[0]![0] = 'queued for';
+  rows.push(['sent to', d.sentTo.join(', ') || '-']);
+  for (const x of d.dropped) rows.push(['dropped', `${x.address} (filter ${x.filter}${x.pattern ? `, pattern ${x.pattern}` : ''})`]);
+  for (const x of d.refused) rows.push(['refused', `${x.address}: ${x.reply}`]);
+  return rows;
 }
 
 /** An id or a unique prefix of one. */
@@ -125,7 +144,9 @@ export function register(emails: Command, penv: ProgramEnv): void {
       `
 Text: ids shortened on a terminal to a unique prefix (any unique prefix is accepted), the time each
 email arrived in the store (local time), sizes for people. JSON fields: id, state, account, date
-(the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path.
+(the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path, and for a
+message tried: sentTo (the envelope the server accepted), dropped (blocked by the outbound filter:
+address, filter, pattern), refused (by the server: address, reply); null before a try.
 
 Examples:
   $ mailbox emails --box outbox
@@ -179,7 +200,7 @@ Examples:
             ['error', record.error ?? '-'],
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
-            ['recipients', record.recipients?.join(', ') ?? '-'],
+            ...envelopeRows(record),
             ['file', path ?? '(missing)'],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
           const head = headers.map((h) => `${h.name}: ${h.value}`);

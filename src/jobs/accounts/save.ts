@@ -64,7 +64,7 @@ export interface SaveOutcome {
 }
 
 /** Changes that make the last connection test stale. */
-const TESTED_FIELDS = ['host', 'port', 'security', 'auth', 'user', 'secret', 'password', 'tls'];
+const TESTED_FIELDS = ['host', 'port', 'security', 'auth', 'authMechanism', 'user', 'secret', 'password', 'tls'];
 
 /** The account an edit may change: it exists and is not provisioned. */
 export function accountToEdit(accounts: readonly AccountView[], name: string, action: 'edited' | 'removed' = 'edited'): Account {

@@ -1,9 +1,11 @@
 // `mailbox test` for one account: the staged probe (resolve, connect, tls, greeting, capabilities,
 // login, probe, and for --send-to a real message), each stage timed, stopping at the first failure.
+// Its result is an adapter boundary like open.ts: every form of the secret is redacted from it.
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
 import { ErrorCodes, MailboxError } from '../../core/errors.js';
 import type { DebugLog } from '../debug-log.js';
+import { scrubDeep, secretScrubber } from '../redaction.js';
 import { Peer } from '../net/peer.js';
 import type { LookupFn } from '../net/socket.js';
 import { handshakePlan, type TlsDeps } from '../net/trust.js';
@@ -55,6 +57,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   const log = options.debugLog;
   log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
   let failure: StageFailed | undefined;
+  let secret: string | undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   try {
     const ctx: ProbeContext = {
@@ -69,9 +72,8 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       now: options.now ?? (() => new Date()),
       lookup: options.lookup,
       secret: async () => {
-        const secret = options.token ? await recorder.run('token', () => beforeDeadline(options.token!(ctx.signal), ctx.signal, account.name)) : await options.secret();
+        secret = options.token ? await recorder.run('token', () => beforeDeadline(options.token!(ctx.signal), ctx.signal, account.name)) : await options.secret();
         log?.addSecret(secret);
-        peer.knowSecret(secret);
         return secret;
       },
       sendTo: account.type === 'smtp' ? options.sendTo : undefined,
@@ -90,7 +92,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   const error = failure?.error;
   for (const warning of recorder.warnings) log?.note(`warning: ${warning}`);
   if (error) log?.note(`failed: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`);
-  return {
+  const result: ProbeResult = {
     account: account.name,
     type: account.type,
     server: `${account.host}:${account.port}`,
@@ -102,4 +104,5 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     error: error ? { code: error.code, message: error.message, hint: error.hint ?? null, fixes: error.fixes, account: error.account ?? account.name } : null,
     exitCode: error ? ErrorCodes[error.code] : 0,
   };
+  return scrubDeep(result, secretScrubber([secret], account.user));
 }
