@@ -29,7 +29,7 @@ export async function runProbe(ctx: Context, account: Account, options: ProbeRun
       secret: async () => {
         if (options.secret !== undefined) return options.secret;
         if (!account.secret) throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
-        return ctx.secrets.resolve(account.secret, account.name);
+        return ctx.secrets.resolve(account.secret, account.name, { timeoutMs: options.timeoutMs });
       },
     });
   } finally {

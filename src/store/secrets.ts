@@ -4,8 +4,13 @@ import { spawn } from 'node:child_process';
 import { KEYCHAIN_SERVICE, type KeychainRef, type SecretRef } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 
+export interface ResolveOptions {
+  /** The time the whole resolution may take (default DEFAULT_SECRET_TIMEOUT_MS); past it, 75. */
+  timeoutMs?: number;
+}
+
 export interface SecretStore {
-  resolve(ref: SecretRef, account: string): Promise<string>;
+  resolve(ref: SecretRef, account: string, options?: ResolveOptions): Promise<string>;
   /** Stores a secret in the keychain under `ref` (keychain references only). */
   save(ref: KeychainRef, secret: string): Promise<void>;
   /** Deletes a keychain entry; other kinds have nothing stored by us. */
@@ -15,7 +20,12 @@ export interface SecretStore {
 }
 
 const KEYCHAIN_TIMEOUT_MS = 10_000;
-const COMMAND_TIMEOUT_MS = 30_000;
+/**
+ * The limit of a resolution whose caller gives none (`mailbox run`, per account and cycle; `add` and
+ * `edit`, whose connection test has the same limit): a password command must answer without waiting
+ * for anyone, and no one answers a prompt of an unattended runner.
+ */
+export const DEFAULT_SECRET_TIMEOUT_MS = 15_000;
 
 /** Where else a secret can come from when no keychain answers: the account fields that choose it. */
 const OTHER_SOURCES = {
@@ -37,9 +47,9 @@ type KeychainEntry = import('@napi-rs/keyring').AsyncEntry;
  * Runs a keychain call with a deadline (a wedged D-Bus must not hang the CLI). Opening the entry is
  * inside: with the store pinned, an unreachable Secret Service already fails there.
  */
-async function withKeychain<T>(ref: KeychainRef, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>, account?: string): Promise<T> {
+async function withKeychain<T>(ref: KeychainRef, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>, account?: string, limitMs = KEYCHAIN_TIMEOUT_MS): Promise<T> {
   const { AsyncEntry } = await import('@napi-rs/keyring');
-  const signal = AbortSignal.timeout(KEYCHAIN_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(Math.min(limitMs, KEYCHAIN_TIMEOUT_MS));
   try {
     // Pinned to the Secret Service on Linux: unpinned, the library silently falls back to the kernel
     // keyring, which forgets secrets at reboot and, where forbidden, reads back null ("no entry")
@@ -47,35 +57,140 @@ async function withKeychain<T>(ref: KeychainRef, call: (entry: KeychainEntry, si
     const entry = new AsyncEntry(ref.service, ref.key, { linux: { store: 'secret-service' } });
     return await call(entry, signal);
   } catch (err) {
+    if (signal.aborted) {
+      throw new MailboxError('ETIMEDOUT', `the OS keychain did not answer within ${seconds(Math.min(limitMs, KEYCHAIN_TIMEOUT_MS))}`, { hint: 'try again; if it keeps happening, restart the Secret Service', account, cause: err });
+    }
     throw keychainUnavailable(err, account);
   }
 }
 
-function runCommand(command: string, env: NodeJS.ProcessEnv, account: string): Promise<string> {
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** What a password command may print: a secret, not a file (a runaway command is stopped). */
+const MAX_OUTPUT = 64 * 1024;
+/** How long the rest of a command's output may take once the command exited (it is in the pipe). */
+const DRAIN_MS = 200;
+/** The tail of a failed command's error output that is shown (on a terminal only). */
+const STDERR_TAIL = 4096;
+
+/** How password commands are run and stopped; process control stays at the CLI edge. */
+export interface CommandHost {
+  /** Sends SIGKILL to a process group (process.kill(-pgid) at the edge). */
+  killGroup(pgid: number): void;
+  /**
+   * Receives a failed command's error output, the secret taken out: never put in an error message,
+   * a file or JSON, only shown on a terminal (the CLI decides).
+   */
+  stderr?: (account: string, text: string) => void;
+  /** Called as a command starts, for the edge to kill its group should this process end first. */
+  started?: () => void;
+}
+
+function stopGroup(host: CommandHost, pgid: number): void {
+  try {
+    host.killGroup(pgid);
+  } catch {
+    // already gone
+  }
+}
+
+/** `text` with each line of what the command printed on stdout (the secret, in plain and base64) taken out. */
+function withoutSecret(text: string, stdout: string): string {
+  let out = text;
+  for (const line of stdout.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 3)) {
+    for (const form of [line, Buffer.from(line).toString('base64')]) out = out.split(form).join('<redacted>');
+  }
+  return out;
+}
+
+/**
+ * Runs a password command in its own process group (and session: it has no terminal to prompt on) and
+ * resolves with its standard output. Every way out kills the group, so nothing it started (a
+ * grandchild holding the pipe open, a pinentry waiting for input) outlives the resolution or holds it
+ * up; `limitMs` bounds the whole of it. Its error output never goes into an error.
+ */
+function runCommand(command: string, env: NodeJS.ProcessEnv, account: string, limitMs: number, host: CommandHost, running: Set<number>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
+    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) running.add(pgid);
+    host.started?.();
     const out: Buffer[] = [];
+    let outBytes = 0;
     let errText = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => (errText += c.toString('utf8')));
-    child.on('error', (err) => reject(new MailboxError('ESECRET', `account ${account}: cannot run the password command: ${err.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) {
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    const killGroup = () => pgid !== undefined && stopGroup(host, pgid);
+    const finish = (failure?: MailboxError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(limit);
+      clearTimeout(drain);
+      if (!exit) killGroup(); // once it exited, its group was killed then (its pid may be reused since)
+      if (pgid !== undefined) running.delete(pgid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      const stdout = Buffer.concat(out).toString('utf8');
+      const error = failure ?? outcome(stdout);
+      if (!error) return resolve(stdout.replace(/\r?\n$/, ''));
+      const shown = withoutSecret(errText, stdout).trim();
+      if (shown) host.stderr?.(account, shown);
+      reject(error);
+    };
+    const outcome = (stdout: string): MailboxError | undefined => {
+      const hint = 'run it in a shell to see why (its error output is shown only on a terminal)';
+      if (!exit) return new MailboxError('ESECRET', `account ${account}: the password command did not finish`, { hint, account });
+      if (exit.code === 0) {
         // Like `pass`, commands end their output with a newline that is not part of the secret.
-        const secret = Buffer.concat(out).toString('utf8').replace(/\r?\n$/, '');
-        if (secret) return resolve(secret);
-        return reject(new MailboxError('ESECRET', `account ${account}: the password command printed nothing`));
+        if (stdout.replace(/\r?\n$/, '')) return undefined;
+        return new MailboxError('ESECRET', `account ${account}: the password command printed nothing`, { hint, account });
       }
-      const why = signal ? `was stopped by ${signal}` : `exited with ${code}`;
-      const first = errText.trim().split('\n')[0];
-      reject(new MailboxError('ESECRET', `account ${account}: the password command ${why}${first ? `: ${first}` : ''}`));
+      const why = exit.signal ? `was stopped by ${exit.signal}` : `failed (exit code ${exit.code})`;
+      return new MailboxError('ESECRET', `account ${account}: the password command ${why}`, { hint, account });
+    };
+    const limit = setTimeout(() => {
+      finish(
+        new MailboxError('ETIMEDOUT', `account ${account}: the password command did not finish within ${seconds(limitMs)}; it was stopped`, {
+          hint: 'it must print the password without waiting for anyone (a prompt, an agent to unlock): run it in a shell to see what it waits for',
+          account,
+        }),
+      );
+    }, limitMs);
+    let drain: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > MAX_OUTPUT) {
+        return finish(new MailboxError('ESECRET', `account ${account}: the password command printed more than ${MAX_OUTPUT / 1024} KB: that is no password`, { account }));
+      }
+      out.push(chunk);
     });
+    child.stderr.on('data', (chunk: Buffer) => {
+      errText = (errText + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    });
+    child.on('error', (err) => finish(new MailboxError('ESECRET', `account ${account}: cannot run the password command: ${err.message}`, { account })));
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Whatever it left running goes with it; what it printed is in the pipe, read within moments.
+      killGroup();
+      drain = setTimeout(() => finish(), DRAIN_MS);
+    });
+    child.on('close', () => finish());
   });
 }
 
-export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
+/** The secret store, and a way to stop the password commands still running (when the process exits). */
+export interface CommandSecretStore extends SecretStore {
+  stopCommands(): void;
+}
+
+export function createSecretStore(env: NodeJS.ProcessEnv, host: CommandHost): CommandSecretStore {
+  const running = new Set<number>();
   return {
-    async resolve(ref, account) {
+    async resolve(ref, account, options = {}) {
+      const limitMs = options.timeoutMs ?? DEFAULT_SECRET_TIMEOUT_MS;
       switch (ref.kind) {
         case 'env': {
           const value = env[ref.name];
@@ -89,9 +204,9 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
           return value;
         }
         case 'command':
-          return runCommand(ref.command, env, account);
+          return runCommand(ref.command, env, account, limitMs, host, running);
         case 'keychain': {
-          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal), account);
+          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal), account, limitMs);
           if (secret === null || secret === undefined) {
             throw new MailboxError('ESECRET', `account ${account}: no password in the keychain (entry ${ref.service}/${ref.key})`, {
               hint: 'store it again',
@@ -118,6 +233,10 @@ export function createSecretStore(env: NodeJS.ProcessEnv): SecretStore {
       } catch (err) {
         return err as MailboxError;
       }
+    },
+    stopCommands() {
+      for (const pgid of running) stopGroup(host, pgid);
+      running.clear();
     },
   };
 }
