@@ -36,8 +36,24 @@ const OTHER_SOURCES = {
   ],
 };
 
+/**
+ * A Secret Service that answers but keeps its keyring locked: gnome-keyring says "unlock prompt was
+ * dismissed" (no one could answer the prompt), others that an item or collection "is locked".
+ */
+const LOCKED = /\b(un)?lock(ed)?\b/i;
+
 function keychainUnavailable(err: unknown, account: string | undefined): MailboxError {
   const reason = (err as Error)?.message?.split('\n')[0] ?? String(err);
+  if (LOCKED.test(reason)) {
+    return new MailboxError('EKEYCHAIN', `the OS keychain is locked (${reason})`, {
+      hint:
+        'unlock it, then try again: log in to the desktop session, or unlock the login keyring in a keyring manager such as Seahorse ("Passwords and Keys"); ' +
+        'without a desktop, restart gnome-keyring-daemon with its unlock option, giving it the keyring password on standard input. Or read the secret from the environment or from a command',
+      fixes: OTHER_SOURCES.fixes,
+      account,
+      cause: err,
+    });
+  }
   return new MailboxError('EKEYCHAIN', `the OS keychain is unavailable (${reason})`, { ...OTHER_SOURCES, account, cause: err });
 }
 
