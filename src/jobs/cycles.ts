@@ -82,8 +82,8 @@ function describeSend(s: SendSummary): string {
   return parts.join(', ');
 }
 
-function secretOf(deps: CycleDeps, account: Account): Promise<string | undefined> {
-  return account.secret ? deps.secrets.resolve(account.secret, account.name) : Promise.resolve(undefined);
+function secretOf(deps: CycleDeps, account: Account, signal: AbortSignal): Promise<string | undefined> {
+  return account.secret ? deps.secrets.resolve(account.secret, account.name, { signal }) : Promise.resolve(undefined);
 }
 
 function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
@@ -107,7 +107,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   const abort = () => incoming?.abort();
   signal.addEventListener('abort', abort, { once: true });
   try {
-    const secret = await secretOf(deps, account);
+    const secret = await secretOf(deps, account, signal);
     debug = await deps.debugLog(account, secret);
     incoming = await deps.adapters.openIncoming(account, { secret: secret ?? '', debug });
     if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
@@ -156,7 +156,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
       clock: deps.clock,
       signal,
       connect: async () => {
-        const secret = await secretOf(deps, smtp);
+        const secret = await secretOf(deps, smtp, signal);
         debug = await deps.debugLog(smtp, secret);
         return deps.adapters.openOutgoing(smtp, { secret, debug });
       },

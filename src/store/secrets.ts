@@ -7,6 +7,12 @@ import { MailboxError } from '../core/errors.js';
 export interface ResolveOptions {
   /** The time the whole resolution may take (default DEFAULT_SECRET_TIMEOUT_MS); past it, 75. */
   timeoutMs?: number;
+  /** A stop (the runner's SIGINT): a password command is killed at once, the resolution rejected. */
+  signal?: AbortSignal;
+}
+
+function stopped(account: string | undefined): MailboxError {
+  return new MailboxError('ETEMPFAIL', `${account ? `account ${account}: ` : ''}stopped while its secret was being read`, { account });
 }
 
 export interface SecretStore {
@@ -63,20 +69,35 @@ type KeychainEntry = import('@napi-rs/keyring').AsyncEntry;
  * Runs a keychain call with a deadline (a wedged D-Bus must not hang the CLI). Opening the entry is
  * inside: with the store pinned, an unreachable Secret Service already fails there.
  */
-async function withKeychain<T>(ref: KeychainRef, call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>, account?: string, limitMs = KEYCHAIN_TIMEOUT_MS): Promise<T> {
+async function withKeychain<T>(
+  ref: KeychainRef,
+  call: (entry: KeychainEntry, signal: AbortSignal) => Promise<T>,
+  account?: string,
+  options: ResolveOptions = {},
+): Promise<T> {
   const { AsyncEntry } = await import('@napi-rs/keyring');
-  const signal = AbortSignal.timeout(Math.min(limitMs, KEYCHAIN_TIMEOUT_MS));
+  const limitMs = Math.min(options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS, KEYCHAIN_TIMEOUT_MS);
+  const signal = AbortSignal.any([AbortSignal.timeout(limitMs), ...(options.signal ? [options.signal] : [])]);
+  // The deadline holds even should a call not heed its signal.
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
     // Pinned to the Secret Service on Linux: unpinned, the library silently falls back to the kernel
     // keyring, which forgets secrets at reboot and, where forbidden, reads back null ("no entry")
     // instead of saying the keychain is unavailable.
     const entry = new AsyncEntry(ref.service, ref.key, { linux: { store: 'secret-service' } });
-    return await call(entry, signal);
+    return await Promise.race([call(entry, signal), aborted]);
   } catch (err) {
+    if (options.signal?.aborted) throw stopped(account);
     if (signal.aborted) {
-      throw new MailboxError('ETIMEDOUT', `the OS keychain did not answer within ${seconds(Math.min(limitMs, KEYCHAIN_TIMEOUT_MS))}`, { hint: 'try again; if it keeps happening, restart the Secret Service', account, cause: err });
+      throw new MailboxError('ETIMEDOUT', `the OS keychain did not answer within ${seconds(limitMs)}`, { hint: 'try again; if it keeps happening, restart the Secret Service', account, cause: err });
     }
     throw keychainUnavailable(err, account);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -127,7 +148,9 @@ function withoutSecret(text: string, stdout: string): string {
  * grandchild holding the pipe open, a pinentry waiting for input) outlives the resolution or holds it
  * up; `limitMs` bounds the whole of it. Its error output never goes into an error.
  */
-function runCommand(command: string, env: NodeJS.ProcessEnv, account: string, limitMs: number, host: CommandHost, running: Set<number>): Promise<string> {
+function runCommand(command: string, env: NodeJS.ProcessEnv, account: string, options: ResolveOptions, host: CommandHost, running: Set<number>): Promise<string> {
+  const limitMs = options.timeoutMs ?? DEFAULT_SECRET_TIMEOUT_MS;
+  if (options.signal?.aborted) return Promise.reject(stopped(account));
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const pgid = child.pid;
@@ -142,6 +165,7 @@ function runCommand(command: string, env: NodeJS.ProcessEnv, account: string, li
     const finish = (failure?: MailboxError) => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', onStop);
       clearTimeout(limit);
       clearTimeout(drain);
       if (!exit) killGroup(); // once it exited, its group was killed then (its pid may be reused since)
@@ -176,6 +200,8 @@ function runCommand(command: string, env: NodeJS.ProcessEnv, account: string, li
       );
     }, limitMs);
     let drain: NodeJS.Timeout | undefined;
+    const onStop = () => finish(stopped(account));
+    options.signal?.addEventListener('abort', onStop, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > MAX_OUTPUT) {
@@ -206,7 +232,6 @@ export function createSecretStore(env: NodeJS.ProcessEnv, host: CommandHost): Co
   const running = new Set<number>();
   return {
     async resolve(ref, account, options = {}) {
-      const limitMs = options.timeoutMs ?? DEFAULT_SECRET_TIMEOUT_MS;
       switch (ref.kind) {
         case 'env': {
           const value = env[ref.name];
@@ -220,9 +245,9 @@ export function createSecretStore(env: NodeJS.ProcessEnv, host: CommandHost): Co
           return value;
         }
         case 'command':
-          return runCommand(ref.command, env, account, limitMs, host, running);
+          return runCommand(ref.command, env, account, options, host, running);
         case 'keychain': {
-          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal), account, limitMs);
+          const secret = await withKeychain(ref, (entry, signal) => entry.getPassword(signal), account, options);
           if (secret === null || secret === undefined) {
             throw new MailboxError('ESECRET', `account ${account}: no password in the keychain (entry ${ref.service}/${ref.key})`, {
               hint: 'store it again',

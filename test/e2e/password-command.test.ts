@@ -3,7 +3,7 @@
 // bounded by the command's time limit and killed with everything it started (75); a command that
 // fails says so with its exit code, and what it printed on stderr (the secret, say) reaches no
 // output and no file, in any form; on a terminal its error output is shown, the secret taken out.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,8 +25,11 @@ afterAll(async () => {
   for (const c of cleanups) c();
 });
 
+/** Digits that make this run's `sleep` commands its own (a killed run's leftovers do not count). */
+const RUN = String(1000 + Math.floor(Math.random() * 9000));
+
 /** Processes (of any parent) whose command line holds `marker`: what a killed group must not leave. */
-function survivors(marker: string): number[] {
+function running(marker: string): number[] {
   const found: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
@@ -38,6 +41,12 @@ function survivors(marker: string): number[] {
     }
   }
   return found;
+}
+
+/** What is still running of `marker` once those being killed have had a moment to die. */
+async function survivors(marker: string): Promise<number[]> {
+  for (let i = 0; i < 20 && running(marker).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  return running(marker);
 }
 
 /** A home with one account per type, each reading its password from `command`. */
@@ -62,50 +71,50 @@ async function timed(run: Promise<RunResult>): Promise<RunResult & { ms: number 
 
 describe('a password command that does not finish', () => {
   it('test --timeout 3: a command that sleeps is stopped at the limit (75), with nothing it started left running', async () => {
-    const dir = home('sleep 41.3');
+    const dir = home(`sleep 41.3${RUN}`);
     const r = await timed(runMailbox(['test', 'cmd-imap', '--timeout', '3', '--json'], { home: dir }));
     expect(r.code).toBe(75);
     expect(r.ms).toBeLessThan(8000);
     const [result] = JSON.parse(r.stdout) as Array<{ error: { code: string; message: string } }>;
     expect(result!.error).toMatchObject({ code: 'ETIMEDOUT', message: 'account cmd-imap: the password command did not finish within 3 s; it was stopped' });
-    expect(survivors('sleep 41.3')).toEqual([]);
+    expect(await survivors(`sleep 41.3${RUN}`)).toEqual([]);
   });
 
   it('a grandchild holding the output open does not hold up a command that printed the password; it is killed', async () => {
-    const dir = home(`sleep 42.1 & printf '%s\\n' "$MBX_PW"`);
+    const dir = home(`sleep 42.1${RUN} & printf '%s\\n' "$MBX_PW"`);
     const r = await timed(runMailbox(['test', 'cmd-imap', 'cmd-pop', 'cmd-smtp', '--timeout', '10'], { home: dir, env: { MBX_PW: 'alice-secret' } }));
     expect(r.stdout).toContain('all 3 accounts ok');
     expect(r.code).toBe(0);
     expect(r.ms).toBeLessThan(6000);
-    expect(survivors('sleep 42.1')).toEqual([]);
+    expect(await survivors(`sleep 42.1${RUN}`)).toEqual([]);
   });
 
   it('a pipeline that hangs (sleep | cat) is stopped at the limit, every part of it', async () => {
-    const dir = home('sleep 43.1 | cat');
+    const dir = home(`sleep 43.1${RUN} | cat`);
     const r = await timed(runMailbox(['test', 'cmd-pop', '--timeout', '2'], { home: dir }));
     expect(r.code).toBe(75);
     expect(r.ms).toBeLessThan(7000);
-    expect(survivors('sleep 43.1')).toEqual([]);
+    expect(await survivors(`sleep 43.1${RUN}`)).toEqual([]);
   });
 
   it('a process that left the group (setsid) and holds the output open does not hold up the resolution', async () => {
-    const dir = home(`setsid sleep 44.1 & sleep 0.2; printf '%s\\n' "$MBX_PW"`);
+    const dir = home(`setsid sleep 44.1${RUN} & sleep 0.2; printf '%s\\n' "$MBX_PW"`);
     try {
       const r = await timed(runMailbox(['test', 'cmd-imap', '--timeout', '10'], { home: dir, env: { MBX_PW: 'alice-secret' } }));
       expect(r.code).toBe(0);
       expect(r.ms).toBeLessThan(6000);
     } finally {
-      for (const pid of survivors('sleep 44.1')) process.kill(pid, 'SIGKILL');
+      for (const pid of running(`sleep 44.1${RUN}`)) process.kill(pid, 'SIGKILL');
     }
   });
 
   it('add and run use their own limit (15 s, the connection test\'s): 75, nothing saved, the cycle reported', { timeout: 60_000 }, async () => {
     const empty = tmpHome();
     cleanups.push(empty.cleanup);
-    const runHome = home('sleep 45.2');
+    const runHome = home(`sleep 45.2${RUN}`);
     const [add, run] = await Promise.all([
       timed(
-        runMailbox(['add', '--type', 'imap', '--name', 'slow', '--host', dovecot.host, '--port', String(dovecot.imapsPort), '--ca', dovecot.caFile, '--user', 'alice', '--password-command', 'sleep 45.1'], {
+        runMailbox(['add', '--type', 'imap', '--name', 'slow', '--host', dovecot.host, '--port', String(dovecot.imapsPort), '--ca', dovecot.caFile, '--user', 'alice', '--password-command', `sleep 45.1${RUN}`], {
           home: empty.home,
           timeoutMs: 40_000,
         }),
@@ -123,7 +132,37 @@ describe('a password command that does not finish', () => {
     expect(line).toMatchObject({ account: 'cmd-imap', error: { code: 'ETIMEDOUT', message: expect.stringContaining('did not finish within 15 s') } });
     const status = JSON.parse(fs.readFileSync(path.join(runHome, 'state', 'status.json'), 'utf8')) as object;
     expect(JSON.stringify(status)).toContain('did not finish within 15 s');
-    expect(survivors('sleep 45.')).toEqual([]);
+    expect([...(await survivors(`sleep 45.1${RUN}`)), ...(await survivors(`sleep 45.2${RUN}`))]).toEqual([]);
+  });
+});
+
+describe('a runner stopped while a password command runs', () => {
+  async function runnerWaitingOn(marker: string) {
+    const dir = home(`sleep ${marker}${RUN}`);
+    const child = spawn(process.execPath, [BIN, 'run', '--account', 'cmd-pop'], { env: baseEnv({ MAILBOX_HOME: dir }), stdio: 'ignore' });
+    cleanups.push(() => child.kill('SIGKILL'));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 400 && running(`sleep ${marker}${RUN}`).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(running(`sleep ${marker}${RUN}`).length).toBeGreaterThan(0);
+    return { child, exited };
+  }
+
+  it('SIGINT: the command (out of reach of the terminal\'s Ctrl-C) is killed at once and the runner stops (0)', async () => {
+    const { child, exited } = await runnerWaitingOn('47.1');
+    const signalled = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(3000);
+    expect(await survivors(`sleep 47.1${RUN}`)).toEqual([]);
+  });
+
+  it('a second SIGINT exits at once (130), and the command dies with it', async () => {
+    const { child, exited } = await runnerWaitingOn('47.2');
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    expect([0, 130]).toContain(await exited);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await survivors(`sleep 47.2${RUN}`)).toEqual([]);
   });
 });
 
