@@ -9,8 +9,10 @@
 //  2. a lock whose runner is alive refuses the store (75, naming the pid);
 //  3. a stale lock is removed only by a runner that, with its own claim in place, sees no other live
 //     claim: of two runners doing so at once, the later one to list sees the other's claim, so at
-//     most one removes it, and never a lock a live runner has just made. A claim lives only while its
-//     runner starts; the claim of a runner killed meanwhile is recognised as dead at once and swept.
+//     most one removes it, and never a lock a live runner has just made. Runners that see each other
+//     step back (withdrawing their claims), all but the one whose claim sorts first, so that one
+//     soon finds itself alone. A claim lives only while its runner starts; the claim of a runner
+//     killed meanwhile is recognised as dead at once (its identity) and swept by the next start.
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
