@@ -2,10 +2,11 @@
 import { readAccounts, type AccountStores, type AccountsSnapshot } from '../jobs/accounts/stores.js';
 import { ConfigStore, loadProvisioned } from '../store/config-store.js';
 import { resolvePaths, type Paths } from '../store/paths.js';
-import { createSecretStore, type SecretStore } from '../store/secrets.js';
+import type { SecretStore } from '../store/secrets.js';
 import type { Io } from './io.js';
 import { createPrinter, type Printer } from './printer.js';
 import { terminalPrompter, type Prompter } from './prompter.js';
+import { cliSecretStore } from './stores.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -34,7 +35,7 @@ export interface Context {
 export function createContext(io: Io, globals: GlobalOptions): Context {
   const paths = resolvePaths(io.env, globals.home);
   const config = new ConfigStore(paths.configFile);
-  const secrets = createSecretStore(io.env);
+  const secrets = cliSecretStore(io);
   const accounts: AccountStores = { config, provisioned: () => loadProvisioned(paths.provisionedFile), secrets };
   return {
     io,

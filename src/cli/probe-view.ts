@@ -24,7 +24,8 @@ export interface ProbeRunOptions {
 export async function runProbe(ctx: Context, account: Account, options: ProbeRunOptions = {}): Promise<ProbeResult> {
   const credentials = credentialsOf(ctx);
   let used: Credential | undefined;
-  const first = await probeOnce(ctx, account, options, (signal) => credentials.get(account, signal), (c) => (used = c));
+  // A password command is bounded by the test's --timeout, as the servers are.
+  const first = await probeOnce(ctx, account, options, (signal) => credentials.get(account, signal, options.timeoutMs), (c) => (used = c));
   // A cached access token the server refused: refreshed once and tested again, as run would.
   if (first.ok || first.stages.at(-1)?.name !== 'login' || options.secret !== undefined) return first;
   const again = await credentials.retry(account, used, new MailboxError(first.error!.code, first.error!.message)).catch(() => undefined);

@@ -22,8 +22,11 @@ export interface CredentialDeps {
 }
 
 export interface Credentials {
-  /** The credential to log in with now; undefined for an account that does not log in. `signal`: the caller's deadline. */
-  get(account: Account, signal?: AbortSignal): Promise<Credential | undefined>;
+  /**
+   * The credential to log in with now; undefined for an account that does not log in. `signal`: the
+   * caller's stop or deadline; `limitMs`: how long a password command may take (its own default else).
+   */
+  get(account: Account, signal?: AbortSignal, limitMs?: number): Promise<Credential | undefined>;
   /**
    * After the server refused `used`: a new credential worth one more try (an access token that looked
    * valid is refreshed once), else undefined (a password, a token just refreshed, not an auth failure).
@@ -42,13 +45,13 @@ export function credentialResolver(deps: CredentialDeps): Credentials {
     return { secret: token.token, token };
   };
   return {
-    async get(account, signal) {
+    async get(account, signal, limitMs) {
       if (account.auth === 'none') return undefined;
       if (account.auth === 'oauth2' && account.oauth) return tokenOf(account, undefined, signal);
       if (!account.secret) {
         throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
       }
-      return { secret: await deps.secrets.resolve(account.secret, account.name) };
+      return { secret: await deps.secrets.resolve(account.secret, account.name, { signal, timeoutMs: limitMs }) };
     },
     async retry(account, used, failure) {
       if (!used?.token || used.token.source !== 'cached' || !isAuthFailure(failure)) return undefined;

@@ -4,9 +4,12 @@
 //     every client line of a SASL exchange until the server's final reply;
 //  2. belt and braces: any occurrence of a known secret in any of its forms (redaction.ts).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 import type { AccountType } from '../core/account.js';
+import { MailboxError } from '../core/errors.js';
+import { notPlainFile, unsafeToTrust } from '../core/file-safety.js';
 import { REDACTED, scrubForms, secretForms } from './redaction.js';
 
 /** 'C' client to server, 'S' server to client, '*' a note (connect, TLS, errors). */
@@ -125,14 +128,76 @@ export interface DebugLogOptions extends RedactorOptions {
   now?: () => Date;
 }
 
+/** `what` names the path and what it is for: "create FOLDER for the debug log", "open the debug log FILE". */
+function logIoError(what: string, err: unknown): MailboxError {
+  const e = err as NodeJS.ErrnoException;
+  const detail = e.code === 'EACCES' ? 'permission denied' : e.code === 'EROFS' ? 'read-only file system' : e.message;
+  return new MailboxError('EIO', `cannot ${what}: ${detail}`, { cause: err });
+}
+
 /**
- * Opens (appends to) the debug log at `file`: folder 0700, file 0600 (tightened if it existed).
- * Writes are synchronous so that nothing is lost when the process exits right after a failure.
+ * The log's folder, created 0700 a level at a time (not mkdir's recursive mode, which loops forever
+ * on some file systems). Refused when it is a link, or another user owns or can write it, or can
+ * replace it: its parent (state/) writable by others, unless sticky as /tmp is.
+ */
+function logFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !fs.existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.push(at);
+  for (const at of missing.reverse()) {
+    try {
+      fs.mkdirSync(at, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw logIoError(`create ${at} for the debug log`, err);
+    }
+  }
+  let self: number | undefined;
+  try {
+    self = os.userInfo().uid;
+  } catch {
+    self = undefined; // no passwd entry: the modes are still checked
+  }
+  const own = fs.lstatSync(dir);
+  if (own.isSymbolicLink()) throw notPlainFile(dir, 'is a symbolic link');
+  const parent = fs.statSync(path.dirname(dir));
+  const refusal = unsafeToTrust('folder', dir, own, self) ?? (parent.mode & 0o1000 ? undefined : unsafeToTrust('folder', path.dirname(dir), parent, undefined));
+  if (refusal) throw refusal;
+}
+
+/**
+ * Opens the log for appending without following a link: a link planted in its place is refused,
+ * never written through or chmod'ed; the file is tightened to 0600 through its descriptor.
+ * O_NONBLOCK: a FIFO planted there must not hang the open (it is then refused).
+ */
+function openLogFile(file: string): number {
+  logFolder(path.dirname(file));
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw notPlainFile(file, 'is a symbolic link');
+    // A FIFO without a reader (or a socket) opened for writing without blocking.
+    if (code === 'ENXIO') throw notPlainFile(file, 'is not a plain file');
+    throw logIoError(`open the debug log ${file}`, err);
+  }
+  const st = fs.fstatSync(fd);
+  const refusal = !st.isFile() ? notPlainFile(file, 'is not a plain file') : st.nlink > 1 ? notPlainFile(file, `has ${st.nlink} names (hard links)`) : undefined;
+  if (refusal) {
+    fs.closeSync(fd);
+    throw refusal;
+  }
+  fs.fchmodSync(fd, 0o600);
+  return fd;
+}
+
+/**
+ * Opens (appends to) the debug log at `file`: folder 0700, file 0600 (tightened if it existed), never
+ * through a link. Writes are synchronous so that nothing is lost when the process exits right after a
+ * failure.
  */
 export function openDebugLog(file: string, options: DebugLogOptions): DebugLog {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(file, 'a', 0o600);
-  fs.fchmodSync(fd, 0o600);
+  const fd = openLogFile(file);
   const redact = createRedactor(options);
   const now = options.now ?? (() => new Date());
   let open = true;

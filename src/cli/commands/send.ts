@@ -178,15 +178,33 @@ Examples:
     );
 }
 
+/** Opened before anything is queued, so that a folder or an unreadable file is named as such. */
 function openInput(file: string): Readable {
-  if (!fs.existsSync(file)) throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'file' });
-  return fs.createReadStream(file);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw inputError(file, 'file', err);
+  }
+  if (fs.fstatSync(fd).isDirectory()) {
+    fs.closeSync(fd);
+    throw invalid('file', file, 'a message file (or - for standard input), not a folder');
+  }
+  return fs.createReadStream('', { fd });
 }
 
 function readInput(file: string): Buffer {
   try {
     return fs.readFileSync(file);
-  } catch {
-    throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'html-file' });
+  } catch (err) {
+    throw inputError(file, 'html-file', err);
   }
+}
+
+function inputError(file: string, field: string, err: unknown): MailboxError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR') return invalid(field, file, 'a file, not a folder');
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new MailboxError('ENOTFOUND', `no such file: ${file}`, { field });
+  const why = code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new MailboxError('ENOTFOUND', `cannot read ${file}: ${why}`, { field });
 }
