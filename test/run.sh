@@ -32,9 +32,20 @@ report=$(mktemp -t mailbox-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# Skipped tests say why: the reason is in the title of their describe block (or their own), printed
+# once per block, before the one closing line.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = (r.numPendingTests || 0) + (r.numTodoTests || 0);
+  const why = new Map();
+  for (const file of r.testResults) {
+    for (const t of file.assertionResults) {
+      if (!["skipped", "pending", "todo"].includes(t.status)) continue;
+      const key = `${require("path").relative(process.cwd(), file.name)}: ${t.ancestorTitles[0] ?? t.title}`;
+      why.set(key, (why.get(key) || 0) + 1);
+    }
+  }
+  for (const [what, n] of why) console.log(`skipped ${n}: ${what}`);
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 ' "$report" 2>/dev/null || true
 exit "$status"

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import {
   ACCOUNT_TYPES,
+  AUTH_MECHANISMS_BY_TYPE,
   AUTH_METHODS,
   defaultPort,
   parseAddress,
@@ -18,6 +19,7 @@ import {
   parseSecurity,
   parseUser,
   SECURITIES,
+  TOKEN_STORES,
   type Account,
   type AccountInput,
   type AccountType,
@@ -77,7 +79,10 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'security', value: 'security', help: `connection security: ${SECURITIES.join(', ')} (default tls; ssl means tls)`, field: 'security', check: (v) => parseSecurity(v), apply: set('security') },
   { flag: 'auth', value: 'auth', help: `authentication: ${AUTH_METHODS.join(', ')} (default password; none only for smtp)`, field: 'auth', check: (v) => oneOf(v, 'auth', AUTH_METHODS), apply: set('auth') },
   { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
+  { flag: 'auth-mechanism', value: 'name', help: 'log in with this mechanism only: scram-sha-256, cram-md5 (pop3, smtp), plain, login, command (imap LOGIN, pop3 USER/PASS), oauthbearer, xoauth2 (auth oauth2); default: the best the server offers', field: 'authMechanism', clear: 'choose the mechanism automatically again', check: (v) => oneOf(v, 'auth-mechanism', [...new Set(Object.values(AUTH_MECHANISMS_BY_TYPE).flatMap((t) => [...t.password, ...t.oauth2]))]), apply: set('authMechanism') },
   { flag: 'from', value: 'address', help: 'From of sent mail: an address, or a name and address: "Ops Team <ops@example.com>" (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
+  { flag: 'oauth', value: 'profile', help: 'with --auth oauth2: the OAuth 2.0 profile to authorize with (mailbox oauth add); tokens come from mailbox authorize, no secret needed', field: 'oauth', check: (v) => parseName(v), apply: (input, v) => ((input.oauth = v), (input.secret = undefined)) },
+  { flag: 'token-store', value: 'store', help: `with --oauth: where the tokens are kept: ${TOKEN_STORES.join(', ')} (default keychain; file: a 0600 file under the state folder, encrypted when MAILBOX_TOKEN_KEY is set)`, field: 'tokenStore', check: (v) => oneOf(v, 'token-store', TOKEN_STORES), apply: (input, v) => (input.tokenStore = v === 'keychain' ? undefined : v) },
   { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },
   { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },
   { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: (v) => parseCommand(v), secret: (v) => ({ kind: 'command', command: parseCommand(v) }) },
@@ -174,6 +179,12 @@ export function parseAccountFlags(flags: AccountFlagValues, base?: Account): Par
   const input: AccountInput = base ? { ...base, tls: { ...base.tls } } : { tls: {} };
   if (base && flags.security !== undefined && flags.port === undefined && base.port === defaultPort(base.type, base.security)) input.port = undefined;
   if (base && flags.user !== undefined && flags.from === undefined && base.from !== undefined && base.from === base.user) input.from = undefined;
+  // Another authentication, or a secret source of its own, leaves the OAuth profile behind.
+  const oauthGone = (flags.auth !== undefined && String(flags.auth).toLowerCase() !== 'oauth2') || given(flags).some((f) => f.secret);
+  if (base && oauthGone && flags.oauth === undefined) {
+    input.oauth = undefined;
+    input.tokenStore = undefined;
+  }
   const parsed: ParsedAccountFlags = { input, given: new Set() };
   for (const f of given(flags)) {
     const value = flags[keyOf(f)]!;
@@ -209,13 +220,16 @@ function missingField(group: string): string {
   return flags.length === 1 ? `--${flags[0]!.flag}` : `a ${GROUP_NAMES[group]} (${orList(flags.map((f) => flagUsage(f)))})`;
 }
 
-/** Without a terminal nobody can be asked: name every flag a complete account still needs. */
+/**
+ * Without a terminal nobody can be asked: name every flag a complete account still needs, all at
+ * once. Without --type the login is assumed (every type but an SMTP relay needs one).
+ */
 export function missingFlags(input: AccountInput, secret: SecretChoice | 'stdin' | undefined): string[] {
   const missing = (['type', 'name', 'host'] as const).filter((field) => !input[field]);
   const groups: string[] = [...missing];
-  if (input.type && effectiveAuth(input, secret) !== 'none') {
+  if (effectiveAuth(input, secret) !== 'none') {
     if (!input.user) groups.push('user');
-    if (!secret && !input.secret) groups.push('secret');
+    if (!secret && !input.secret && !input.oauth) groups.push(effectiveAuth(input, secret) === 'oauth2' ? 'oauth' : 'secret');
   }
   return groups.map(missingField);
 }

@@ -2,11 +2,11 @@
 import { readAccounts, type AccountStores, type AccountsSnapshot } from '../jobs/accounts/stores.js';
 import { loadProvisioned } from '../store/config-store.js';
 import { resolvePaths, type Paths } from '../store/paths.js';
-import { createSecretStore, type SecretStore } from '../store/secrets.js';
+import type { SecretStore } from '../store/secrets.js';
 import type { Io } from './io.js';
 import { createPrinter, type Printer } from './printer.js';
 import { terminalPrompter, type Prompter } from './prompter.js';
-import { commandStore, type CommandStore } from './stores.js';
+import { cliSecretStore, commandStore, type CommandStore } from './stores.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -40,7 +40,7 @@ export function createContext(io: Io, globals: GlobalOptions): Context {
   const now = () => new Date();
   const store = commandStore(paths, globals.database || io.env.MAILBOX_DATABASE_URL || undefined, now);
   const config = store.config;
-  const secrets = createSecretStore(io.env);
+  const secrets = cliSecretStore(io);
   const accounts: AccountStores = { config, provisioned: () => loadProvisioned(paths.provisionedFile), secrets };
   return {
     io,

@@ -4,7 +4,7 @@ import { CommanderError } from 'commander';
 import { ExitCode, MailboxError } from '../core/errors.js';
 import type { ProgramEnv } from './action.js';
 import { createPrinter } from './printer.js';
-import { buildProgram } from './program.js';
+import { buildProgram, wantsJson } from './program.js';
 
 /** The version in package.json, two folders up from this file in src/cli and in the bundle's dist/cli. */
 function packageVersion(): string {
@@ -17,7 +17,7 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     exitCode: 0,
   };
   guardOutput(proc);
-  const json = proc.argv.includes('--json');
+  const json = wantsJson(proc.argv);
   try {
     const program = await buildProgram(penv, proc.argv, packageVersion());
     await program.parseAsync(proc.argv);
@@ -39,10 +39,19 @@ function guardOutput(proc: NodeJS.Process): void {
   proc.stderr.on('error', () => undefined);
 }
 
+/** Commander's "error: unknown command 'lst'\n(Did you mean list?)" as the message and a hint. */
+function usageErrorJson(text: string) {
+  const [first = '', ...rest] = text.replace(/^error: /, '').split('\n');
+  const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
+  const help = 'mailbox --help lists the commands, mailbox COMMAND --help its options';
+  return { code: 'EUSAGE', exit: ExitCode.usage, message: first, hint: suggestion ? `${suggestion}; ${help}` : help, field: null };
+}
+
 function reportFailure(err: unknown, json: boolean, proc: NodeJS.Process): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
-    if (json) proc.stderr.write(`${JSON.stringify({ error: { code: 'EUSAGE', exit: ExitCode.usage, message: err.message, hint: null, field: null } })}\n`);
+    // Commander printed its text already, except with --json (program.ts): then this is the one report.
+    if (json) proc.stderr.write(`${JSON.stringify({ error: usageErrorJson(err.message) })}\n`);
     return ExitCode.usage;
   }
   const printer = createPrinter({ json, stdout: proc.stdout, stderr: proc.stderr, env: proc.env });

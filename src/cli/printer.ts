@@ -3,10 +3,15 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { Writable } from 'node:stream';
 import { MailboxError } from '../core/errors.js';
 import { errorJson, hintText, type HintContext } from './hints.js';
+import { renderTable, type Column } from './table.js';
 
 export interface Printer {
   readonly json: boolean;
   readonly color: ChalkInstance;
+  /** The terminal's width when stdout is one (and not --json): text is fitted to it, and only then shortened. */
+  readonly width: number | undefined;
+  /** A table fitted to `width`; columns left out to fit are named on stderr. */
+  table(columns: readonly Column[], rows: readonly string[][]): string;
   /** Prints data: JSON when --json, else the text the renderer returns. */
   data(value: unknown, renderText: () => string): void;
   /** A line of text data on stdout (ignored under --json: use data()). */
@@ -18,7 +23,7 @@ export interface Printer {
 
 export interface PrinterOptions {
   json: boolean;
-  stdout: Writable;
+  stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
@@ -33,9 +38,16 @@ function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): 0 | 1 {
 export function createPrinter({ json, stdout, stderr, env }: PrinterOptions): Printer {
   const color = new Chalk({ level: colorLevel(env, stderr.isTTY) });
   const err = (text: string) => stderr.write(`${text}\n`);
+  const width = !json && stdout.isTTY ? stdout.columns || 80 : undefined;
   return {
     json,
     color,
+    width,
+    table(columns, rows) {
+      const { text, dropped } = renderTable(columns, rows, width);
+      if (dropped.length) err(`(left out to fit: ${dropped.join(', ')}; --json has every field)`);
+      return text;
+    },
     data(value, renderText) {
       if (json) stdout.write(`${JSON.stringify(value, null, 2)}\n`);
       else {
@@ -62,12 +74,4 @@ export function createPrinter({ json, stdout, stderr, env }: PrinterOptions): Pr
       if (hint) err(`hint: ${hint}`);
     },
   };
-}
-
-/** Plain text table: columns padded to their widest cell; nothing at all without rows. */
-export function table(headers: string[], rows: string[][]): string {
-  if (rows.length === 0) return '';
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [fmt(headers), ...rows.map(fmt)].join('\n');
 }

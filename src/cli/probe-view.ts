@@ -3,36 +3,73 @@
 import type { ChalkInstance } from 'chalk';
 import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
-import type { ProbeResult } from '../protocols/probe/index.js';
+import type { ProbeResult, StageName } from '../protocols/probe/index.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
 import { dnsOf } from './network.js';
+import { tokenRefusalHint, type Credential } from '../jobs/credentials.js';
+import { tokenStage } from '../jobs/oauth/token-stage.js';
+import { credentialsOf } from './oauth-wiring.js';
 
 export interface ProbeRunOptions {
   timeoutMs?: number;
   sendTo?: string;
   /** The secret to use instead of the account's stored source (add/edit test a secret not yet saved). */
   secret?: string;
+  /** Stop (successfully) before this stage: authorize logs in once and stops there. */
+  stopBefore?: StageName;
 }
 
 /** Probes `account`, writing its debug log when the account's debug flag is on. */
 export async function runProbe(ctx: Context, account: Account, options: ProbeRunOptions = {}): Promise<ProbeResult> {
+  const credentials = credentialsOf(ctx);
+  let used: Credential | undefined;
+  // A password command is bounded by the test's --timeout, as the servers are.
+  const first = await probeOnce(ctx, account, options, (signal) => credentials.get(account, signal, options.timeoutMs), (c) => (used = c));
+  // A cached access token the server refused: refreshed once and tested again, as run would.
+  if (first.ok || first.stages.at(-1)?.name !== 'login' || options.secret !== undefined) return first;
+  const again = await credentials.retry(account, used, new MailboxError(first.error!.code, first.error!.message)).catch(() => undefined);
+  if (!again) return tokenWords(first, account, used);
+  const second = await probeOnce(ctx, account, options, async () => again, () => undefined);
+  second.warnings.unshift('the server refused the cached access token; it was refreshed and the account tested again');
+  return tokenWords(second, account, again);
+}
+
+/** A login refused with a token from the token manager: the hint is about tokens, not a password. */
+function tokenWords(result: ProbeResult, account: Account, used: Credential | undefined): ProbeResult {
+  if (!used?.token || result.error?.code !== 'EAUTH' || result.stages.at(-1)?.name !== 'login') return result;
+  return { ...result, error: { ...result.error, hint: tokenRefusalHint(account), fixes: undefined } };
+}
+
+async function probeOnce(ctx: Context, account: Account, options: ProbeRunOptions, credential: (signal?: AbortSignal) => Promise<Credential | undefined>, onCredential: (c: Credential | undefined) => void): Promise<ProbeResult> {
   const [{ probeAccount }, { openDebugLog, debugLogPath }] = await Promise.all([import('../protocols/probe/index.js'), import('../protocols/debug-log.js')]);
   const debugLog = account.debug
     ? openDebugLog(debugLogPath(ctx.paths.logDir, account.name), { protocol: account.type, secrets: options.secret ? [options.secret] : [], user: account.user, account: account.name })
     : undefined;
+  const resolve = async (signal?: AbortSignal): Promise<Credential> => {
+    if (options.secret !== undefined) return { secret: options.secret };
+    const found = await credential(signal);
+    onCredential(found);
+    if (!found) throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
+    return found;
+  };
   try {
     return await probeAccount(account, {
       timeoutMs: options.timeoutMs,
       sendTo: options.sendTo,
+      stopBefore: options.stopBefore,
       debugLog,
       now: ctx.now,
       lookup: dnsOf(ctx.env).lookup,
-      secret: async () => {
-        if (options.secret !== undefined) return options.secret;
-        if (!account.secret) throw new MailboxError('ESECRET', `account ${account.name} has no secret source`, { hint: 'set one', fixes: [{ field: 'password' }], account: account.name });
-        return ctx.secrets.resolve(account.secret, account.name);
-      },
+      secret: async () => (await resolve()).secret,
+      ...(account.auth === 'oauth2'
+        ? {
+            token: async (signal: AbortSignal) => {
+              const found = await resolve(signal);
+              return { value: found.secret, ...tokenStage(account, found, ctx.now()) };
+            },
+          }
+        : {}),
     });
   } finally {
     debugLog?.close();

@@ -1,7 +1,7 @@
 // The command table: every command's name, its one-line summary, and the module that declares and
 // runs it (commands/NAME.ts, a RegisterCommand). A module is imported only when its command runs, so
 // start-up pays for one command, not for all of them; heavy libraries load inside the actions.
-import { Command } from 'commander';
+import { Command, type Option } from 'commander';
 import type { ProgramEnv, RegisterCommand } from './action.js';
 
 interface CommandEntry {
@@ -20,6 +20,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   export: { summary: 'print your accounts and filters as JSON (secret references only), for apply or provisioned.json', load: () => import('./commands/export.js') },
   apply: { summary: 'make your accounts and filters match a document (as printed by export)', load: () => import('./commands/apply.js') },
   filter: { summary: 'address filters: who may send to us (inbound), who may receive from us (outbound)', load: () => import('./commands/filter.js') },
+  oauth: { summary: 'OAuth 2.0 profiles: a provider and an app registration that accounts authorize with', load: () => import('./commands/oauth.js') },
+  authorize: { summary: 'get the OAuth 2.0 tokens of an account (device, browser or client credentials flow)', load: () => import('./commands/authorize.js') },
   discover: { summary: 'find the servers of an email address (presets, autoconfig, ISPDB, MX, SRV), each verified', load: () => import('./commands/discover.js') },
   test: { summary: 'test accounts against their servers, stage by stage', load: () => import('./commands/test.js') },
   run: { summary: 'run the reader and sender in the foreground: new mail into the local store, the queue out', load: () => import('./commands/run.js') },
@@ -29,6 +31,16 @@ const COMMANDS: Record<string, CommandEntry> = {
   db: { summary: 'the PostgreSQL store: db migrate creates or upgrades its schema, db status shows it', load: () => import('./commands/db.js') },
   'migrate-store': { summary: 'copy the local store (accounts, filters, mail, queue, seen state) into a database', load: () => import('./commands/migrate-store.js') },
 };
+
+/** The program's options a command's help lists: --json and --home (--version is the program's alone). */
+function globalOptions(command: Command): Option[] {
+  return command.parent ? [...globalOptions(command.parent), ...command.parent.options.filter((o) => !o.hidden && o.long !== '--version')] : [];
+}
+
+/** --json anywhere on the command line (commander takes it before or after the command). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
 
 function isCommand(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
@@ -41,16 +53,24 @@ function isCommand(name: string): boolean {
  * to, at that moment.
  */
 export async function buildProgram(penv: ProgramEnv, argv: readonly string[], version: string): Promise<Command> {
+  // With --json, main() prints a usage error once, as JSON: commander's own text stays silent.
+  const json = wantsJson(argv);
   const program = new Command('mailbox')
     .description('Configure, test and run POP3, IMAP and SMTP email accounts.')
     .version(version, '-V, --version')
     .option('--json', 'print data as JSON on stdout (messages stay on stderr)')
     .option('--database <url>', 'keep everything in this PostgreSQL database (default: $MAILBOX_DATABASE_URL, else local files)')
     .option('--home <dir>', 'keep all files under DIR (default: $MAILBOX_HOME, else XDG folders)')
-    .showHelpAfterError('(run with --help for usage)')
-    // Inherited by every subcommand added below: usage errors become exit 64 in main().
+    .showHelpAfterError(json ? false : '(run with --help for usage)')
+    // Inherited by every subcommand added below: usage errors become exit 64 in main(), and each
+    // command's help lists --json and --home too.
     .exitOverride()
-    .configureOutput({ writeOut: (s) => penv.io.stdout.write(s), writeErr: (s) => penv.io.stderr.write(s) })
+    .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: globalOptions })
+    .configureOutput({
+      writeOut: (s) => penv.io.stdout.write(s),
+      writeErr: (s) => penv.io.stderr.write(s),
+      outputError: (s, write) => (json ? undefined : write(s)),
+    })
     .addHelpText(
       'after',
       `

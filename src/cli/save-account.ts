@@ -4,14 +4,18 @@
 import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 import type { ConnectionCheck, SaveOutcome } from '../jobs/accounts/save.js';
+import type { ProbeResult } from '../protocols/probe/index.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
-import { accountJson } from './account-json.js';
+import { accountJson, secretWords } from './account-json.js';
+import { choiceWarning } from './choice-warnings.js';
 import { parseStdinSecret, type AccountCommand } from './account-flags.js';
 import { reportCleanup, reportDeactivated } from './account-report.js';
 import type { Context } from './context.js';
 import { hintText, type HintContext } from './hints.js';
 import { readAll } from './io.js';
+import { tokenStoresOf } from './oauth-wiring.js';
 import { probeJson, renderProbe, runProbe } from './probe-view.js';
+import { spin } from './spinner.js';
 
 /**
  * --password-stdin reads standard input when it is no terminal; on a terminal the password is asked
@@ -22,36 +26,74 @@ export async function readStdinSecret(ctx: Context, secret: SecretChoice | 'stdi
   return { kind: 'keychain', secret: parseStdinSecret(await readAll(ctx.io.stdin), command) };
 }
 
-/** The account's own secret, for a test before saving: a failure says how to save untested. */
-async function storedSecret(ctx: Context, account: Account, hints: HintContext): Promise<string | undefined> {
+export interface CheckOptions {
+  /** How the fixes of a failure are worded (add, or edit of NAME). */
+  hints: HintContext;
+  /** On a terminal, and not --yes: a failed test asks whether to save anyway. */
+  askOnFailure: boolean;
+}
+
+/**
+ * The account's own secret, for a test before saving. When it cannot be had (an environment variable
+ * not set, a command that fails) the test cannot run: a failure like any other, worded so that the
+ * user knows how to save without it.
+ */
+async function storedSecret(ctx: Context, account: Account, options: CheckOptions): Promise<string | undefined> {
   if (account.auth === 'none' || !account.secret) return undefined;
   try {
     return await ctx.secrets.resolve(account.secret, account.name);
   } catch (err) {
     if (!(err instanceof MailboxError)) throw err;
-    const hint = hintText(err, hints);
+    const hint = hintText(err, options.hints);
     throw new MailboxError(err.code, `${err.message} (needed to test the connection before saving)`, {
-      hint: `${hint ? `${hint}; or ` : ''}save without testing: --no-test`,
+      hint: options.askOnFailure ? (hint ?? undefined) : `${hint ? `${hint}; or ` : ''}save without testing: --no-test`,
       cause: err,
     });
   }
 }
 
+/** Runs `work` under a spinner that names the server, on a terminal only (never with --json). */
+async function withSpinner<T>(ctx: Context, account: Account, work: () => Promise<T>): Promise<T> {
+  if (ctx.out.json || !ctx.io.stderr.isTTY) return work();
+  const spinner = spin(ctx.io.stderr, () => `testing the connection to ${account.host}:${account.port} (${account.type}, ${account.security})`);
+  try {
+    return await work();
+  } finally {
+    spinner.stop();
+  }
+}
+
 /** The staged probe of `mailbox test`, run by the use case before it saves. */
-export function connectionCheck(ctx: Context, hints: HintContext): ConnectionCheck {
+export function connectionCheck(ctx: Context, options: CheckOptions): ConnectionCheck {
+  const { hints } = options;
+  const failed = async (account: Account, code: string, exitCode: number) => {
+    if (!options.askOnFailure) return { save: false, exitCode };
+    const save = await ctx.prompter.confirm({ message: `The connection test of ${account.name} failed (${code}). Save the account anyway?`, default: false });
+    return save ? { save: true, exitCode: 0 } : { save: false, exitCode };
+  };
   return async (account, typed) => {
-    const result = await runProbe(ctx, account, { secret: typed ?? (await storedSecret(ctx, account, hints)) });
+    // An account with an OAuth profile has no tokens before its first authorization: nothing to test yet.
+    if (account.oauth && !(await tokenStoresOf(ctx).of(account.tokenStore).load(account.name).catch(() => undefined))) {
+      ctx.out.info(`account ${account.name} is not authorized yet, so its login was not tested: mailbox authorize ${account.name} authorizes it and tests the login`);
+      return { save: true, exitCode: 0 };
+    }
+    let result: ProbeResult;
+    try {
+      result = await withSpinner(ctx, account, async () => runProbe(ctx, account, { secret: typed ?? (await storedSecret(ctx, account, options)) }));
+    } catch (err) {
+      // The test could not even start: on a terminal that is a failed test like the others (asked
+      // about), so the wizard's answers are not thrown away; otherwise the error ends the command.
+      if (!(err instanceof MailboxError) || !options.askOnFailure) throw err;
+      ctx.out.error(err, hints);
+      return failed(account, err.code, err.exitCode);
+    }
     for (const warning of result.warnings) ctx.out.warn(`account ${account.name}: ${warning}`);
     if (result.ok) {
       ctx.out.info(`connection test of ${account.name}: ok (${result.ms} ms)`);
       return { save: true, exitCode: 0 };
     }
     ctx.out.info(ctx.out.json ? JSON.stringify({ test: probeJson(result, hints) }) : renderProbe(result, ctx.out.color, hints));
-    if (ctx.interactive) {
-      const save = await ctx.prompter.confirm({ message: `The connection test of ${account.name} failed (${result.error!.code}). Save the account anyway?`, default: false });
-      if (save) return { save: true, exitCode: 0 };
-    }
-    return { save: false, exitCode: result.exitCode };
+    return failed(account, result.error!.code, result.exitCode);
   };
 }
 
@@ -63,7 +105,8 @@ export function printSaveOutcome(ctx: Context, outcome: SaveOutcome, command: Ac
     ctx.out.data({ account: accountJson(account), changes, deactivated: [], warnings: [] }, () => '');
     return 0;
   }
-  for (const w of outcome.warnings) ctx.out.warn(w);
+  const warnings = outcome.weakChoices.map((c) => choiceWarning(c, 'flags'));
+  for (const w of warnings) ctx.out.warn(w);
   if (outcome.status === 'test-failed') {
     ctx.out.info(`account ${account.name} was not saved (run again with --no-test to save it untested)`);
     return outcome.exitCode;
@@ -72,7 +115,9 @@ export function printSaveOutcome(ctx: Context, outcome: SaveOutcome, command: Ac
   if (command === 'edit') ctx.out.info(`updated ${account.type} account ${account.name} (${state}): ${changes.join(', ')}`);
   else ctx.out.info(`added ${account.type} account ${account.name} (${state})`);
   reportDeactivated(ctx.out, outcome.deactivated);
+  // An edit that switched or dropped the source: the entry it no longer uses is deleted; say so.
+  for (const c of outcome.cleanup) if (c.removed) ctx.out.info(`account ${c.account}: deleted its ${secretWords(c.ref)} (no longer used)`);
   reportCleanup(ctx.out, outcome.cleanup);
-  ctx.out.data({ account: accountJson(account), ...(command === 'edit' ? { changes } : {}), deactivated: outcome.deactivated, warnings: outcome.warnings }, () => '');
+  ctx.out.data({ account: accountJson(account), ...(command === 'edit' ? { changes } : {}), deactivated: outcome.deactivated, warnings }, () => '');
   return 0;
 }

@@ -1,10 +1,13 @@
 // The store of a command, chosen once from --database / MAILBOX_DATABASE_URL (else the local files)
 // and opened lazily (commands that never touch mail do not load it), with this process's facts for
 // the run lock. The context takes its config store from here; action() closes it when the command ends.
+// And the secret store, with the process control its password commands need.
 import { ConfigStore } from '../store/config-store.js';
 import type { Paths } from '../store/paths.js';
+import { createSecretStore, type CommandSecretStore } from '../store/secrets.js';
 import type { ConfigStorage, Stores } from '../store/types.js';
 import type { Context } from './context.js';
+import type { Io } from './io.js';
 
 /** Whether a process exists (EPERM: it exists but belongs to someone else). */
 export function isAlive(pid: number): boolean {
@@ -49,4 +52,23 @@ export function commandStore(paths: Paths, database: string | undefined, now: ()
 
 export function openCommandStores(ctx: Context): Promise<Stores> {
   return ctx.store.open();
+}
+
+/**
+ * The secret store of a command. A password command runs in its own process group, out of reach of
+ * the terminal's Ctrl-C: whatever way this process ends, its groups are killed. Its error output is
+ * shown only on a terminal, never kept.
+ */
+export function cliSecretStore(io: Io): CommandSecretStore {
+  let watching = false;
+  const store = createSecretStore(io.env, {
+    killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
+    stderr: io.stderr.isTTY ? (account, text) => io.stderr.write(`password command of ${account}, error output:\n${text.replace(/^/gm, '  ')}\n`) : undefined,
+    started: () => {
+      if (watching) return;
+      watching = true;
+      process.once('exit', () => store.stopCommands());
+    },
+  });
+  return store;
 }

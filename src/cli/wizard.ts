@@ -22,13 +22,15 @@ import {
 } from '../core/account.js';
 import type { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
+import type { OAuthProfile, TokenStoreKind } from '../core/oauth.js';
 import { assertNameFree, directionOf } from '../core/rules.js';
 import { isAddress, oneOf, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 import type { AccountsSnapshot } from '../jobs/accounts/stores.js';
 import type { Candidate } from '../protocols/discovery/index.js';
 import { checkCaFile } from '../store/ca-file.js';
-import { secretSource } from './account-json.js';
+import { secretJson } from './account-json.js';
+import { fetchServerCertificate, type CertificateTarget, type ServerCertificate } from './server-certificate.js';
 import { effectiveAuth } from './account-flags.js';
 import type { Context } from './context.js';
 import { applyCandidate, candidateTitle, parseDiscoverAddress, runDiscovery, suggestedName } from './discovery-view.js';
@@ -49,8 +51,14 @@ export interface WizardOptions {
   /** --yes: take every default without asking; still asks what has no default. */
   acceptDefaults: boolean;
   probeKeychain: () => Promise<MailboxError | undefined>;
+  /** The certificate the server presents (not trusted: shown so that the user can pin it). */
+  fetchCertificate: (account: CertificateTarget) => Promise<ServerCertificate>;
   warn: (message: string) => void;
+  /** A line of information between questions (stderr). */
+  info: (message: string) => void;
   cwd: string;
+  /** The OAuth 2.0 profiles an oauth2 account can name. */
+  profiles?: readonly OAuthProfile[];
   /** Add: the verified servers of an address, best first; the wizard starts from the address. */
   discover?: (address: string, type?: AccountType) => Promise<Candidate[]>;
 }
@@ -80,7 +88,7 @@ function validator(parse: (value: string) => unknown): Validate {
 
 const SECURITY_CHOICES: Choice<Security>[] = [
   { value: 'tls', name: 'tls (SSL/TLS from the first byte, recommended)' },
-  { value: 'starttls', name: 'starttls (plain connection upgraded to TLS: may expose data)' },
+  { value: 'starttls', name: 'starttls (starts plain, encrypted after STARTTLS before the login)' },
   { value: 'none', name: 'none (no encryption: exposes data and passwords)' },
 ];
 
@@ -135,7 +143,7 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
   if (ask('auth', true)) {
     const choices: Choice<AuthMethod>[] = [
       { value: 'password', name: 'password' },
-      { value: 'oauth2', name: 'oauth2 (an access token from a secret source)' },
+      { value: 'oauth2', name: 'oauth2 (OAuth 2.0: Microsoft 365, Google; authorized in the browser or with a code)' },
     ];
     if (type === 'smtp' && !secretGiven) choices.push({ value: 'none', name: 'none (relay without login)' });
     input.auth = await p.select<AuthMethod>({ message: 'Authentication', choices, default: (input.auth as AuthMethod | undefined) ?? 'password' });
@@ -149,7 +157,8 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     if (ask('user', Boolean(input.user))) {
       input.user = await p.input({ message: 'User name', default: str(input.user), validate: validator(parseUser) });
     }
-    secret = await askSecret(o, auth);
+    const oauth = auth === 'oauth2' && !secretGiven ? await askOAuth(o, input, ask) : false;
+    if (!oauth) secret = await askSecret(o, auth);
   }
 
   // --yes asks the From only when there is no default: a user that is not an address gives none.
@@ -171,6 +180,49 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     await askAdvanced(o, input, type, security, tls);
   }
   return { input, secret };
+}
+
+const FETCHED = '.fetched-elsewhere';
+
+/**
+ * OAuth 2.0: the profile to authorize with (the tokens come from mailbox authorize, no secret asked),
+ * and where its tokens are kept; or an access token fetched by another tool, from a secret source.
+ * Returns false for the latter.
+ */
+async function askOAuth(o: WizardOptions, input: AccountInput, ask: (field: string, hasDefault: boolean) => boolean): Promise<boolean> {
+  const p = o.prompter;
+  const profiles = o.profiles ?? [];
+  if (ask('oauth', Boolean(input.oauth))) {
+    if (profiles.length === 0) o.warn('no OAuth profiles yet: mailbox oauth add NAME --provider microsoft|google|generic --client-id ID creates one (then mailbox edit NAME --oauth PROFILE)');
+    const choice = await p.select<string>({
+      message: 'OAuth 2.0 profile',
+      choices: [
+        ...profiles.map((pr) => ({ value: pr.name, name: `${pr.name} (${pr.provider}, client ${pr.clientId})` })),
+        { value: FETCHED, name: 'none: an access token fetched by another tool, from a secret source' },
+      ],
+      default: str(input.oauth) ?? profiles[0]?.name ?? FETCHED,
+    });
+    input.oauth = choice === FETCHED ? undefined : choice;
+  }
+  if (!input.oauth) {
+    input.tokenStore = undefined;
+    return false;
+  }
+  input.secret = undefined;
+  if (ask('tokenStore', true)) {
+    const down = await o.probeKeychain();
+    if (down) o.warn(`${down.message}: the tokens can live in a file under the state folder instead (mode 0600; encrypted when MAILBOX_TOKEN_KEY is set)`);
+    input.tokenStore = await p.select<TokenStoreKind>({
+      message: 'Where to keep the OAuth tokens',
+      choices: [
+        { value: 'keychain', name: `the OS keychain${down ? ' (not answering now)' : ' (recommended)'}` },
+        { value: 'file', name: 'a file under the state folder (headless servers; encrypted with MAILBOX_TOKEN_KEY)' },
+      ],
+      default: (str(input.tokenStore) as TokenStoreKind | undefined) ?? (down ? 'file' : 'keychain'),
+    });
+    if (input.tokenStore === 'keychain') input.tokenStore = undefined;
+  }
+  return true;
 }
 
 const BY_HAND = 'by-hand';
@@ -225,36 +277,34 @@ async function askSecret(o: WizardOptions, auth: AuthMethod): Promise<SecretChoi
 
   type Source = 'keep' | 'keychain' | 'env' | 'command';
   const current = o.existing?.secret;
-  let keychainDown: MailboxError | undefined;
-  let takeDefault = o.acceptDefaults;
-  for (;;) {
-    const choices: Choice<Source>[] = [];
-    if (current) {
-      const s = secretSource(current);
-      choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
-    }
-    if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });
-    choices.push({ value: 'env', name: 'read an environment variable at use time' });
-    choices.push({ value: 'command', name: 'run a command that prints it (e.g. pass show mail/work)' });
-    const source = takeDefault ? choices[0]!.value : await p.select<Source>({ message: `${what} source`, choices, default: choices[0]!.value });
-    if (source === 'keep') return undefined;
-    if (source === 'env') {
-      const name = await p.input({ message: 'Environment variable', default: current?.kind === 'env' ? current.name : undefined, validate: validator(parseEnvName) });
-      return { kind: 'env', name: parseEnvName(name) };
-    }
-    if (source === 'command') {
-      const command = await p.input({
-        message: 'Command',
-        default: current?.kind === 'command' ? current.command : undefined,
-        validate: validator((v) => parseCommand(v)),
-      });
-      return { kind: 'command', command };
-    }
-    keychainDown = await o.probeKeychain();
-    if (!keychainDown) return { kind: 'keychain', secret: await askValue() };
-    o.warn(`${keychainDown.message}; choose another source`);
-    takeDefault = false;
+  // Asked before the keychain is offered: one that does not answer is neither offered nor recommended.
+  const keychainDown = await o.probeKeychain();
+  if (keychainDown) o.warn(`${keychainDown.message}: choose another source${keychainDown.hint ? ` (${keychainDown.hint})` : ''}`);
+  const choices: Choice<Source>[] = [];
+  if (current) {
+    const s = secretJson(current);
+    choices.push({ value: 'keep', name: `keep the current one (${s.kind} ${s.ref})` });
   }
+  if (!keychainDown) choices.push({ value: 'keychain', name: 'type it now; kept in the OS keychain (recommended)' });
+  choices.push({ value: 'env', name: 'read an environment variable at use time' });
+  choices.push({ value: 'command', name: 'run a command that prints it (e.g. pass show mail/work)' });
+  // --yes takes the first choice when it needs no more answers: keep, or the keychain.
+  const takeDefault = o.acceptDefaults && (choices[0]!.value === 'keep' || choices[0]!.value === 'keychain');
+  const source = takeDefault ? choices[0]!.value : await p.select<Source>({ message: `${what} source`, choices, default: choices[0]!.value });
+  if (source === 'keep') return undefined;
+  if (source === 'env') {
+    const name = await p.input({ message: 'Environment variable', default: current?.kind === 'env' ? current.name : undefined, validate: validator(parseEnvName) });
+    return { kind: 'env', name: parseEnvName(name) };
+  }
+  if (source === 'command') {
+    const command = await p.input({
+      message: 'Command',
+      default: current?.kind === 'command' ? current.command : undefined,
+      validate: validator((v) => parseCommand(v)),
+    });
+    return { kind: 'command', command };
+  }
+  return { kind: 'keychain', secret: await askValue() };
 }
 
 async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, tls: TlsTrust): Promise<void> {
@@ -316,11 +366,35 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       const file = await p.input({ message: 'CA certificate file', default: o.existing?.tls.ca, validate: validator((v) => checkCaFile(v, o.cwd)) });
       tls.ca = await checkCaFile(file, o.cwd);
     } else if (trust === 'fingerprint') {
-      const pin = await p.input({ message: 'SHA-256 fingerprint', default: o.existing?.tls.fingerprint, validate: validator((v) => parseFingerprint(v)) });
+      // An existing pin stays the default: Enter must never swap it for whatever answers now.
+      const pinned = o.existing?.tls.fingerprint;
+      const presented = await serverFingerprint(o, input, type, security, pinned);
+      const pin = await p.input({ message: 'SHA-256 fingerprint', default: pinned ?? presented, validate: validator((v) => parseFingerprint(v)) });
       tls.fingerprint = parseFingerprint(pin);
     } else if (trust === 'insecure') {
       tls.insecure = true;
     }
+  }
+}
+
+/**
+ * The fingerprint of the certificate the server presents now, shown before the pin is asked for and
+ * offered as its default. Fetched without trusting it: the user compares it with one known to be
+ * right before pinning it.
+ */
+async function serverFingerprint(o: WizardOptions, input: AccountInput, type: AccountType, security: Security, pinned: string | undefined): Promise<string | undefined> {
+  const target: CertificateTarget = { name: str(input.name) ?? 'new', type, host: parseHost(input.host), port: input.port === undefined ? defaultPort(type, security) : parsePort(input.port), security };
+  o.info(`fetching the certificate of ${target.host}:${target.port}...`);
+  try {
+    const cert = await o.fetchCertificate(target);
+    o.info(`${target.host}:${target.port} presents ${cert.subject}, issued by ${cert.issuer}, expires ${cert.expires.slice(0, 10)}`);
+    o.info(`SHA-256 ${cert.fingerprint}`);
+    if (pinned) o.info(pinned === cert.fingerprint ? 'it matches the current pin' : `it differs from the current pin ${pinned}`);
+    else o.info('pin it only if it matches the fingerprint your administrator or provider gives you');
+    return cert.fingerprint;
+  } catch (err) {
+    o.warn(`could not fetch the server's certificate (${(err as Error).message}); type the fingerprint`);
+    return undefined;
   }
 }
 
@@ -334,8 +408,11 @@ export function askOnTerminal(
     prompter: ctx.prompter,
     accounts: o.snapshot.accounts,
     filters: o.snapshot.filters,
+    profiles: o.snapshot.profiles,
     probeKeychain: () => ctx.secrets.probeKeychain(),
+    fetchCertificate: fetchServerCertificate,
     warn: (m) => ctx.out.warn(m),
+    info: (m) => ctx.out.info(m),
     cwd: ctx.cwd,
     discover: o.existing ? undefined : async (address, type) => (await runDiscovery(ctx, address, { verify: true, types: type ? [type] : undefined })).candidates.filter((c) => c.verified === true),
   });

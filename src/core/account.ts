@@ -10,6 +10,21 @@ export const AUTH_METHODS = ['none', 'password', 'oauth2'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
 export type Security = (typeof SECURITIES)[number];
 export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** Where an OAuth 2.0 account's tokens are kept: the OS keychain (default), or a 0600 file under the state folder. */
+export const TOKEN_STORES = ['keychain', 'file'] as const;
+export type TokenStoreKind = (typeof TOKEN_STORES)[number];
+
+/**
+ * The login mechanisms an account may insist on (as swaks --auth and msmtp's auth): SASL mechanisms,
+ * and `command` for the protocol's own login command (IMAP LOGIN, POP3 USER/PASS). Without one the
+ * choice is automatic. What each type can do with each authentication, most preferred first:
+ */
+export const AUTH_MECHANISMS_BY_TYPE = {
+  imap: { password: ['plain', 'login', 'command'], oauth2: ['oauthbearer', 'xoauth2'] },
+  pop3: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login', 'command'], oauth2: ['oauthbearer', 'xoauth2'] },
+  smtp: { password: ['scram-sha-256', 'cram-md5', 'plain', 'login'], oauth2: ['oauthbearer', 'xoauth2'] },
+} as const;
+export type AuthMechanism = (typeof AUTH_MECHANISMS_BY_TYPE)[AccountType][Exclude<AuthMethod, 'none'>][number];
 
 /** Where a secret lives. The config holds only this reference, never the secret itself. */
 export type SecretRef =
@@ -61,11 +76,18 @@ export interface Account {
   security: Security;
   auth: AuthMethod;
   user?: string;
+  /** A password (or, for oauth2 without a profile, an access token fetched elsewhere). */
   secret?: SecretRef;
+  /** OAuth 2.0: the profile the account authorizes with (tokens from the token manager, no secret). */
+  oauth?: string;
+  /** OAuth 2.0 with a profile: where its tokens are kept; absent means the keychain. */
+  tokenStore?: TokenStoreKind;
   /** SMTP only: the From address of queued mail. */
   from?: string;
   active: boolean;
   debug: boolean;
+  /** The login mechanism to insist on; absent: chosen from what the server offers. */
+  authMechanism?: AuthMechanism;
   /** Name of an address filter; absent means the default filter of the direction. */
   filter?: string;
   /** IMAP only: the folder read. */
@@ -258,12 +280,27 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     if (isIncoming(type)) throw invalid('auth', auth, `password or oauth2 (a ${type} server always needs a login)`);
   } else {
     if (!given(input.user)) throw new MailboxError('EVALUE', `missing user: auth ${auth} needs a user name`, { field: 'user' });
-    if (input.secret === undefined || input.secret === null) {
-      throw new MailboxError('EVALUE', `missing password: auth ${auth} needs a secret source (keychain, env or command)`, { field: 'password' });
-    }
     account.user = parseUser(input.user);
-    account.secret = parseSecretRef(input.secret, 'password');
+    const hasSecret = input.secret !== undefined && input.secret !== null;
+    if (auth === 'oauth2' && given(input.oauth)) {
+      // The token manager gets the token: a secret source beside the profile would be a second truth.
+      if (hasSecret) throw invalid('oauth', input.oauth, 'either an OAuth profile or a secret source (an access token fetched elsewhere), not both');
+      account.oauth = parseName(input.oauth);
+      if (given(input.tokenStore)) account.tokenStore = oneOf(input.tokenStore, 'token-store', TOKEN_STORES);
+    } else {
+      if (!hasSecret) {
+        const what = auth === 'oauth2' ? 'an OAuth profile (mailbox oauth add) or a secret source for the access token' : 'a secret source (keychain, env or command)';
+        throw new MailboxError('EVALUE', `missing ${auth === 'oauth2' ? 'oauth' : 'password'}: auth ${auth} needs ${what}`, { field: auth === 'oauth2' ? 'oauth' : 'password' });
+      }
+      account.secret = parseSecretRef(input.secret, 'password');
+    }
   }
+  if (!account.oauth) {
+    for (const field of ['oauth', 'tokenStore'] as const) {
+      if (given(input[field])) throw invalid(field === 'oauth' ? 'oauth' : 'token-store', input[field], 'nothing: it applies to accounts with auth oauth2 and an OAuth profile only');
+    }
+  }
+  if (given(input.authMechanism)) account.authMechanism = parseAuthMechanism(String(input.authMechanism).trim(), type, auth);
 
   if (type === 'smtp') {
     if (given(input.from)) account.from = parseAddress(input.from);
@@ -289,6 +326,15 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     }
   }
   return account;
+}
+
+/** A login mechanism this type of account can use with this authentication. */
+function parseAuthMechanism(value: string, type: AccountType, auth: AuthMethod): AuthMechanism {
+  if (auth === 'none') throw invalid('auth-mechanism', value, 'nothing: an account with auth none does not log in');
+  const allowed: readonly AuthMechanism[] = AUTH_MECHANISMS_BY_TYPE[type][auth];
+  const name = value.toLowerCase();
+  if (!(allowed as readonly string[]).includes(name)) throw invalid('auth-mechanism', value, `one of ${allowed.join(', ')} for ${type === 'pop3' ? 'a' : 'an'} ${type} account with auth ${auth} (or none, to choose automatically)`);
+  return name as AuthMechanism;
 }
 
 function parseTlsTrust(value: unknown): TlsTrust {

@@ -2,6 +2,7 @@
 import { parseAccount, type Account, type AccountInput } from './account.js';
 import { MailboxError, shown } from './errors.js';
 import { parseFilter, type AddressFilter } from './filter.js';
+import { parseOAuthProfile, type OAuthProfile, type OAuthProfileInput } from './oauth.js';
 
 const CONFIG_VERSION = 1;
 
@@ -11,12 +12,27 @@ export interface Config {
   filters: AddressFilter[];
   /** The user's on/off choice for provisioned accounts, by lower-cased name. */
   provisionedActive: Record<string, boolean>;
+  /** OAuth 2.0 profiles; absent when there are none (files written before profiles existed stay as they were). */
+  oauthProfiles?: OAuthProfile[];
 }
 
 /** What `mailbox export` prints and `apply` and provisioned.json read. */
 export interface AccountsDocument {
   accounts: Account[];
   filters: AddressFilter[];
+  /** Absent when there are none. */
+  oauthProfiles?: OAuthProfile[];
+}
+
+/** The OAuth 2.0 profiles of a config or document. */
+export function profilesOf(doc: Pick<AccountsDocument, 'oauthProfiles'>): OAuthProfile[] {
+  return doc.oauthProfiles ?? [];
+}
+
+/** `doc` with these profiles: the key left out when there are none. */
+export function withProfiles<T extends Pick<AccountsDocument, 'oauthProfiles'>>(doc: T, profiles: OAuthProfile[]): T {
+  const { oauthProfiles: _old, ...rest } = doc;
+  return (profiles.length ? { ...rest, oauthProfiles: profiles } : rest) as T;
 }
 
 export function emptyConfig(): Config {
@@ -63,9 +79,11 @@ export function parseAccountsDocument(raw: unknown, source: string): AccountsDoc
   const doc = raw as Record<string, unknown>;
   const accounts = parseEntries(doc.accounts, 'accounts', source, (e) => parseAccount(e as AccountInput, { stored: true }));
   const filters = parseEntries(doc.filters, 'filters', source, parseFilter);
+  const profiles = parseEntries(doc.oauthProfiles, 'oauthProfiles', source, (e) => parseOAuthProfile(e as OAuthProfileInput));
   assertUnique(accounts.map((a) => a.name), 'accounts', source);
   assertUnique(filters.map((f) => f.name), 'filters', source);
-  return { accounts, filters };
+  assertUnique(profiles.map((p) => p.name), 'OAuth profiles', source);
+  return withProfiles<AccountsDocument>({ accounts, filters }, profiles);
 }
 
 export function parseConfig(raw: unknown, source: string): Config {
@@ -81,5 +99,5 @@ export function parseConfig(raw: unknown, source: string): Config {
     if (typeof value !== 'boolean') throw problem(source, `provisionedActive.${shown(name)} must be true or false`);
     provisionedActive[name.toLowerCase()] = value;
   }
-  return { version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive };
+  return withProfiles<Config>({ version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive }, profilesOf(doc));
 }

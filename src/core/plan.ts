@@ -1,7 +1,9 @@
 // `mailbox apply`: the plan that makes the user's store match a document, computed without I/O.
-import { orphanedKeychainRefs, type AccountView, type KeychainRef } from './account.js';
-import type { AccountsDocument, Config } from './config.js';
-import { MailboxError } from './errors.js';
+import { orphanedKeychainRefs, sameSecretRef, type AccountView, type KeychainRef } from './account.js';
+import { profilesOf, withProfiles, type AccountsDocument, type Config } from './config.js';
+import { profilesInEffect } from './oauth.js';
+import { isAddress } from './validate.js';
+import { invalid, MailboxError } from './errors.js';
 import { accountViews, assertFilterFits, assertOneActiveSmtp, assertOneDefaultPerDirection, enforceOneActiveSmtp, filterViews, nameSet, sameName } from './rules.js';
 
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'remove' | 'skip';
@@ -18,6 +20,8 @@ export interface PlanEntry {
 export interface ApplyPlan {
   accounts: PlanEntry[];
   filters: PlanEntry[];
+  /** OAuth 2.0 profiles (empty when neither the store nor the document has any). */
+  oauthProfiles: PlanEntry[];
   /** True when writing `config` changes anything. */
   changed: boolean;
   config: Config;
@@ -101,7 +105,8 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
 
   const filters = mergeEntries(current.filters, doc.filters, provisioned.filters, options.prune);
   const accounts = mergeEntries(current.accounts, doc.accounts, provisioned.accounts, options.prune);
-  let config: Config = { ...current, accounts: accounts.next, filters: filters.next };
+  const profiles = mergeEntries(profilesOf(current), profilesOf(doc), profilesOf(provisioned), options.prune);
+  let config: Config = withProfiles({ ...current, accounts: accounts.next, filters: filters.next }, profiles.next);
 
   // A default filter in the document takes over its direction from the store's, as `filter add --default` does.
   const docFilters = nameSet(doc.filters);
@@ -122,14 +127,22 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   const allFilters = filterViews(config, provisioned.filters);
   assertOneDefaultPerDirection(allFilters, source);
   const docIndex = new Map(doc.accounts.map((a, i) => [a.name.toLowerCase(), i]));
+  const allProfiles = new Map(profilesInEffect(profilesOf(config), profilesOf(provisioned)).map((p) => [p.name.toLowerCase(), p]));
   for (const account of config.accounts) {
     try {
       assertFilterFits(allFilters, account);
+      const profile = account.oauth ? allProfiles.get(account.oauth.toLowerCase()) : undefined;
+      if (account.oauth && !profile) {
+        throw new MailboxError('EVALUE', `the OAuth profile ${account.oauth} does not exist`, { field: 'oauth', hint: 'add the profile to the file (oauthProfiles), or name another one' });
+      }
+      if (profile && profile.provider !== 'generic' && !isAddress(account.user ?? '')) {
+        throw invalid('user', account.user, `the mailbox address (me@example.com): ${profile.provider} accounts log in with OAuth 2.0 as the address`);
+      }
     } catch (err) {
       if (!(err instanceof MailboxError)) throw err;
       const index = docIndex.get(account.name.toLowerCase()) ?? -1;
       const where = index >= 0 ? `accounts[${index}] (${account.name})` : `account ${account.name} (not in the file)`;
-      throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: 'filter', hint: err.hint });
+      throw new MailboxError('EVALUE', `${source}: ${where}: ${err.message}`, { field: err.field ?? 'filter', hint: err.hint });
     }
   }
 
@@ -148,11 +161,17 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   }
 
   const orphanedSecrets = orphanedKeychainRefs(current.accounts, [...config.accounts, ...provisioned.accounts]);
+  // A pruned profile's client secret typed into the keychain, when no remaining profile names it.
+  const named = [...profilesOf(config), ...profilesOf(provisioned)].map((p) => p.clientSecret);
+  for (const { clientSecret } of profiles.removed) {
+    if (clientSecret?.kind === 'keychain' && !named.some((ref) => sameSecretRef(ref, clientSecret))) orphanedSecrets.push(clientSecret);
+  }
 
-  const all = [...accounts.entries, ...filters.entries];
+  const all = [...accounts.entries, ...filters.entries, ...profiles.entries];
   return {
     accounts: accounts.entries,
     filters: filters.entries,
+    oauthProfiles: profiles.entries,
     changed: all.some((e) => e.action !== 'unchanged' && e.action !== 'skip'),
     config,
     orphanedSecrets,

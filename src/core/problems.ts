@@ -9,6 +9,7 @@
 import { missingFrom, type Account, type AccountView } from './account.js';
 import { MailboxError } from './errors.js';
 import type { AddressFilter } from './filter.js';
+import { profileOf, type OAuthProfile } from './oauth.js';
 import { directionOf, nameSet } from './rules.js';
 
 /** The user's entries hidden by a provisioned one of the same name (see rules.hiddenByProvisioned). */
@@ -23,6 +24,8 @@ export interface ProblemInput {
   /** The filters in effect. */
   filters: readonly AddressFilter[];
   hidden?: Hidden;
+  /** The OAuth 2.0 profiles in effect; absent: not checked. */
+  profiles?: readonly OAuthProfile[];
 }
 
 /** Accounts by lower-cased name, each with the first problem found (fix it, and the next one shows). */
@@ -85,6 +88,17 @@ export function filterOf(filters: readonly AddressFilter[], account: FilteredAcc
   return byName.get(account.filter.toLowerCase());
 }
 
+/** An account that names an OAuth profile that does not exist: it cannot get a token. */
+function profileProblem(profiles: readonly OAuthProfile[] | undefined, account: Account): MailboxError | undefined {
+  if (!profiles) return undefined;
+  try {
+    profileOf(profiles, account);
+    return undefined;
+  } catch (err) {
+    return err as MailboxError;
+  }
+}
+
 /** A provisioned account is not the user's to edit: its problem is for the administrator to fix. */
 function administrators(error: MailboxError): MailboxError {
   return new MailboxError(error.code, `${error.message} (a provisioned account)`, {
@@ -124,6 +138,7 @@ export function accountProblems(input: ProblemInput): Problems {
     const noFrom = missingFrom(account);
     const found =
       filterProblem(account, filters, hiddenFilters) ??
+      profileProblem(input.profiles, account) ??
       (noFrom && problem(account.name, `${noFrom.message}: nothing is sent with it until it has one`, noFrom.hint!, noFrom.fixes, 'from'));
     if (found) add(account.name, account.provisioned ? administrators(found) : found);
   }

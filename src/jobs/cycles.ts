@@ -9,7 +9,9 @@ import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
 import type { Incoming } from '../protocols/types.js';
 import type { SecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
-import { emptyResult, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
+import { credentialResolver, explainRefusal, type Credential } from './credentials.js';
+import type { TokenManager } from './oauth/token-manager.js';
+import { emptyResult, type ReadDeps, type ReadOutcome, type ReadProgress, type ReadResult } from './read-common.js';
 import { readImap } from './read-imap.js';
 import { readPop3 } from './read-pop3.js';
 import { sendQueue, type SendSummary } from './sender.js';
@@ -44,13 +46,15 @@ export interface Adapters {
 export interface CycleDeps {
   stores: Stores;
   secrets: Pick<SecretStore, 'resolve'>;
+  /** OAuth 2.0 access tokens of accounts with a profile (the credential resolver asks it). */
+  tokens?: TokenManager;
   adapters: Adapters;
   /** The account's debug log when its debug flag is on (the secret is scrubbed from it). */
   debugLog: (account: Account, secret: string | undefined) => Promise<DebugLog | undefined>;
   clock: () => Date;
   /** Milliseconds from a clock that never jumps. */
   monotonic: () => number;
-  progress?: (account: string, done: number, total: number) => void;
+  progress?: (account: string, progress: ReadProgress) => void;
 }
 
 function asMailboxError(err: unknown): MailboxError {
@@ -83,12 +87,27 @@ function describeSend(s: SendSummary): string {
   return parts.join(', ');
 }
 
-function secretOf(deps: CycleDeps, account: Account): Promise<string | undefined> {
-  return account.secret ? deps.secrets.resolve(account.secret, account.name) : Promise.resolve(undefined);
+/**
+ * Opens with the account's credential; once more with a refreshed token when the server refused an
+ * access token that looked valid. The debug log, opened with the first, learns the second to scrub it.
+ */
+async function openWith<T>(deps: CycleDeps, account: Account, open: (credential: Credential | undefined, debug: DebugLog | undefined) => Promise<T>, onDebug: (debug: DebugLog | undefined) => void, signal: AbortSignal): Promise<T> {
+  const credentials = credentialResolver(deps);
+  const first = await credentials.get(account, signal);
+  const debug = await deps.debugLog(account, first?.secret);
+  onDebug(debug);
+  try {
+    return await open(first, debug);
+  } catch (err) {
+    const again = await credentials.retry(account, first, err);
+    if (!again) throw explainRefusal(account, first, err);
+    debug?.addSecret(again.secret);
+    return open(again, debug).catch((second: unknown) => Promise.reject(explainRefusal(account, again, second)));
+  }
 }
 
 function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
-  const notes = [...r.notes, ...r.tooLarge.map((m) => `message ${m.key} (${m.size} bytes) is over the maximum size of ${account.maxMessageSize} bytes: left on the server`)];
+  const notes = [...r.notes];
   const done = describeRead(r);
   return {
     job: 'read',
@@ -110,9 +129,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   try {
     // Before anything connects: a filter that is named and missing stops the cycle (fail closed).
     const filter = filterOf(filters, account);
-    const secret = await secretOf(deps, account);
-    debug = await deps.debugLog(account, secret);
-    incoming = await deps.adapters.openIncoming(account, { secret: secret ?? '', debug });
+    incoming = await openWith(deps, account, (credential, log) => deps.adapters.openIncoming(account, { secret: credential?.secret ?? '', debug: log }), (log) => (debug = log), signal);
     if (signal.aborted) throw new MailboxError('ETEMPFAIL', 'stopped');
     const readDeps: ReadDeps = {
       stores: deps.stores,
@@ -120,7 +137,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
       clock: deps.clock,
       monotonic: deps.monotonic,
       signal,
-      onProgress: deps.progress ? (done, total) => deps.progress!(account.name, done, total) : undefined,
+      onProgress: deps.progress ? (progress) => deps.progress!(account.name, progress) : undefined,
     };
     const outcome: ReadOutcome = account.type === 'imap' ? await readImap(incoming, account, readDeps) : await readPop3(incoming, account, readDeps);
     if (signal.aborted || outcome.failure !== undefined) incoming.abort();
@@ -136,16 +153,20 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
   }
 }
 
-/** Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when it is empty). */
-export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal): Promise<CycleOutcome | undefined> {
+/**
+ * Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when
+ * it is empty): no SMTP account is active, or the active one (`leftOut`) is not among this run's accounts.
+ */
+export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, leftOut?: string): Promise<CycleOutcome | undefined> {
   if (!smtp) {
     const waiting = (await deps.stores.queue.waiting()).length;
     if (waiting === 0) return undefined;
+    const why = leftOut ? `this run leaves out the active SMTP account ${leftOut}` : 'no SMTP account is active (mailbox activate NAME)';
     return {
       job: 'send',
       account: '-',
       ok: true,
-      summary: `${plural(waiting, 'message')} waiting in the outbox: no SMTP account is active (mailbox activate NAME)`,
+      summary: `${plural(waiting, 'message')} waiting in the outbox: ${why}`,
       counts: { sent: 0, failed: 0, retrying: 0, ignored: 0, waiting },
       error: null,
       notes: [],
@@ -154,18 +175,33 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
   let debug: DebugLog | undefined;
   try {
     const filter = filterOf(filters, smtp);
-    const summary = await sendQueue(smtp, {
-      queue: deps.stores.queue,
-      filter,
-      clock: deps.clock,
-      signal,
-      connect: async () => {
-        const secret = await secretOf(deps, smtp);
-        debug = await deps.debugLog(smtp, secret);
-        return deps.adapters.openOutgoing(smtp, { secret, debug });
-      },
-    });
-    const error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
+    const credentials = credentialResolver(deps);
+    // Resolved only when something is due (connect), as a password always was: an empty queue asks nothing.
+    let used: Credential | undefined;
+    const sendWith = (credential: () => Promise<Credential | undefined>) =>
+      sendQueue(smtp, {
+        queue: deps.stores.queue,
+        filter,
+        clock: deps.clock,
+        signal,
+        connect: async () => {
+          used = await credential();
+          if (debug) debug.addSecret(used?.secret ?? '');
+          else debug = await deps.debugLog(smtp, used?.secret);
+          return deps.adapters.openOutgoing(smtp, { secret: used?.secret, debug });
+        },
+      });
+    let summary = await sendWith(() => credentials.get(smtp, signal));
+    let error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
+    // The server refused an access token that looked valid: what was claimed went back untried, so
+    // one more pass with a refreshed token sends it.
+    const again = error ? await credentials.retry(smtp, used, error) : undefined;
+    if (again) {
+      const retried = await sendWith(async () => again);
+      summary = { ...retried, sent: summary.sent + retried.sent, failed: summary.failed + retried.failed, retrying: summary.retrying + retried.retrying, ignored: summary.ignored + retried.ignored, dropped: [...summary.dropped, ...retried.dropped] };
+      error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
+    }
+    if (error) error = explainRefusal(smtp, used, error) as MailboxError;
     const done = describeSend(summary);
     return {
       job: 'send',

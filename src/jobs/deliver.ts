@@ -216,6 +216,11 @@ export class Deliverer {
     if (this.failure) throw this.failure;
   }
 
+  /** Messages committed so far (stored, or recognised as stored already). */
+  get committed(): number {
+    return this.counts.received + this.counts.ignored + this.counts.duplicate;
+  }
+
   /** Messages started and not yet committed (for deciding when to checkpoint). */
   get pendingCount(): number {
     return this.uncommitted.length;

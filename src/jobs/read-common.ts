@@ -4,6 +4,7 @@ import type { Account } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
+import { summarize } from '../store/message-headers.js';
 import type { Stores } from '../store/types.js';
 import { Deliverer, type DelivererOptions } from './deliver.js';
 
@@ -33,14 +34,21 @@ export interface ReadOutcome {
   failure?: unknown;
 }
 
+/** Progress of a download: what is stored (committed: safe whatever happens next), what was fetched, of how many. */
+export interface ReadProgress {
+  stored: number;
+  fetched: number;
+  total: number;
+}
+
 export interface ReadDeps {
   stores: Pick<Stores, 'incoming' | 'seen' | 'log'>;
   filter?: AddressFilter;
   clock: () => Date;
   /** Milliseconds from a clock that never jumps (for the checkpoint interval). */
   monotonic: () => number;
-  /** Progress of a large download: messages done of the total planned. */
-  onProgress?: (done: number, total: number) => void;
+  /** Progress of a download, after each message fetched. */
+  onProgress?: (progress: ReadProgress) => void;
   /** Stop asked for: finish the message in flight, commit, return. */
   signal?: AbortSignal;
 }
@@ -56,13 +64,13 @@ export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<Del
 /** Fetches `messages` through a Deliverer, committing as it goes; stops early on `signal`. */
 export async function fetchAll(incoming: Incoming, messages: RemoteMessage[], deliverer: Deliverer, deps: ReadDeps): Promise<void> {
   let lastCheckpoint = deps.monotonic();
-  let done = 0;
+  let fetched = 0;
   const stopped = new MailboxError('ETEMPFAIL', 'stopped');
   try {
     await incoming.fetch(messages, async (message, body) => {
       if (deps.signal?.aborted) throw stopped;
       await deliverer.add(message, body);
-      deps.onProgress?.(++done, messages.length);
+      deps.onProgress?.({ stored: deliverer.committed, fetched: ++fetched, total: messages.length });
       if (deliverer.pendingCount >= CHECKPOINT_MESSAGES || deps.monotonic() - lastCheckpoint >= CHECKPOINT_MS) {
         lastCheckpoint = deps.monotonic();
         deliverer.checkpoint().catch(() => undefined); // the failure stops the next add() and resurfaces in finish()
@@ -75,6 +83,34 @@ export async function fetchAll(incoming: Incoming, messages: RemoteMessage[], de
     }
   }
   await deliverer.finish();
+}
+
+/** Newly found messages over the size limit whose sender and subject are asked for (a note each either way). */
+const DESCRIBED_TOO_LARGE = 50;
+
+/** "25.3 MB (26543210 bytes)". */
+function sizeText(bytes: number): string {
+  const [value, unit] = bytes >= 1024 ** 3 ? [bytes / 1024 ** 3, 'GB'] : bytes >= 1024 ** 2 ? [bytes / 1024 ** 2, 'MB'] : [bytes / 1024, 'KB'];
+  return `${value.toFixed(1)} ${unit} (${bytes} bytes)`;
+}
+
+/**
+ * A note for each message newly found over the account's size limit, naming what an admin knows it
+ * by: sender, subject and size (the header is asked of the server, which keeps the message), and
+ * its id there. Without the header (a POP3 server without TOP, a failure) the note still says the rest.
+ */
+export async function tooLargeNotes(incoming: Incoming, account: Account, messages: RemoteMessage[]): Promise<string[]> {
+  if (messages.length === 0) return [];
+  const headers = await incoming.headers(messages.slice(0, DESCRIBED_TOO_LARGE)).catch(() => new Map<number, Buffer>());
+  const limit = account.maxMessageSize ?? 0;
+  return messages.map((m) => {
+    const header = headers.get(m.n);
+    const summary = header ? summarize(header) : undefined;
+    const what = summary
+      ? `a message from ${summary.from ?? 'an unknown sender'}, subject ${summary.subject === null ? '(none)' : JSON.stringify(summary.subject)},`
+      : 'a message';
+    return `${what} ${sizeText(m.size)}, is over the maximum size of ${sizeText(limit)}: left on the server (id ${m.key})`;
+  });
 }
 
 /** Fills the counts of what the deliverer committed into the result. */

@@ -7,7 +7,7 @@ import type { Account } from '../core/account.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
 import type { ImapCursor } from '../store/types.js';
 import type { Delivered } from './deliver.js';
-import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
+import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, tooLargeNotes, type ReadDeps, type ReadOutcome, type ReadResult } from './read-common.js';
 
 function maxSize(account: Account): number {
   return account.maxMessageSize ?? Infinity;
@@ -118,6 +118,7 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   }
 
   const p = plan(await incoming.list(undeleted || refetch ? 1 : cursor.lastUid + 1, limit), cursor, limit, result);
+  result.notes.push(...(await tooLargeNotes(incoming, account, result.tooLarge)));
   await skipHeld(deps, account, p, cursor, result);
   const known = cursor.dedupe ? await knownMessages(deps, account.name) : undefined;
   const fetched: RemoteMessage[] = [];

@@ -4,7 +4,7 @@
 // state says, is not fetched again.
 import type { Account } from '../core/account.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
-import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, type ReadDeps, type ReadOutcome } from './read-common.js';
+import { countDelivered, emptyResult, fetchAll, newDeliverer, removeStored, tooLargeNotes, type ReadDeps, type ReadOutcome } from './read-common.js';
 
 export async function readPop3(incoming: Incoming, account: Account, deps: ReadDeps): Promise<ReadOutcome> {
   const result = emptyResult();
@@ -32,6 +32,7 @@ export async function readPop3(incoming: Incoming, account: Account, deps: ReadD
   }
   if (JSON.stringify(tooLarge) !== JSON.stringify(meta.tooLarge)) await seen.savePop3Meta(account.name, { tooLarge });
   result.leftTooLarge = Object.keys(tooLarge).length;
+  result.notes.push(...(await tooLargeNotes(incoming, account, result.tooLarge)));
 
   const held = toFetch.length ? await deps.stores.incoming.held(account.name, toFetch.map((m) => m.key)) : new Set<string>();
   if (held.size) {

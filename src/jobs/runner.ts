@@ -54,6 +54,8 @@ interface Selection {
   smtp: Account | undefined;
   /** Accounts this run would work on, each with what is wrong with it: reported, never read or sent with. */
   problems: Problems;
+  /** The active SMTP account, when --account names leave it out of this run. */
+  smtpLeftOut?: string;
 }
 
 /**
@@ -72,10 +74,12 @@ function select(snapshot: Snapshot, names: readonly string[]): Selection {
   const wanted = (a: Account) => a.active && (wantedNames.size === 0 || wantedNames.has(a.name.toLowerCase()));
   const inEffect = nameSet(snapshot.accounts.filter((a) => a.active));
   const candidates = [...snapshot.accounts, ...(snapshot.hidden?.accounts ?? []).filter((a) => !inEffect.has(a.name.toLowerCase()))].filter(wanted);
+  // More than one only when the one-active-SMTP rule is broken: then each has that problem.
+  const smtp = candidates.find((a) => a.type === 'smtp');
   return {
     incoming: candidates.filter((a) => a.type !== 'smtp'),
-    // More than one only when the one-active-SMTP rule is broken: then each has that problem.
-    smtp: candidates.find((a) => a.type === 'smtp'),
+    smtp,
+    smtpLeftOut: smtp ? undefined : snapshot.accounts.find((a) => a.type === 'smtp' && a.active)?.name,
     problems: accountProblems(snapshot),
   };
 }
@@ -113,10 +117,13 @@ export class Runner {
     return this.finish(problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal), started);
   }
 
-  /** Sends the queue once (through `smtp`, if any, unless its configuration is wrong), and reports it; nothing when there is nothing to say. */
-  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError): Promise<CycleReport | undefined> {
+  /**
+   * Sends the queue once (through `smtp`, if any, unless its configuration is wrong: `problem`), and
+   * reports it; nothing when there is nothing to say. `smtpLeftOut`: the active SMTP account this run leaves out.
+   */
+  async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError, smtpLeftOut?: string): Promise<CycleReport | undefined> {
     const started = this.deps.monotonic();
-    const outcome = smtp && problem ? notRun('send', smtp, problem) : await sendCycle(this.deps, smtp, filters, signal);
+    const outcome = smtp && problem ? notRun('send', smtp, problem) : await sendCycle(this.deps, smtp, filters, signal, smtpLeftOut);
     return outcome && this.finish(outcome, started);
   }
 
@@ -186,7 +193,7 @@ export class Runner {
         const reports = await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase()))));
         for (const report of reports) note(report);
       }),
-      loop(options.sendIntervalMs, async ({ smtp, problems }, filters) => note(await this.sendCycle(smtp, filters, signal, smtp && problems.get(smtp.name.toLowerCase())))),
+      loop(options.sendIntervalMs, async ({ smtp, smtpLeftOut, problems }, filters) => note(await this.sendCycle(smtp, filters, signal, smtp && problems.get(smtp.name.toLowerCase()), smtpLeftOut))),
     ]);
     if (failure) throw failure.error;
     return first?.code ?? 0;

@@ -2,11 +2,12 @@
 // Messages are claimed from the queue a batch at a time (marked in flight, durably), sent many at
 // once over the one connection, and settled a batch at a time (moved to sent/failed/skipped, logged):
 // a few fsyncs per batch, not per message. A connection or login failure stops the cycle; what was
-// claimed and not tried then goes back as it was.
+// claimed and not tried then goes back as it was. Each attempt records what it did with the queued
+// recipients: the envelope the server accepted, those the outbound filter dropped, those it refused.
 import { senderAddress, type Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import type { Outgoing } from '../protocols/types.js';
-import type { Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
+import type { Delivery, DroppedRecipient, Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
 
 const BATCH = 64;
 const IN_FLIGHT = 16;
@@ -33,13 +34,14 @@ export interface SendDeps {
   connect: () => Promise<Outgoing>;
 }
 
-/** The recipients a message goes to, and those the outbound filter blocks. */
-function recipientsOf(message: QueuedMessage, filter: AddressFilter | undefined): { recipients: string[]; dropped: string[] } {
+/** The recipients a message goes to, and those the outbound filter blocks (with the pattern that did). */
+function recipientsOf(message: QueuedMessage, filter: AddressFilter | undefined): { recipients: string[]; dropped: DroppedRecipient[] } {
   const all = message.record.recipients?.length ? message.record.recipients : [...message.record.to, ...message.record.cc];
   const recipients: string[] = [];
-  const dropped: string[] = [];
+  const dropped: DroppedRecipient[] = [];
   for (const address of all) {
-    if (filter && evaluateFilter(filter, address).blocked) dropped.push(address);
+    const decision = filter && evaluateFilter(filter, address);
+    if (filter && decision?.blocked) dropped.push({ address, filter: filter.name, pattern: decision.decidedBy?.pattern ?? null });
     else recipients.push(address);
   }
   return { recipients, dropped };
@@ -146,9 +148,11 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
 
   const sendOne = async (message: QueuedMessage): Promise<void> => {
     const { recipients, dropped } = recipientsOf(message, deps.filter);
-    summary.dropped.push(...dropped.map((a) => `${a} (filter ${deps.filter?.name})`));
+    const delivery = (sentTo: string[], refused: Delivery['refused'] = []): Delivery => ({ sentTo, dropped, refused });
+    summary.dropped.push(...dropped.map((d) => `${d.address} (filter ${d.filter})`));
     if (recipients.length === 0) {
-      return settlement.record(message, { kind: 'ignored', reason: `every recipient is blocked by filter ${deps.filter?.name}: ${dropped.join(', ')}` });
+      const reason = `every recipient is blocked by filter ${deps.filter?.name}: ${dropped.map((d) => d.address).join(', ')}`;
+      return settlement.record(message, { kind: 'ignored', reason, delivery: delivery([]) });
     }
     if (halted()) return settlement.record(message, { kind: 'untried' });
     let out: Outgoing;
@@ -161,12 +165,14 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
     }
     try {
       const sent = await out.send(message, { from: from || message.record.from || '', to: recipients });
-      const rejected = sent.rejected.length ? ` (refused for ${sent.rejected.join(', ')})` : '';
-      settlement.record(message, { kind: 'sent', reply: `${sent.reply}${rejected}`, account: account.name });
+      settlement.record(message, { kind: 'sent', reply: sent.reply, account: account.name, delivery: delivery(sent.accepted, sent.refused) });
     } catch (err) {
       const failure = out.classify(err);
       if (failure.connection) summary.failure ??= err;
-      settlement.record(message, failure.permanent ? { kind: 'failed', error: failure.message } : { kind: 'retry', error: failure.message });
+      // A refused login is no attempt at this message: it goes back as it was (and a refreshed token sends it).
+      if (failure.untried) return settlement.record(message, { kind: 'untried' });
+      const attempt = { error: failure.message, delivery: delivery([], failure.refused) };
+      settlement.record(message, failure.permanent ? { kind: 'failed', ...attempt } : { kind: 'retry', ...attempt });
     }
   };
 

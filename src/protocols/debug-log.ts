@@ -2,15 +2,15 @@
 // Two passes, because one is not enough:
 //  1. protocol-aware: credentials on IMAP LOGIN/AUTHENTICATE, POP3 PASS/APOP/AUTH, SMTP AUTH, and
 //     every client line of a SASL exchange until the server's final reply;
-//  2. belt and braces: any occurrence of a known secret, its base64 forms (alone, inside SASL
-//     PLAIN/XOAUTH2 payloads, at any alignment inside a longer base64 run) and IMAP-quoted form.
+//  2. belt and braces: any occurrence of a known secret in any of its forms (redaction.ts).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 import type { AccountType } from '../core/account.js';
-import { plainPayload, xoauth2Payload } from './sasl.js';
-
-export const REDACTED = '<redacted>';
+import { MailboxError } from '../core/errors.js';
+import { notPlainFile, unsafeToTrust } from '../core/file-safety.js';
+import { REDACTED, scrubForms, secretForms } from './redaction.js';
 
 /** 'C' client to server, 'S' server to client, '*' a note (connect, TLS, errors). */
 export type Direction = 'C' | 'S' | '*';
@@ -31,45 +31,6 @@ export interface Redactor {
   addSecret(secret: string): void;
 }
 
-const MIN_FRAGMENT = 4;
-
-/** Base64 of `secret` as it appears inside any longer base64 text, at each of the three alignments. */
-function base64Fragments(secret: Buffer): string[] {
-  const out: string[] = [];
-  for (let pad = 0; pad < 3; pad++) {
-    const encoded = Buffer.concat([Buffer.alloc(pad), secret]).toString('base64').replace(/=+$/, '');
-    const first = Math.ceil((pad * 8) / 6);
-    const last = Math.floor(((pad + secret.length) * 8 - 6) / 6);
-    const fragment = encoded.slice(first, last + 1);
-    if (fragment.length >= MIN_FRAGMENT) out.push(fragment);
-  }
-  return out;
-}
-
-/** Every textual form a secret can take on the wire. Longest first, so replacements do not nest. */
-export function secretForms(secret: string, user?: string): string[] {
-  if (!secret) return [];
-  const bytes = Buffer.from(secret, 'utf8');
-  const forms = new Set<string>([secret, bytes.toString('base64'), ...base64Fragments(bytes)]);
-  forms.add(`"${secret.replace(/["\\]/g, (c) => `\\${c}`)}"`);
-  forms.add(bytes.toString('latin1'));
-  if (user !== undefined) {
-    for (const payload of [plainPayload(user, secret), plainPayload(user, secret, user), xoauth2Payload(user, secret)]) forms.add(payload);
-  }
-  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
-}
-
-function scrub(line: string, forms: readonly string[]): string {
-  let out = line;
-  for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
-  return out;
-}
-
-/** `text` with every form of `secret` (plain, quoted, base64, SASL payloads) replaced: for server replies quoted in errors. */
-export function redactSecret(text: string, secret: string | undefined, user?: string): string {
-  return secret ? scrub(text, secretForms(secret, user)) : text;
-}
-
 const IMAP_AUTH = /^(\S+) (LOGIN|AUTHENTICATE)\b ?(.*)$/i;
 const POP3_AUTH = /^(PASS|APOP|AUTH)\b ?(.*)$/i;
 const SMTP_AUTH = /^(AUTH)\b ?(.*)$/i;
@@ -85,8 +46,12 @@ function leadingAstring(text: string): string | undefined {
  */
 export function createRedactor(options: RedactorOptions): Redactor {
   let forms = options.secrets.flatMap((s) => secretForms(s, options.user));
-  /** Set while a login exchange is open: every client line is a credential until the server's final reply. */
-  let authOpen: { tag?: string } | undefined;
+  /**
+   * Set while a login exchange is open: every client line is a credential until the server's final
+   * reply. SCRAM's server challenges are kept out too: its salt, nonce and final signature would
+   * let whoever reads the log try passwords offline.
+   */
+  let authOpen: { tag?: string; scram?: boolean } | undefined;
 
   const client = (line: string): string => {
     if (authOpen) return REDACTED;
@@ -94,7 +59,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
       const m = IMAP_AUTH.exec(line);
       if (!m) return line;
       const [, tag, verb, rest] = m;
-      authOpen = { tag };
+      authOpen = { tag, scram: /^SCRAM-/i.test(rest ?? '') };
       if (verb!.toUpperCase() === 'LOGIN') {
         const user = leadingAstring(rest!);
         return `${tag} ${verb} ${user ? `${user} ` : ''}${REDACTED}`;
@@ -110,13 +75,15 @@ export function createRedactor(options: RedactorOptions): Redactor {
     if (verb === 'APOP') return `${m[1]} ${rest.split(' ')[0]} ${REDACTED}`;
     // AUTH alone (POP3) asks for the list of mechanisms: no credential follows.
     if (!rest) return line;
-    authOpen = {};
+    authOpen = { scram: /^SCRAM-/i.test(rest) };
     const [mech, ...initial] = rest.split(' ');
     return `${m[1]} ${mech}${initial.length ? ` ${REDACTED}` : ''}`;
   };
 
   const server = (line: string): string => {
     if (!authOpen) return line;
+    const challenge = /^(\+|334)( |$)/.exec(line);
+    if (challenge && authOpen.scram) return `${challenge[1]} ${REDACTED}`;
     if (options.protocol === 'imap') {
       if (authOpen.tag && line.startsWith(`${authOpen.tag} `)) authOpen = undefined;
     } else if (options.protocol === 'pop3') {
@@ -129,7 +96,7 @@ export function createRedactor(options: RedactorOptions): Redactor {
 
   const redact = (direction: Direction, line: string): string => {
     const shaped = direction === 'C' ? client(line) : direction === 'S' ? server(line) : line;
-    return scrub(shaped, forms);
+    return scrubForms(shaped, forms);
   };
   return Object.assign(redact, {
     addSecret(secret: string) {
@@ -161,14 +128,76 @@ export interface DebugLogOptions extends RedactorOptions {
   now?: () => Date;
 }
 
+/** `what` names the path and what it is for: "create FOLDER for the debug log", "open the debug log FILE". */
+function logIoError(what: string, err: unknown): MailboxError {
+  const e = err as NodeJS.ErrnoException;
+  const detail = e.code === 'EACCES' ? 'permission denied' : e.code === 'EROFS' ? 'read-only file system' : e.message;
+  return new MailboxError('EIO', `cannot ${what}: ${detail}`, { cause: err });
+}
+
 /**
- * Opens (appends to) the debug log at `file`: folder 0700, file 0600 (tightened if it existed).
- * Writes are synchronous so that nothing is lost when the process exits right after a failure.
+ * The log's folder, created 0700 a level at a time (not mkdir's recursive mode, which loops forever
+ * on some file systems). Refused when it is a link, or another user owns or can write it, or can
+ * replace it: its parent (state/) writable by others, unless sticky as /tmp is.
+ */
+function logFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !fs.existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.push(at);
+  for (const at of missing.reverse()) {
+    try {
+      fs.mkdirSync(at, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw logIoError(`create ${at} for the debug log`, err);
+    }
+  }
+  let self: number | undefined;
+  try {
+    self = os.userInfo().uid;
+  } catch {
+    self = undefined; // no passwd entry: the modes are still checked
+  }
+  const own = fs.lstatSync(dir);
+  if (own.isSymbolicLink()) throw notPlainFile(dir, 'is a symbolic link');
+  const parent = fs.statSync(path.dirname(dir));
+  const refusal = unsafeToTrust('folder', dir, own, self) ?? (parent.mode & 0o1000 ? undefined : unsafeToTrust('folder', path.dirname(dir), parent, undefined));
+  if (refusal) throw refusal;
+}
+
+/**
+ * Opens the log for appending without following a link: a link planted in its place is refused,
+ * never written through or chmod'ed; the file is tightened to 0600 through its descriptor.
+ * O_NONBLOCK: a FIFO planted there must not hang the open (it is then refused).
+ */
+function openLogFile(file: string): number {
+  logFolder(path.dirname(file));
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw notPlainFile(file, 'is a symbolic link');
+    // A FIFO without a reader (or a socket) opened for writing without blocking.
+    if (code === 'ENXIO') throw notPlainFile(file, 'is not a plain file');
+    throw logIoError(`open the debug log ${file}`, err);
+  }
+  const st = fs.fstatSync(fd);
+  const refusal = !st.isFile() ? notPlainFile(file, 'is not a plain file') : st.nlink > 1 ? notPlainFile(file, `has ${st.nlink} names (hard links)`) : undefined;
+  if (refusal) {
+    fs.closeSync(fd);
+    throw refusal;
+  }
+  fs.fchmodSync(fd, 0o600);
+  return fd;
+}
+
+/**
+ * Opens (appends to) the debug log at `file`: folder 0700, file 0600 (tightened if it existed), never
+ * through a link. Writes are synchronous so that nothing is lost when the process exits right after a
+ * failure.
  */
 export function openDebugLog(file: string, options: DebugLogOptions): DebugLog {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(file, 'a', 0o600);
-  fs.fchmodSync(fd, 0o600);
+  const fd = openLogFile(file);
   const redact = createRedactor(options);
   const now = options.now ?? (() => new Date());
   let open = true;

@@ -1,8 +1,11 @@
 // The one place that picks a protocol adapter for an account and loads it lazily (imapflow and
-// nodemailer cost start-up time that commands which never connect should not pay).
+// nodemailer cost start-up time that commands which never connect should not pay), and the adapter
+// boundary: whatever an adapter (or the library under it) throws or answers leaves here with every
+// form of the account's secret redacted (redaction.ts), so no adapter can forget it.
 import type { Account } from '../core/account.js';
 import type { DebugLog } from './debug-log.js';
 import type { LookupFn } from './net/socket.js';
+import { scrubbing, scrubDeep, secretScrubber, type Scrub } from './redaction.js';
 import type { Incoming, Outgoing } from './types.js';
 
 export interface OpenOptions {
@@ -17,18 +20,49 @@ export interface OpenOptions {
 export type OpenIncoming = (account: Account, options: OpenOptions) => Promise<Incoming>;
 export type OpenOutgoing = (account: Account, options: OpenOptions) => Promise<Outgoing>;
 
-export const openIncoming: OpenIncoming = async (account, options) => {
-  if (account.type === 'imap') {
-    const { openImapReader } = await import('./imap/reader.js');
-    return openImapReader(account, { secret: options.secret ?? '', debug: options.debug, timeoutMs: options.timeoutMs, readWrite: Boolean(account.deleteAfterDownload), lookup: options.lookup });
-  }
-  const { openPop3Reader } = await import('./pop3/reader.js');
-  return openPop3Reader(account, { secret: options.secret ?? '', debug: options.debug, timeoutMs: options.timeoutMs, lookup: options.lookup });
+/** An Incoming whose every failure is redacted. */
+function redactedIncoming(incoming: Incoming, scrub: Scrub): Incoming {
+  return {
+    protocol: incoming.protocol,
+    status: () => scrubbing(scrub, () => incoming.status()),
+    list: (fromUid, sizeAbove) => scrubbing(scrub, () => incoming.list(fromUid, sizeAbove)),
+    headers: (messages) => scrubbing(scrub, () => incoming.headers(messages)),
+    fetch: (messages, onMessage) => scrubbing(scrub, () => incoming.fetch(messages, onMessage)),
+    remove: (messages) => scrubbing(scrub, () => incoming.remove(messages)),
+    close: () => scrubbing(scrub, () => incoming.close()),
+    abort: () => incoming.abort(),
+  };
+}
+
+/** An Outgoing whose failures, and the server's replies it hands back, are redacted. */
+function redactedOutgoing(outgoing: Outgoing, scrub: Scrub): Outgoing {
+  return {
+    send: (message, envelope) => scrubbing(scrub, async () => scrubDeep(await outgoing.send(message, envelope), scrub)),
+    classify: (err) => scrubDeep(outgoing.classify(scrubDeep(err, scrub)), scrub),
+    close: () => scrubbing(scrub, () => outgoing.close()),
+    abort: () => outgoing.abort(),
+  };
+}
+
+export const openIncoming: OpenIncoming = (account, options) => {
+  const scrub = secretScrubber([options.secret], account.user);
+  return scrubbing(scrub, async () => {
+    const secret = options.secret ?? '';
+    if (account.type === 'imap') {
+      const { openImapReader } = await import('./imap/reader.js');
+      return redactedIncoming(await openImapReader(account, { secret, debug: options.debug, timeoutMs: options.timeoutMs, readWrite: Boolean(account.deleteAfterDownload), lookup: options.lookup }), scrub);
+    }
+    const { openPop3Reader } = await import('./pop3/reader.js');
+    return redactedIncoming(await openPop3Reader(account, { secret, debug: options.debug, timeoutMs: options.timeoutMs, lookup: options.lookup }), scrub);
+  });
 };
 
-export const openOutgoing: OpenOutgoing = async (account, options) => {
-  const { openSmtpSender } = await import('./smtp/sender.js');
-  return openSmtpSender(account, { secret: options.secret, debug: options.debug, timeoutMs: options.timeoutMs, lookup: options.lookup });
+export const openOutgoing: OpenOutgoing = (account, options) => {
+  const scrub = secretScrubber([options.secret], account.user);
+  return scrubbing(scrub, async () => {
+    const { openSmtpSender } = await import('./smtp/sender.js');
+    return redactedOutgoing(await openSmtpSender(account, { secret: options.secret, debug: options.debug, timeoutMs: options.timeoutMs, lookup: options.lookup }), scrub);
+  });
 };
 
 /** Starts loading the libraries these accounts will need, while the runner sets up. */

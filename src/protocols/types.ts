@@ -38,6 +38,12 @@ export interface Incoming {
    * promise it returns resolves, so returning early overlaps the caller's disk writes with the network.
    */
   fetch(messages: RemoteMessage[], onMessage: (message: RemoteMessage, body: MessageBody) => Promise<void>): Promise<void>;
+  /**
+   * The header blocks of these messages, by `n` (IMAP: BODY.PEEK[HEADER.FIELDS], changing nothing;
+   * POP3: TOP n 0): to say what a message left on the server is. A message the server will not show
+   * this way (POP3 without TOP) is missing from the map.
+   */
+  headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>>;
   /** Deletes from the server (IMAP: \Deleted + UID EXPUNGE; POP3: DELE, committed by close()). */
   remove(messages: RemoteMessage[]): Promise<void>;
   /** Ends the session politely (POP3 QUIT commits deletions). */
@@ -51,11 +57,19 @@ export interface Envelope {
   to: string[];
 }
 
+/** A recipient the server refused (RCPT TO answered 4xx or 5xx). */
+export interface Refusal {
+  address: string;
+  /** The server's reply, on one line. */
+  reply: string;
+}
+
 export interface SendResult {
   /** The server's reply to the end of data, e.g. "250 2.0.0 Ok: queued as 4F2A1". */
   reply: string;
   accepted: string[];
-  rejected: string[];
+  /** Recipients the server refused while it took the message for the others. */
+  refused: Refusal[];
 }
 
 /** Why a message was not sent: 5xx is permanent; 4xx, no reply or a lost connection is temporary. */
@@ -63,8 +77,12 @@ export interface SendFailure {
   permanent: boolean;
   /** The server's reply or the connection error, kept with the message. */
   message: string;
-  /** Set when the connection itself failed (no server reply to this message). */
+  /** Set when the connection or the account failed (not this message): the cycle stops. */
   connection: boolean;
+  /** Nothing of the message reached the server (the login failed first): the attempt does not count. */
+  untried?: boolean;
+  /** Every recipient was refused: each with its reply. */
+  refused?: Refusal[];
 }
 
 /** A message to send as the store hands it over: whole when small, a stream when large (never held whole). */

@@ -26,7 +26,8 @@ export function claimed(record: EmailRecord, now: Date): EmailRecord {
 
 /** The record after an attempt's outcome (a retry out of attempts fails). */
 export function settled(record: EmailRecord, outcome: Outcome, now: Date): Settled {
-  const base: EmailRecord = { ...record, inFlight: null, updatedAt: now.toISOString() };
+  const delivery = 'delivery' in outcome && outcome.delivery ? { delivery: outcome.delivery } : {};
+  const base: EmailRecord = { ...record, ...delivery, inFlight: null, updatedAt: now.toISOString() };
   switch (outcome.kind) {
     case 'sent':
       return { gaveUp: false, record: { ...base, state: 'sent', account: outcome.account, reply: outcome.reply, error: null, nextAttempt: null } };

@@ -28,12 +28,35 @@ export interface EmailRecord {
   source: string | null;
   /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
   recipients?: string[];
+  /** Outgoing: what the last attempt did with those recipients; absent before the first. */
+  delivery?: Delivery;
   /** Outgoing: the server's reply to the message (its queue id), once sent. */
   reply?: string | null;
   /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
   inFlight?: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A recipient the outbound filter dropped before sending: the filter and the pattern that blocked it. */
+export interface DroppedRecipient {
+  address: string;
+  filter: string;
+  pattern: string | null;
+}
+
+/** A recipient the server refused (RCPT TO answered 4xx or 5xx), with its reply. */
+export interface RefusedRecipient {
+  address: string;
+  reply: string;
+}
+
+/** What an attempt to send did with the queued recipients: the envelope sent, and who was left out and why. */
+export interface Delivery {
+  /** The recipients the server accepted: the envelope actually sent (empty when nothing was sent). */
+  sentTo: string[];
+  dropped: DroppedRecipient[];
+  refused: RefusedRecipient[];
 }
 
 /** A message body as it arrives: whole (small, fetched in bulk) or streamed (never held whole). */
@@ -142,10 +165,10 @@ export interface QueuedMessage {
 }
 
 export type Outcome =
-  | { kind: 'sent'; reply: string; account: string }
-  | { kind: 'failed'; error: string }
-  | { kind: 'retry'; error: string }
-  | { kind: 'ignored'; reason: string }
+  | { kind: 'sent'; reply: string; account: string; delivery?: Delivery }
+  | { kind: 'failed'; error: string; delivery?: Delivery }
+  | { kind: 'retry'; error: string; delivery?: Delivery }
+  | { kind: 'ignored'; reason: string; delivery?: Delivery }
   /** Claimed but never handed to the server (a stop came first): the attempt is taken back. */
   | { kind: 'untried' };
 

@@ -37,7 +37,10 @@ describe('export', () => {
     const doc = JSON.parse(exported);
     expect(Object.keys(doc)).toEqual(['accounts', 'filters']);
     expect(doc.accounts.map((a: any) => a.name)).toEqual(['work', 'out', 'old']);
-    expect(doc.accounts[0].secret).toEqual({ kind: 'env', name: 'WORK_PW' });
+    // One shape of a secret reference everywhere (issue 9): as list --json prints it.
+    expect(doc.accounts[0].secret).toEqual({ kind: 'env', ref: 'WORK_PW', name: 'WORK_PW' });
+    expect(doc.accounts[2].secret).toEqual({ kind: 'command', ref: 'pass show old', command: 'pass show old' });
+    expect(doc.accounts[1]).not.toHaveProperty('secret'); // auth none: no source
     expect(doc.filters).toEqual([{ name: 'junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true }]);
   });
 });
@@ -53,6 +56,7 @@ describe('apply', () => {
     expect(storedConfig(target)).toBeUndefined();
     expect(json(r).accounts.map((e: any) => e.action)).toEqual(['create', 'create', 'create']);
     expect(fs.existsSync(path.join(target, 'config.json'))).toBe(false);
+    expect(r.stderr).not.toContain('warning'); // a dry run chooses nothing (issue 9)
   });
 
   it('creates everything; the round trip exports the same document', async () => {
@@ -66,6 +70,7 @@ describe('apply', () => {
   it('is idempotent: a second apply changes nothing, config byte-identical', async () => {
     const before = storedConfig(target);
     const r = await ok(['apply', '-f', file, '--json'], target);
+    expect(r.stderr).not.toContain('warning');
     expect(json(r).changed).toBe(false);
     expect([...json(r).accounts, ...json(r).filters].every((e: any) => e.action === 'unchanged')).toBe(true);
     expect(r.stderr).toContain('no change');
@@ -88,6 +93,26 @@ describe('apply', () => {
     expect(pruned.stdout).toMatch(/^remove\s+account old$/m);
     expect(pruned.stdout).toMatch(/^remove\s+account extra$/m);
     expect(json(await ok(['list', '--json'], target)).map((a: any) => a.name)).toEqual(['work', 'out']);
+  });
+
+  it('one secret shape: list --json prints what export prints; apply still reads the old shapes', async () => {
+    const listed = json(await ok(['list', '--json'], target));
+    const doc = json(await ok(['export'], target));
+    for (const account of doc.accounts) expect(listed.find((a: any) => a.name === account.name).secret).toEqual(account.secret ?? { kind: 'none', ref: null });
+    const old = newHome();
+    const oldDoc = {
+      accounts: [
+        { name: 'k', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'keychain', service: 'mailbox', key: 'k' } },
+        { name: 'e', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'env', name: 'E_PW' } },
+        { name: 'c', type: 'pop3', host: 'pop.example.com', user: 'me', secret: { kind: 'command', command: 'pass show c' } },
+      ],
+    };
+    await ok(['apply', '-f', '-'], old, JSON.stringify(oldDoc));
+    expect(json(await ok(['list', '--json'], old)).map((a: any) => a.secret)).toEqual([
+      { kind: 'keychain', ref: 'mailbox/k', service: 'mailbox', key: 'k' },
+      { kind: 'env', ref: 'E_PW', name: 'E_PW' },
+      { kind: 'command', ref: 'pass show c', command: 'pass show c' },
+    ]);
   });
 
   it('an active SMTP account in the file switches the store one off', async () => {
@@ -162,8 +187,9 @@ describe('provisioned accounts', () => {
     expect(filter.stderr).toContain('filter corp-junk is provisioned by the administrator and cannot be removed');
     expect((await runMailbox(['filter', 'add', 'mine', '--direction', 'inbound', '--deny', 'x.test', '--default'], { home })).code).toBe(77);
     expect(json(await ok(['filter', 'list', '--json'], home))).toEqual([
-      { name: 'corp-junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true, provisioned: true, usedBy: ['corp-work'] },
+      { name: 'corp-junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: true, provisioned: true, usedBy: ['corp-work'], usedByDefault: ['corp-old'] },
     ]);
+    expect((await runMailbox(['filter', 'edit', 'corp-junk', '--deny', 'x.test'], { home })).code).toBe(77);
     expect(fs.readFileSync(provisionedFile).equals(before)).toBe(true);
   });
 

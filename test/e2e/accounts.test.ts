@@ -33,7 +33,7 @@ describe('add, list, show', () => {
     expect(added.code).toBe(0);
     expect(added.stderr).toContain('added imap account work (active)');
     const out = json(added);
-    expect(out.account).toMatchObject({ name: 'work', type: 'imap', port: 993, security: 'tls', auth: 'password', secret: { kind: 'env', ref: 'WORK_PW' } });
+    expect(out.account).toMatchObject({ name: 'work', type: 'imap', port: 993, security: 'tls', auth: 'password', secret: { kind: 'env', ref: 'WORK_PW', name: 'WORK_PW' } });
     expect(out.deactivated).toEqual([]);
 
     const list = json(await runMailbox(['list', '--json'], { home }));
@@ -44,9 +44,14 @@ describe('add, list, show', () => {
     const show = await runMailbox(['show', 'WORK', '--json'], { home });
     expect(show.code).toBe(0);
     expect(json(show)).toEqual(list[0]);
+    // For people, in list's forms (issue 9): no JSON fragments, no internal key names.
     const text = await runMailbox(['show', 'work'], { home });
-    expect(text.stdout).toMatch(/^host\s+imap\.example\.com$/m);
-    expect(text.stdout).toMatch(/^secret\s+.*"kind":"env"/m);
+    expect(text.stdout).toMatch(/^server\s+imap\.example\.com:993$/m);
+    expect(text.stdout).toMatch(/^secret\s+env WORK_PW$/m);
+    expect(text.stdout).toMatch(/^certificate\s+the system trust store$/m);
+    expect(text.stdout).toMatch(/^on the server\s+kept$/m);
+    expect(text.stdout).toMatch(/^active\s+yes$/m);
+    expect(text.stdout).not.toMatch(/[{}"]|deleteAfterDownload|maxMessageSize|null|true|false/);
   });
 
   it('stores every incoming and trust option', async () => {
@@ -58,7 +63,7 @@ describe('add, list, show', () => {
     expect(r.code).toBe(0);
     expect(json(r).account).toMatchObject({
       port: 1995, active: false, debug: true, deleteAfterDownload: true, maxMessageSize: 20 * 1024 * 1024, folder: null,
-      secret: { kind: 'command', ref: 'pass show mail/archive' }, tls: { fingerprint: Array(32).fill('AB').join(':'), insecure: false, ca: null },
+      secret: { kind: 'command', ref: 'pass show mail/archive', command: 'pass show mail/archive' }, tls: { fingerprint: Array(32).fill('AB').join(':'), insecure: false, ca: null },
     });
   });
 
@@ -66,7 +71,13 @@ describe('add, list, show', () => {
     expect(json(await runMailbox(['list', '--type', 'pop3', '--json'], { home })).map((a: any) => a.name)).toEqual(['archive']);
     expect(json(await runMailbox(['list', '--active', '--json'], { home })).map((a: any) => a.name)).toEqual(['work']);
     const text = await runMailbox(['list'], { home });
-    expect(text.stdout).toMatch(/^archive\s+pop3\s+10\.0\.0\.5:1995\s+tls\s+arch\s+no\s+debug$/m);
+    expect(text.stdout).toMatch(/^NAME\s+TYPE\s+SERVER\s+SECURITY\s+USER\s+SECRET\s+ACTIVE\s+FLAGS$/m);
+    expect(text.stdout).toMatch(/^archive\s+pop3\s+10\.0\.0\.5:1995\s+tls\s+arch\s+command pass show mail\/archive\s+no\s+debug$/m);
+    expect(text.stdout).toMatch(/^work\s+imap\s+imap\.example\.com:993\s+tls\s+me@example\.com\s+env WORK_PW\s+yes\s+-$/m);
+    const show = await runMailbox(['show', 'archive'], { home });
+    expect(show.stdout).toMatch(/^on the server\s+deleted once stored$/m);
+    expect(show.stdout).toMatch(/^max size\s+20 MB$/m);
+    expect(show.stdout).toMatch(/^certificate\s+pinned SHA-256 AB:AB:/m);
     const bad = await runMailbox(['list', '--type', 'exchange'], { home });
     expect(bad.code).toBe(65);
     expect(bad.stderr).toContain('invalid type "exchange": expected one of smtp, pop3, imap');
@@ -92,7 +103,11 @@ describe('scripts without a terminal', () => {
     expect(r.stderr).toContain('missing --host; --user; a secret source (--password-stdin, --password-env VAR or --password-command CMD)');
     const none = await runMailbox(['add'], { home });
     expect(none.code).toBe(64);
-    expect(none.stderr).toContain('missing --type; --name; --host');
+    // All at once (issue 9: the user and the secret came in a second round).
+    expect(none.stderr).toContain('missing --type; --name; --host; --user; a secret source (--password-stdin, --password-env VAR or --password-command CMD)');
+    expect(none.stderr).toContain('an smtp relay without login (--auth none) needs no --user and no secret');
+    const relay = await runMailbox(['add', '--auth', 'none', '--name', 'r'], { home });
+    expect(relay.stderr).toContain('missing --type; --host (no terminal');
     expect(fs.existsSync(path.join(home, 'config.json'))).toBe(false);
   });
 
@@ -138,12 +153,20 @@ describe('scripts without a terminal', () => {
     const home = newHome();
     const r = await runMailbox(SMTP('plain', '--security', 'none', '--json'), { home });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/warning: account plain: security none connects without encryption; the connection may expose data and passwords\. tls \(SSL\/TLS\) is the safer choice/);
+    expect(r.stderr).toMatch(/warning: account plain: security none: nothing is encrypted; the password and every message can be read and changed by anyone on the path/);
     expect(json(r).warnings).toHaveLength(1);
     const s = await runMailbox([...IMAP.map((a) => (a === 'work' ? 'w2' : a)), '--security', 'starttls', '--insecure'], { home });
-    expect(s.stderr).toMatch(/warning: account w2: security starttls/);
-    expect(s.stderr).toMatch(/warning: account w2: --insecure turns off certificate verification/);
+    expect(s.stderr).toMatch(/warning: account w2: security starttls: the connection starts unencrypted and is encrypted after STARTTLS, before the login; mailbox never continues in plain text/);
+    expect(s.stderr).not.toMatch(/risk|expose/);
+    expect(s.stderr).toMatch(/warning: account w2: the server certificate is not verified \(insecure\).*--ca FILE or --fingerprint SHA256/);
     expect(s.stdout).toBe('');
+    expect((await runMailbox(['list'], { home })).stdout).toMatch(/^w2\s.*\sinsecure$/m);
+    // Said when chosen, not on every later write (issue 9): an unrelated edit, or one that keeps starttls.
+    const later = await runMailbox(['edit', 'w2', '--debug', '--port', '1143', '--no-test'], { home });
+    expect(later.code).toBe(0);
+    expect(later.stderr).not.toContain('warning');
+    const none = await runMailbox(['edit', 'w2', '--security', 'none', '--no-test', '--json'], { home });
+    expect(json(none).warnings).toEqual([expect.stringContaining('account w2: security none')]);
   });
 
   it('NO_COLOR wins over FORCE_COLOR; colour only when asked', async () => {
@@ -209,7 +232,7 @@ describe('edit', () => {
 
   it('switches the secret source and clears options with --no-X', async () => {
     const r = await runMailbox(['edit', 'out', '--password-command', 'pass show out', '--debug', '--fingerprint', 'cd'.repeat(32), '--no-test', '--json'], { home });
-    expect(json(r).account).toMatchObject({ debug: true, secret: { kind: 'command', ref: 'pass show out' } });
+    expect(json(r).account).toMatchObject({ debug: true, secret: { kind: 'command', ref: 'pass show out', command: 'pass show out' } });
     const cleared = json(await runMailbox(['edit', 'out', '--no-debug', '--no-fingerprint', '--no-test', '--json'], { home }));
     expect(cleared.account).toMatchObject({ debug: false, tls: { fingerprint: null } });
     expect(cleared.changes).toEqual(['debug', 'tls']);

@@ -14,7 +14,7 @@ describe('filters', () => {
     const a = await runMailbox(['filter', 'add', 'junk', '--direction', 'inbound', '--deny', '*.Spam.test', '--deny', 'bad@example.com', '--allow', 'friend@x.spam.test', '--default', '--json'], { home });
     expect(a.code).toBe(0);
     expect(json(a)).toEqual({
-      filter: { name: 'junk', direction: 'inbound', allow: ['friend@x.spam.test'], deny: ['*.spam.test', 'bad@example.com'], default: true, provisioned: false, usedBy: [] },
+      filter: { name: 'junk', direction: 'inbound', allow: ['friend@x.spam.test'], deny: ['*.spam.test', 'bad@example.com'], default: true, provisioned: false, usedBy: [], usedByDefault: [] },
       replacedDefault: null,
     });
     const b = await runMailbox(['filter', 'add', 'strict', '--direction', 'inbound', '--deny', '*', '--default', '--json'], { home });
@@ -41,6 +41,21 @@ describe('filters', () => {
     const dup = await runMailbox(['filter', 'add', 'JUNK', '--direction', 'inbound'], { home });
     expect(dup.code).toBe(65);
     expect(dup.stderr).toContain('a filter named junk already exists');
+  });
+
+  it('filter edit changes patterns and the default (issue 9); nothing asked for is 64', async () => {
+    const r = await runMailbox(['filter', 'edit', 'junk', '--deny', 'worse@example.com', '--remove-deny', 'bad@example.com', '--default', '--json'], { home });
+    expect(r.code).toBe(0);
+    expect(json(r)).toMatchObject({ filter: { name: 'junk', deny: ['*.spam.test', 'worse@example.com'], default: true }, changes: ['deny', 'default'], replacedDefault: 'strict' });
+    expect(r.stderr).toContain('filter strict is no longer the default inbound filter');
+    const missing = await runMailbox(['filter', 'edit', 'junk', '--remove-allow', 'nobody@x.test'], { home });
+    expect(missing.code).toBe(65);
+    expect(missing.stderr).toContain('invalid remove-allow "nobody@x.test": expected a pattern of the allow list of filter junk: friend@x.spam.test');
+    expect((await runMailbox(['filter', 'edit', 'junk'], { home })).code).toBe(64);
+    const undo = await runMailbox(['filter', 'edit', 'junk', '--no-default'], { home });
+    expect(undo.stderr).toContain('updated inbound filter junk: default');
+    expect(json(await runMailbox(['filter', 'list', '--direction', 'inbound', '--json'], { home })).map((f: any) => [f.name, f.default])).toEqual([['junk', false], ['strict', false]]);
+    expect((await runMailbox(['filter', 'edit', 'strict', '--default'], { home })).code).toBe(0);
   });
 
   it('filter test prints allowed/blocked and the deciding pattern; allow beats deny', async () => {

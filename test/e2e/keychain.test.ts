@@ -46,7 +46,7 @@ describe('keychain', () => {
   it('--password-stdin stores the password in the keychain; the config holds only the reference', async () => {
     const r = await mailbox([...ADD, '--json'], { input: `${PASSWORD}\n` });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'keychain', ref: 'mailbox/work' });
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'keychain', ref: 'mailbox/work', service: 'mailbox', key: 'work' });
     expect(await keychainEntry('work')).toBe(PASSWORD);
     const config = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8'));
     expect(config.accounts[0].secret).toEqual({ kind: 'keychain', service: 'mailbox', key: 'work' });
@@ -71,8 +71,21 @@ describe('keychain', () => {
     expect(await keychainEntry('work')).toBe(PASSWORD);
     const r = await mailbox(['edit', 'work', '--password-env', 'WORK_PW', '--no-test', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'env', ref: 'WORK_PW' });
+    expect(JSON.parse(r.stdout).account.secret).toEqual({ kind: 'env', ref: 'WORK_PW', name: 'WORK_PW' });
     expect(await keychainEntry('work')).toBeNull();
+  });
+
+  it('edit --auth none without a terminal goes ahead and says what it removed (issue 9)', async () => {
+    expect((await mailbox(['add', '--type', 'smtp', '--name', 'relay', '--host', 'smtp.example.com', '--user', 'me@example.com', '--password-stdin', '--no-test'], { input: PASSWORD })).code).toBe(0);
+    const r = await mailbox(['edit', 'relay', '--auth', 'none', '--no-test']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('account relay: deleted its keychain entry mailbox/relay (no longer used)');
+    expect(await keychainEntry('relay')).toBeNull();
+    const env = await mailbox(['edit', 'relay', '--auth', 'password', '--user', 'me@example.com', '--password-env', 'RELAY_PW', '--no-test']);
+    expect(env.code).toBe(0);
+    const none = await mailbox(['edit', 'relay', '--auth', 'none', '--no-test']);
+    expect(none.stderr).toContain('account relay: authentication none: the password is no longer read from its environment variable RELAY_PW');
+    expect((await mailbox(['remove', 'relay', '--yes'])).code).toBe(0);
   });
 
   it('apply --prune removes the keychain entry of a pruned account', async () => {

@@ -1,12 +1,11 @@
 // The connection test that `mailbox add` / `edit` run before saving: without a terminal a failure is
 // not saved and exits with the test's code; on a terminal the diagnosis is shown and the user decides.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../harness/index.js';
-import { baseEnv, BIN, readTree, REPO, runMailbox, tmpHome } from '../helpers/cli.js';
+import { readTree, REPO, runMailbox, tmpHome } from '../helpers/cli.js';
+import { onTerminal } from '../helpers/pty.js';
 
 let dovecot: Dovecot;
 const { home, cleanup } = tmpHome();
@@ -21,29 +20,18 @@ function savedNames(): string[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { accounts: { name: string }[] }).accounts.map((a) => a.name);
 }
 
-/** Runs mailbox on a pseudo-terminal (util-linux `script`); answers `reply` when `prompt` shows. */
-function onTerminal(args: string[], env: NodeJS.ProcessEnv, prompt: string, reply: string): Promise<{ code: number | null; screen: string }> {
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const child = spawn('script', ['-qfec', `exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`, '/dev/null'], {
-    env: baseEnv({ ...env, MAILBOX_HOME: home, TERM: 'xterm' }),
-  });
-  let screen = '';
-  let answered = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    screen += chunk;
-    if (!answered && stripVTControlCharacters(screen).includes(prompt)) {
-      answered = true;
-      child.stdin.write(reply);
-    }
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, screen: stripVTControlCharacters(screen) });
-    }),
-  );
+/** `mailbox` on a terminal in this test's home. */
+function tty(args: string[], env: NodeJS.ProcessEnv, answers: Array<[string, string]>) {
+  return onTerminal(args, { home, env, answers });
 }
+
+/** The wizard's questions that the flags of addArgs() leave open, each answered with its default. */
+const WIZARD_DEFAULTS: Array<[string, string]> = [
+  ['Connection security', '\r'],
+  ['Authentication', '\r'],
+  ['IMAP folder', '\r'],
+  ['Change advanced settings', '\r'],
+];
 
 beforeAll(async () => {
   dovecot = await startDovecot();
@@ -78,18 +66,59 @@ describe('add tests the connection before saving', () => {
   });
 
   it('on a terminal: the diagnosis is shown and "n" keeps the account unsaved', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-no'), { PW: 'wrong-password' }, 'Save the account anyway?', 'n\r');
+    const args = addArgs('tty-no').filter((a) => a !== '--yes');
+    const { code, screen } = await tty(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'n\r']]);
     expect(screen).toContain('FAILED at login');
     expect(code).toBe(77);
     expect(savedNames()).not.toContain('tty-no');
   });
 
   it('on a terminal: "y" saves the account despite the failure', async () => {
-    const { code, screen } = await onTerminal(addArgs('tty-yes'), { PW: 'wrong-password' }, 'Save the account anyway?', 'y\r');
+    const args = addArgs('tty-yes').filter((a) => a !== '--yes');
+    const { code, screen } = await tty(args, { PW: 'wrong-password' }, [...WIZARD_DEFAULTS, ['Save the account anyway?', 'y\r']]);
     expect(screen).toContain('hint: check the user name and password');
     expect(code).toBe(0);
     expect(savedNames()).toContain('tty-yes');
     expect(readTree(home)).not.toContain('wrong-password');
+  });
+
+  it('on a terminal with --yes nothing is asked: a failed test saves nothing and exits with its code (issue 9.9)', async () => {
+    const { code, screen } = await tty(addArgs('tty-yes-flag'), { PW: 'wrong-password' }, []);
+    expect(screen).toContain('FAILED at login');
+    expect(screen).not.toContain('Save the account anyway?');
+    expect(screen).toContain('account tty-yes-flag was not saved');
+    expect(code).toBe(77);
+    expect(savedNames()).not.toContain('tty-yes-flag');
+  });
+
+  it("the wizard's pin question shows the fingerprint the server presents; pinned, the test passes (issue 9)", async () => {
+    const args = ['add', '--type', 'imap', '--name', 'pinned', '--host', '127.0.0.1', '--port', String(dovecot.imapsPort), '--user', 'alice', '--password-env', 'PW'];
+    const { code, screen } = await tty(args, { PW: 'alice-secret' }, [
+      ...WIZARD_DEFAULTS.slice(0, 3),
+      ['Change advanced settings', 'y\r'],
+      ['Active', '\r'],
+      ['Delete messages', '\r'],
+      ['Largest message', '\r'],
+      ['Log the raw protocol exchange', '\r'],
+      ['Certificate trust', '\u001b[B\u001b[B\r'],
+      // The prompt with the fetched fingerprint as its default (the trust menu names "SHA-256 fingerprint" too).
+      [`SHA-256 fingerprint (${dovecot.fingerprint})`, '\r'],
+    ]);
+    expect(screen).toContain(`127.0.0.1:${dovecot.imapsPort} presents CN=localhost, issued by CN=mailbox test CA`);
+    expect(screen).toContain(`SHA-256 ${dovecot.fingerprint}`);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/connection test of pinned: ok/);
+    const saved = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')).accounts.find((a: { name: string }) => a.name === 'pinned');
+    expect(saved.tls).toEqual({ fingerprint: dovecot.fingerprint });
+  });
+
+  it('on a terminal a spinner names the server while the test runs; never on a pipe', async () => {
+    const { code, screen } = await tty(addArgs('tty-spin'), { PW: 'alice-secret' }, []);
+    expect(code).toBe(0);
+    expect(screen).toMatch(new RegExp(`testing the connection to 127\\.0\\.0\\.1:${dovecot.imapsPort} \\(imap, tls\\)`));
+    const piped = await runMailbox(addArgs('pipe-spin'), { home, env: { PW: 'alice-secret' } });
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain('testing the connection');
   });
 });
 
@@ -100,7 +129,8 @@ function protocolHintsNameFlags(): boolean {
 }
 
 describe('hints after a failed add or edit fit the command (issue 9: they said `mailbox edit` for an account that was not saved)', () => {
-  it.skipIf(protocolHintsNameFlags())('an untrusted certificate: the hint says to run add again with --ca FILE, and nothing is saved', async () => {
+  const wordFlags = protocolHintsNameFlags();
+  it.skipIf(wordFlags)(`an untrusted certificate: the hint says to run add again with --ca FILE, and nothing is saved${wordFlags ? ' (skipped: src/protocols still words flags in its hints)' : ''}`, async () => {
     const args = addArgs('untrusted').filter((a, i, all) => a !== '--ca' && all[i - 1] !== '--ca');
     for (const json of [false, true]) {
       const r = await runMailbox(json ? [...args, '--json'] : args, { home, env: { PW: 'alice-secret' } });

@@ -29,6 +29,11 @@ export interface DovecotOptions {
   authFailureDelay?: number;
   /** auth_debug + mail_debug + verbose_ssl into `${dir}/dovecot.log`. */
   debug?: boolean;
+  /**
+   * Also offer XOAUTH2 and OAUTHBEARER, checked by Dovecot's oauth2 passdb against this RFC 7662
+   * introspection endpoint (https, trusting `caFile`; the token's `username` must be the login user).
+   */
+  oauth2?: { introspectUrl: string; caFile: string; /** Default both: "xoauth2 oauthbearer". */ mechanisms?: string };
 }
 
 export interface PlainDovecot {
@@ -93,6 +98,20 @@ async function launch(dir: string, certs: TestCerts | undefined, opts: DovecotOp
   const usersFile = path.join(dir, 'users');
   await writeFile(usersFile, Object.entries(USERS).map(([u, p]) => `${u}:{PLAIN}${p}\n`).join(''), { mode: 0o644 });
   await writeFile(logPath, '');
+  if (opts.oauth2) {
+    const oauth2Conf = [
+      'introspection_mode = post',
+      `introspection_url = ${opts.oauth2.introspectUrl}`,
+      'force_introspection = yes',
+      'username_attribute = username',
+      'active_attribute = active',
+      'active_value = true',
+      `tls_ca_cert_file = ${opts.oauth2.caFile}`,
+      'timeout_msecs = 5000',
+      '',
+    ].join('\n');
+    await writeFile(path.join(dir, 'oauth2.conf.ext'), oauth2Conf, { mode: 0o644 });
+  }
   const dbg = opts.debug ? 'yes' : 'no';
   // With ssl = no Dovecot silently skips `ssl = yes` listeners, so the TLS ones exist only when tls is on.
   const conf = `# written by test/harness/dovecot.ts
@@ -110,8 +129,13 @@ ssl = ${certs ? 'yes' : 'no'}
 ${certs ? `ssl_cert = <${certs.chainFile}\nssl_key = <${certs.keyFile}\nssl_min_protocol = TLSv1.2` : ''}
 # Loopback counts as "secured" for Dovecot anyway; say so explicitly.
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256${opts.oauth2 ? ` ${opts.oauth2.mechanisms ?? 'xoauth2 oauthbearer'}` : ''}
 auth_failure_delay = ${opts.authFailureDelay ?? 0}
+${opts.oauth2 ? `passdb {
+  driver = oauth2
+  mechanisms = ${opts.oauth2.mechanisms ?? 'xoauth2 oauthbearer'}
+  args = ${dir}/oauth2.conf.ext
+}` : ''}
 passdb {
   driver = passwd-file
   args = username_format=%u ${usersFile}

@@ -17,3 +17,4 @@ export {
 export { startSilentServer, closedPort, type SilentServer } from './silent-server.js';
 export { pgrep } from './procs.js';
 export { startPostgres, type Postgres } from './postgres.js';
+export { startOAuthServer, type OAuthServer, type OAuthServerOptions, type OAuthClientReg } from './oauth-server.js';

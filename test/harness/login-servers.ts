@@ -2,6 +2,7 @@
 // check the credentials, and record which mechanism each connection used: for proving that `mailbox
 // test` (the probe) and `mailbox run` (the adapters, on imapflow, our POP3 client and nodemailer)
 // log in the same way. After the login they serve what the probe and a read or send cycle need.
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { serveCommands, type Script, type ScriptConn } from './scripted-server.js';
 
 export interface LoginScript {
@@ -33,7 +34,7 @@ function saslOk(login: LoginScript, mechanism: string, responses: string[], host
 }
 
 /** The SASL exchange after "AUTHENTICATE mech [ir]" or "AUTH mech [ir]": challenges until every response is in. */
-async function readSasl(c: ScriptConn, mechanism: string, initial: string | undefined, challenge: (text: string) => void): Promise<string[]> {
+export async function readSasl(c: ScriptConn, mechanism: string, initial: string | undefined, challenge: (text: string) => void): Promise<string[]> {
   if (mechanism === 'LOGIN') {
     challenge(b64('Username:'));
     const user = await c.readLine();
@@ -76,55 +77,75 @@ function loginCarries(command: { line: string; literals: string[] }, value: stri
   return command.literals.includes(wire(value)) || command.line.includes(` ${quoted}`) || command.line.split(' ').includes(value);
 }
 
+/** One IMAP command as read: the whole line (literals inlined), the literals alone, its tag, verb (upper case) and arguments. */
+export interface ImapCommand {
+  line: string;
+  literals: string[];
+  tag: string;
+  verb: string;
+  args: string[];
+}
+
+/**
+ * Greets and serves IMAP commands until LOGOUT or the client leaves: `handle` answers what it knows
+ * (returning true); CAPABILITY, LOGOUT and the rest (ID, ENABLE, NAMESPACE, NOOP: OK) are answered here.
+ */
+export async function serveImap(c: ScriptConn, caps: string, handle: (command: ImapCommand) => boolean | Promise<boolean>): Promise<void> {
+  c.line('* OK ready');
+  for (;;) {
+    let read: { line: string; literals: string[] };
+    try {
+      read = await readImapCommand(c);
+    } catch {
+      return; // the client left
+    }
+    const [tag = '', verb = '', ...args] = read.line.split(' ');
+    const command = { ...read, tag, verb: verb.toUpperCase(), args };
+    if (await handle(command)) continue;
+    if (command.verb === 'CAPABILITY') {
+      c.line(`* CAPABILITY ${caps}`);
+      c.line(`${tag} OK done`);
+    } else if (command.verb === 'LOGOUT') {
+      c.line('* BYE bye');
+      c.line(`${tag} OK done`);
+      c.end();
+      return;
+    } else {
+      c.line(`${tag} OK done`);
+    }
+  }
+}
+
 export function imapLoginServer(login: LoginScript, options: ImapLoginOptions): Script {
-  return async (c) => {
-    c.line('* OK ready');
-    for (;;) {
-      let command: { line: string; literals: string[] };
-      try {
-        command = await readImapCommand(c);
-      } catch {
-        return; // the client left
-      }
-      const { line } = command;
-      const [tag, verb = '', ...args] = line.split(' ');
-      const upper = verb.toUpperCase();
-      if (upper === 'CAPABILITY') {
-        c.line(`* CAPABILITY ${options.caps}`);
-        c.line(`${tag} OK done`);
-      } else if (upper === 'LOGIN') {
+  return (c) =>
+    serveImap(c, options.caps, async (command) => {
+      const { tag, verb, args } = command;
+      if (verb === 'LOGIN') {
         login.used.push('LOGIN');
         const ok = options.accept.command && loginCarries(command, login.user) && loginCarries(command, login.secret);
         c.line(`${tag} ${ok ? 'OK logged in' : 'NO [AUTHENTICATIONFAILED] no'}`);
-      } else if (upper === 'AUTHENTICATE') {
+      } else if (verb === 'AUTHENTICATE') {
         const mechanism = args[0]!.toUpperCase();
         login.used.push(`AUTHENTICATE ${mechanism}`);
         if (!options.accept.sasl.includes(mechanism)) {
           c.line(`${tag} NO [CANNOT] not offered`);
-          continue;
+          return true;
         }
         const responses = await readSasl(c, mechanism, args[1], (text) => c.line(`+ ${text}`));
         c.line(`${tag} ${saslOk(login, mechanism, responses, options.host) ? 'OK authenticated' : 'NO [AUTHENTICATIONFAILED] no'}`);
-      } else if (options.answers?.[upper]) {
-        c.line(options.answers[upper]!(tag!));
-      } else if (upper === 'EXAMINE' || upper === 'SELECT') {
+      } else if (options.answers?.[verb]) {
+        c.line(options.answers[verb]!(tag));
+      } else if (verb === 'EXAMINE' || verb === 'SELECT') {
         c.line('* 0 EXISTS');
         c.line('* OK [UIDVALIDITY 7] ok');
         c.line('* OK [UIDNEXT 1] ok');
         c.line(`${tag} OK [READ-ONLY] done`);
-      } else if (upper === 'STATUS') {
+      } else if (verb === 'STATUS') {
         c.line(`* STATUS "INBOX" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 7)`);
         c.line(`${tag} OK done`);
-      } else if (upper === 'LOGOUT') {
-        c.line('* BYE bye');
-        c.line(`${tag} OK done`);
-        c.end();
-        return;
-      } else {
-        c.line(`${tag} OK done`); // ID, ENABLE, NAMESPACE, NOOP: nothing to say
-      }
-    }
-  };
+      } else return false;
+      return true;
+    });
 }
 
 export interface Pop3LoginOptions {
@@ -170,8 +191,47 @@ export function pop3LoginServer(login: LoginScript, options: Pop3LoginOptions): 
 }
 
 export interface SmtpLoginOptions {
-  /** The AUTH mechanisms EHLO offers. */
+  /** The AUTH mechanisms EHLO offers (SCRAM-SHA-256 and CRAM-MD5 are checked too). */
   offer: string[];
+  /** SCRAM-SHA-256: a server that signs wrongly (it does not know the password: an impostor). */
+  badSignature?: boolean;
+}
+
+/**
+ * The server side of RFC 5802 SCRAM-SHA-256 after "AUTH SCRAM-SHA-256 [ir]": checks the client's
+ * proof against the password and signs the exchange. Resolves with whether the client proved it.
+ */
+async function scramServer(c: ScriptConn, login: LoginScript, initial: string | undefined, challenge: (text: string) => void, badSignature: boolean): Promise<boolean> {
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  let first = initial;
+  if (first === undefined) {
+    challenge('');
+    first = await c.readLine();
+  }
+  const firstBare = Buffer.from(first, 'base64').toString('utf8').replace(/^n,,/, '');
+  const clientNonce = /(?:^|,)r=([^,]*)/.exec(firstBare)?.[1] ?? '';
+  const salt = randomBytes(16);
+  const serverFirst = `r=${clientNonce}${randomBytes(9).toString('base64')},s=${salt.toString('base64')},i=4096`;
+  challenge(Buffer.from(serverFirst).toString('base64'));
+  const final = Buffer.from(await c.readLine(), 'base64').toString('utf8');
+  const withoutProof = final.replace(/,p=[^,]*$/, '');
+  const proof = Buffer.from(/,p=([^,]*)$/.exec(final)?.[1] ?? '', 'base64');
+  const salted = pbkdf2Sync(Buffer.from(login.secret, 'utf8'), salt, 4096, 32, 'sha256');
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const authMessage = `${firstBare},${serverFirst},${withoutProof}`;
+  const signature = hmac(storedKey, authMessage);
+  const clientKey = Buffer.from(proof.map((b, i) => b ^ (signature[i] ?? 0)));
+  const ok = proof.length === 32 && createHash('sha256').update(clientKey).digest().equals(storedKey) && firstBare.startsWith(`n=${login.user},`);
+  if (!ok) return false;
+  const serverSignature = hmac(hmac(salted, 'Server Key'), badSignature ? `${authMessage}x` : authMessage);
+  challenge(Buffer.from(`v=${serverSignature.toString('base64')}`).toString('base64'));
+  await c.readLine();
+  return true;
+}
+
+function cramOk(login: LoginScript, challenge: string, response: string): boolean {
+  const expected = createHmac('md5', Buffer.from(login.secret, 'utf8')).update(challenge).digest('hex');
+  return Buffer.from(response, 'base64').toString('utf8') === `${login.user} ${expected}`;
 }
 
 export function smtpLoginServer(login: LoginScript, options: SmtpLoginOptions): Script {
@@ -187,8 +247,15 @@ export function smtpLoginServer(login: LoginScript, options: SmtpLoginOptions): 
         const mechanism = (mech ?? '').toUpperCase();
         login.used.push(`AUTH ${mechanism}`);
         if (!options.offer.includes(mechanism)) return c.line('504 5.5.4 not offered');
-        const responses = await readSasl(c, mechanism, initial, (text) => c.line(`334 ${text}`));
-        c.line(saslOk(login, mechanism, responses) ? '235 2.7.0 ok' : '535 5.7.8 no');
+        const challenge = (text: string) => c.line(`334 ${text}`);
+        let ok: boolean;
+        if (mechanism === 'SCRAM-SHA-256') ok = await scramServer(c, login, initial, challenge, Boolean(options.badSignature));
+        else if (mechanism === 'CRAM-MD5') {
+          const text = `<${randomBytes(6).toString('hex')}@scripted>`;
+          challenge(Buffer.from(text).toString('base64'));
+          ok = cramOk(login, text, await c.readLine());
+        } else ok = saslOk(login, mechanism, await readSasl(c, mechanism, initial, challenge));
+        c.line(ok ? '235 2.7.0 ok' : '535 5.7.8 no');
       },
       MAIL: () => c.line('250 ok'),
       RCPT: () => c.line('250 ok'),
@@ -197,13 +264,20 @@ export function smtpLoginServer(login: LoginScript, options: SmtpLoginOptions): 
         while ((await c.readLine()) !== '.');
         c.line('250 2.0.0 queued');
       },
-      RSET: () => c.line('250 ok'),
-      NOOP: () => c.line('250 ok'),
-      QUIT: () => {
-        c.line('221 bye');
-        c.end();
-        return 'stop';
-      },
+      ...smtpHousekeeping(c),
     });
+  };
+}
+
+/** RSET, NOOP and QUIT, as every scripted SMTP server answers them. */
+export function smtpHousekeeping(c: ScriptConn): Record<string, () => void | 'stop'> {
+  return {
+    RSET: () => c.line('250 ok'),
+    NOOP: () => c.line('250 ok'),
+    QUIT: () => {
+      c.line('221 bye');
+      c.end();
+      return 'stop';
+    },
   };
 }

@@ -31,6 +31,11 @@ export interface SecretService {
   dir: string;
   /** Process ids of dbus-daemon and gnome-keyring-daemon (absent with keyring: false). */
   pids: { bus: number; keyring?: number };
+  /**
+   * Locks the login keyring (as a session does whose login did not unlock it): every read of an entry
+   * in it, and every write, then asks for an unlock prompt that nobody answers, and fails at once.
+   */
+  lock(): Promise<void>;
   /** Idempotent: stops gnome-keyring-daemon then dbus-daemon, deletes dir. */
   stop(): Promise<void>;
 }
@@ -100,7 +105,11 @@ export async function startSecretService(opts: SecretServiceOptions = {}): Promi
       const gkErr = tailStderr(gk.child);
       await waitForName(env, 'org.freedesktop.secrets', gk, () => `gnome-keyring-daemon did not register: ${gkErr()}`);
     }
-    return { env, dir, pids: { bus: bus.pid, keyring: daemons[1]?.pid }, stop };
+    const lock = async () => {
+      await run('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets',
+        'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'], { env: { ...process.env, ...env } });
+    };
+    return { env, dir, pids: { bus: bus.pid, keyring: daemons[1]?.pid }, lock, stop };
   } catch (e) {
     await stop();
     throw e;

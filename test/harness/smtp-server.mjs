@@ -27,7 +27,36 @@ SMTPConnection.prototype.init = function init() {
 const jsonl = path.join(cfg.dir, 'messages.jsonl');
 let seq = 0;
 
+/** RFC 7662 introspection of an access token (cfg.introspect: the OAuth test server, https with its CA). */
+async function introspect(token) {
+  const { url, caFile } = cfg.introspect;
+  const https = await import('node:https');
+  const body = new URLSearchParams({ token }).toString();
+  return new Promise((resolve) => {
+    const req = https.request(url, { method: 'POST', ca: fs.readFileSync(caFile), headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          resolve({ active: false });
+        }
+      });
+    });
+    req.on('error', () => resolve({ active: false }));
+    req.end(body);
+  });
+}
+
 function onAuth(auth, session, cb) {
+  if (auth.method === 'XOAUTH2' && cfg.introspect) {
+    introspect(auth.accessToken).then((r) => {
+      if (r.active && r.username === auth.username) return cb(null, { user: auth.username });
+      cb(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } });
+    });
+    return;
+  }
   const pw = cfg.users[auth.username];
   let ok = false;
   if (pw !== undefined) {

@@ -27,6 +27,8 @@ export interface SmtpOptions {
   /** Default PLAIN, LOGIN, CRAM-MD5, XOAUTH2 (XOAUTH2 token: `tok-<user>`). */
   authMethods?: string[];
   certs?: TestCerts;
+  /** Check XOAUTH2 tokens against this RFC 7662 endpoint (https, trusting caFile) instead of `tok-<user>`. */
+  introspect?: { url: string; caFile: string };
 }
 
 export interface SmtpMessage {
@@ -75,6 +77,7 @@ export async function startSmtp(opts: SmtpOptions = {}): Promise<SmtpServer> {
       authOptional: !!opts.authOptional,
       authMethods: opts.authMethods ?? ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2'],
       greetingDelayMs: delayOf(opts.greeting ?? 0),
+      introspect: opts.introspect ?? null,
     };
     const d = spawnDaemon(process.execPath, [SERVER, JSON.stringify(cfg)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

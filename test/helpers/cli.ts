@@ -13,6 +13,8 @@ export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
+  /** stdout as the bytes written (stdout is them decoded as UTF-8). */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -44,15 +46,16 @@ export function runMailbox(args: string[], opts: RunOptions = {}): Promise<RunRe
   const env = baseEnv({ ...(opts.home ? { MAILBOX_HOME: opts.home } : {}), ...opts.env });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');

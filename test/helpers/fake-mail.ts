@@ -62,6 +62,11 @@ export class FakeImap implements Incoming {
     }
   }
 
+  async headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>> {
+    this.calls.push(`headers ${messages.map((m) => m.n).join(',')}`);
+    return new Map(messages.flatMap((m) => this.messages.filter((x) => x.uid === m.n).map((x) => [m.n, headerOf(x.body)] as const)));
+  }
+
   async remove(messages: RemoteMessage[]): Promise<void> {
     this.calls.push(`remove ${messages.map((m) => m.n).join(',')}`);
     const gone = new Set(messages.map((m) => m.n));
@@ -70,6 +75,11 @@ export class FakeImap implements Incoming {
 
   async close(): Promise<void> {}
   abort(): void {}
+}
+
+function headerOf(body: Buffer): Buffer {
+  const end = body.indexOf('\r\n\r\n');
+  return end < 0 ? body : body.subarray(0, end + 4);
 }
 
 async function* chunked(body: Buffer, size = 1000): AsyncGenerator<Buffer> {
@@ -102,6 +112,13 @@ export class FakePop3 implements Incoming {
       }
       await onMessage(m, chunked(this.messages[m.n - 1]!.body));
     }
+  }
+
+  /** Without TOP unless told: the reader must do without headers. */
+  top = false;
+
+  async headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>> {
+    return new Map(this.top ? messages.map((m) => [m.n, headerOf(this.messages[m.n - 1]!.body)] as const) : []);
   }
 
   async remove(messages: RemoteMessage[]): Promise<void> {
@@ -142,7 +159,7 @@ export class FakeSmtp implements Outgoing {
       if (reply === 'drop') throw Object.assign(new Error('connection closed'), { connection: true });
       if (reply.code >= 400) throw Object.assign(new Error(reply.text), { responseCode: reply.code });
       this.sent.push({ to: envelope.to, body: Buffer.isBuffer(content) ? content : Buffer.alloc(0) });
-      return { reply: reply.text, accepted: envelope.to, rejected: [] };
+      return { reply: reply.text, accepted: envelope.to, refused: [] };
     } finally {
       this.inFlight--;
     }

@@ -46,9 +46,20 @@ export function probe(account: Account, timeoutMs = 5000): Promise<ProbeResult> 
   return probeAccount(account, { secret: async () => SECRET, timeoutMs });
 }
 
-/** Every form the secret could leak in (plain, latin1-decoded UTF-8, base64 of it and of PLAIN payloads). */
-export function secretForms(user = 'alice'): string[] {
-  return [SECRET, Buffer.from(SECRET).toString('latin1'), Buffer.from(SECRET).toString('base64'), Buffer.from(`\0${user}\0${SECRET}`).toString('base64')];
+/**
+ * Every form the secret could leak in: plain, latin1-decoded UTF-8, escaped inside a JSON string,
+ * base64 of it and of a PLAIN payload, and the base64 of its bytes at each of the three alignments
+ * inside a longer base64 text (so any SASL payload that carries it: LOGIN, XOAUTH2, OAUTHBEARER).
+ */
+export function secretForms(user = 'alice', secret = SECRET): string[] {
+  const bytes = Buffer.from(secret);
+  const aligned = [0, 1, 2].map((pad) => Buffer.concat([Buffer.alloc(pad), bytes]).toString('base64').slice(Math.ceil((pad * 8) / 6), -4));
+  return [secret, bytes.toString('latin1'), JSON.stringify(secret).slice(1, -1), bytes.toString('base64'), Buffer.from(`\0${user}\0${secret}`).toString('base64'), ...aligned];
+}
+
+/** The forms of the secret found in `text` (none, for a test to pass). */
+export function leaks(text: string, user = 'alice', secret = SECRET): string[] {
+  return secretForms(user, secret).filter((form) => text.includes(form));
 }
 
 /** The probe failed at `stage` with `exit`, and nothing in its result carries the secret. */

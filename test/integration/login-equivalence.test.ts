@@ -132,6 +132,59 @@ describe('against the harness servers: the probe passes and run logs in with the
   });
 });
 
+describe('choosing the mechanism (issue 9): a challenge-response one first where the server and the implementation offer it, or the one the account insists on; the same in test and run', () => {
+  it('by default: SCRAM-SHA-256 for POP3 (Dovecot), CRAM-MD5 for SMTP (the harness server has no SCRAM), PLAIN for IMAP (imapflow has neither)', async () => {
+    for (const [type, expected] of [['pop3', 'AUTH SCRAM-SHA-256'], ['smtp', 'CRAM-MD5'], ['imap', 'AUTHENTICATE PLAIN']] as const) {
+      const account = harness(type, 'tls');
+      const result = expectProbeOk(await probe(account, USERS[CAROL]!));
+      expect(loginMechanism(result), type).toBe(expected);
+      expect(firstLoginCommand(await logInAsRun(account, USERS[CAROL]!), type), type).toBe(wireCommand(type, expected));
+    }
+  });
+
+  it.each([
+    ['imap', 'command', 'LOGIN'],
+    ['imap', 'login', 'AUTHENTICATE LOGIN'],
+    ['pop3', 'plain', 'AUTH PLAIN'],
+    ['pop3', 'cram-md5', 'AUTH CRAM-MD5'],
+    ['pop3', 'command', 'USER/PASS'],
+    ['smtp', 'plain', 'PLAIN'],
+    ['smtp', 'login', 'LOGIN'],
+  ] as const)('%s insisting on %s: %s, both ways', async (type, authMechanism, expected) => {
+    const account = harness(type, 'tls', { authMechanism });
+    const result = expectProbeOk(await probe(account, USERS[CAROL]!));
+    expect(loginMechanism(result)).toBe(expected);
+    expect(firstLoginCommand(await logInAsRun(account, USERS[CAROL]!), type)).toBe(wireCommand(type, expected));
+  });
+
+  it('a mechanism the server does not offer: both fail with 77 and the same message', async () => {
+    const account = harness('smtp', 'tls', { authMechanism: 'scram-sha-256' });
+    const probed = expectProbeFailure(await probe(account, USERS[CAROL]!), 77, 'login');
+    expect(probed.message).toContain('the mechanism the account insists on');
+    const run = await runFailure(account, USERS[CAROL]!);
+    expect({ code: run.code, message: run.message }).toEqual({ code: probed.code, message: probed.message });
+  });
+
+  it('SMTP SCRAM-SHA-256 through nodemailer as in the probe; a server that cannot prove it knows the password is refused both ways', async () => {
+    const login: LoginScript = { user: 'alice', secret: SECRET, used: [] };
+    const srv = await serve(smtpLoginServer(login, { offer: ['PLAIN', 'CRAM-MD5', 'SCRAM-SHA-256'] }));
+    const account = scriptedAccount(srv, 'smtp', { from: 'alice@example.test' });
+    expect(loginMechanism(expectProbeOk(await probe(account, SECRET)))).toBe('SCRAM-SHA-256');
+    await logInAsRun(account, SECRET);
+    expect(login.used).toEqual(['AUTH SCRAM-SHA-256', 'AUTH SCRAM-SHA-256']);
+    expect(srv.errors).toEqual([]);
+    const wrong = expectProbeFailure(await probe(account, 'not-it'), 77, 'login');
+    expect(wrong.hint).toContain('log in with PLAIN');
+    expect(wrong.fixes).toEqual([{ field: 'password' }, { field: 'authMechanism', value: 'plain' }]);
+
+    const impostor = await serve(smtpLoginServer({ user: 'alice', secret: SECRET, used: [] }, { offer: ['SCRAM-SHA-256'], badSignature: true }));
+    const fake = scriptedAccount(impostor, 'smtp', { from: 'alice@example.test' });
+    const probed = expectProbeFailure(await probe(fake, SECRET), 77, 'login');
+    expect(probed.message).toContain('without proving that it knows the password');
+    expect((await runFailure(fake, SECRET)).message).toBe(probed.message);
+  });
+});
+
 describe('scripted servers that offer only LOGIN: the probe passes and run logs in the same way', () => {
   const script = (): LoginScript => ({ user: 'alice', secret: SECRET, used: [] });
 

@@ -67,12 +67,12 @@ afterAll(async () => {
 });
 
 describe('POP3 client against Dovecot', () => {
-  it('implicit TLS, CAPA, AUTH PLAIN, STAT, UIDL, LIST and byte-exact RETR', async () => {
+  it('implicit TLS, CAPA, AUTH SCRAM-SHA-256 (preferred over PLAIN, issue 9), STAT, UIDL, LIST and byte-exact RETR', async () => {
     const lines: string[] = [];
     const client = await connectPop3(account(), { secret: 'alice-secret', tap: (d, l) => lines.push(`${d} ${l}`) });
     expect('encrypted' in client.socket).toBe(true);
     expect(client.capabilities!.has('PIPELINING')).toBe(true);
-    expect(lines.some((l) => l.startsWith('C AUTH PLAIN '))).toBe(true);
+    expect(lines.some((l) => l.startsWith('C AUTH SCRAM-SHA-256 '))).toBe(true);
     const stat = await client.stat();
     expect(stat.count).toBe(1);
     const uidl = await client.uidl();
@@ -94,10 +94,13 @@ describe('POP3 client against Dovecot', () => {
   });
 
   it.each([
-    ['user', {}],
-    ['plain', { initialResponse: false }],
-    ['plain', {}],
-    ['login', {}],
+    ['USER', {}],
+    ['PLAIN', { initialResponse: false }],
+    ['PLAIN', {}],
+    ['LOGIN', {}],
+    ['CRAM-MD5', {}],
+    ['SCRAM-SHA-256', {}],
+    ['SCRAM-SHA-256', { initialResponse: false }],
   ] as [Pop3Mechanism, { initialResponse?: boolean }][])('logs in with %s %j for the password with space, quote, @ and UTF-8', async (mechanism, options) => {
     const client = await plainClient();
     await pop3Login(client, mechanism, 'carol@example.test', dovecot.users['carol@example.test']!, options);
@@ -106,7 +109,7 @@ describe('POP3 client against Dovecot', () => {
   });
 
   it('a wrong password with each mechanism: EAUTH naming the user and what the server offers', async () => {
-    for (const mechanism of ['user', 'plain', 'login'] as const) {
+    for (const mechanism of ['USER', 'PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256'] as const) {
       const client = await plainClient();
       const err = await pop3Login(client, mechanism, 'alice', 'wrong').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MailboxError);

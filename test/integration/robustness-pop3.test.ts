@@ -6,6 +6,7 @@ import { MailboxError } from '../../src/core/errors.js';
 import { Peer } from '../../src/protocols/net/peer.js';
 import { connectTcp } from '../../src/protocols/net/socket.js';
 import { Pop3Client } from '../../src/protocols/pop3/client.js';
+import { openIncoming } from '../../src/protocols/open.js';
 import { connectPop3 } from '../../src/protocols/pop3/connect.js';
 import { serveCommands, type Script, type ScriptConn, type ScriptedServer } from '../harness/scripted-server.js';
 import { expectFailure as failure, expectProbeFailure, probe, scriptedAccount, scriptedServers, SECRET } from '../helpers/robustness.js';
@@ -227,7 +228,7 @@ describe('POP3: refusals with response codes', () => {
     expect((await failure(connectPop3(account(later, { security: 'starttls' }), { secret: SECRET }))).exitCode).toBe(75);
   });
 
-  it('a server that repeats the password in its refusal: the error does not', async () => {
+  it('a server that repeats the password in its refusal: the error leaving the adapter does not', async () => {
     const srv = await serve(async (c) => {
       c.line('+OK');
       await c.expect(/^CAPA$/);
@@ -237,7 +238,7 @@ describe('POP3: refusals with response codes', () => {
       c.line(`-ERR bad credentials ${payload} (${Buffer.from(payload, 'base64').toString('latin1').split('\0')[2]})`);
       await c.untilClosed();
     });
-    const err = await failure(connectPop3(account(srv), { secret: SECRET }));
+    const err = await failure(openIncoming(account(srv), { secret: SECRET, timeoutMs: 5000 }));
     expect(err.code).toBe('EAUTH');
     expect(err.message).not.toContain(Buffer.from(`\0alice\0${SECRET}`).toString('base64'));
     expect(err.message).not.toContain(Buffer.from(SECRET).toString('latin1'));

@@ -81,7 +81,7 @@ export function testRunner(accounts: () => AccountView[], filters: AddressFilter
   const runner = new Runner({
     stores,
     snapshot: async () => ({ accounts: accounts(), filters }),
-    secrets: createSecretStore({ [PASSWORD_ENV]: password }),
+    secrets: createSecretStore({ [PASSWORD_ENV]: password }, { killGroup: (pgid) => process.kill(-pgid, 'SIGKILL') }),
     adapters: protocolAdapters,
     debugLog: debugLogs(paths.logDir),
     clock: () => new Date(),

@@ -39,7 +39,7 @@ describe('the commander options come from the table', () => {
     expect(flags).toContain('--active');
     expect(flags).not.toContain('--name');
     for (const f of ACCOUNT_FLAGS.filter((f) => f.clear)) expect(flags).toContain(`--no-${f.flag}`);
-    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-ca', '--no-debug', '--no-filter', '--no-fingerprint', '--no-from', '--no-insecure', '--no-max-size', '--no-test']);
+    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-auth-mechanism', '--no-ca', '--no-debug', '--no-filter', '--no-fingerprint', '--no-from', '--no-insecure', '--no-max-size', '--no-test']);
   });
 
   it('the help names the types a flag applies to and differs per command where it should', () => {
@@ -90,7 +90,9 @@ describe('flags over an edited account', () => {
 
 describe('what a script must give', () => {
   it('names every missing flag', () => {
-    expect(missingFlags({}, undefined)).toEqual(['--type', '--name', '--host']);
+    // All in one round (issue 9): without a type the login is needed too, unless --auth none.
+    expect(missingFlags({}, undefined)).toEqual(['--type', '--name', '--host', '--user', 'a secret source (--password-stdin, --password-env VAR or --password-command CMD)']);
+    expect(missingFlags({ auth: 'none' }, undefined)).toEqual(['--type', '--name', '--host']);
     expect(missingFlags({ type: 'imap', name: 'x', host: 'h' }, undefined)).toEqual([
       '--user',
       'a secret source (--password-stdin, --password-env VAR or --password-command CMD)',

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parseAccount, type Account, type AccountInput } from '../../src/core/account.js';
 import { applyDocument } from '../../src/jobs/accounts/apply.js';
 import { setActive } from '../../src/jobs/accounts/activation.js';
-import { addFilter, removeFilter } from '../../src/jobs/accounts/filters.js';
+import { addFilter, editFilter, removeFilter } from '../../src/jobs/accounts/filters.js';
 import { removeAccount } from '../../src/jobs/accounts/remove.js';
 import { accountToEdit, addAccount, editAccount, type ConnectionCheck } from '../../src/jobs/accounts/save.js';
 import { readAccounts } from '../../src/jobs/accounts/stores.js';
@@ -36,7 +36,7 @@ describe('addAccount', () => {
     const check = vi.fn(passes);
     const outcome = await addAccount(stores, { input: imap('Work', { security: 'starttls' }), secret: { kind: 'keychain', secret: 's3cret' }, check, cwd: '/' });
     expect(outcome).toMatchObject({ status: 'saved', account: { name: 'Work', port: 143, secret: { kind: 'keychain', key: 'work' }, provisioned: false }, deactivated: [] });
-    expect(outcome.warnings).toEqual([expect.stringContaining('security starttls')]);
+    expect(outcome.weakChoices).toEqual([{ account: 'Work', field: 'security', value: 'starttls' }]);
     expect(check).toHaveBeenCalledWith(expect.objectContaining({ name: 'Work' }), 's3cret');
     expect(stores.events).toEqual(['keychain save mailbox/work', 'config write']);
     expect(stores.secrets.keychain.get('mailbox/work')).toBe('s3cret');
@@ -235,11 +235,32 @@ describe('applyDocument', () => {
     const doc = { accounts: [parseAccount({ ...imap('keep'), secret: envPw }), parseAccount({ ...smtp('new'), security: 'none' })], filters: [] };
     const dry = await applyDocument(stores, doc, { prune: true, dryRun: true, source: 'doc.json' });
     expect(dry.plan.accounts.map((e) => [e.name, e.action])).toEqual([['keep', 'unchanged'], ['gone', 'remove'], ['new', 'create']]);
-    expect(dry.warnings).toEqual([expect.stringContaining('account new: security none')]);
+    expect(dry.weakChoices).toEqual([]); // a dry run chooses nothing
     expect(names(stores)).toEqual(['keep', 'gone']);
     const done = await applyDocument(stores, doc, { prune: true, dryRun: false, source: 'doc.json' });
     expect(done.cleanup).toEqual([{ ref: { kind: 'keychain', service: 'mailbox', key: 'gone' }, account: 'gone', removed: true }]);
+    expect(done.weakChoices).toEqual([{ account: 'new', field: 'security', value: 'none' }]);
     expect(names(stores)).toEqual(['keep', 'new']);
+  });
+});
+
+describe('weak settings are reported when they are chosen, not on every write (issue 9)', () => {
+  it('add reports each; edit only what it changes to weaker; apply only for the entries that bring them in', async () => {
+    const stores = memoryAccounts();
+    const added = await addAccount(stores, { input: imap('w', { security: 'starttls', tls: { insecure: true } }), secret: envPw, cwd: '/' });
+    expect(added.weakChoices).toEqual([{ account: 'w', field: 'security', value: 'starttls' }, { account: 'w', field: 'insecure' }]);
+    const before = await existing(stores, 'w');
+    const unrelated = await editAccount(stores, { existing: before, input: { ...before, debug: true }, cwd: '/' });
+    expect(unrelated).toMatchObject({ status: 'saved', weakChoices: [] });
+    const weaker = await editAccount(stores, { existing: await existing(stores, 'w'), input: { ...(await existing(stores, 'w')), security: 'none', port: 143 }, cwd: '/' });
+    expect(weaker.weakChoices).toEqual([{ account: 'w', field: 'security', value: 'none' }]);
+    const stronger = await editAccount(stores, { existing: await existing(stores, 'w'), input: { ...(await existing(stores, 'w')), security: 'tls', port: 993 }, cwd: '/' });
+    expect(stronger.weakChoices).toEqual([]);
+
+    const doc = { accounts: [{ ...(await existing(stores, 'w')), debug: false }, parseAccount({ ...imap('plain'), security: 'none', secret: envPw })], filters: [] };
+    const applied = await applyDocument(stores, doc, { prune: false, dryRun: false, source: 'doc.json' });
+    expect(applied.plan.accounts.map((e) => e.action)).toEqual(['update', 'create']);
+    expect(applied.weakChoices).toEqual([{ account: 'plain', field: 'security', value: 'none' }]);
   });
 });
 
@@ -260,5 +281,40 @@ describe('filters', () => {
     const before = await existing(stores, 'in');
     await editAccount(stores, { existing: before, input: { ...before, filter: undefined }, cwd: '/' });
     expect(await removeFilter(stores, 'JUNK')).toEqual({ removed: 'junk' });
+  });
+});
+
+describe('editFilter (issue 9: filters could not be edited)', () => {
+  it('adds and removes patterns per list, keeping their order; adding one that is there changes nothing', async () => {
+    const stores = memoryAccounts();
+    await addFilter(stores, { name: 'junk', direction: 'inbound', allow: ['a@spam.test'], deny: ['spam.test', 'bad.test'] });
+    const edited = await editFilter(stores, 'JUNK', { deny: ['*.spam.test', 'BAD.test'], removeDeny: ['spam.test'], removeAllow: ['a@spam.test'], allow: ['b@spam.test'] });
+    expect(edited).toMatchObject({ filter: { name: 'junk', allow: ['b@spam.test'], deny: ['bad.test', '*.spam.test'], default: false }, changes: ['allow', 'deny'], replacedDefault: null });
+    expect(stores.config.config.filters[0]).toEqual(edited.filter);
+    const writes = stores.config.writes;
+    expect(await editFilter(stores, 'junk', { deny: ['bad.test'] })).toMatchObject({ changes: [] });
+    expect(stores.config.writes).toBe(writes);
+  });
+
+  it('--default takes over the direction (the old default says so); --no-default lets go', async () => {
+    const stores = memoryAccounts();
+    await addFilter(stores, { name: 'old', direction: 'inbound', deny: ['x.test'], default: true });
+    await addFilter(stores, { name: 'new', direction: 'inbound', deny: ['y.test'] });
+    await addFilter(stores, { name: 'out', direction: 'outbound', deny: ['*'], default: true });
+    expect(await editFilter(stores, 'new', { default: true })).toMatchObject({ changes: ['default'], replacedDefault: 'old' });
+    expect(stores.config.config.filters.map((f) => [f.name, f.default])).toEqual([['old', false], ['new', true], ['out', true]]);
+    expect(await editFilter(stores, 'new', { default: false })).toMatchObject({ changes: ['default'], replacedDefault: null });
+    expect(stores.config.config.filters.every((f) => f.direction === 'outbound' || !f.default)).toBe(true);
+  });
+
+  it('refuses what cannot be: a pattern it does not have (65), one added and removed at once (64), a bad pattern (65), provisioned (77), unknown (66)', async () => {
+    const stores = memoryAccounts({ filters: [{ name: 'corp', direction: 'inbound', allow: [], deny: ['*'], default: false }] });
+    await addFilter(stores, { name: 'junk', direction: 'inbound', deny: ['spam.test'] });
+    await expect(editFilter(stores, 'junk', { removeDeny: ['nope.test'] })).rejects.toMatchObject({ exitCode: 65, field: 'remove-deny', message: expect.stringContaining('spam.test') });
+    await expect(editFilter(stores, 'junk', { allow: ['a.test'], removeAllow: ['a.test'] })).rejects.toMatchObject({ exitCode: 64 });
+    await expect(editFilter(stores, 'junk', { deny: ['not a pattern'] })).rejects.toMatchObject({ exitCode: 65, field: 'deny' });
+    await expect(editFilter(stores, 'corp', { deny: ['x.test'] })).rejects.toMatchObject({ exitCode: 77 });
+    await expect(editFilter(stores, 'nope', { deny: ['x.test'] })).rejects.toMatchObject({ exitCode: 66 });
+    expect(stores.config.config.filters).toEqual([{ name: 'junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: false }]);
   });
 });

@@ -91,6 +91,10 @@ describe('IMAP reader', () => {
     const first = await readImap(server, limited, deps(stores));
     expect(first.result).toMatchObject({ received: 2, leftTooLarge: 1 });
     expect(first.result.tooLarge.map((m) => m.n)).toEqual([2]);
+    expect(first.result.notes).toEqual([
+      `a message from sender2@example.test, subject "message 2", 5.0 KB (${mail(2, 'x'.repeat(5000)).length} bytes), is over the maximum size of 1.0 KB (1000 bytes): left on the server (id 100/2)`,
+    ]);
+    expect(server.calls).toContain('headers 2');
     expect(await stores.seen.imapCursor('work')).toMatchObject({ lastUid: 3, tooLarge: { '2': expect.any(Number) } });
     const again = await readImap(server, limited, deps(stores));
     expect(again.result).toMatchObject({ received: 0, leftTooLarge: 1, tooLarge: [] });
@@ -241,6 +245,11 @@ describe('POP3 reader', () => {
     const first = await readPop3(server, limited, deps(stores));
     expect(first.result).toMatchObject({ received: 1, leftTooLarge: 1 });
     expect(first.result.tooLarge.map((m) => m.key)).toEqual(['big']);
+    // Without TOP the note still gives the size and the UIDL.
+    expect(first.result.notes).toEqual([expect.stringMatching(/^a message 5\.0 KB \(\d+ bytes\), is over the maximum size of 1\.0 KB \(1000 bytes\): left on the server \(id big\)$/)]);
     expect((await readPop3(server, limited, deps(stores))).result).toMatchObject({ received: 0, leftTooLarge: 1, tooLarge: [] });
+    server.top = true;
+    server.messages.push({ uidl: 'bigger', body: mail(3, 'x'.repeat(5000)) });
+    expect((await readPop3(server, limited, deps(stores))).result.notes).toEqual([expect.stringMatching(/^a message from sender3@example\.test, subject "message 3", 5\.0 KB/)]);
   });
 });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedactor, imapflowLogger, nodemailerLogger, openDebugLog, REDACTED, secretForms, type Direction } from '../../src/protocols/debug-log.js';
+import { createRedactor, imapflowLogger, nodemailerLogger, openDebugLog, type Direction } from '../../src/protocols/debug-log.js';
+import { REDACTED, secretForms } from '../../src/protocols/redaction.js';
 
 const SECRET = 'p@ss w0rd"é';
 const USER = 'carol@example.test';
@@ -97,6 +98,18 @@ describe('redaction', () => {
     expect(out[10]).toBe('MAIL FROM:<a@b.c>');
     expect(out.join('\n')).not.toContain(token);
     expect(out.join('\n')).not.toContain(xoauth);
+  });
+
+  it('SCRAM: the client lines and the server challenges (salt, nonce, signature: enough to try passwords offline) are hidden', () => {
+    for (const [protocol, start, challenge, done] of [
+      ['smtp', 'AUTH SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '334', '235 ok'],
+      ['pop3', 'AUTH SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '+', '+OK in'],
+      ['imap', 'A1 AUTHENTICATE SCRAM-SHA-256 biwsbj1hbm4scj1hYmM=', '+', 'A1 OK in'],
+    ] as const) {
+      const redact = createRedactor({ protocol, secrets: [SECRET], user: USER });
+      const out = [redact('C', start), redact('S', `${challenge} cj1hYmNkZWYscz1zYWx0LGk9NDA5Ng==`), redact('C', 'Yz1iaXdzLHI9YWJjZGVmLHA9cHJvb2Y='), redact('S', `${challenge} dj1zaWduYXR1cmU=`), redact('C', ''), redact('S', done)];
+      expect(out, protocol).toEqual([start.replace(/ \S+$/, ` ${REDACTED}`), `${challenge} ${REDACTED}`, REDACTED, `${challenge} ${REDACTED}`, REDACTED, done]);
+    }
   });
 
   it('scrubs the secret and its base64 at any alignment wherever it appears', () => {

@@ -4,6 +4,7 @@ import { ErrorCodes } from '../../src/core/errors.js';
 import { protocolError, ProtocolError } from '../../src/protocols/errors.js';
 import { Peer, type PeerAccount, type Stage } from '../../src/protocols/net/peer.js';
 import { securityMismatch } from '../../src/protocols/net/security-advice.js';
+import { refusedLoginAdvice } from '../../src/protocols/login.js';
 import { pop3Refused } from '../../src/protocols/pop3/failures.js';
 
 const imap = { name: 'work', type: 'imap' as const, host: 'mail.example.com', port: 993, security: 'starttls' as const };
@@ -40,7 +41,7 @@ describe('POP3 -ERR responses', () => {
     ['-ERR [SYS/PERM] Broken', 'PASS', true, 'EPROTOCOL', 76],
     ['-ERR no such message', 'RETR 9', false, 'EPROTOCOL', 76],
   ])('%s after %s', (response, command, login, code, exit) => {
-    const err = pop3Refused(peer(), response, command, login ? { user: 'ann', offered: 'SASL PLAIN', tried: 'AUTH PLAIN' } : undefined);
+    const err = pop3Refused(peer(), response, command, login ? { user: 'ann', ...refusedLoginAdvice('SASL PLAIN', 'AUTH PLAIN', false) } : undefined);
     expect(err.code).toBe(code);
     expect(err.exitCode).toBe(exit);
     expect(err.response).toBe(response);

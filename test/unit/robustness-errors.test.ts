@@ -1,6 +1,6 @@
 // How odd server replies and TLS failures become MailboxErrors: exit codes, words, and no secret.
 import { describe, expect, it } from 'vitest';
-import { redactSecret } from '../../src/protocols/debug-log.js';
+import { redactSecret } from '../../src/protocols/redaction.js';
 import { Peer } from '../../src/protocols/net/peer.js';
 import { imapTemporary } from '../../src/protocols/net/replies.js';
 import { explainTrustFailure } from '../../src/protocols/net/trust.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileEmailLog } from '../../src/store/local/email-log.js';
-import { MailFiles } from '../../src/store/local/mail-files.js';
+import { MailFiles, type TmpWriter } from '../../src/store/local/mail-files.js';
 import { LocalQueue } from '../../src/store/local/queue.js';
 
 let dir: string;
@@ -15,9 +15,12 @@ let log: FileEmailLog;
 const t0 = new Date('2025-01-01T00:00:00Z');
 const message = (subject: string) => Buffer.from(`From: a@x.test\r\nTo: b@x.test\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
 
+/** Writers as tmp file names name them: this process is "me", "busy" is another live one, any other is gone. */
+const writers: TmpWriter = { tag: async () => 'me', alive: async (tag) => tag === 'me' || tag === 'busy' };
+
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-queue-'));
-  files = new MailFiles(path.join(dir, 'mail'));
+  files = new MailFiles(path.join(dir, 'mail'), writers);
   log = new FileEmailLog(path.join(dir, 'emails.jsonl'));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -52,13 +55,37 @@ describe('local queue after a stop', () => {
     const kept = await q.enqueue(message('kept'), { account: 'out', recipients: ['b@x.test'] });
     const lost = await q.enqueue(message('lost'), { account: 'out', recipients: ['b@x.test'] });
     const [keptFile] = outbox().filter((n) => n.startsWith(kept.id));
-    fs.renameSync(path.join(dir, 'mail/outbox/new', keptFile!), path.join(dir, 'mail/outbox/tmp', `${kept.id}.tmp`));
+    // The `mailbox send` that wrote it was killed after its log line: its file is still in tmp/.
+    fs.renameSync(path.join(dir, 'mail/outbox/new', keptFile!), path.join(dir, 'mail/outbox/tmp', `${kept.id}.4242-1.tmp`));
     fs.rmSync(path.join(dir, 'mail/outbox/new', outbox().find((n) => n.startsWith(lost.id))!));
     const notes = await queue().recover();
     expect(notes.join('\n')).toMatch(new RegExp(`${kept.id} was queued when a stop came`));
     expect(notes.join('\n')).toMatch(new RegExp(`${lost.id}: its file is missing`));
     expect(outbox()).toEqual([keptFile]);
     expect((await log.readAll()).get(lost.id)!.state).toBe('send-failed');
+  });
+
+  it('leaves no litter in outbox/tmp from a killed `mailbox send`, at start and while it runs; spares one at work', async () => {
+    const tmp = (name: string) => path.join(dir, 'mail/outbox/tmp', name);
+    await files.prepare();
+    fs.writeFileSync(tmp('gone1.4242-1.tmp'), 'half a message'); // killed before its log line: nothing was queued
+    fs.writeFileSync(tmp('work1.busy.tmp'), 'being written'); // a `mailbox send` still at work
+    const q = queue();
+    expect(await q.recover()).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, 'mail/outbox/tmp'))).toEqual(['work1.busy.tmp']);
+    // A runner lives long: a `mailbox send` killed meanwhile is swept when the queue looks again.
+    fs.writeFileSync(tmp('gone2.4343-1.tmp'), 'half a message');
+    expect(await q.claim(t0, 10)).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, 'mail/outbox/tmp'))).toEqual(['work1.busy.tmp']);
+  });
+
+  it('does not mark failed a message a live `mailbox send` has logged and not yet published', async () => {
+    const q = queue();
+    const record = await q.enqueue(message('slow'), { account: 'out', recipients: ['b@x.test'] });
+    const [name] = outbox();
+    fs.renameSync(path.join(dir, 'mail/outbox/new', name!), path.join(dir, 'mail/outbox/tmp', `${record.id}.busy.tmp`));
+    expect(await queue().recover()).toEqual([]);
+    expect((await log.readAll()).get(record.id)!.state).toBe('send-ready');
   });
 
   it('sends a message put into the outbox by hand, recipients from its headers', async () => {

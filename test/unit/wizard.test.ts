@@ -21,8 +21,11 @@ const existing: AccountView = {
   provisioned: false,
 };
 
-function options(extra: Partial<WizardOptions> = {}): WizardOptions & { warnings: string[] } {
+const PRESENTED = Array(32).fill('C3').join(':');
+
+function options(extra: Partial<WizardOptions> = {}): WizardOptions & { warnings: string[]; infos: string[] } {
   const warnings: string[] = [];
+  const infos: string[] = [];
   return {
     prompter,
     input: {},
@@ -31,9 +34,12 @@ function options(extra: Partial<WizardOptions> = {}): WizardOptions & { warnings
     filters: [],
     acceptDefaults: false,
     probeKeychain: async () => undefined,
+    fetchCertificate: async () => ({ fingerprint: PRESENTED, subject: 'CN=mail.example.com', issuer: 'CN=Example CA', expires: '2030-01-01T00:00:00.000Z' }),
     warn: (m) => warnings.push(m),
+    info: (m) => infos.push(m),
     cwd: '/',
     warnings,
+    infos,
     ...extra,
   };
 }
@@ -58,6 +64,23 @@ async function answer(text: string | null, expectOnScreen?: RegExp): Promise<voi
 async function erase(n: number): Promise<void> {
   for (let i = 0; i < n; i++) screen.keypress('backspace');
   await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs the wizard of an incoming account whose connection fields the flags gave through the advanced
+ * settings (defaults) to the certificate trust, moving `down` from the current choice (2: pin).
+ */
+async function untilTrust(o: WizardOptions, down: number): Promise<Awaited<ReturnType<typeof runAccountWizard>>> {
+  const done = start(runAccountWizard(o));
+  await screen.next();
+  await answer('y', /advanced settings/);
+  await answer(null, /Active/);
+  await answer(null, /Delete messages/);
+  await answer(null, /Largest message/);
+  await answer(null, /debug/);
+  for (let i = 0; i < down; i++) screen.keypress('down');
+  await answer(null, /Certificate trust/);
+  return done;
 }
 
 describe('add wizard', () => {
@@ -163,6 +186,94 @@ describe('add wizard', () => {
     const result = await done;
     expect(result.secret).toEqual({ kind: 'env', name: 'POP_PASSWORD' });
     expect(o.warnings[0]).toMatch(/keychain is unavailable.*choose another source/);
+  });
+
+  it('a keychain that does not answer is found before the question: neither offered nor recommended, and the warning says how to get one (issue 9)', async () => {
+    const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)', { hint: 'run mailbox in a D-Bus session with an unlocked keyring (dbus-run-session ...)' });
+    const o = options({ input: { type: 'imap', name: 'i', host: 'imap.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']), acceptDefaults: true, probeKeychain: async () => down });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/Password source/);
+    expect(screen.getScreen()).not.toMatch(/recommended|keychain/);
+    screen.keypress('down'); // the command
+    await answer(null);
+    await answer('pass show mail/i', /Command/);
+    expect((await done).secret).toEqual({ kind: 'command', command: 'pass show mail/i' });
+    expect(o.warnings).toEqual([expect.stringMatching(/keychain is unavailable \(no D-Bus\): choose another source \(run mailbox in a D-Bus session.*dbus-run-session/)]);
+  });
+
+  it('the keychain is offered as recommended only when it answers', async () => {
+    const o = options({ input: { type: 'imap', name: 'i', host: 'imap.example.com', user: 'u' }, given: new Set(['type', 'name', 'host', 'user']) });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    await answer(null, /Connection security/);
+    await answer(null, /Port/);
+    await answer(null, /Authentication/);
+    expect(screen.getScreen()).toMatch(/OS keychain \(recommended\)/);
+    await answer(null);
+    await answer('pw', /Password/);
+    await answer(null, /IMAP folder/);
+    await answer(null, /advanced settings/);
+    expect((await done).secret).toEqual({ kind: 'keychain', secret: 'pw' });
+  });
+
+  it("the pin question shows the server's certificate and offers its fingerprint; a failed fetch says so", async () => {
+    const fetched: unknown[] = [];
+    const advanced = (o: ReturnType<typeof options>) => untilTrust(o, 2);
+    const base = { input: { type: 'pop3', name: 'p', host: 'pop.example.com', port: 1995, user: 'u', security: 'starttls', auth: 'password' }, given: new Set(['type', 'name', 'host', 'port', 'user', 'security', 'auth']), secret: { kind: 'env', name: 'PW' } as const };
+    const o = options({ ...base, fetchCertificate: async (target) => (fetched.push(target), { fingerprint: PRESENTED, subject: 'CN=pop.example.com', issuer: 'CN=Example CA', expires: '2030-01-01T00:00:00.000Z' }) });
+    const done = advanced(o);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(screen.getScreen()).toContain(`SHA-256 fingerprint (${PRESENTED})`);
+    await answer(null);
+    expect((await done).input.tls).toEqual({ fingerprint: PRESENTED });
+    expect(fetched).toEqual([{ name: 'p', type: 'pop3', host: 'pop.example.com', port: 1995, security: 'starttls' }]);
+    expect(o.infos.join('\n')).toMatch(/pop\.example\.com:1995 presents CN=pop\.example\.com, issued by CN=Example CA, expires 2030-01-01[\s\S]*SHA-256 C3:C3/);
+
+    const failing = options({ ...base, fetchCertificate: async () => Promise.reject(new Error('connection refused')) });
+    const second = advanced(failing);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(screen.getScreen()).toMatch(/SHA-256 fingerprint\s*$/m);
+    await answer('ab'.repeat(32));
+    expect((await second).input.tls).toEqual({ fingerprint: Array(32).fill('AB').join(':') });
+    expect(failing.warnings).toEqual([expect.stringContaining("could not fetch the server's certificate (connection refused)")]);
+  });
+
+  it('edit: the current pin stays the default, and the wizard says whether the server still presents it', async () => {
+    const current = parseAccount({ name: 'p', type: 'pop3', host: 'pop.example.com', user: 'u', secret: { kind: 'env', name: 'PW' }, tls: { fingerprint: 'ab'.repeat(32) } });
+    const o = options({ input: { ...current }, existing: current, given: new Set(['host', 'security', 'port', 'auth', 'user', 'password']), secret: { kind: 'env', name: 'PW' } });
+    const done = untilTrust(o, 0); // the current choice: fingerprint
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(screen.getScreen()).toContain(`SHA-256 fingerprint (${current.tls.fingerprint})`);
+    await answer(null);
+    expect((await done).input.tls).toEqual({ fingerprint: current.tls.fingerprint });
+    expect(o.infos).toContain(`it differs from the current pin ${current.tls.fingerprint}`);
+  });
+
+  it('oauth2: the profile is chosen, no secret is asked, the token store defaults to the keychain (a file when it is down)', async () => {
+    const profiles = [{ name: 'm365', provider: 'microsoft' as const, clientId: 'cid' }];
+    const o = options({ input: { type: 'imap', name: 'w', host: 'outlook.office365.com', user: 'me@contoso.com', auth: 'oauth2' }, given: new Set(['type', 'name', 'host', 'user', 'auth']), acceptDefaults: true, profiles });
+    const done = start(runAccountWizard(o));
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/OAuth 2.0 profile/);
+    expect(screen.getScreen()).toMatch(/m365 \(microsoft, client cid\)/);
+    await answer(null);
+    const result = await done;
+    expect(result.secret).toBeUndefined();
+    expect(result.input).toMatchObject({ oauth: 'm365', auth: 'oauth2' });
+    expect(result.input.tokenStore).toBeUndefined();
+    expect(parseAccount(result.input)).toMatchObject({ oauth: 'm365' });
+
+    const down = new MailboxError('EKEYCHAIN', 'the OS keychain is unavailable (no D-Bus)');
+    const headless = options({ input: { type: 'imap', name: 'h', host: 'outlook.office365.com', security: 'tls', port: 993, folder: 'INBOX', user: 'me@contoso.com', auth: 'oauth2', oauth: 'm365' }, given: new Set(['type', 'name', 'host', 'security', 'port', 'folder', 'user', 'auth', 'oauth']), probeKeychain: async () => down, profiles });
+    const second = start(runAccountWizard(headless));
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/Where to keep the OAuth tokens/);
+    expect(screen.getScreen()).toMatch(/not answering now/);
+    await answer(null);
+    await answer(null, /advanced settings/);
+    expect((await second).input.tokenStore).toBe('file');
+    expect(headless.warnings[0]).toMatch(/keychain is unavailable \(no D-Bus\): the tokens can live in a file/);
   });
 
   it('advanced settings: filter of the right direction, activation, deletion, size, trust', async () => {

@@ -41,17 +41,21 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
   } else {
     const missing = missingFlags(input, secret);
     if (missing.length > 0) {
-      throw new MailboxError('EUSAGE', `missing ${missing.join('; ')} (no terminal to ask: give them as flags)`, { hint: 'mailbox add --help lists the flags' });
+      const relay = !input.type && input.auth === undefined ? '; an smtp relay without login (--auth none) needs no --user and no secret' : '';
+      throw new MailboxError('EUSAGE', `missing ${missing.join('; ')} (no terminal to ask: give them as flags)`, { hint: `mailbox add --help lists the flags${relay}` });
     }
   }
   const hints = { command: 'add' as const };
   const outcome = await addAccount(ctx.accounts, {
     input,
     secret: secret === 'stdin' ? undefined : secret,
-    check: flags.test === false ? undefined : connectionCheck(ctx, hints),
+    check: flags.test === false ? undefined : connectionCheck(ctx, { hints, askOnFailure: ctx.interactive && !flags.yes }),
     cwd: ctx.cwd,
   });
-  return printSaveOutcome(ctx, outcome, 'add');
+  const code = printSaveOutcome(ctx, outcome, 'add');
+  if (code !== 0 || outcome.status !== 'saved' || !outcome.account.oauth) return code;
+  const { offerAuthorization } = await import('./authorize.js');
+  return offerAuthorization(ctx, outcome.account.name, !flags.yes);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

@@ -6,6 +6,7 @@ import type { ApplyPlan, PlanEntry } from '../../core/plan.js';
 import { applyDocument } from '../../jobs/accounts/apply.js';
 import { readAccountsFile } from '../../store/config-store.js';
 import { reportCleanup } from '../account-report.js';
+import { choiceWarning } from '../choice-warnings.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 import { readAll } from '../io.js';
@@ -26,7 +27,7 @@ export function planLines(kind: string, entries: PlanEntry[]): string[] {
 
 function summary(plan: ApplyPlan): string {
   const counts = new Map<string, number>();
-  for (const e of [...plan.accounts, ...plan.filters]) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
+  for (const e of [...plan.accounts, ...plan.filters, ...plan.oauthProfiles]) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
   return [...counts].map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing in the file';
 }
 
@@ -35,11 +36,11 @@ export async function apply(ctx: Context, opts: ApplyFlags): Promise<void> {
   const source = opts.file === '-' ? '<stdin>' : path.resolve(ctx.cwd, opts.file);
   const doc = await readAccountsFile(source, opts.file === '-' ? await readAll(ctx.io.stdin) : undefined);
   const dryRun = Boolean(opts.dryRun);
-  const { plan, warnings, cleanup } = await applyDocument(ctx.accounts, doc, { prune: Boolean(opts.prune), dryRun, source });
-  for (const w of warnings) ctx.out.warn(w);
+  const { plan, weakChoices, cleanup } = await applyDocument(ctx.accounts, doc, { prune: Boolean(opts.prune), dryRun, source });
+  for (const c of weakChoices) ctx.out.warn(choiceWarning(c, 'document'));
   reportCleanup(ctx.out, cleanup);
-  ctx.out.data({ dryRun, changed: plan.changed, accounts: plan.accounts, filters: plan.filters }, () =>
-    [...planLines('account', plan.accounts), ...planLines('filter', plan.filters)].join('\n'),
+  ctx.out.data({ dryRun, changed: plan.changed, accounts: plan.accounts, filters: plan.filters, ...(plan.oauthProfiles.length ? { oauthProfiles: plan.oauthProfiles } : {}) }, () =>
+    [...planLines('account', plan.accounts), ...planLines('filter', plan.filters), ...planLines('oauth profile', plan.oauthProfiles)].join('\n'),
   );
   if (!plan.changed) ctx.out.info('no change: the store already matches the file');
   else ctx.out.info(`${summary(plan)}${dryRun ? ' (dry run: nothing was written)' : ''}`);

@@ -6,8 +6,12 @@ import { oneOf, parseCount } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
 import { registerExport } from './emails-export.js';
 import { action, type ProgramEnv } from '../action.js';
-import { table } from '../printer.js';
+import { formatBytes } from '../account-json.js';
+import type { Context } from '../context.js';
+import { printContent, wantsContent, type ContentOptions } from '../email-content.js';
+import { uniquePrefixes } from '../short-ids.js';
 import { openCommandStores } from '../stores.js';
+import { localTime } from '../time.js';
 
 /** The JSON shape of an email in `emails --json`, `send --json`, `emails show --json`. */
 export function emailJson(r: EmailRecord, path: string | null) {
@@ -24,7 +28,26 @@ export function emailJson(r: EmailRecord, path: string | null) {
     nextAttempt: r.nextAttempt,
     error: r.error,
     path,
+    ...deliveryJson(r),
   };
+}
+
+/** Outgoing, once tried: the envelope the server accepted, and the recipients dropped or refused (null before). */
+function deliveryJson(r: EmailRecord) {
+  const d = r.delivery;
+  return { sentTo: d?.sentTo ?? null, dropped: d?.dropped ?? null, refused: d?.refused ?? null };
+}
+
+/** `emails show` lines for an outgoing message's envelope: as queued, as sent, and who was left out. */
+function envelopeRows(r: EmailRecord): string[][] {
+  const rows = [['recipients', r.recipients?.join(', ') ?? '-']];
+  const d = r.delivery;
+  if (!d) return rows;
+  rows[0]![0] = 'queued for';
+  rows.push(['sent to', d.sentTo.join(', ') || '-']);
+  for (const x of d.dropped) rows.push(['dropped', `${x.address} (filter ${x.filter}${x.pattern ? `, pattern ${x.pattern}` : ''})`]);
+  for (const x of d.refused) rows.push(['refused', `${x.address}: ${x.reply}`]);
+  return rows;
 }
 
 /** An id or a unique prefix of one. */
@@ -37,16 +60,77 @@ export function findRecord(records: Map<string, EmailRecord>, id: string): Email
   throw new MailboxError('ENOTFOUND', `no email with id ${shown(id)}`, { hint: 'mailbox emails lists the emails and their ids' });
 }
 
-function short(text: string | null, width: number): string {
-  const t = (text ?? '').replace(/\s+/g, ' ');
-  return t.length > width ? `${t.slice(0, width - 1)}…` : t;
+/** A cell on one line: header values may hold folded whitespace. */
+function cell(text: string | null | undefined): string {
+  return (text ?? '').replace(/\s+/g, ' ').trim() || '-';
 }
+
+/** On a terminal, without --limit or --all, the list stops at the newest this many. */
+const TERMINAL_PAGE = 50;
 
 interface ListOptions {
   box?: string;
   account?: string;
   state?: string;
   limit?: string;
+  all?: boolean;
+}
+
+/** How many to show: --limit N, --all, else every one for scripts and the newest 50 on a terminal. */
+function listLimit(ctx: Context, opts: ListOptions): { limit: number; paged: boolean } {
+  if (opts.limit !== undefined && opts.all) throw new MailboxError('EUSAGE', 'choose one of --limit N or --all');
+  if (opts.limit !== undefined) {
+    return { limit: parseCount(opts.limit, 'limit'), paged: false };
+  }
+  const paged = !opts.all && ctx.out.width !== undefined;
+  return { limit: paged ? TERMINAL_PAGE : Infinity, paged };
+}
+
+async function listEmails(ctx: Context, opts: ListOptions): Promise<void> {
+  const box = opts.box === undefined ? undefined : (oneOf(opts.box, 'box', BOXES) as Box);
+  const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES);
+  const { limit, paged } = listLimit(ctx, opts);
+  const account = opts.account?.toLowerCase();
+  const store = await openCommandStores(ctx);
+  const all = await store.log.readAll();
+  const matching = [...all.values()]
+    .filter((r) => (!box || boxOf(r) === box) && (!state || r.state === state) && (!account || r.account?.toLowerCase() === account))
+    .sort((a, b) => b.id.localeCompare(a.id)); // ids start with their creation time: newest first
+  const records = matching.slice(0, limit);
+  const shown = await Promise.all(records.map(async (r) => emailJson(r, await store.mail.filePath(r))));
+  // Shortened only where people read them; the prefixes are unique in the whole log, so they work as ids.
+  const ids = ctx.out.width === undefined ? undefined : uniquePrefixes(all.keys());
+  ctx.out.data(shown, () =>
+    ctx.out.table(
+      [
+        { header: 'ID' },
+        { header: 'STATE' },
+        { header: 'ACCOUNT', shrink: true, min: 8, drop: 2 },
+        { header: 'ARRIVED' },
+        { header: 'FROM', shrink: true },
+        { header: 'TO', shrink: true, drop: 3 },
+        { header: 'SIZE', right: true, drop: 1 },
+        { header: 'TRIES', right: true, drop: 0 },
+        { header: 'SUBJECT', shrink: true },
+      ],
+      records.map((r) => [
+        ids?.get(r.id) ?? r.id,
+        r.state,
+        cell(r.account),
+        localTime(r.createdAt),
+        cell(r.from),
+        cell(r.to.join(', ')),
+        formatBytes(r.size),
+        String(r.attempts),
+        cell(r.subject),
+      ]),
+    ),
+  );
+  if (ctx.out.json) return;
+  if (matching.length === 0) ctx.out.info('no emails');
+  else if (paged && matching.length > records.length) {
+    ctx.out.info(`the newest ${records.length} of ${matching.length} emails: --limit N shows more, --all shows every one`);
+  }
 }
 
 export function register(emails: Command, penv: ProgramEnv): void {
@@ -54,11 +138,16 @@ export function register(emails: Command, penv: ProgramEnv): void {
     .option('--box <box>', `only this box (${BOXES.join(', ')})`)
     .option('--account <name>', 'only emails of this account')
     .option('--state <state>', `only this state (${EMAIL_STATES.join(', ')})`)
-    .option('--limit <n>', 'at most N emails, newest first')
+    .option('--limit <n>', `at most N emails, newest first (on a terminal: ${TERMINAL_PAGE} unless --all)`)
+    .option('--all', 'every email, also on a terminal')
     .addHelpText(
       'after',
       `
-JSON fields: id, state, account, date, from, to, subject, size, attempts, nextAttempt, error, path.
+Text: ids shortened on a terminal to a unique prefix (any unique prefix is accepted), the time each
+email arrived in the store (local time), sizes for people. JSON fields: id, state, account, date
+(the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path, and for a
+message tried: sentTo (the envelope the server accepted), dropped (blocked by the outbound filter:
+address, filter, pattern), refused (by the server: address, reply); null before a try.
 
 Examples:
   $ mailbox emails --box outbox
@@ -67,52 +156,24 @@ Examples:
   $ mailbox emails show lx2k9a0b01abcde
   $ mailbox emails retry lx2k9a0b01abcde`,
     )
-    .action(
-      action<ListOptions>(penv, async (ctx, opts) => {
-        const box = opts.box === undefined ? undefined : (oneOf(opts.box, 'box', BOXES) as Box);
-        const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES);
-        let limit = Infinity;
-        if (opts.limit !== undefined) {
-          limit = parseCount(opts.limit, 'limit');
-        }
-        const account = opts.account?.toLowerCase();
-        const store = await openCommandStores(ctx);
-        const records = [...(await store.log.readAll()).values()]
-          .filter((r) => (!box || boxOf(r) === box) && (!state || r.state === state) && (!account || r.account?.toLowerCase() === account))
-          .sort((a, b) => b.id.localeCompare(a.id)) // ids start with their creation time
-          .slice(0, limit);
-        const shown = await Promise.all(records.map(async (r) => emailJson(r, await store.mail.filePath(r))));
-        ctx.out.data(shown, () =>
-          shown.length === 0
-            ? ''
-            : table(
-                ['ID', 'STATE', 'ACCOUNT', 'DATE', 'FROM', 'TO', 'SIZE', 'TRIES', 'SUBJECT'],
-                shown.map((e) => [
-                  e.id,
-                  e.state,
-                  e.account ?? '-',
-                  e.date ? e.date.slice(0, 16).replace('T', ' ') : '-',
-                  short(e.from, 28) || '-',
-                  short(e.to.join(','), 28) || '-',
-                  String(e.size),
-                  String(e.attempts),
-                  short(e.subject, 40),
-                ]),
-              ),
-        );
-        if (shown.length === 0 && !ctx.out.json) ctx.out.info('no emails');
-      }),
-    );
+    .action(action<ListOptions>(penv, listEmails));
 
   emails
     .command('show')
-    .description('show one email: its record, its headers and where the raw file is')
+    .description('show one email: its record, its headers and where the raw file is; or the message itself')
     .argument('<id>', 'email id (or a unique prefix)')
-    .addHelpText('after', '\nExamples:\n  $ mailbox emails show lx2k9a0b01abcde\n  $ mailbox emails show lx2k9a --json')
+    .option('--raw', 'write the message to stdout exactly as stored, byte for byte')
+    .option('--body', 'write its text part to stdout, decoded (the HTML part when it has no text part)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ mailbox emails show lx2k9a0b01abcde\n  $ mailbox emails show lx2k9a --json\n  $ mailbox emails show lx2k9a --body | less\n  $ mailbox emails show lx2k9a --raw > message.eml',
+    )
     .action(
-      action(penv, async (ctx, _opts, [id]) => {
+      action<ContentOptions>(penv, async (ctx, opts, [id]) => {
+        const content = wantsContent(ctx, opts);
         const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
+        if (content) return printContent(ctx, store.mail, record, opts);
         const [path, head] = await Promise.all([store.mail.filePath(record), store.mail.head(record)]);
         const { parseHeaderFields, decodeWords } = await import('../../store/message-headers.js');
         const headers = head ? parseHeaderFields(head).map(([name, value]) => ({ name, value: decodeWords(value) })) : [];
@@ -132,13 +193,15 @@ Examples:
             ['id', record.id],
             ['state', record.state],
             ['account', record.account ?? '-'],
-            ['size', String(record.size)],
+            ['arrived', localTime(record.createdAt)],
+            ['date', localTime(record.date)],
+            ['size', `${formatBytes(record.size)} (${record.size} bytes)`],
             ['attempts', String(record.attempts)],
-            ['next attempt', record.nextAttempt ?? '-'],
+            ['next attempt', localTime(record.nextAttempt)],
             ['error', record.error ?? '-'],
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
-            ['recipients', record.recipients?.join(', ') ?? '-'],
+            ...envelopeRows(record),
             ['file', path ?? (headers.length ? '(none: the message is kept in the database)' : '(missing)')],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
           const head = headers.map((h) => `${h.name}: ${h.value}`);

@@ -1,12 +1,14 @@
 // mailbox export: the user's accounts and filters as one document (secret references only).
 import type { Command } from 'commander';
+import { documentAccount } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 
 export async function exportDocument(ctx: Context): Promise<void> {
   const { config } = await ctx.snapshot();
   // Always JSON: the output is a document for apply or provisioned.json, not a report.
-  ctx.io.stdout.write(`${JSON.stringify({ accounts: config.accounts, filters: config.filters }, null, 2)}\n`);
+  const doc = { accounts: config.accounts.map(documentAccount), filters: config.filters, ...(config.oauthProfiles?.length ? { oauthProfiles: config.oauthProfiles } : {}) };
+  ctx.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

@@ -1,13 +1,13 @@
-// mailbox filter add|list|remove|test: allow and deny lists of addresses and domains, per direction.
+// mailbox filter add|list|edit|remove|test: allow and deny lists of addresses and domains, per direction.
 import type { Command } from 'commander';
 import { invalid, MailboxError } from '../../core/errors.js';
 import { DIRECTIONS, evaluateFilter } from '../../core/filter.js';
-import { accountsUsingFilter, requireFilter, type FilterView } from '../../core/rules.js';
+import type { AccountView } from '../../core/account.js';
+import { accountsUsingFilter, directionOf, requireFilter, type FilterView } from '../../core/rules.js';
 import { isAddress, oneOf } from '../../core/validate.js';
-import { addFilter, removeFilter } from '../../jobs/accounts/filters.js';
+import { addFilter, editFilter, removeFilter } from '../../jobs/accounts/filters.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
-import { table } from '../printer.js';
 
 interface AddFilterFlags {
   direction?: string;
@@ -16,8 +16,14 @@ interface AddFilterFlags {
   default?: boolean;
 }
 
-function filterJson(f: FilterView, usedBy: string[]) {
-  return { name: f.name, direction: f.direction, allow: f.allow, deny: f.deny, default: f.default, provisioned: f.provisioned, usedBy };
+/** `usedBy`: the accounts that name the filter; `usedByDefault`: those it applies to as the default of its direction. */
+function filterJson(f: FilterView, usedBy: string[], usedByDefault: string[]) {
+  return { name: f.name, direction: f.direction, allow: f.allow, deny: f.deny, default: f.default, provisioned: f.provisioned, usedBy, usedByDefault };
+}
+
+/** The accounts a default filter applies to because they name none. */
+function takingDefault(f: FilterView, accounts: readonly AccountView[]): string[] {
+  return f.default ? accounts.filter((a) => !a.filter && directionOf(a.type) === f.direction).map((a) => a.name) : [];
 }
 
 export async function add(ctx: Context, name: string, opts: AddFilterFlags): Promise<void> {
@@ -26,28 +32,60 @@ export async function add(ctx: Context, name: string, opts: AddFilterFlags): Pro
   ctx.out.info(`added ${filter.direction} filter ${filter.name}${filter.default ? ` (default for ${filter.direction})` : ''}`);
   if (replacedDefault) ctx.out.info(`filter ${replacedDefault} is no longer the default ${filter.direction} filter`);
   if (filter.deny.length === 0) ctx.out.warn(`filter ${filter.name} has no --deny pattern: it blocks nothing`);
-  ctx.out.data({ filter: filterJson({ ...filter, provisioned: false }, []), replacedDefault }, () => '');
+  const taking = filter.default ? takingDefault({ ...filter, provisioned: false }, (await ctx.snapshot()).accounts) : [];
+  ctx.out.data({ filter: filterJson({ ...filter, provisioned: false }, [], taking), replacedDefault }, () => '');
 }
 
 export async function list(ctx: Context, opts: { direction?: string }): Promise<void> {
   const direction = opts.direction === undefined ? undefined : oneOf(opts.direction, 'direction', DIRECTIONS);
   const { filters, accounts } = await ctx.snapshot();
-  const shown = filters.filter((f) => !direction || f.direction === direction).map((f) => filterJson(f, accountsUsingFilter(accounts, f.name).map((a) => a.name)));
+  const shown = filters
+    .filter((f) => !direction || f.direction === direction)
+    .map((f) => filterJson(f, accountsUsingFilter(accounts, f.name).map((a) => a.name), takingDefault(f, accounts)));
   ctx.out.data(shown, () =>
-    table(
-      ['NAME', 'DIRECTION', 'DEFAULT', 'ALLOW', 'DENY', 'USED BY', 'FLAGS'],
+    ctx.out.table(
+      [
+        { header: 'NAME' },
+        { header: 'DIRECTION' },
+        { header: 'DEFAULT', drop: 1 },
+        { header: 'ALLOW', shrink: true },
+        { header: 'DENY', shrink: true },
+        { header: 'USED BY', shrink: true, min: 24 },
+        { header: 'FLAGS', drop: 2 },
+      ],
       shown.map((f) => [
         f.name,
         f.direction,
         f.default ? 'yes' : 'no',
         f.allow.join(',') || '-',
         f.deny.join(',') || '-',
-        f.usedBy.join(',') || '-',
+        [...f.usedBy, ...f.usedByDefault.map((name) => `${name} (default)`)].join(', ') || '-',
         f.provisioned ? 'provisioned' : '-',
       ]),
     ),
   );
   if (shown.length === 0 && !ctx.out.json) ctx.out.info('no filters; add one with: mailbox filter add NAME --direction inbound --deny PATTERN');
+}
+
+interface EditFilterFlags {
+  allow?: string[];
+  deny?: string[];
+  removeAllow?: string[];
+  removeDeny?: string[];
+  default?: boolean;
+}
+
+export async function edit(ctx: Context, name: string, opts: EditFilterFlags): Promise<void> {
+  const asked = [opts.allow, opts.deny, opts.removeAllow, opts.removeDeny].some((l) => l?.length) || opts.default !== undefined;
+  if (!asked) throw new MailboxError('EUSAGE', 'nothing to change: give --allow, --deny, --remove-allow, --remove-deny, --default or --no-default', { hint: 'mailbox filter edit --help' });
+  const { filter, changes, replacedDefault } = await editFilter(ctx.accounts, name, opts);
+  if (changes.length === 0) ctx.out.info(`filter ${filter.name}: nothing to change`);
+  else ctx.out.info(`updated ${filter.direction} filter ${filter.name}: ${changes.join(', ')}${filter.default ? ` (default for ${filter.direction})` : ''}`);
+  if (replacedDefault) ctx.out.info(`filter ${replacedDefault} is no longer the default ${filter.direction} filter`);
+  if (changes.includes('deny') && filter.deny.length === 0) ctx.out.warn(`filter ${filter.name} has no deny pattern left: it blocks nothing`);
+  const { accounts } = await ctx.snapshot();
+  const view = { ...filter, provisioned: false };
+  ctx.out.data({ filter: filterJson(view, accountsUsingFilter(accounts, filter.name).map((a) => a.name), takingDefault(view, accounts)), changes, replacedDefault }, () => '');
 }
 
 export async function remove(ctx: Context, name: string): Promise<void> {
@@ -99,6 +137,21 @@ Examples:
     .option('--direction <direction>', 'only inbound or outbound filters')
     .addHelpText('after', '\nExamples:\n  $ mailbox filter list\n  $ mailbox filter list --direction inbound --json')
     .action(action<{ direction?: string }>(penv, list));
+  filter
+    .command('edit')
+    .description('change a filter: add or remove patterns, make it the default of its direction or not')
+    .argument('<name>', 'filter name')
+    .option('--allow <pattern>', 'add to the allow list (repeatable)', collect)
+    .option('--deny <pattern>', 'add to the deny list (repeatable)', collect)
+    .option('--remove-allow <pattern>', 'remove from the allow list (repeatable)', collect)
+    .option('--remove-deny <pattern>', 'remove from the deny list (repeatable)', collect)
+    .option('--default', 'make it the default of its direction (the old default stops being it)')
+    .option('--no-default', 'stop being the default of its direction')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ mailbox filter edit junk --deny '*.spam.test' --remove-deny spam.test\n  $ mailbox filter edit partners --allow boss@example.com --default --json",
+    )
+    .action(action<EditFilterFlags>(penv, (ctx, opts, [name]) => edit(ctx, name!, opts)));
   filter
     .command('remove')
     .description('remove a filter (refused while an account uses it)')

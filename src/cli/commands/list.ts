@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import { ACCOUNT_TYPES } from '../../core/account.js';
 import { oneOf } from '../../core/validate.js';
-import { accountJson } from '../account-json.js';
+import { accountFlags, accountJson, secretCell } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
-import { table } from '../printer.js';
 import { reportProblems } from '../problems.js';
 
 export async function list(ctx: Context, opts: { type?: string; active?: boolean }): Promise<number> {
@@ -13,17 +12,18 @@ export async function list(ctx: Context, opts: { type?: string; active?: boolean
   const { accounts, problems } = await ctx.snapshot();
   const shown = accounts.filter((a) => (!type || a.type === type) && (!opts.active || a.active));
   ctx.out.data(shown.map(accountJson), () =>
-    table(
-      ['NAME', 'TYPE', 'SERVER', 'SECURITY', 'USER', 'ACTIVE', 'FLAGS'],
-      shown.map((a) => [
-        a.name,
-        a.type,
-        `${a.host}:${a.port}`,
-        a.security,
-        a.user ?? '-',
-        a.active ? 'yes' : 'no',
-        [a.provisioned ? 'provisioned' : '', a.debug ? 'debug' : ''].filter(Boolean).join(',') || '-',
-      ]),
+    ctx.out.table(
+      [
+        { header: 'NAME' },
+        { header: 'TYPE' },
+        { header: 'SERVER', shrink: true, min: 14 },
+        { header: 'SECURITY', drop: 1 },
+        { header: 'USER', shrink: true, min: 8 },
+        { header: 'SECRET', shrink: true, min: 12, drop: 2 },
+        { header: 'ACTIVE' },
+        { header: 'FLAGS', shrink: true },
+      ],
+      shown.map((a) => [a.name, a.type, `${a.host}:${a.port}`, a.security, a.user ?? '-', secretCell(a.secret), a.active ? 'yes' : 'no', accountFlags(a)]),
     ),
   );
   if (shown.length === 0 && !ctx.out.json) ctx.out.info('no accounts; add one with: mailbox add');

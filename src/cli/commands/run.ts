@@ -2,11 +2,9 @@
 import type { Command } from 'commander';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
-import type { CycleReport } from '../../jobs/cycles.js';
 import { action, collect, type ProgramEnv } from '../action.js';
-import { errorJson } from '../hints.js';
-import type { Context } from '../context.js';
 import { dnsOf } from '../network.js';
+import { progressLine, QuietCycles, reportLine } from '../run-output.js';
 import { openCommandStores } from '../stores.js';
 
 interface RunFlags {
@@ -16,50 +14,6 @@ interface RunFlags {
   account?: string[];
   logFormat?: string;
   json?: boolean;
-}
-
-/** One line per account per cycle on stdout: text, or a JSON object per line. */
-function reportLine(report: CycleReport, json: boolean): string {
-  if (json) {
-    return JSON.stringify({
-      time: report.time,
-      job: report.job,
-      account: report.account,
-      ok: report.ok,
-      durationMs: report.durationMs,
-      ...report.counts,
-      summary: report.summary,
-      error: report.error ? errorJson(report.error) : null,
-      notes: report.notes,
-    });
-  }
-  const seconds = (report.durationMs / 1000).toFixed(2);
-  const head = `${report.time.slice(0, 19).replace('T', ' ')} ${report.job.padEnd(4)} ${report.account}`;
-  const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s)`];
-  for (const note of report.notes) lines.push(`${head}: note: ${note}`);
-  return lines.join('\n');
-}
-
-/** "read work-imap 1234/5000" on one terminal line, redrawn at most 5 times a second. */
-function progressIndicator(ctx: Context) {
-  const stderr = ctx.io.stderr;
-  if (!stderr.isTTY) return undefined;
-  let last = 0;
-  let shown = false;
-  return {
-    update(account: string, done: number, total: number) {
-      if (total < 200) return;
-      const now = Date.now();
-      if (done < total && now - last < 200) return;
-      last = now;
-      shown = true;
-      stderr.write(`\r\x1b[Kread ${account}: ${done}/${total} messages`);
-    },
-    clear() {
-      if (shown) stderr.write('\r\x1b[K');
-      shown = false;
-    },
-  };
 }
 
 export function register(command: Command, penv: ProgramEnv): void {
@@ -72,7 +26,9 @@ export function register(command: Command, penv: ProgramEnv): void {
     .addHelpText(
       'after',
       `
-One line per account per cycle on stdout. SIGINT/SIGTERM stop after the message in flight (exit 0);
+One line per account per cycle on stdout; a cycle that did nothing and would print the same line
+as the last one is not printed (except once an hour, with how many were left out): text and json
+alike. SIGINT/SIGTERM stop after the message in flight (exit 0);
 a second signal exits at once, losing nothing. One runner per store: a second one exits 75.
 With --once the exit code is that of the first account that failed (69 unreachable, 75 temporary,
 76 TLS/protocol, 77 authentication, 78 configuration), else 0.
@@ -93,11 +49,14 @@ Examples:
         const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
         const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
-        const progress = progressIndicator(ctx);
+        const progress = progressLine(ctx.io.stderr);
+        const monotonic = () => performance.now();
+        const quiet = new QuietCycles(monotonic);
         const stop = new AbortController();
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {
           signals++;
+          progress?.clear();
           if (signals === 1) {
             ctx.out.info(`${signal}: stopping after the message in flight (again to exit at once)`);
             stop.abort();
@@ -114,19 +73,22 @@ Examples:
             stores,
             snapshot: () => ctx.snapshot(),
             secrets: ctx.secrets,
+            tokens: (await import('../oauth-wiring.js')).tokenManagerOf(ctx),
             adapters: resolvingWith(protocolAdapters, lookup),
             debugLog: debugLogs(ctx.paths.logDir),
             clock: ctx.now,
-            monotonic: () => performance.now(),
+            monotonic,
             report: (r) => {
+              const repeats = quiet.admit(r);
+              if (repeats === undefined) return;
               progress?.clear();
-              ctx.io.stdout.write(`${reportLine(r, json)}\n`);
+              ctx.io.stdout.write(`${reportLine(r, json, repeats)}\n`);
             },
             notice: (text) => {
               progress?.clear();
               ctx.out.warn(text);
             },
-            progress: progress ? (account, done, total) => progress.update(account, done, total) : undefined,
+            progress: progress ? (account, p) => progress.update(account, p) : undefined,
           });
           return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
         } finally {

@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { MailboxError, invalid } from '../../core/errors.js';
 import { parseAddress } from '../../core/account.js';
+import { evaluateFilter, type AddressFilter } from '../../core/filter.js';
+import { findFilter } from '../../core/rules.js';
 import { isAddress } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
@@ -34,10 +36,29 @@ function addressList(values: string[] | undefined, field: string): string[] {
   return out;
 }
 
-/** The active SMTP account, if any: it sends the queue and gives built messages their From. */
+/**
+ * The active SMTP account, if any: it sends the queue and gives built messages their From; and the
+ * outbound filter the sender will apply (its own, else the default one).
+ */
 async function activeSmtp(ctx: Context) {
-  const { accounts } = await ctx.snapshot();
-  return accounts.find((a) => a.type === 'smtp' && a.active);
+  const { accounts, filters } = await ctx.snapshot();
+  const smtp = accounts.find((a) => a.type === 'smtp' && a.active);
+  // A filter it names that is missing or faces inbound is the runner's to refuse; nothing to warn by here.
+  const named = smtp?.filter ? findFilter(filters, smtp.filter) : filters.find((f) => f.direction === 'outbound' && f.default);
+  return { smtp, filter: named?.direction === 'outbound' ? named : undefined };
+}
+
+/** The sender drops blocked recipients without a word to the one who queued: say it now. */
+function warnBlocked(ctx: Context, filter: AddressFilter | undefined, recipients: readonly string[]): void {
+  if (!filter) return;
+  const blocked = recipients.flatMap((address) => {
+    const decision = evaluateFilter(filter, address);
+    return decision.blocked ? [{ address, pattern: decision.decidedBy!.pattern }] : [];
+  });
+  for (const { address, pattern } of blocked) {
+    ctx.out.warn(`${address} will be dropped when the message is sent: the outbound filter ${filter.name} blocks it (deny pattern ${pattern})`);
+  }
+  if (blocked.length > 0 && blocked.length === recipients.length) ctx.out.warn('no recipient is left: the message will not be sent (it will be skipped, as send-ignored)');
 }
 
 /**
@@ -109,7 +130,7 @@ Examples:
         if (opts.from !== undefined) opts.from = parseAddress(opts.from, 'from');
         const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
         const stores = await openCommandStores(ctx);
-        const smtp = await activeSmtp(ctx);
+        const { smtp, filter } = await activeSmtp(ctx);
         let record;
         if (opts.file !== undefined) {
           if (opts.text !== undefined || opts.htmlFile !== undefined || opts.subject !== undefined) {
@@ -146,23 +167,44 @@ Examples:
           });
         }
         ctx.out.data(emailJson(record, await stores.mail.filePath(record)), () => record.id);
+        // The envelope: To, Cc and Bcc, also when they came from the headers of a whole message.
+        const recipients = record.recipients ?? [...record.to, ...record.cc];
         if (!ctx.out.json) {
-          ctx.out.info(`queued ${record.id} for ${[...record.to, ...record.cc].join(', ') || 'its recipients'}`);
+          ctx.out.info(`queued ${record.id} for ${recipients.join(', ') || 'its recipients'}`);
           if (!smtp) ctx.out.warn('no SMTP account is active: the message waits in the outbox until one is (mailbox activate NAME)');
         }
+        warnBlocked(ctx, filter, recipients);
       }),
     );
 }
 
+/** Opened before anything is queued, so that a folder or an unreadable file is named as such. */
 function openInput(file: string): Readable {
-  if (!fs.existsSync(file)) throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'file' });
-  return fs.createReadStream(file);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw inputError(file, 'file', err);
+  }
+  if (fs.fstatSync(fd).isDirectory()) {
+    fs.closeSync(fd);
+    throw invalid('file', file, 'a message file (or - for standard input), not a folder');
+  }
+  return fs.createReadStream('', { fd });
 }
 
 function readInput(file: string): Buffer {
   try {
     return fs.readFileSync(file);
-  } catch {
-    throw new MailboxError('ENOTFOUND', `no such file: ${file}`, { field: 'html-file' });
+  } catch (err) {
+    throw inputError(file, 'html-file', err);
   }
+}
+
+function inputError(file: string, field: string, err: unknown): MailboxError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR') return invalid(field, file, 'a file, not a folder');
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new MailboxError('ENOTFOUND', `no such file: ${file}`, { field });
+  const why = code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new MailboxError('ENOTFOUND', `cannot read ${file}: ${why}`, { field });
 }

@@ -1,18 +1,18 @@
-// mailbox show NAME: one account, field by field, or as JSON.
+// mailbox show NAME: one account, field by field for people, or as JSON.
 import type { Command } from 'commander';
 import { requireAccount } from '../../core/rules.js';
-import { accountJson } from '../account-json.js';
+import { accountJson, accountLines } from '../account-json.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
 
 export async function show(ctx: Context, name: string): Promise<void> {
-  const { accounts } = await ctx.snapshot();
-  const json = accountJson(requireAccount(accounts, name));
-  ctx.out.data(json, () =>
-    Object.entries(json)
-      .map(([k, v]) => `${k.padEnd(20)} ${v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-      .join('\n'),
-  );
+  const { accounts, filters } = await ctx.snapshot();
+  const account = requireAccount(accounts, name);
+  ctx.out.data(accountJson(account), () => {
+    const lines = accountLines(account, filters);
+    const width = Math.max(...lines.map(([label]) => label.length));
+    return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+  });
 }
 
 export function register(command: Command, penv: ProgramEnv): void {

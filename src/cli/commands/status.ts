@@ -1,8 +1,8 @@
 // mailbox status: per account the last cycle and its result, the queue, and whether a runner runs.
 import type { Command } from 'commander';
 import { action, type ProgramEnv } from '../action.js';
-import { table } from '../printer.js';
 import { reportProblems } from '../problems.js';
+import { localTime } from '../time.js';
 import { openCommandStores } from '../stores.js';
 
 export function register(command: Command, penv: ProgramEnv): void {
@@ -50,11 +50,21 @@ Examples:
             a.name,
             a.type,
             a.active ? 'yes' : 'no',
-            a.at ? `${a.job} ${a.at.slice(0, 19).replace('T', ' ')}` : 'never',
+            a.at ? `${a.job} ${localTime(a.at)}` : 'never',
             a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
+            a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
             a.error ?? a.summary ?? '-',
           ]);
-          return [runner, queue, ...(rows.length ? ['', table(['ACCOUNT', 'TYPE', 'ACTIVE', 'LAST', 'RESULT', 'DETAIL'], rows)] : [])].join('\n');
+          const columns = [
+            { header: 'ACCOUNT' },
+            { header: 'TYPE', drop: 1 },
+            { header: 'ACTIVE', drop: 2 },
+            { header: 'LAST' },
+            { header: 'RESULT' },
+            { header: 'LAST SUCCESS', drop: 3 },
+            { header: 'DETAIL', shrink: true },
+          ];
+          return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
         });
         return reportProblems(ctx.out, problems);
       }),

@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import type { AccountView } from '../../core/account.js';
 import { invalid, MailboxError } from '../../core/errors.js';
+import { evaluateFilter, type AddressFilter } from '../../core/filter.js';
+import { filterOf } from '../../core/problems.js';
 import { requireAccount, sameName } from '../../core/rules.js';
 import { isAddress, parseDuration, TIMEOUT_RANGE } from '../../core/validate.js';
 import type { ProbeResult } from '../../protocols/probe/index.js';
@@ -16,6 +18,7 @@ interface TestOptions {
   all?: boolean;
   timeout: string;
   sendTo?: string;
+  ignoreFilter?: boolean;
 }
 
 const EXAMPLES = `
@@ -24,10 +27,40 @@ Examples:
   $ mailbox test work-imap work-smtp      # these two
   $ mailbox test --all --timeout 5 --json # every account, 5 s each, as JSON
   $ mailbox test work-smtp --send-to me@example.com   # also send one real message
+  $ mailbox test work-smtp --send-to x@blocked.example --ignore-filter   # even where the filter blocks it
 
-Stages: resolve, connect, tls, greeting, capabilities, login, probe (and send); the first failure
-stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
-75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account.`;
+Stages: resolve, connect, tls, greeting, capabilities, token (OAuth 2.0), login, probe (and send);
+the first failure stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
+75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account,
+65 a --send-to address the server refused (or the account's outbound filter blocks).`;
+
+/**
+ * --send-to goes where the runner would never send: refused (65) when an SMTP account's outbound
+ * filter blocks the address, unless --ignore-filter says so explicitly. A filter the account names
+ * and that is missing (or faces the wrong way) sends nothing (78), as in the runner: never unfiltered.
+ */
+function checkOutboundFilter(accounts: readonly AccountView[], filters: readonly AddressFilter[], sendTo: string): void {
+  for (const account of accounts.filter((a) => a.type === 'smtp')) {
+    const filter = failClosed(() => filterOf(filters, account));
+    const decision = filter && evaluateFilter(filter, sendTo);
+    if (!filter || !decision?.blocked) continue;
+    throw new MailboxError(
+      'EVALUE',
+      `--send-to ${sendTo} is blocked by the outbound filter ${filter.name} of account ${account.name} (deny pattern ${decision.decidedBy?.pattern}): mailbox run would never send there`,
+      { field: 'send-to', hint: `send the test to an address the filter allows (mailbox filter test ${filter.name} ADDRESS tells), or add --ignore-filter to send it anyway` },
+    );
+  }
+}
+
+/** The runner's filter problem (core/problems.ts), with the way past it for a test message. */
+function failClosed<T>(find: () => T): T {
+  try {
+    return find();
+  } catch (err) {
+    if (!(err instanceof MailboxError)) throw err;
+    throw new MailboxError(err.code, err.message, { hint: `${err.hint}; or add --ignore-filter to send it anyway`, fixes: err.fixes, field: err.field, account: err.account });
+  }
+}
 
 function selectAccounts(accounts: AccountView[], names: string[], all: boolean): AccountView[] {
   if (names.length === 0) return all ? accounts : accounts.filter((a) => a.active);
@@ -42,11 +75,13 @@ function selectAccounts(accounts: AccountView[], names: string[], all: boolean):
 export async function testAccounts(ctx: Context, names: string[], opts: TestOptions): Promise<number> {
   const timeoutMs = parseDuration(opts.timeout, 'timeout', TIMEOUT_RANGE);
   if (opts.sendTo !== undefined && !isAddress(opts.sendTo)) throw invalid('send-to', opts.sendTo, 'an email address such as me@example.com');
-  const { accounts, problems } = await ctx.snapshot();
+  if (opts.ignoreFilter && opts.sendTo === undefined) throw new MailboxError('EUSAGE', '--ignore-filter applies to --send-to only', { hint: 'mailbox test NAME --send-to ADDRESS --ignore-filter' });
+  const { accounts, filters, problems } = await ctx.snapshot();
   const chosen = selectAccounts(accounts, names, Boolean(opts.all));
   if (opts.sendTo && !chosen.some((a) => a.type === 'smtp')) {
     throw new MailboxError('EUSAGE', '--send-to needs an SMTP account among the accounts tested', { hint: 'name an SMTP account: mailbox test NAME --send-to ADDRESS' });
   }
+  if (opts.sendTo && !opts.ignoreFilter) checkOutboundFilter(chosen, filters, opts.sendTo);
   if (chosen.length === 0) {
     ctx.out.data([], () => '');
     if (!ctx.out.json) ctx.out.info(opts.all ? 'no accounts; add one with: mailbox add' : 'no active accounts to test (mailbox test --all tests inactive ones too)');
@@ -88,8 +123,9 @@ export function register(command: Command, penv: ProgramEnv): void {
   command
     .argument('[names...]', 'account names (default: every active account)')
     .option('--all', 'test every account, active or not')
-    .option('--timeout <seconds>', 'time limit per account', '15')
+    .option('--timeout <duration>', 'time limit per account: 30s, 2m, or a bare number of seconds', '15s')
     .option('--send-to <address>', 'also send one real test message through each SMTP account tested')
+    .option('--ignore-filter', "with --send-to: send even when the account's outbound filter blocks the address")
     .addHelpText('after', EXAMPLES)
     .action(action<TestOptions>(penv, (ctx, opts, names) => testAccounts(ctx, names, opts)));
 }

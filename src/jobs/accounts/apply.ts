@@ -1,12 +1,13 @@
 // Making the user's accounts and filters match a document (export's shape): planned against the
 // config as it is under the lock, written in one transaction; keychain entries of pruned accounts
 // that nothing names any more are removed after the write. A dry run plans and writes nothing.
-import { accountWarnings, sameSecretRef } from '../../core/account.js';
+import { sameSecretRef, type Account } from '../../core/account.js';
 import type { AccountsDocument } from '../../core/config.js';
 import { planApply, type ApplyPlan } from '../../core/plan.js';
 import { findAccount } from '../../core/rules.js';
 import { removeSecrets, type SecretCleanup } from './keychain-cleanup.js';
 import type { AccountStores } from './stores.js';
+import { weakChoices, type WeakChoice } from './weak-choices.js';
 
 export interface ApplyOptions {
   prune: boolean;
@@ -17,8 +18,8 @@ export interface ApplyOptions {
 
 export interface ApplyOutcome {
   plan: ApplyPlan;
-  /** About the settings of the accounts the document creates or updates. */
-  warnings: string[];
+  /** Weak settings the document brings in (none for a dry run: nothing is chosen then). */
+  weakChoices: WeakChoice[];
   cleanup: SecretCleanup[];
 }
 
@@ -26,10 +27,12 @@ export async function applyDocument(stores: AccountStores, doc: AccountsDocument
   const provisioned = await stores.provisioned();
   const planOptions = { prune: options.prune, source: options.source };
   let cleanup: SecretCleanup[] = [];
+  let weak: WeakChoice[] = [];
   const plan = options.dryRun
     ? planApply(await stores.config.load(), provisioned, doc, planOptions)
     : await stores.config.update((config) => {
         const p = planApply(config, provisioned, doc, planOptions);
+        weak = chosenWeak(p, config.accounts, doc.accounts);
         const owner = (ref: SecretCleanup['ref']) => config.accounts.find((a) => sameSecretRef(a.secret, ref))?.name ?? ref.key;
         return {
           config: p.changed ? p.config : undefined,
@@ -39,9 +42,13 @@ export async function applyDocument(stores: AccountStores, doc: AccountsDocument
           },
         };
       });
-  const warnings = plan.accounts.flatMap((entry) => {
-    const account = entry.action === 'create' || entry.action === 'update' ? findAccount(doc.accounts, entry.name) : undefined;
-    return account ? accountWarnings(account) : [];
+  return { plan, weakChoices: weak, cleanup };
+}
+
+/** The weak settings the created and updated accounts get that they did not have. */
+function chosenWeak(plan: ApplyPlan, current: readonly Account[], wanted: readonly Account[]): WeakChoice[] {
+  return plan.accounts.flatMap((entry) => {
+    const account = entry.action === 'create' || entry.action === 'update' ? findAccount(wanted, entry.name) : undefined;
+    return account ? weakChoices(account, findAccount(current, entry.name)) : [];
   });
-  return { plan, warnings, cleanup };
 }

@@ -4,7 +4,6 @@
 // before the config names it and is taken back if the write fails; the entry the account no longer
 // uses is removed after the write. Nothing here prints or asks: the outcome says what happened.
 import {
-  accountWarnings,
   orphanedKeychainRefs,
   parseAccount,
   parseName,
@@ -15,13 +14,15 @@ import {
   type KeychainRef,
   type TlsTrust,
 } from '../../core/account.js';
-import { MailboxError } from '../../core/errors.js';
+import { invalid, MailboxError, shown } from '../../core/errors.js';
+import { isAddress } from '../../core/validate.js';
 import { changedFields } from '../../core/plan.js';
 import { accountViews, assertEditable, assertFilterFits, assertNameFree, enforceOneActiveSmtp, requireAccount, sameName } from '../../core/rules.js';
 import { checkCaFile } from '../../store/ca-file.js';
 import type { SecretStore } from '../../store/secrets.js';
 import { removeSecrets, type SecretCleanup } from './keychain-cleanup.js';
 import { refFor, type SecretChoice } from './secret-choice.js';
+import { weakChoices, type WeakChoice } from './weak-choices.js';
 import { readAccounts, snapshotOf, type AccountStores, type AccountsSnapshot } from './stores.js';
 
 /**
@@ -54,8 +55,8 @@ export interface SaveOutcome {
   changes: string[];
   /** SMTP accounts switched off: one SMTP account is active at a time. */
   deactivated: string[];
-  /** What the admin must know about the chosen settings. */
-  warnings: string[];
+  /** Settings weaker than the default chosen now (the CLI warns about them). */
+  weakChoices: WeakChoice[];
   /** The keychain entry the edited account no longer uses. */
   cleanup: SecretCleanup[];
   /** test-failed: the test's exit code. */
@@ -63,7 +64,7 @@ export interface SaveOutcome {
 }
 
 /** Changes that make the last connection test stale. */
-const TESTED_FIELDS = ['host', 'port', 'security', 'auth', 'user', 'secret', 'password', 'tls'];
+const TESTED_FIELDS = ['host', 'port', 'security', 'auth', 'authMechanism', 'user', 'secret', 'password', 'tls'];
 
 /** The account an edit may change: it exists and is not provisioned. */
 export function accountToEdit(accounts: readonly AccountView[], name: string, action: 'edited' | 'removed' = 'edited'): Account {
@@ -86,6 +87,13 @@ function admit(snapshot: AccountsSnapshot, account: Account, existing: Account |
   if (existing) accountToEdit(snapshot.accounts, existing.name);
   else assertNameFree(snapshot.accounts, account.name);
   assertFilterFits(snapshot.filters, account);
+  if (!account.oauth) return;
+  const profile = snapshot.profiles.find((p) => sameName(p.name, account.oauth!));
+  if (!profile) throw new MailboxError('EVALUE', `invalid oauth ${shown(account.oauth)}: no OAuth profile has that name`, { field: 'oauth', hint: 'mailbox oauth list shows the profiles; mailbox oauth add creates one' });
+  // Microsoft and Google log in as the mailbox: the user is its address (a token names it too).
+  if (profile.provider !== 'generic' && !isAddress(account.user ?? '')) {
+    throw invalid('user', account.user, `the mailbox address (me@example.com): ${profile.provider} accounts log in with OAuth 2.0 as the address`);
+  }
 }
 
 async function buildAccount(request: SaveRequest, existing: Account | undefined): Promise<Account> {
@@ -121,7 +129,7 @@ async function save(stores: AccountStores, request: SaveRequest, existing: Accou
     account: { ...account, provisioned: false },
     changes,
     deactivated: [],
-    warnings: accountWarnings(account),
+    weakChoices: weakChoices(account, existing),
     cleanup: [],
     exitCode: 0,
   };

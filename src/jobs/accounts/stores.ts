@@ -1,7 +1,8 @@
 // What the account use cases work on, passed in by the caller: the config store (one transaction
 // per change), the administrator's provisioned document, and the secret store (the keychain).
 import type { AccountView } from '../../core/account.js';
-import type { AccountsDocument, Config } from '../../core/config.js';
+import { profilesOf, type AccountsDocument, type Config } from '../../core/config.js';
+import { profilesInEffect, type OAuthProfile } from '../../core/oauth.js';
 import { accountProblems, type Hidden, type Problems } from '../../core/problems.js';
 import { accountViews, filterViews, hiddenByProvisioned, type FilterView } from '../../core/rules.js';
 import type { ConfigStore } from '../../store/config-store.js';
@@ -21,6 +22,8 @@ export interface AccountsSnapshot {
   provisioned: AccountsDocument;
   accounts: AccountView[];
   filters: FilterView[];
+  /** The OAuth 2.0 profiles in effect (the administrator's first). */
+  profiles: OAuthProfile[];
   /** The user's accounts and filters a provisioned one of the same name hides. */
   hidden: Hidden;
   /** What is wrong with the active accounts as configured (core/problems.ts), by lower-cased name. */
@@ -31,7 +34,8 @@ export function snapshotOf(config: Config, provisioned: AccountsDocument): Accou
   const accounts = accountViews(config, provisioned.accounts);
   const filters = filterViews(config, provisioned.filters);
   const hidden = { accounts: hiddenByProvisioned(config.accounts, provisioned.accounts), filters: hiddenByProvisioned(config.filters, provisioned.filters) };
-  return { config, provisioned, accounts, filters, hidden, problems: accountProblems({ accounts, filters, hidden }) };
+  const profiles = profilesInEffect(profilesOf(config), profilesOf(provisioned));
+  return { config, provisioned, accounts, filters, profiles, hidden, problems: accountProblems({ accounts, filters, hidden, profiles }) };
 }
 
 export async function readAccounts(stores: AccountStores): Promise<AccountsSnapshot> {

@@ -8,6 +8,7 @@ import { libraryTarget } from '../net/dns.js';
 import { connectionTls } from '../net/library-tls.js';
 import type { LookupFn } from '../net/socket.js';
 import type { Peer } from '../net/peer.js';
+import { folderMissing } from './folders.js';
 import { imapLoginRefused } from './login.js';
 import { chooseImapMechanism, IMAPFLOW_LOGIN_METHOD, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
 
@@ -25,7 +26,7 @@ export interface ImapflowAuth {
  * STARTTLS): the getter answers with our choice for the capabilities it has just learnt, so `run`
  * logs in with the mechanism `test` used. A choice that fails (no usable mechanism) fails connect().
  */
-export function imapflowAuth(account: Pick<Account, 'name' | 'auth' | 'user'>, secret: string, capabilities: () => Iterable<string>): ImapflowAuth {
+export function imapflowAuth(account: Pick<Account, 'name' | 'auth' | 'user' | 'authMechanism'>, secret: string, capabilities: () => Iterable<string>): ImapflowAuth {
   const auth: ImapflowAuth = {
     user: account.user ?? '',
     ...(account.auth === 'oauth2' ? { accessToken: secret } : { pass: secret }),
@@ -46,13 +47,9 @@ interface ImapflowError {
   code?: string;
 }
 
-export function missingFolder(peer: Peer, folder: string, detail?: string): MailboxError {
-  return peer.fail({ code: 'ENOTFOUND', message: `account ${peer.account.name}: folder ${folder} cannot be opened${detail ? `: ${detail}` : ''}`, hint: 'check the folder name', fixes: [{ field: 'folder', value: 'NAME' }] });
-}
-
 export interface FailureContext {
   /** connect() failed: the login as imapflow did it, for an authentication failure. */
-  login?: { chosen?: ImapMechanism; capabilities: Iterable<string>; secret: string; user: string };
+  login?: { chosen?: ImapMechanism; capabilities: Iterable<string>; user: string };
   /** The account's folder. */
   folder?: string;
   /** The failure is of selecting the folder (or of its STATUS). */
@@ -67,10 +64,10 @@ export function imapFailure(err: unknown, peer: Peer, context: FailureContext = 
   if (e.authenticationFailed && login) {
     const offered = imapMechanismsOffered(login.capabilities).join(' ') || 'LOGIN only';
     const response = typeof e.response === 'string' && e.response ? e.response : `NO ${e.responseText ?? e.message ?? ''}`;
-    return imapLoginRefused(peer, login.user, login.chosen ?? 'LOGIN', offered, response, login.secret);
+    return imapLoginRefused(peer, login.user, login.chosen ?? 'LOGIN', offered, response);
   }
   if (e.serverResponseCode === 'NONEXISTENT' || (selecting && e.responseText)) {
-    return missingFolder(peer, folder, e.responseText ?? e.message);
+    return folderMissing(peer, folder, e.responseText ?? e.message);
   }
   if (e.code === 'NoConnection' || e.code === 'EConnectionClosed') {
     return peer.fail({
@@ -120,7 +117,7 @@ export async function connectImapflow(account: Account, peer: Peer, options: Ima
     await client.connect();
   } catch (err) {
     client.close();
-    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), secret: options.secret, user: auth.user } });
+    throw imapFailure(err, peer, { login: { chosen: auth.chosen, capabilities: client.capabilities.keys(), user: auth.user } });
   }
   return client;
 }

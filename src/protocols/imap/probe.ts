@@ -1,12 +1,13 @@
 // The IMAP probe, a small raw exchange rather than imapflow: imapflow's connect() does greeting,
 // STARTTLS, CAPABILITY and login in one call, and the stages must be separate and timed. The login
 // uses the mechanism the reader tells imapflow to use (mechanism.ts).
-import { protocolError, type ProtocolError } from '../errors.js';
+import type { ProtocolError } from '../errors.js';
 import { LineSession } from '../net/line-session.js';
 import { readGreeting, readImapTagged, type ImapTagged } from '../net/replies.js';
 import { noStartTls } from '../net/security-advice.js';
 import { socketTlsOptions } from '../net/trust.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
+import { folderMissing, foldersOf } from './folders.js';
 import { imapLogin, imapLoginRefused } from './login.js';
 import { chooseImapMechanism, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
 import { capabilitiesOf, encodeMailboxName, quoted } from './syntax.js';
@@ -133,7 +134,7 @@ async function login(probe: ImapProbe, caps: Capabilities): Promise<void> {
     const tag = probe.nextTag();
     const line = await imapLogin(session, tag, caps.choice, user, secret, saslIr);
     probe.alerts([line]);
-    if (!/^\S+ OK\b/i.test(line)) throw imapLoginRefused(ctx.peer, user, caps.choice, caps.offered.join(' ') || 'LOGIN only', line, secret);
+    if (!/^\S+ OK\b/i.test(line)) throw imapLoginRefused(ctx.peer, user, caps.choice, caps.offered.join(' ') || 'LOGIN only', line);
     return { value: undefined, detail: `logged in as ${user} (${caps.choice})`, data: { user, mechanism: caps.choice } };
   });
 }
@@ -144,7 +145,9 @@ async function examine(probe: ImapProbe): Promise<void> {
     const folder = account.folder ?? 'INBOX';
     const done = await probe.command(`EXAMINE ${quoted(encodeMailboxName(folder))}`, 'EXAMINE');
     if (done.status !== 'OK') {
-      throw protocolError({ code: 'ECONFIG', message: `account ${account.name}: cannot open folder ${folder}: ${done.text}`, hint: 'check the folder name', fixes: [{ field: 'folder', value: 'NAME' }], account: account.name, response: done.line, command: 'EXAMINE' });
+      // Which folders there are, so that the hint can name the right one (nothing when LIST fails too).
+      const listed = await probe.command('LIST "" "*"', 'LIST').catch(() => undefined);
+      throw folderMissing(probe.ctx.peer, folder, done.text, listed?.status === 'OK' ? foldersOf(listed.untagged) : undefined);
     }
     const number = (re: RegExp) => {
       for (const l of done.untagged) {

@@ -9,10 +9,13 @@ import type { DebugLog } from '../debug-log.js';
 import type { LookupFn } from '../net/socket.js';
 import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
-import { connectImapflow, imapFailure, missingFolder } from './imapflow.js';
+import { folderMissing } from './folders.js';
+import { connectImapflow, imapFailure } from './imapflow.js';
 
 const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
+/** What headers() asks for: enough to say what a message is. */
+const HEADER_FIELDS = ['from', 'subject', 'date', 'message-id'];
 
 export interface ImapReaderOptions {
   /** The password or OAuth access token, resolved by the caller. */
@@ -56,7 +59,7 @@ function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): A
 }
 
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
-  const peer = new Peer(account, options.secret);
+  const peer = new Peer(account);
   const client = await connectImapflow(account, peer, options);
   return new ImapFolderReader(client, peer, account.folder ?? 'INBOX', options.readWrite);
 }
@@ -96,7 +99,7 @@ class ImapFolderReader implements Incoming {
   async status(): Promise<IncomingStatus> {
     try {
       const s = await this.client.status(this.folder, { messages: true, uidNext: true, uidValidity: true });
-      if (!s) throw missingFolder(this.peer, this.folder);
+      if (!s) throw folderMissing(this.peer, this.folder);
       return { count: s.messages ?? 0, uidNext: s.uidNext, uidValidity: Number(s.uidValidity ?? 0) };
     } catch (err) {
       throw this.failure(err, 'select');
@@ -145,6 +148,19 @@ class ImapFolderReader implements Incoming {
         throw this.failure(err, 'fetch');
       }
     }
+  }
+
+  async headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    if (messages.length === 0) return out;
+    await this.select();
+    try {
+      const uids = messages.map((m) => m.n).sort((a, b) => a - b);
+      for await (const msg of this.client.fetch(uidSet(uids), { uid: true, headers: HEADER_FIELDS }, { uid: true })) if (msg.headers) out.set(msg.uid, msg.headers);
+    } catch (err) {
+      throw this.failure(err, 'fetch');
+    }
+    return out;
   }
 
   async remove(messages: RemoteMessage[]): Promise<void> {

@@ -17,6 +17,16 @@ export function encodeMailboxName(name: string): string {
   });
 }
 
+/** The inverse of encodeMailboxName: "&AOQ-" -> "ä", "&-" -> "&"; a name that is not valid modified UTF-7 comes back as it is. */
+export function decodeMailboxName(name: string): string {
+  return name.replace(/&([^-]*)-/g, (whole, run: string) => {
+    if (run === '') return '&';
+    const bytes = Buffer.from(run.replace(/,/g, '/'), 'base64');
+    if (bytes.length % 2 !== 0) return whole;
+    return bytes.swap16().toString('utf16le');
+  });
+}
+
 /** The capability list of a CAPABILITY response or a [CAPABILITY ...] response code, if the line has one. */
 export function capabilitiesOf(line: string): string[] | undefined {
   const match = /\[CAPABILITY ([^\]]*)\]/i.exec(line) ?? /^\* CAPABILITY (.*)$/i.exec(line);

@@ -1,8 +1,9 @@
 // Every failure of one conversation with a server, made where it happens: a Peer names the account
 // and the server in each message and knows how far the conversation got, because that decides the
 // hint (silence at the greeting suggests the wrong security for the port; after login it does not).
+// A reply quoted in a failure may quote the secret back: the adapter boundary redacts it
+// (redaction.ts, open.ts), for every failure alike.
 import type { Account } from '../../core/account.js';
-import { redactSecret } from '../debug-log.js';
 import { protocolError, replyText, type ProtocolError, type ProtocolFailure } from '../errors.js';
 import { codeOf, looksLikeTls, systemFailureKind } from './errno.js';
 import { noStartTls, plaintextAnswer, portExpectations, securityMismatch, useSecurity, type Advice } from './security-advice.js';
@@ -10,7 +11,7 @@ import { noStartTls, plaintextAnswer, portExpectations, securityMismatch, useSec
 export type PeerAccount = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security'> & Partial<Pick<Account, 'user'>>;
 
 /** The stages of a conversation as the probe names them, and the readers' operations after login. */
-export type Stage = 'setup' | 'resolve' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'login' | 'probe' | 'send' | 'session' | 'select' | 'list' | 'fetch' | 'delete';
+export type Stage = 'setup' | 'resolve' | 'connect' | 'tls' | 'greeting' | 'capabilities' | 'token' | 'login' | 'probe' | 'send' | 'session' | 'select' | 'list' | 'fetch' | 'delete';
 
 const MIN_TLS_VERSION_NAME = 'TLS 1.2';
 const TEMPORARY = 'a temporary refusal: try again later';
@@ -19,16 +20,7 @@ export class Peer {
   /** Where the conversation is; whoever drives it moves it on. */
   stage: Stage = 'connect';
 
-  constructor(
-    readonly account: PeerAccount,
-    /** The password or token, once known: no failure worded here carries any form of it. */
-    private secret?: string,
-  ) {}
-
-  /** The secret was resolved after the conversation began (the probe resolves it at login). */
-  knowSecret(secret: string): void {
-    this.secret = secret;
-  }
+  constructor(readonly account: PeerAccount) {}
 
   /** "host:port". */
   get where(): string {
@@ -42,10 +34,7 @@ export class Peer {
 
   /** A failure of this account (the factory, with the account filled in). */
   fail(failure: Omit<ProtocolFailure, 'account'>): ProtocolError {
-    // A server may quote what it was sent (the password, an AUTH payload) in any reply.
-    const clean = (text: string) => redactSecret(text, this.secret, this.account.user);
-    const response = failure.response === undefined ? undefined : clean(failure.response);
-    return protocolError({ ...failure, message: clean(failure.message), response, account: this.account.name });
+    return protocolError({ ...failure, account: this.account.name });
   }
 
   /** At the handshake or the greeting, a failure most often means the security does not fit the port. */

@@ -30,6 +30,8 @@ export const DEFAULT_POP3_TIMEOUT_MS = 60_000;
 const BODY_HIGH_WATER = 256 * 1024;
 /** A CAPA listing is a few hundred bytes; more is a server gone wrong. */
 const MAX_CAPA_BYTES = 64 * 1024;
+/** A header block asked for with TOP: far above a real one. */
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 interface PendingCommand {
   onStatus(status: StatusLine): BodySink | undefined;
@@ -311,6 +313,12 @@ export class Pop3Client {
         },
       );
     });
+  }
+
+  /** TOP n 0: the header block of a message (RFC 1939 optional); undefined when the server refuses it. */
+  async top(id: number): Promise<Buffer | undefined> {
+    const { status, body } = await this.collect(`TOP ${id} 0`, MAX_HEADER_BYTES);
+    return status.ok ? body.bytes : undefined;
   }
 
   async dele(id: number): Promise<void> {

@@ -19,13 +19,13 @@ export interface Pop3ConnectOptions {
   lookup?: LookupFn;
 }
 
-export type Pop3Account = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security' | 'tls' | 'user' | 'auth'>;
+export type Pop3Account = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security' | 'tls' | 'user' | 'auth' | 'authMechanism'>;
 
 /** A logged-in client; call quit() to commit deletions and close. */
 export async function connectPop3(account: Pop3Account, options: Pop3ConnectOptions): Promise<Pop3Client> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_POP3_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
-  const peer = new Peer(account, options.secret);
+  const peer = new Peer(account);
   const plan = await handshakePlan(account, options.tls);
   let client: Pop3Client | undefined;
   let socket: net.Socket | undefined;
@@ -52,7 +52,7 @@ export async function connectPop3(account: Pop3Account, options: Pop3ConnectOpti
       await client.capa();
     }
     peer.stage = 'login';
-    if (account.auth !== 'none') await pop3Login(client, choosePop3Mechanism(account, client.capabilities), account.user ?? '', options.secret);
+    if (account.auth !== 'none') await pop3Login(client, choosePop3Mechanism(account, client.capabilities), account.user ?? '', options.secret, { insisted: account.authMechanism !== undefined });
     peer.stage = 'session';
     return client;
   } catch (err) {

@@ -1,5 +1,6 @@
 // POP3 -ERR replies as failures: RFC 2449/3206 response codes decide the class; a bare -ERR to a
 // login is an authentication failure.
+import type { Fix } from '../../core/errors.js';
 import type { ProtocolError } from '../errors.js';
 import type { Peer } from '../net/peer.js';
 
@@ -20,9 +21,9 @@ export function pop3Temporary(response: string): boolean {
 
 export interface LoginContext {
   user: string;
-  /** Mechanisms the server offers and the one tried, for the hint. */
-  offered: string;
-  tried: string;
+  /** What to do when the credentials were refused (protocols/login.ts: names what was offered and tried). */
+  hint: string;
+  fixes: Fix[];
 }
 
 /** A -ERR to `command` (or to the greeting); `login` when it answered a credential. */
@@ -43,12 +44,11 @@ export function pop3Refused(peer: Peer, response: string, command: string, login
   }
   if (codeIs(code, 'AUTH') || (login && !codeIs(code, 'SYS/PERM'))) {
     const who = login?.user ? ` for user ${login.user}` : '';
-    const tried = login ? ` (server offers: ${login.offered}; tried ${login.tried})` : '';
     return peer.fail({
       code: 'EAUTH',
       message: `${account} authentication failed${who}: ${text}`,
-      hint: `check the user name and password${tried}; store a new password`,
-      fixes: [{ field: 'password' }],
+      hint: login?.hint ?? 'check the user name and password; store a new password',
+      fixes: login?.fixes ?? [{ field: 'password' }],
       response,
       command: shown,
     });

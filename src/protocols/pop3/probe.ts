@@ -2,7 +2,8 @@
 import { socketTlsOptions } from '../net/trust.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
 import { Pop3Client } from './client.js';
-import { choosePop3Mechanism, pop3Login, pop3MechanismsOffered, pop3Offered, POP3_MECHANISM_NAMES } from './login.js';
+import type { ProtocolError } from '../errors.js';
+import { choosePop3Mechanism, pop3Login, pop3MechanismName, pop3MechanismsOffered, pop3Offered, type Pop3Mechanism } from './login.js';
 
 /** A probe must not outlive its deadline (the signal), however long a single command may take. */
 const NO_COMMAND_TIMEOUT_MS = 24 * 3600_000;
@@ -28,8 +29,14 @@ export async function probePop3(ctx: ProbeContext): Promise<void> {
       const map = await client.capa();
       const mechanisms = pop3MechanismsOffered(map);
       const list = [...map.entries()].map(([k, v]) => [k, ...v].join(' '));
-      const mechanism = choosePop3Mechanism(account, map);
-      const using = POP3_MECHANISM_NAMES[mechanism];
+      // A mechanism the server does not offer fails at the login stage, as for IMAP and SMTP.
+      let mechanism: Pop3Mechanism | ProtocolError;
+      try {
+        mechanism = choosePop3Mechanism(account, map);
+      } catch (err) {
+        mechanism = err as ProtocolError;
+      }
+      const using = typeof mechanism === 'string' ? pop3MechanismName(mechanism) : 'none the account can use';
       const offered = pop3Offered(map);
       if (offered) {
         const warning = plaintextLoginWarning(account, offered);
@@ -42,9 +49,10 @@ export async function probePop3(ctx: ProbeContext): Promise<void> {
       };
     });
     await recorder.run('login', async () => {
+      if (typeof caps.mechanism !== 'string') throw caps.mechanism;
       const secret = await ctx.secret();
       const user = account.user ?? '';
-      await pop3Login(client, caps.mechanism, user, secret);
+      await pop3Login(client, caps.mechanism, user, secret, { insisted: account.authMechanism !== undefined });
       return { value: undefined, detail: `logged in as ${user} (${caps.using})`, data: { user, mechanism: caps.using } };
     });
     await statStage(ctx, client, caps.map.has('UIDL'));

@@ -68,6 +68,16 @@ export async function openPop3Reader(account: Account, options: Pop3ReaderOption
       }
     },
 
+    async headers(messages: RemoteMessage[]) {
+      const out = new Map<number, Buffer>();
+      for (const m of messages) {
+        const header = await client.top(m.n);
+        if (!header) break; // no TOP on this server: the others would be refused too
+        out.set(m.n, header);
+      }
+      return out;
+    },
+
     async remove(messages: RemoteMessage[]) {
       if (pipelining) await Promise.all(messages.map((m) => client.dele(m.n)));
       else for (const m of messages) await client.dele(m.n);

@@ -1,16 +1,18 @@
 // `mailbox test` for one account: the staged probe (resolve, connect, tls, greeting, capabilities,
 // login, probe, and for --send-to a real message), each stage timed, stopping at the first failure.
+// Its result is an adapter boundary like open.ts: every form of the secret is redacted from it.
 import { performance } from 'node:perf_hooks';
 import type { Account } from '../../core/account.js';
 import { ErrorCodes, MailboxError } from '../../core/errors.js';
 import type { DebugLog } from '../debug-log.js';
+import { scrubDeep, secretScrubber } from '../redaction.js';
 import { Peer } from '../net/peer.js';
 import type { LookupFn } from '../net/socket.js';
 import { handshakePlan, type TlsDeps } from '../net/trust.js';
 import { probeImap } from '../imap/probe.js';
 import { probePop3 } from '../pop3/probe.js';
 import { probeSmtp } from '../smtp/probe.js';
-import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName } from './stages.js';
+import { ProbeStopped, StageFailed, StageRecorder, type ProbeResult, type StageName, type StageOutcome } from './stages.js';
 import type { ProbeContext } from './transport.js';
 
 export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.js';
@@ -18,6 +20,8 @@ export type { ProbeResult, StageResult, StageName, ProbeError } from './stages.j
 export interface ProbeOptions {
   /** Resolves the account's secret (keychain, env, command) when the login stage needs it. */
   secret: () => Promise<string>;
+  /** OAuth 2.0: gets the access token instead, as a `token` stage of its own before the login (`signal`: the deadline). */
+  token?: (signal: AbortSignal) => Promise<StageOutcome<string>>;
   /** Deadline for the whole account (default 15 s). */
   timeoutMs?: number;
   /** SMTP accounts: also send one test message to this address. */
@@ -35,6 +39,16 @@ export interface ProbeOptions {
 
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 
+/** The token stage talks HTTP to the authorization server, not to the account's server: bounded by the same deadline. */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal, account: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(new MailboxError('ETIMEDOUT', `account ${account}: the OAuth access token was not ready within the time limit`, { account, hint: 'the authorization server is slow or cannot be reached; allow a longer timeout if the network is slow' }));
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 export async function probeAccount(account: Account, options: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
   const peer = new Peer(account);
@@ -43,6 +57,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   const log = options.debugLog;
   log?.note(`mailbox test: ${account.type} ${account.host}:${account.port} security ${account.security}`);
   let failure: StageFailed | undefined;
+  let secret: string | undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   try {
     const ctx: ProbeContext = {
@@ -57,9 +72,8 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
       now: options.now ?? (() => new Date()),
       lookup: options.lookup,
       secret: async () => {
-        const secret = await options.secret();
+        secret = options.token ? await recorder.run('token', () => beforeDeadline(options.token!(ctx.signal), ctx.signal, account.name)) : await options.secret();
         log?.addSecret(secret);
-        peer.knowSecret(secret);
         return secret;
       },
       sendTo: account.type === 'smtp' ? options.sendTo : undefined,
@@ -78,7 +92,7 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
   const error = failure?.error;
   for (const warning of recorder.warnings) log?.note(`warning: ${warning}`);
   if (error) log?.note(`failed: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`);
-  return {
+  const result: ProbeResult = {
     account: account.name,
     type: account.type,
     server: `${account.host}:${account.port}`,
@@ -90,4 +104,5 @@ export async function probeAccount(account: Account, options: ProbeOptions): Pro
     error: error ? { code: error.code, message: error.message, hint: error.hint ?? null, fixes: error.fixes, account: error.account ?? account.name } : null,
     exitCode: error ? ErrorCodes[error.code] : 0,
   };
+  return scrubDeep(result, secretScrubber([secret], account.user));
 }

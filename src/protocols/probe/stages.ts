@@ -4,7 +4,7 @@ import type { Account } from '../../core/account.js';
 import { MailboxError, type ErrorCode, type Fix } from '../../core/errors.js';
 import type { Peer } from '../net/peer.js';
 
-const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'login', 'probe', 'send'] as const;
+const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 'token', 'login', 'probe', 'send'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export interface StageResult {
@@ -71,20 +71,35 @@ export class StageRecorder {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
+  /** Time spent in stages run inside another one (the token inside the login): not the outer stage's. */
+  private nestedMs = 0;
+  private running = 0;
+
   async run<T>(name: StageName, body: () => Promise<StageOutcome<T>>): Promise<T> {
     if (name === this.stopBefore) throw new ProbeStopped();
     const started = performance.now();
-    const ms = () => Math.round(performance.now() - started);
+    const nestedBefore = this.nestedMs;
+    const outer = this.running > 0 ? this.peer.stage : undefined;
+    const ms = () => Math.round(performance.now() - started - (this.nestedMs - nestedBefore));
     this.peer.stage = name;
+    this.running++;
     try {
       const outcome = await body();
       this.stages.push({ name, ok: true, ms: ms(), detail: outcome.detail, ...(outcome.data ? { data: outcome.data } : {}) });
       return outcome.value;
     } catch (err) {
+      // A stage run inside this one failed and is recorded: it, not this one, is where the account stopped.
+      if (err instanceof StageFailed) throw err;
       // Failures are made where they happen; anything else (a bug) still gets a code and the account.
-      const error = err instanceof StageFailed ? err.error : err instanceof MailboxError ? err : this.peer.system(err);
+      const error = err instanceof MailboxError ? err : this.peer.system(err);
       this.stages.push({ name, ok: false, ms: ms(), detail: error.message });
       throw new StageFailed(error);
+    } finally {
+      this.running--;
+      if (outer !== undefined) {
+        this.nestedMs += performance.now() - started;
+        this.peer.stage = outer;
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // The stages every protocol shares: resolve, connect, and the TLS handshake with its report.
 import type net from 'node:net';
 import type tls from 'node:tls';
-import type { Account } from '../../core/account.js';
+import { DEFAULT_PORTS, type Account } from '../../core/account.js';
 import type { ProtocolTap } from '../debug-log.js';
 import { describeTlsSession, type TlsSessionInfo } from '../net/certificate.js';
 import type { Peer } from '../net/peer.js';
@@ -136,13 +136,29 @@ async function speaksTls(ctx: ProbeContext, address: string, signal: AbortSignal
   }
 }
 
+/** A healthy server greets well within this; only a slower one gets the second, TLS connection. */
+const GREETING_GRACE_MS = 250;
+
 /**
- * The greeting of a plain connection. When it is slow (half the deadline, at most 5 s), a second
- * connection checks whether the port speaks TLS: an implicit-TLS port configured as starttls or
- * none then fails at once with a hint that names the fix, instead of at the deadline.
+ * How long the greeting may take before a second connection checks whether the port speaks TLS:
+ * at once on the protocol's usual implicit-TLS port, after a short grace elsewhere, never on SMTP
+ * port 25 (never implicit TLS, and a ClientHello sent before the greeting trips the pregreet test
+ * of MX servers such as Postfix's postscreen, which then turns this address away for a day).
+ */
+function sniffDelay(account: Pick<Account, 'type' | 'port'>): number | undefined {
+  if (account.port === DEFAULT_PORTS[account.type].tls) return 0;
+  if (account.type === 'smtp' && account.port === 25) return undefined;
+  return GREETING_GRACE_MS;
+}
+
+/**
+ * The greeting of a plain connection, raced with a check whether the port speaks TLS (a second
+ * connection, after sniffDelay): an implicit-TLS port configured as starttls or none fails at once
+ * with a hint that names the fix, instead of at the deadline. The greeting, when it comes, wins.
  */
 export async function plainGreeting<T>(ctx: ProbeContext, read: Promise<T>): Promise<T> {
-  if (ctx.account.security === 'tls' || !ctx.address) return read;
+  const delay = sniffDelay(ctx.account);
+  if (ctx.account.security === 'tls' || !ctx.address || delay === undefined) return read;
   const address = ctx.address;
   const sniff = new AbortController();
   const signal = AbortSignal.any([sniff.signal, ctx.signal]);
@@ -150,7 +166,7 @@ export async function plainGreeting<T>(ctx: ProbeContext, read: Promise<T>): Pro
   const tlsPort = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       void speaksTls(ctx, address, signal).then((tls) => tls && !sniff.signal.aborted && reject(ctx.peer.implicitTlsPort()));
-    }, Math.min(5000, ctx.timeoutMs / 2));
+    }, delay);
   });
   try {
     return await Promise.race([read, tlsPort]);

@@ -10,23 +10,10 @@ import { ehloOrHelo, readGreeting, readSmtpReply, smtpTemporary, type SmtpReply 
 import { noStartTls } from '../net/security-advice.js';
 import { socketTlsOptions } from '../net/trust.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
+import { extension } from './ehlo.js';
+import { accountRefusal, recipientRefused } from './failures.js';
 import { smtpLogin, type SmtpSend } from './login.js';
 import { chooseSmtpMechanism, type SmtpMechanism } from './mechanism.js';
-
-/**
- * The arguments of an EHLO extension, or undefined when it is not offered. Old servers (and
- * Outlook-era clients' expectations) also announce "AUTH=LOGIN PLAIN": both spellings are merged.
- */
-function extension(lines: string[], name: string): string[] | undefined {
-  let found: string[] | undefined;
-  for (const line of lines) {
-    const [keyword, ...args] = line.trim().split(/\s+/);
-    const upper = keyword?.toUpperCase() ?? '';
-    if (upper === name) found = [...(found ?? []), ...args];
-    else if (name === 'AUTH' && upper.startsWith('AUTH=')) found = [...(found ?? []), keyword!.slice(5), ...args];
-  }
-  return found && [...new Set(found)];
-}
 
 /**
  * Sends a command, first making sure the server has not already answered something not asked yet
@@ -54,6 +41,18 @@ function refused(peer: Peer, command: string, reply: SmtpReply): ProtocolError {
     return peer.fail({ code: 'ETEMPFAIL', message: `account ${peer.account.name}: ${command} was deferred: ${text}`, hint: 'a temporary refusal: try again later', response: reply.text, command });
   }
   return peer.fail({ code: 'EPROTOCOL', message: `account ${peer.account.name}: ${command} was refused: ${text}`, response: reply.text, command });
+}
+
+/** The server will not take mail from the account's From address (for this login). */
+function senderRefused(peer: Peer, from: string, reply: SmtpReply): ProtocolError {
+  return peer.fail({
+    code: 'ECONFIG',
+    message: `account ${peer.account.name}: the server refused the sender ${from}: ${reply.text.replace(/\n/g, ' ')}`,
+    hint: 'the server does not accept mail from this address (for this login): use an address it accepts',
+    fixes: [{ field: 'from', value: 'ADDRESS' }],
+    response: reply.text,
+    command: 'MAIL FROM',
+  });
 }
 
 /** RFC 5322 date with a numeric zone. */
@@ -155,14 +154,17 @@ async function sendTestMessage(ctx: ProbeContext, session: LineSession, caps: Ca
     }
     const utf8 = /[^\x00-\x7f]/.test(from + to) && caps.smtputf8 ? ' SMTPUTF8' : '';
     const message = testMessage(from, to, account.name, `${account.host}:${account.port}`, ctx.now());
-    const step = async (line: string, name: string, expect: number[]) => {
+    // A reply that faults the account (log in first, TLS first) says so; else the sender or the
+    // recipient refused is named; else the command was refused.
+    const step = async (line: string, name: string, expect: number[], refusedOne?: (reply: SmtpReply) => ProtocolError | undefined) => {
       command(session, line);
       const reply = await readSmtpReply(session, name);
-      if (!expect.includes(reply.code)) throw refused(peer, name, reply);
-      return reply;
+      if (expect.includes(reply.code)) return reply;
+      throw accountRefusal(peer, account, { code: reply.code, text: reply.text, command: name }) ?? refusedOne?.(reply) ?? refused(peer, name, reply);
     };
-    await step(`MAIL FROM:<${from}>${caps.size !== null ? ` SIZE=${Buffer.byteLength(message)}` : ''}${utf8}`, 'MAIL FROM', [250]);
-    await step(`RCPT TO:<${to}>`, 'RCPT TO', [250, 251]);
+    const sender = (reply: SmtpReply) => (smtpTemporary(reply) ? undefined : senderRefused(peer, from, reply));
+    await step(`MAIL FROM:<${from}>${caps.size !== null ? ` SIZE=${Buffer.byteLength(message)}` : ''}${utf8}`, 'MAIL FROM', [250], sender);
+    await step(`RCPT TO:<${to}>`, 'RCPT TO', [250, 251], (reply) => recipientRefused(peer, to, { code: reply.code, text: reply.text, command: 'RCPT TO' }));
     await step('DATA', 'DATA', [354]);
     // The message is ours: no line starts with "." and it ends with CRLF.
     session.socket.write(message);

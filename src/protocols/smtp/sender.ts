@@ -2,6 +2,7 @@
 // message of a send cycle, many sends queued on it at once. Large messages come as a stream, never
 // read whole. The login is ours (login.ts) through nodemailer's custom authentication, so it is the
 // probe's login exactly.
+import os from 'node:os';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Account } from '../../core/account.js';
 import { nodemailerLogger, type DebugLog } from '../debug-log.js';
@@ -10,6 +11,7 @@ import { connectionTls } from '../net/library-tls.js';
 import type { LookupFn } from '../net/socket.js';
 import { Peer } from '../net/peer.js';
 import type { Envelope, Outgoing, OutgoingMessage, SendResult } from '../types.js';
+import { authMechanisms } from './ehlo.js';
 import { classifySmtpError } from './failures.js';
 import { smtpLogin } from './login.js';
 
@@ -25,14 +27,24 @@ export interface SmtpSenderOptions {
 /** The method name under which nodemailer runs our login. */
 const OUR_LOGIN = 'MAILBOX';
 
+/** The EHLO name, given to nodemailer too, so that the second EHLO of our login says the same (nodemailer's own rule). */
+function ehloName(): string {
+  const host = os.hostname();
+  return host.includes('.') ? host : '[127.0.0.1]';
+}
+
 /**
- * nodemailer options that make it log in with our login: it calls the handler after EHLO with the
- * mechanisms offered, our choice and exchange run over its connection. `forceAuth`: a server that
- * offers no AUTH fails the login as `test` does, rather than getting mail it would refuse.
+ * nodemailer options that make it log in with our login: it calls the handler after EHLO, our choice
+ * and exchange run over its connection. nodemailer hands over only the mechanisms it implements
+ * itself (no SCRAM, no OAUTHBEARER), so the handler asks EHLO again for all of them: one round trip
+ * per connection, and the choice is the probe's. `forceAuth`: a server that offers no AUTH fails the
+ * login as `test` does, rather than getting mail it would refuse.
  */
-function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'auth' | 'authMethod' | 'customAuth'> & { forceAuth?: boolean } {
+function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'auth' | 'authMethod' | 'customAuth' | 'name'> & { forceAuth?: boolean } {
   if (account.auth === 'none') return {};
+  const name = ehloName();
   return {
+    name,
     auth: { user: account.user ?? '', pass: secret },
     authMethod: OUR_LOGIN,
     forceAuth: true,
@@ -43,7 +55,10 @@ function ourLogin(account: Account, secret: string): Pick<SMTPPool.Options, 'aut
           return { code: reply.status, text: reply.response };
         };
         try {
-          await smtpLogin(new Peer(account, secret), account, authMethods, secret, send);
+          const ehlo = await send(`EHLO ${name}`);
+          // (nodemailer reads no status from a multi-line reply: "250-" is checked here.)
+          const offered = /^250[ -]/.test(ehlo.text) ? authMechanisms(ehlo.text) : authMethods;
+          await smtpLogin(new Peer(account), account, offered, secret, send);
         } catch (err) {
           // nodemailer rewrites what a handler rejects with (code, message + the raw reply): hand it
           // a carrier and keep our error, redacted and classified, as its cause.
@@ -83,13 +98,13 @@ export async function openSmtpSender(account: Account, options: SmtpSenderOption
       // large ones as a stream.
       const raw = await message.content();
       const info = await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
-      return {
-        reply: String(info.response ?? '').trim(),
-        accepted: (info.accepted ?? []).map(String),
-        rejected: (info.rejected ?? []).map(String),
-      };
+      const refused = ((info as { rejectedErrors?: Array<{ recipient?: string; response?: string }> }).rejectedErrors ?? []).map((r) => ({
+        address: String(r.recipient ?? ''),
+        reply: String(r.response ?? '').replace(/\s+/g, ' ').trim(),
+      }));
+      return { reply: String(info.response ?? '').trim(), accepted: (info.accepted ?? []).map(String), refused };
     },
-    classify: classifySmtpError,
+    classify: (err) => classifySmtpError(err, account),
     async close() {
       transport.close();
     },

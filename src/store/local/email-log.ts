@@ -1,12 +1,11 @@
 // The email log as a JSON-lines file: each line the whole record after a change; the last line of an
 // id wins. Appends are single O_APPEND writes, so the runner and `mailbox send` can write at the same
 // time without a lock; a line torn by a crash is skipped when read and never glued to the next one.
-import fs from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import type fs from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { EmailState } from '../../core/email.js';
 import type { EmailLog, EmailRecord } from '../types.js';
-import { appendLines, ioError } from './files.js';
+import { appendLines, ioError, openState } from './files.js';
 
 function parseLine(line: string): EmailRecord | undefined {
   if (!line.startsWith('{')) return undefined;
@@ -64,14 +63,16 @@ export class FileEmailLog implements EmailLog {
   }
 
   private async lines(visit: (line: string) => void): Promise<void> {
-    const stream = createReadStream(this.file, { encoding: 'utf8' });
+    const handle = await openState(this.file, 'read');
+    if (!handle) return;
+    const stream = handle.createReadStream({ encoding: 'utf8' });
     try {
       for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) visit(line);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw ioError('read', this.file, err);
     } finally {
       stream.destroy();
+      await handle.close().catch(() => undefined);
     }
   }
 
@@ -89,13 +90,8 @@ export class FileEmailLog implements EmailLog {
       const record = parseLine(line);
       if (record) visit(record);
     };
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { reset: false };
-      throw ioError('read', this.file, err);
-    }
+    const handle: fs.FileHandle | undefined = await openState(this.file, 'read');
+    if (!handle) return { reset: false };
     try {
       const stat = await handle.stat();
       let reset = false;

@@ -5,18 +5,25 @@ import { ConfigStore } from '../config-store.js';
 import type { Paths } from '../paths.js';
 import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { FileEmailLog } from './email-log.js';
+import { sweepTmp } from './files.js';
 import { LocalIncoming } from './incoming.js';
 import { MailFiles } from './mail-files.js';
+import { parseProcessTag, processTag, Processes } from './processes.js';
 import { LocalQueue } from './queue.js';
 import { FileRunLock } from './run-lock.js';
 import { FileRunStatus } from './run-status.js';
 import { FileSeenState } from './seen-state.js';
 
-/** Partial files in tmp/ older than this are left by a stop; younger ones may be a `mailbox send` at work. */
-const OUTBOX_TMP_AGE_MS = 3_600_000;
-
 export function openLocalStores(paths: Paths, options: StoreOptions): Stores {
-  const files = new MailFiles(paths.mailDir);
+  const processes = new Processes(options.isAlive);
+  let self: Promise<string> | undefined;
+  const files = new MailFiles(paths.mailDir, {
+    tag: () => (self ??= processes.identify(options.pid).then(processTag)),
+    alive: (tag, writtenAt) => {
+      const writer = parseProcessTag(tag);
+      return writer ? processes.alive(writer, writtenAt) : Promise.resolve(false);
+    },
+  });
   const log = new FileEmailLog(path.join(paths.stateDir, 'emails.jsonl'));
   const seen = new FileSeenState(path.join(paths.stateDir, 'seen'));
   const incoming = new LocalIncoming(files, log, seen);
@@ -34,8 +41,10 @@ export function openLocalStores(paths: Paths, options: StoreOptions): Stores {
       await files.prepare();
       const notes = await incoming.recover(accounts, options.clock());
       notes.push(...(await queue.recover()));
-      await files.clean('inbox', 0); // only the runner stages incoming mail there
-      await files.clean('outbox', OUTBOX_TMP_AGE_MS);
+      await files.clearTmp('inbox'); // only the runner stages incoming mail there
+      // Under the run lock only the runner rewrites state files: temporary files left are a killed runner's.
+      await sweepTmp(paths.stateDir);
+      await sweepTmp(path.join(paths.stateDir, 'seen'));
       return notes;
     },
     close: () => files.close(),

@@ -50,13 +50,46 @@ export async function readHead(file: string): Promise<Buffer> {
 /** Messages up to this size are read whole before sending; larger ones are streamed from their file. */
 const READ_WHOLE = 1024 * 1024;
 
+/**
+ * Who writes into tmp/: each file there is named ID.TAG.tmp after its writer, so that the file of a
+ * writer that was killed (a `mailbox send` stopped mid-message) is recognised at once, whatever its age.
+ */
+export interface TmpWriter {
+  /** This process, as file names carry it (see processes.ts). */
+  tag(): Promise<string>;
+  /** Whether the writer a tag names still runs; `writtenAt` (ms) is when the file was last written. */
+  alive(tag: string, writtenAt: number): Promise<boolean>;
+}
+
+/** Files without a writer's tag (written by an older mailbox) are orphans once this old. */
+const UNTAGGED_TMP_AGE_MS = 3_600_000;
+
+/** A file in a box's tmp/: the message it is to become, and whether its writer is gone. */
+export interface TmpEntry {
+  id: string;
+  path: string;
+  writerGone: boolean;
+}
+
+function tmpName(id: string, tag: string): string {
+  return tag ? `${id}.${tag}.tmp` : `${id}.tmp`;
+}
+
+function parseTmpName(name: string): { id: string; tag: string | null } | undefined {
+  const m = /^([^.]+)(?:\.([^.]+))?\.tmp$/.exec(name);
+  return m ? { id: m[1]!, tag: m[2] ?? null } : undefined;
+}
+
 export class MailFiles implements MailStore {
   private readonly boxes: Record<Box, Maildir>;
   private readonly dirty = new Set<Box>();
   private writer: DiskWriter | undefined;
   private prepared: Promise<void> | undefined;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly tmpWriter?: TmpWriter,
+  ) {
     this.boxes = Object.fromEntries(BOXES.map((b) => [b, new Maildir(path.join(root, b))])) as Record<Box, Maildir>;
   }
 
@@ -83,13 +116,14 @@ export class MailFiles implements MailStore {
   async writeTmp(data: MessageData, box: Box, options: { source?: SourceRef; batch?: boolean } = {}): Promise<TmpFile> {
     await this.prepare();
     const id = newId();
-    const tmp = this.boxes[box].path('tmp', `${id}.tmp`);
+    const name = tmpName(id, (await this.tmpWriter?.tag()) ?? '');
+    const tmp = this.boxes[box].path('tmp', name);
     if (options.batch && Buffer.isBuffer(data)) {
       await this.diskWriter().write(tmp, data);
       return { id, size: data.length, file: fileName(id, data.length, options.source), tmp, pooled: true, header: Buffer.alloc(0) };
     }
     const capture = new HeaderCapture();
-    const size = await this.boxes[box].writeTmp(`${id}.tmp`, data, (chunk) => capture.push(chunk));
+    const size = await this.boxes[box].writeTmp(name, data, (chunk) => capture.push(chunk));
     return { id, size, file: fileName(id, size, options.source), tmp, pooled: false, header: capture.buffer() };
   }
 
@@ -182,10 +216,21 @@ export class MailFiles implements MailStore {
     return files;
   }
 
-  /** Finishes a publish a stop interrupted: tmp/ID.tmp of `box` into new/FILE. False when it is not there. */
-  async publishOrphan(box: Box, id: string, file: string): Promise<boolean> {
+  /** The files in `box`'s tmp/, each with whether its writer is gone (killed before it published it). */
+  async tmpEntries(box: Box, now = Date.now()): Promise<TmpEntry[]> {
+    const found: TmpEntry[] = [];
+    for (const file of await this.boxes[box].tmpFiles()) {
+      const parsed = parseTmpName(file.name);
+      const writerGone = parsed?.tag && this.tmpWriter ? !(await this.tmpWriter.alive(parsed.tag, file.mtimeMs)) : now - file.mtimeMs > UNTAGGED_TMP_AGE_MS;
+      found.push({ id: parsed?.id ?? file.name, path: file.path, writerGone });
+    }
+    return found;
+  }
+
+  /** Finishes the publish a stop interrupted: an orphan of tmp/ into new/FILE. False when it is gone. */
+  async publishOrphan(box: Box, orphan: TmpEntry, file: string): Promise<boolean> {
     try {
-      await fs.rename(this.boxes[box].path('tmp', `${id}.tmp`), this.pathOf(box, file));
+      await fs.rename(orphan.path, this.pathOf(box, file));
     } catch {
       return false;
     }
@@ -194,14 +239,18 @@ export class MailFiles implements MailStore {
     return true;
   }
 
+  async removeOrphan(orphan: TmpEntry): Promise<void> {
+    await fs.unlink(orphan.path).catch(() => undefined);
+  }
+
   /** A message file's content as the sender hands it on: whole when small, streamed when large. */
   async content(file: string, size: number): Promise<Buffer | Readable> {
     return size <= READ_WHOLE ? fs.readFile(file) : createReadStream(file);
   }
 
-  /** Removes partial files a stop left in a box's tmp/, older than `ageMs`. */
-  clean(box: Box, ageMs: number): Promise<number> {
-    return this.boxes[box].cleanTmp(ageMs);
+  /** Removes every file in `box`'s tmp/: for a folder only the caller writes in. */
+  clearTmp(box: Box): Promise<void> {
+    return this.boxes[box].clearTmp();
   }
 
   async filePath(message: MessageRef): Promise<string | null> {

@@ -110,18 +110,20 @@ export class Maildir {
     return found ? path.join(dir, found) : undefined;
   }
 
-  /** Removes files left in tmp/ by a crash (older than `ageMs`, so writers in flight are spared). */
-  async cleanTmp(ageMs: number, now = Date.now()): Promise<number> {
+  /** Every file in tmp/, with when it was last written. */
+  async tmpFiles(): Promise<Array<{ name: string; path: string; mtimeMs: number }>> {
     const dir = path.join(this.dir, 'tmp');
-    let removed = 0;
+    const found: Array<{ name: string; path: string; mtimeMs: number }> = [];
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
       const file = path.join(dir, name);
-      const stat = await fs.stat(file).catch(() => undefined);
-      if (stat && now - stat.mtimeMs > ageMs) {
-        await fs.unlink(file).catch(() => undefined);
-        removed++;
-      }
+      const stat = await fs.lstat(file).catch(() => undefined);
+      if (stat) found.push({ name, path: file, mtimeMs: stat.mtimeMs });
     }
-    return removed;
+    return found;
+  }
+
+  /** Removes every file in tmp/ (a folder only this process writes in now). */
+  async clearTmp(): Promise<void> {
+    await Promise.all((await this.tmpFiles()).map((f) => fs.unlink(f.path).catch(() => undefined)));
   }
 }

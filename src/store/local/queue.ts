@@ -71,21 +71,18 @@ export class LocalQueue implements Queue {
   /** Repairs what a stop between two steps left behind; run before the first cycle. */
   async recover(): Promise<string[]> {
     await this.refresh();
-    const notes: string[] = [];
+    const notes = await this.sweepTmp();
     const files = new Set((await this.files.list('outbox')).map((f) => f.id));
+    const writing = new Set((await this.files.tmpEntries('outbox')).filter((t) => !t.writerGone).map((t) => t.id));
     const fixes: EmailRecord[] = [];
     const now = this.clock().toISOString();
     for (const record of this.records.values()) {
-      if (files.has(record.id)) continue;
+      // In the outbox, or being queued right now by a `mailbox send` (logged, not yet published).
+      if (files.has(record.id) || writing.has(record.id)) continue;
       const moved = await this.findElsewhere(record.file);
       if (moved) {
         fixes.push(afterStop(record, moved, now));
         notes.push(`message ${record.id} was found in ${moved} after a stop; its record was updated`);
-        continue;
-      }
-      // enqueue() writes outbox/tmp/ID.tmp, logs, then renames: finish the rename.
-      if (await this.files.publishOrphan('outbox', record.id, record.file)) {
-        notes.push(`message ${record.id} was queued when a stop came; it is in the outbox now`);
         continue;
       }
       fixes.push({ ...record, state: 'send-failed', error: 'the message file is missing from the outbox', inFlight: null, updatedAt: now });
@@ -93,6 +90,24 @@ export class LocalQueue implements Queue {
     }
     await this.log.append(fixes);
     for (const fix of fixes) this.records.delete(fix.id);
+    return notes;
+  }
+
+  /**
+   * The files a killed `mailbox send` left in outbox/tmp: published when their record was written
+   * (enqueue logs, then publishes: the stop came in between), else removed (nothing was queued).
+   */
+  private async sweepTmp(): Promise<string[]> {
+    const notes: string[] = [];
+    for (const entry of await this.files.tmpEntries('outbox')) {
+      if (!entry.writerGone) continue;
+      const record = this.records.get(entry.id);
+      if (record && (await this.files.publishOrphan('outbox', entry, record.file))) {
+        notes.push(`message ${record.id} was queued when a stop came; it is in the outbox now`);
+      } else {
+        await this.files.removeOrphan(entry);
+      }
+    }
     return notes;
   }
 
@@ -131,6 +146,8 @@ export class LocalQueue implements Queue {
   }
 
   private async listDue(now: Date): Promise<void> {
+    // A runner lives long: what a `mailbox send` killed meanwhile left behind is cleared as it goes.
+    await this.sweepTmp();
     const adopted: EmailRecord[] = [];
     const due: Array<{ record: EmailRecord; path: string; size: number }> = [];
     for (const file of await this.files.list('outbox')) {

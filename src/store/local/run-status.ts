@@ -6,11 +6,13 @@ export class FileRunStatus implements RunStatusStore {
   constructor(readonly file: string) {}
 
   async load(): Promise<RunStatus> {
+    // A file that cannot be read, or is refused (a link planted there), is an error; broken JSON is not.
+    const text = await readText(this.file);
     try {
-      const raw = JSON.parse((await readText(this.file)) ?? '{}') as Partial<RunStatus>;
+      const raw = JSON.parse(text ?? '{}') as Partial<RunStatus>;
       return { accounts: raw.accounts ?? {} };
     } catch {
-      return { accounts: {} }; // unreadable: the next cycles write it afresh
+      return { accounts: {} }; // torn or hand-broken: the next cycles write it afresh
     }
   }
 
