@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { messageBytes, writeConfig } from '../helpers/store.js';
+import { messageBytes, removeMessage, writeConfig } from '../helpers/store.js';
 
 // The fields of issue 9 item 5 (sentTo, dropped, refused) were added after the first twelve, which are unchanged.
 const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused'];
@@ -69,7 +69,7 @@ describe('what send confirms (issue 9)', () => {
     own = tmpHome();
     const account = { name: 'out', type: 'smtp', host: '127.0.0.1', port: 2525, security: 'tls', auth: 'none', from: 'alice@example.test' };
     const filter = { name: 'partners', direction: 'outbound', allow: ['ok@blocked.test'], deny: ['blocked.test'], default: true };
-    fs.writeFileSync(path.join(own.home, 'config.json'), JSON.stringify({ version: 1, accounts: [account], filters: [filter] }));
+    writeConfig(own.home, { version: 1, accounts: [account], filters: [filter] });
   });
   afterAll(() => own.cleanup());
 
@@ -123,7 +123,7 @@ describe('emails show --raw and --body (issue 9)', () => {
   beforeAll(() => ({ home, cleanup } = tmpHome()));
   afterAll(() => cleanup());
 
-  async function queued(message: string | Buffer): Promise<{ id: string; path: string }> {
+  async function queued(message: string | Buffer): Promise<{ id: string; path: string | null }> {
     const r = await runMailbox(['send', '--file', '-', '--json'], { home, input: message });
     expect(r.code).toBe(0);
     return JSON.parse(r.stdout);
@@ -133,7 +133,7 @@ describe('emails show --raw and --body (issue 9)', () => {
     const email = await queued(Buffer.concat([Buffer.from(multipart, 'latin1'), Buffer.from([0xe9, 0x0d, 0x0a])]));
     const raw = await runMailbox(['emails', 'show', email.id, '--raw'], { home });
     expect(raw.code).toBe(0);
-    expect(raw.stdoutBytes.equals(fs.readFileSync(email.path))).toBe(true);
+    expect(raw.stdoutBytes.equals(messageBytes(home, email))).toBe(true);
     expect(raw.stdoutBytes.subarray(-3)).toEqual(Buffer.from([0xe9, 0x0d, 0x0a]));
     const body = await runMailbox(['emails', 'show', email.id.slice(0, 10), '--body'], { home });
     expect(body.code).toBe(0);
@@ -149,7 +149,7 @@ describe('emails show --raw and --body (issue 9)', () => {
     const json = await runMailbox(['emails', 'show', html.id, '--raw', '--json'], { home });
     expect(json.code).toBe(64);
     expect(json.stdout).toBe('');
-    fs.rmSync(html.path);
+    removeMessage(home, html);
     const gone = await runMailbox(['emails', 'show', html.id, '--raw'], { home });
     expect(gone.code).toBe(66);
     expect(gone.stderr).toContain('is not in the store');

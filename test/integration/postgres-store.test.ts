@@ -95,6 +95,33 @@ describe('the run lock', () => {
   });
 });
 
+describe('the fence of a runner\'s writes', () => {
+  it('a runner whose lock was taken over writes nothing more, even before it notices its session is gone', async () => {
+    const url = await databases.fresh();
+    const a = await open(url, 3001);
+    await a.lock.acquire();
+    await commitOne(a, 'u1');
+    // Another runner's take, as the database sees it, while a still believes it holds the lock.
+    await sql(url, `UPDATE mailbox.run_lock SET pid = 3002, generation = nextval('mailbox.run_lock_generation')`);
+    await expect(commitOne(a, 'u2')).rejects.toMatchObject({ code: 'ELOCKED', message: expect.stringMatching(/another mailbox runner took database/) });
+    await expect(a.seen.addPop3Seen('work', ['u3'])).rejects.toMatchObject({ code: 'ELOCKED' });
+    expect(await a.incoming.held('work', ['u1', 'u2'])).toEqual(new Set(['u1']));
+    expect(await a.seen.pop3Seen('work')).toEqual(new Set(['u1']));
+  });
+
+  it('a generation is never given twice, even after a clean release removed the row', async () => {
+    const url = await databases.fresh();
+    const generations: string[] = [];
+    for (const pid of [3101, 3102, 3103]) {
+      const s = await open(url, pid);
+      const held = await s.lock.acquire();
+      generations.push(await sql(url, 'SELECT generation FROM mailbox.run_lock'));
+      await held.release();
+    }
+    expect(new Set(generations).size).toBe(3);
+  });
+});
+
 describe('claims and the unique key between two processes', () => {
   it('two claimers take disjoint messages, together all of them (FOR UPDATE SKIP LOCKED)', async () => {
     const url = await databases.fresh();

@@ -49,7 +49,10 @@ class Placements {
   private pending: Array<{ record: EmailRecord; done: (err?: unknown) => void }> = [];
   private running: Promise<void> | undefined;
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly fence: Fence,
+  ) {}
 
   write(record: EmailRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -64,6 +67,7 @@ class Placements {
       try {
         await this.db.transaction(async (client) => {
           await client.query('SET LOCAL synchronous_commit TO off');
+          await this.fence.check(client);
           await updateRecords(client, batch.map((p) => p.record));
         });
         for (const p of batch) p.done();
@@ -92,7 +96,7 @@ export class PgQueue implements Queue {
     private readonly chunk: number,
     private readonly fence: Fence,
   ) {
-    this.placements = new Placements(db);
+    this.placements = new Placements(db, fence);
     this.since = clock();
   }
 
@@ -138,7 +142,6 @@ export class PgQueue implements Queue {
 
   async place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled> {
     const result = settled(message.record, outcome, now);
-    await this.fence.check();
     await this.placements.write(result.record);
     return result;
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type pg from 'pg';
 import { MailboxError } from '../../core/errors.js';
 import type { HeldRunLock, RunLock } from '../types.js';
-import { queryError, type Database, type Queryable } from './connection.js';
+import { queryError, type Client, type Database, type Queryable } from './connection.js';
 import type { Fence } from './fence.js';
 import { LOCK_CLASS, LOCKS, SCHEMA } from './schema.js';
 
@@ -31,6 +31,8 @@ export class PgRunLock implements RunLock, Fence {
   private readonly host: string;
   private startedAt: Date | undefined;
   private retaking: Promise<void> | undefined;
+  /** The generation of the lock this process took last (see fence.ts). */
+  private generation = 0;
 
   constructor(
     private readonly db: Database,
@@ -56,11 +58,13 @@ export class PgRunLock implements RunLock, Fence {
       const previous = await this.row(session);
       const mine = previous && this.startedAt && previous.pid === this.options.pid && previous.host === this.host;
       this.startedAt ??= this.options.clock();
-      await session.query(
-        `INSERT INTO ${SCHEMA}.run_lock (id, pid, host, started_at) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, started_at = EXCLUDED.started_at`,
+      const taken = await session.query<{ generation: string }>(
+        `INSERT INTO ${SCHEMA}.run_lock (id, pid, host, started_at, generation) VALUES (1, $1, $2, $3, nextval('${SCHEMA}.run_lock_generation'))
+         ON CONFLICT (id) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host, started_at = EXCLUDED.started_at, generation = EXCLUDED.generation
+         RETURNING generation`,
         [this.options.pid, this.host, this.startedAt],
       );
+      this.generation = Number(taken.rows[0]!.generation);
       session.once('end', () => {
         if (this.session !== session || this.state !== 'held') return;
         this.state = 'lost';
@@ -98,10 +102,19 @@ export class PgRunLock implements RunLock, Fence {
   }
 
   /** The fence of a runner's writes: nothing to check unless this process took the lock. */
-  async check(): Promise<void> {
-    if (this.state === 'free' || this.state === 'held') return;
+  async check(client: Client): Promise<void> {
+    if (this.state === 'free') return;
+    if (this.state === 'lost') await this.retake();
     if (this.state === 'taken') throw this.takenError();
-    // The session broke: take the lock again (once, however many writes ask at the same time).
+    // The session's end may not have been noticed yet: the row tells, and holds the next take back.
+    const { rows } = await client.query<{ generation: string }>(`SELECT generation FROM ${SCHEMA}.run_lock WHERE id = 1 FOR SHARE`);
+    if (Number(rows[0]?.generation) === this.generation) return;
+    this.state = 'taken';
+    throw this.takenError();
+  }
+
+  /** The session broke: take the lock again (once, however many writes ask at the same time). */
+  private async retake(): Promise<void> {
     await (this.retaking ??= this.take()
       .then(
         () => undefined,
@@ -117,7 +130,7 @@ export class PgRunLock implements RunLock, Fence {
   private retakeSoon(delayMs: number): void {
     const timer = setTimeout(() => {
       if (this.state !== 'lost') return;
-      this.check().catch(() => {
+      this.retake().catch(() => {
         if (this.state === 'lost') this.retakeSoon(Math.min(5000, Math.max(500, delayMs * 2)));
       });
     }, delayMs);

@@ -1,6 +1,7 @@
 // The seen state in the database, by lower-cased account name: the IMAP cursor, the POP3 UIDLs stored,
 // the POP3 messages left on the server for their size. A batch changes it in its own transaction
-// (apply(), called by the incoming store's commit); the reader's other writes are one statement each.
+// (apply(), called by the incoming store's commit); the reader's other writes are one statement each,
+// in a transaction with the fence.
 import { imapCursorOf } from '../cursor.js';
 import type { ImapCursor, Pop3Meta, SeenChange, SeenState } from '../types.js';
 import type { Client, Database, Queryable } from './connection.js';
@@ -40,8 +41,7 @@ export class PgSeenState implements SeenState {
   }
 
   async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    await this.fence.check();
-    await saveCursor(this.db, account.toLowerCase(), cursor);
+    await this.fenced((client) => saveCursor(client, account.toLowerCase(), cursor));
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -51,13 +51,13 @@ export class PgSeenState implements SeenState {
 
   async addPop3Seen(account: string, uidls: string[]): Promise<void> {
     if (uidls.length === 0) return;
-    await this.fence.check();
-    await addUidls(this.db, account.toLowerCase(), uidls);
+    await this.fenced((client) => addUidls(client, account.toLowerCase(), uidls));
   }
 
   async prunePop3Seen(account: string, present: ReadonlySet<string>): Promise<void> {
-    await this.fence.check();
-    await this.db.query(`DELETE FROM ${SCHEMA}.pop3_seen WHERE account_key = $1 AND NOT (uidl = ANY($2::text[]))`, [account.toLowerCase(), [...present]]);
+    await this.fenced((client) =>
+      client.query(`DELETE FROM ${SCHEMA}.pop3_seen WHERE account_key = $1 AND NOT (uidl = ANY($2::text[]))`, [account.toLowerCase(), [...present]]),
+    );
   }
 
   async pop3Meta(account: string): Promise<Pop3Meta> {
@@ -66,11 +66,20 @@ export class PgSeenState implements SeenState {
   }
 
   async savePop3Meta(account: string, meta: Pop3Meta): Promise<void> {
-    await this.fence.check();
-    await this.db.query(
-      `INSERT INTO ${SCHEMA}.pop3_meta (account_key, meta) VALUES ($1, $2::jsonb) ON CONFLICT (account_key) DO UPDATE SET meta = EXCLUDED.meta`,
-      [account.toLowerCase(), recordJson(meta)],
+    await this.fenced((client) =>
+      client.query(
+        `INSERT INTO ${SCHEMA}.pop3_meta (account_key, meta) VALUES ($1, $2::jsonb) ON CONFLICT (account_key) DO UPDATE SET meta = EXCLUDED.meta`,
+        [account.toLowerCase(), recordJson(meta)],
+      ),
     );
+  }
+
+  /** A write of the reader's own, in a transaction that passes the fence first. */
+  private async fenced(write: (client: Client) => Promise<unknown>): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await this.fence.check(client);
+      await write(client);
+    });
   }
 
   /** What a committed batch changes, inside the batch's transaction. */

@@ -90,11 +90,16 @@ CREATE TABLE mailbox.run_status (
 );
 
 -- The runner holding the store: its session holds an advisory lock; this row says who it is.
+-- generation is new at every take (a sequence: never the same twice, even after the row is deleted):
+-- a runner's write holds the row (FOR SHARE) and compares it with the generation it took, so a runner
+-- that lost the lock can never write beside the next one.
+CREATE SEQUENCE mailbox.run_lock_generation;
 CREATE TABLE mailbox.run_lock (
   id int PRIMARY KEY CHECK (id = 1),
   pid int NOT NULL,
   host text NOT NULL,
-  started_at timestamptz NOT NULL
+  started_at timestamptz NOT NULL,
+  generation bigint NOT NULL
 );
 
 -- A time written by the tool, or NULL when it cannot be read (such a retry is due at once).
