@@ -27,6 +27,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   run: { summary: 'run the reader and sender in the foreground: new mail into the local store, the queue out', load: () => import('./commands/run.js') },
   send: { summary: 'queue a message in the outbox (send-ready); `mailbox run` sends it', load: () => import('./commands/send.js') },
   emails: { summary: 'list the email log: received, queued, sent, failed and skipped messages', load: () => import('./commands/emails.js') },
+  settings: { summary: 'operating settings: pause switches, test redirect, inbound guards, retention', load: () => import('./commands/settings.js') },
+  pause: { summary: 'pause reading, sending or all (a running runner notices within one cycle)', load: () => import('./commands/pause.js').then((m) => ({ register: m.registerPause })) },
+  resume: { summary: 'resume reading, sending or all', load: () => import('./commands/pause.js').then((m) => ({ register: m.registerResume })) },
   status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
 };
 

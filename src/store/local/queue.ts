@@ -195,6 +195,10 @@ export class LocalQueue implements Queue {
     }
   }
 
+  sentSince(since: Date): Promise<number> {
+    return this.log.sentSince(since);
+  }
+
   async requeue(id: string, now: Date): Promise<EmailRecord> {
     const record = (await this.log.readAll()).get(id);
     const updated = requeued(record, id, now);
