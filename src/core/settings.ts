@@ -48,7 +48,7 @@ const RULES = {
   'guard-spam-flag': { ...ON_OFF, accepted: 'on or off (skip mail marked X-Spam-Flag: YES)' },
   'guard-loop': { ...ON_OFF, accepted: 'on or off (skip mail whose Message-ID this mailbox sent: a loop)' },
   retention: {
-    accepted: `BOX=AGE pairs separated by commas, such as sent=90d,skipped=30d,failed=365d (BOX one of ${RETAINED.join(', ')}; AGE a number with m, h, d or w)`,
+    accepted: `BOX=AGE pairs separated by commas, such as sent=90d,skipped=30d,failed=365d (BOX one of ${RETAINED.join(', ')}; AGE a number with s, m, h, d or w)`,
     default: '',
     parse: (value: string, key: string) => formatRetention(parseRetention(value, key)),
   },
@@ -113,7 +113,8 @@ export function parseRetention(value: string, key = 'retention'): Partial<Record
   for (const part of parts) {
     const [name, age, extra] = part.split('=').map((s) => s.trim().toLowerCase());
     if (extra !== undefined || !name || !age || !(RETAINED as readonly string[]).includes(name)) throw invalid(key, value, RULES.retention.accepted);
-    out[name as Retained] = parseAge(age, `${key} ${name}`);
+    // Seconds are allowed (a test instance may keep nothing); the usual ages are days.
+    out[name as Retained] = parseAge(age, `${key} ${name}`, 1000);
   }
   return out;
 }

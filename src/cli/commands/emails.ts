@@ -237,7 +237,7 @@ Examples:
     )
     .action(
       action<{ olderThan: string; box?: string; state?: string; dryRun?: boolean }>(penv, async (ctx, opts) => {
-        const olderThanMs = parseAge(opts.olderThan, 'older-than');
+        const olderThanMs = parseAge(opts.olderThan, 'older-than', 1000);
         const box = opts.box === undefined ? undefined : oneOf(opts.box, 'box', BOXES.filter((b) => b !== 'outbox'));
         const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES.filter((st) => boxOf({ state: st }) !== 'outbox'));
         const { prune, describePruned } = await import('../../jobs/retention.js');
