@@ -62,6 +62,8 @@ export interface CycleDeps {
   /** Milliseconds from a clock that never jumps. */
   monotonic: () => number;
   progress?: (account: string, progress: ReadProgress) => void;
+  /** The runner's record of what this store sent, for the loop guard (absent: read per cycle). */
+  sentIds?: SentMessageIds;
 }
 
 function asMailboxError(err: unknown): MailboxError {
@@ -128,17 +130,30 @@ function readReport(account: Account, r: ReadResult, error: MailboxError | null,
   };
 }
 
-/** The Message-IDs of the mail this mailbox queued to send (the loop guard), read from the email log once. */
-function sentMessageIds(stores: Stores): () => Promise<ReadonlySet<string>> {
-  let loaded: Promise<ReadonlySet<string>> | undefined;
-  return () =>
-    (loaded ??= (async () => {
+/**
+ * The Message-IDs of the mail this store sent (the loop guard): read from the email log once, on the
+ * first message that needs it, then kept current by the send cycles of the same runner (one runner
+ * per store: no one else sends), so a long log is read once per runner, not once per cycle.
+ */
+export class SentMessageIds {
+  private loaded: Promise<Set<string>> | undefined;
+
+  constructor(private readonly log: Stores['log']) {}
+
+  get(): Promise<ReadonlySet<string>> {
+    return (this.loaded ??= (async () => {
       const ids = new Set<string>();
-      await stores.log.scan((r) => {
+      await this.log.scan((r) => {
         if (r.messageId && r.recipients !== undefined) ids.add(r.messageId);
       });
       return ids;
     })());
+  }
+
+  /** A message just sent (before the log is read, the read finds it there). */
+  add(messageId: string | null): void {
+    if (messageId) void this.loaded?.then((ids) => ids.add(messageId));
+  }
 }
 
 /** Reads one incoming account once. A stop (`signal`) is not a failure. */
@@ -155,7 +170,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
     const readDeps: ReadDeps = {
       stores: deps.stores,
       filter,
-      guards: Object.values(settings.guards).some(Boolean) ? { enabled: settings.guards, sentIds: sentMessageIds(deps.stores) } : undefined,
+      guards: Object.values(settings.guards).some(Boolean) ? { enabled: settings.guards, sentIds: () => (deps.sentIds ?? new SentMessageIds(deps.stores.log)).get() } : undefined,
       clock: deps.clock,
       monotonic: deps.monotonic,
       signal,
@@ -201,7 +216,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
     // Resolved only when something is due (connect), as a password always was: an empty queue asks nothing.
     let used: Credential | undefined;
     // The throttle: what the account may still send in the minute behind us (sent by any runner, before a restart too).
-    const allowance = async () => (smtp.maxPerMinute === undefined ? undefined : Math.max(0, smtp.maxPerMinute - (await deps.stores.queue.sentSince(new Date(deps.clock().getTime() - 60_000)))));
+    const allowance = async () => (smtp.maxPerMinute === undefined ? undefined : Math.max(0, smtp.maxPerMinute - (await deps.stores.queue.sentSince(smtp.name, new Date(deps.clock().getTime() - 60_000)))));
     const sendWith = async (credential: () => Promise<Credential | undefined>) =>
       sendQueue(smtp, {
         queue: deps.stores.queue,
@@ -210,6 +225,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
         signal,
         redirectTo: settings.redirectTo,
         allowance: await allowance(),
+        onSent: (record) => deps.sentIds?.add(record.messageId),
         connect: async () => {
           used = await credential();
           if (debug) debug.addSecret(used?.secret ?? '');

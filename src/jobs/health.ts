@@ -81,8 +81,8 @@ export function checkHealth(input: HealthInput): Health {
   }
   for (const job of pausedJobs(settings)) add('paused', 'warning', null, `${job} is paused (mailbox resume ${job})`, ExitCode.tempFail);
 
-  // Since when a runner runs: an account it has not read yet is not late before then.
-  const runningSince = beat && beat.stoppedAt === null ? Date.parse(beat.startedAt) : undefined;
+  // Since when this runner runs (the beat is its own): an account it has not read yet is not late before then.
+  const runningSince = beat && beat.pid === input.runnerPid && beat.stoppedAt === null ? Date.parse(beat.startedAt) : undefined;
   for (const account of input.accounts.filter((a) => a.active)) {
     const problem = input.problems.get(account.name.toLowerCase());
     if (problem) {

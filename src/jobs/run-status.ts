@@ -49,10 +49,13 @@ export class StatusBook {
     this.changed();
   }
 
-  /** The runner's heartbeat: it lives (and, with stoppedAt, stopped cleanly). */
-  beat(beat: RunnerBeat): void {
+  /**
+   * The runner's heartbeat: it lives (and, with stoppedAt, stopped cleanly). `save` false: kept for
+   * the next write (the first cycle's), so that a runner's status file still appears with its first cycle.
+   */
+  beat(beat: RunnerBeat, save = true): void {
     this.status.runner = beat;
-    this.changed();
+    if (save) this.changed();
   }
 
   get prunedAt(): string | undefined {

@@ -8,7 +8,7 @@ import { MailboxError, shown } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { accountProblems, type Hidden, type Problems } from '../core/problems.js';
 import { nameSet, sameName } from '../core/rules.js';
-import { readCycle, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
+import { readCycle, SentMessageIds, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
 import { pausedJobs, settingsOf, type Settings, type SettingsMap } from '../core/settings.js';
 import { describePruned, prune, retentionRules } from './retention.js';
 import { HEARTBEAT_MS, StatusBook } from './run-status.js';
@@ -103,6 +103,7 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.book = new StatusBook(deps.stores.status);
+    this.deps = { ...deps, sentIds: deps.sentIds ?? new SentMessageIds(deps.stores.log) };
   }
 
   /** Stamps a cycle's time, records it for `mailbox status`, and reports it. */
@@ -197,8 +198,8 @@ export class Runner {
         this.deps.notice('no active account: nothing to read or send (mailbox list shows the accounts)');
       }
       const beat = { pid: options.pid ?? 0, startedAt: this.deps.clock().toISOString(), readIntervalMs: options.readIntervalMs, sendIntervalMs: options.sendIntervalMs };
-      const heartbeat = () => this.book.beat({ ...beat, heartbeatAt: this.deps.clock().toISOString(), stoppedAt: null });
-      heartbeat();
+      const heartbeat = (save = true) => this.book.beat({ ...beat, heartbeatAt: this.deps.clock().toISOString(), stoppedAt: null }, save);
+      heartbeat(false);
       const timer = setInterval(heartbeat, HEARTBEAT_MS);
       timer.unref();
       try {

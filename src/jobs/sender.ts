@@ -9,7 +9,7 @@ import { evaluateFilter, type AddressFilter } from '../core/filter.js';
 import { Readable } from 'node:stream';
 import type { Outgoing, OutgoingMessage } from '../protocols/types.js';
 import { isDue } from '../store/queue-rules.js';
-import type { Delivery, DroppedRecipient, Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
+import type { Delivery, DroppedRecipient, EmailRecord, Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
 
 const BATCH = 64;
 const IN_FLIGHT = 16;
@@ -42,6 +42,8 @@ export interface SendDeps {
   redirectTo?: string | null;
   /** At most this many messages this cycle (the throttle's allowance); absent: no limit. */
   allowance?: number;
+  /** Told of each message the server took. */
+  onSent?: (record: EmailRecord) => void;
 }
 
 /** The header that keeps a redirected message's real recipients (the envelope names only the test address). */
@@ -213,6 +215,7 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
       const sent = await out.send(redirect ? redirected(message, recipients) : message, envelope);
       settlement.record(message, { kind: 'sent', reply: sent.reply, account: account.name, delivery: delivery(sent.accepted, sent.refused) });
       summary.bytes += message.size;
+      deps.onSent?.(message.record);
     } catch (err) {
       const failure = out.classify(err);
       if (failure.connection) summary.failure ??= err;

@@ -141,7 +141,10 @@ export interface MailStore {
 export interface EmailLog {
   /** Every record, latest version, in the order first written. */
   readAll(): Promise<Map<string, EmailRecord>>;
-  /** Visits every record (possibly several versions of one, oldest first) without holding them all. */
+  /**
+   * Visits every record (possibly several versions of one, oldest first) without holding them all.
+   * Earlier versions of a record removed since (Stores.prune) may still be visited.
+   */
   scan(visit: (record: EmailRecord) => void): Promise<void>;
 }
 
@@ -204,10 +207,11 @@ export interface Queue {
   /** Puts a failed (or backing-off) message back in the queue, ready now. */
   requeue(id: string, now: Date): Promise<EmailRecord>;
   /**
-   * How many messages the server took (state sent) at or after `since`, whoever sent them: the send
-   * throttle's count across cycles and runner restarts. Asked once per send cycle of a throttled account.
+   * How many messages the server took through this SMTP account (state sent, `account` compared
+   * case-insensitively) at or after `since`: the send throttle's count across cycles and runner
+   * restarts. Asked once per send cycle of a throttled account.
    */
-  sentSince(since: Date): Promise<number>;
+  sentSince(account: string, since: Date): Promise<number>;
 }
 
 export interface CycleStatus {

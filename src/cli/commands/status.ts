@@ -37,7 +37,8 @@ async function read(ctx: Context, stores: Stores): Promise<Reading> {
 function statusJson({ snapshot, status, waiting, pid, settings }: Reading) {
   const beat = status.runner && status.runner.pid === pid ? status.runner : undefined;
   return {
-    runner: { running: pid !== null, pid, startedAt: beat?.startedAt ?? null, heartbeatAt: beat?.heartbeatAt ?? null },
+    runner: { running: pid !== null, pid },
+    heartbeat: { startedAt: beat?.startedAt ?? null, at: beat?.heartbeatAt ?? null },
     queue: {
       waiting: waiting.length,
       ready: waiting.filter((r) => r.state === 'send-ready').length,
@@ -73,7 +74,7 @@ function switchLines(json: ReturnType<typeof statusJson>): string[] {
 
 function runnerLine(json: ReturnType<typeof statusJson>): string {
   if (json.runner.pid === null) return 'runner: not running';
-  return `runner: running (pid ${json.runner.pid}${json.runner.heartbeatAt ? `, heartbeat ${localTime(json.runner.heartbeatAt)}` : ''})`;
+  return `runner: running (pid ${json.runner.pid}${json.heartbeat.at ? `, heartbeat ${localTime(json.heartbeat.at)}` : ''})`;
 }
 
 function queueLine(json: ReturnType<typeof statusJson>): string {
@@ -173,7 +174,7 @@ export function register(command: Command, penv: ProgramEnv): void {
     .addHelpText(
       'after',
       `
-JSON: {runner: {running, pid, startedAt, heartbeatAt}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+JSON: {runner: {running, pid}, heartbeat: {startedAt, at}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
 --check --json: {ok, exitCode, summary, problems: [{kind, level, account, message, exitCode}], limits, checkedAt}
 
 --check exit codes: 0 mail flows; 75 warnings only (paused, reading slow, mail queued long);

@@ -70,8 +70,9 @@ export class FileEmailLog implements EmailLog {
     });
   }
 
-  /** Ids of messages that reached `sent` at or after `since` (only those lines are parsed). */
-  async sentSince(since: Date): Promise<number> {
+  /** Messages of `account` that reached `sent` at or after `since` (only such lines are parsed). */
+  async sentSince(account: string, since: Date): Promise<number> {
+    const name = account.toLowerCase();
     const at = since.toISOString();
     const ids = new Set<string>();
     await this.lines((line) => {
@@ -79,7 +80,7 @@ export class FileEmailLog implements EmailLog {
       if (head && head[2] !== 'sent' && head[2] !== PRUNED) return;
       const record = parseLine(line);
       if (!record) return;
-      if (record.state === 'sent' && record.updatedAt >= at) ids.add(record.id);
+      if (record.state === 'sent' && record.updatedAt >= at && record.account?.toLowerCase() === name) ids.add(record.id);
     });
     return ids.size;
   }

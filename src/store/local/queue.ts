@@ -195,8 +195,8 @@ export class LocalQueue implements Queue {
     }
   }
 
-  sentSince(since: Date): Promise<number> {
-    return this.log.sentSince(since);
+  sentSince(account: string, since: Date): Promise<number> {
+    return this.log.sentSince(account, since);
   }
 
   async requeue(id: string, now: Date): Promise<EmailRecord> {

@@ -60,9 +60,9 @@ export class MemoryQueue implements Queue {
     return structuredClone(this.outbox());
   }
 
-  async sentSince(since: Date): Promise<number> {
+  async sentSince(account: string, since: Date): Promise<number> {
     const at = since.toISOString();
-    return [...this.log.latest.values()].filter((r) => r.state === 'sent' && r.updatedAt >= at).length;
+    return [...this.log.latest.values()].filter((r) => r.state === 'sent' && r.updatedAt >= at && r.account?.toLowerCase() === account.toLowerCase()).length;
   }
 
   async requeue(id: string, now: Date): Promise<EmailRecord> {
