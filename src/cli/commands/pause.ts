@@ -12,7 +12,9 @@ export async function pauseOrResume(ctx: Context, what: string, paused: boolean)
   const which = oneOf(what, 'what', WHAT);
   const keys = which === 'all' ? (['reading', 'sending'] as const) : [which];
   // `on` is the default: resuming unsets the key rather than writing it.
-  for (const key of keys) reportChange(ctx, await changeSetting(ctx.accounts.config, key, paused ? 'off' : undefined));
+  const changes = [];
+  for (const key of keys) changes.push(reportChange(ctx, await changeSetting(ctx.accounts.config, key, paused ? 'off' : undefined)));
+  ctx.out.data(changes, () => '');
   if (paused) ctx.out.info(`a running runner stops ${keys.join(' and ')} within one cycle${keys.includes('sending') ? '; queued mail stays send-ready' : ''} (mailbox resume ${which})`);
 }
 

@@ -16,21 +16,21 @@ export async function list(ctx: Context): Promise<void> {
   );
 }
 
-/** Reports a change on stderr and, with --json, as {key, before, after} on stdout. */
-export function reportChange(ctx: Context, change: SettingChange): void {
+/** Says what a change did on stderr; returns it as JSON data ({key, before, after}). */
+export function reportChange(ctx: Context, change: SettingChange) {
   const { key, before, after } = change;
   if (before === after) ctx.out.info(`${key} is ${after === undefined ? 'unset' : after} already: nothing changed`);
   else ctx.out.info(after === undefined ? `${key} unset (was ${before}; default ${settingRule(key).default || 'none'})` : `${key} set to ${after}${before === undefined ? '' : ` (was ${before})`}`);
-  ctx.out.data({ key, before: before ?? null, after: after ?? null }, () => '');
+  return { key, before: before ?? null, after: after ?? null };
 }
 
 export async function set(ctx: Context, key: string, value: string): Promise<void> {
   const k: SettingKey = parseSettingKey(key);
-  reportChange(ctx, await changeSetting(ctx.accounts.config, k, parseSetting(k, value)));
+  ctx.out.data(reportChange(ctx, await changeSetting(ctx.accounts.config, k, parseSetting(k, value))), () => '');
 }
 
 export async function unset(ctx: Context, key: string): Promise<void> {
-  reportChange(ctx, await changeSetting(ctx.accounts.config, parseSettingKey(key), undefined));
+  ctx.out.data(reportChange(ctx, await changeSetting(ctx.accounts.config, parseSettingKey(key), undefined)), () => '');
 }
 
 export function register(command: Command, penv: ProgramEnv): void {
