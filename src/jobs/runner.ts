@@ -103,7 +103,13 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.book = new StatusBook(deps.stores.status);
-    this.deps = { ...deps, sentIds: deps.sentIds ?? new SentMessageIds(deps.stores.log) };
+    // Every snapshot (one per cycle) brings the settings: a pause or a redirect takes effect within a cycle.
+    const snapshot = async () => {
+      const taken = await deps.snapshot();
+      this.settings = settingsOf(taken.config?.settings);
+      return taken;
+    };
+    this.deps = { ...deps, snapshot, sentIds: deps.sentIds ?? new SentMessageIds(deps.stores.log) };
   }
 
   /** Stamps a cycle's time, records it for `mailbox status`, and reports it. */
@@ -234,7 +240,6 @@ export class Runner {
         while (!signal.aborted) {
           const started = this.deps.monotonic();
           const snapshot = await this.deps.snapshot();
-          this.settings = settingsOf(snapshot.config?.settings);
           await cycle(select(snapshot, options.accounts), snapshot.filters);
           if (options.once) return;
           await abortableSleep(Math.max(0, intervalMs - (this.deps.monotonic() - started)), signal);

@@ -144,3 +144,40 @@ describe('retention', () => {
     expect(await prune(stores, retentionRules({ sent: 1000 }), now)).toEqual({ dryRun: false, removed: [] });
   });
 });
+
+describe('run --metrics address and the status screen', async () => {
+  const { parseMetricsAddress } = await import('../../src/cli/metrics-server.js');
+  const { dashboard } = await import('../../src/cli/status-screen.js');
+  const { Chalk } = await import('chalk');
+
+  it('loopback by default; another address only when allowed', () => {
+    expect(parseMetricsAddress('9464', false)).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseMetricsAddress(':9464', false)).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseMetricsAddress('[::1]:9464', false)).toEqual({ host: '::1', port: 9464 });
+    expect(parseMetricsAddress('localhost:1', false)).toEqual({ host: 'localhost', port: 1 });
+    expect(() => parseMetricsAddress('10.0.0.1:9464', false)).toThrow(/10\.0\.0\.1 is not a loopback address/);
+    expect(parseMetricsAddress('10.0.0.1:9464', true)).toEqual({ host: '10.0.0.1', port: 9464 });
+    expect(() => parseMetricsAddress('example.com:9464', true)).toThrow(/invalid metrics "example.com:9464"/);
+    expect(() => parseMetricsAddress('127.0.0.1:0', false)).toThrow(/invalid metrics port "0"/);
+  });
+
+  it('the dashboard: one row per account; colour only when the terminal wants it (NO_COLOR)', () => {
+    const input = (level: 0 | 1) => ({
+      runnerLine: 'runner: not running',
+      queueLine: 'queue: 0 waiting (0 ready, 0 retrying later)',
+      switches: ['paused: sending (mailbox resume sending)'],
+      accounts: [{ name: 'work', type: 'imap', active: true, job: 'read', at: '2026-01-01T10:00:00Z', ok: false, error: 'refused', lastError: { at: '2026-01-01T10:00:00Z', message: 'refused' } }],
+      runner: { running: false },
+      lastHour: new Map([['work', 4]]),
+      now: new Date('2026-01-01T10:00:05Z'),
+      color: new Chalk({ level }),
+      width: 120,
+      intervalMs: 2000,
+    });
+    const plain = dashboard(input(0));
+    expect(plain).not.toContain('\x1b[');
+    expect(plain).toContain('paused: sending (mailbox resume sending)');
+    expect(plain).toMatch(/work\s+imap\s+FAILING\s+read \d\d:\d\d:\d\d\s+4\s+\S+ \S+ refused/);
+    expect(dashboard(input(1))).toContain('\x1b[31mFAILING');
+  });
+});
