@@ -12,6 +12,7 @@ import { readCycle, SentMessageIds, sendCycle, type CycleDeps, type CycleOutcome
 import { pausedJobs, settingsOf, type Settings, type SettingsMap } from '../core/settings.js';
 import { describePruned, prune, retentionRules } from './retention.js';
 import { HEARTBEAT_MS, StatusBook } from './run-status.js';
+
 /** The runner prunes by the retention setting at most this often. */
 const RETENTION_EVERY_MS = 24 * 3_600_000;
 
