@@ -26,7 +26,7 @@ import {
   type TlsTrust,
 } from '../core/account.js';
 import { MailboxError } from '../core/errors.js';
-import { oneOf, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
+import { oneOf, parseCount, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
 
 export type AccountCommand = 'add' | 'edit';
@@ -81,6 +81,7 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'user', value: 'user', help: 'login name', field: 'user', check: parseUser, apply: set('user') },
   { flag: 'auth-mechanism', value: 'name', help: 'log in with this mechanism only: scram-sha-256, cram-md5 (pop3, smtp), plain, login, command (imap LOGIN, pop3 USER/PASS), oauthbearer, xoauth2 (auth oauth2); default: the best the server offers', field: 'authMechanism', clear: 'choose the mechanism automatically again', check: (v) => oneOf(v, 'auth-mechanism', [...new Set(Object.values(AUTH_MECHANISMS_BY_TYPE).flatMap((t) => [...t.password, ...t.oauth2]))]), apply: set('authMechanism') },
   { flag: 'from', value: 'address', help: 'From of sent mail: an address, or a name and address: "Ops Team <ops@example.com>" (default: the user when it is an address)', field: 'from', types: ['smtp'], clear: 'From follows the user again', check: parseAddress, apply: set('from') },
+  { flag: 'max-per-minute', value: 'n', help: 'send at most N messages in any minute, across cycles and restarts (Microsoft 365 allows 30); the rest waits send-ready', field: 'maxPerMinute', types: ['smtp'], clear: 'no sending limit', check: (v) => parseCount(v, 'max-per-minute', 1, 100_000), apply: set('maxPerMinute') },
   { flag: 'oauth', value: 'profile', help: 'with --auth oauth2: the OAuth 2.0 profile to authorize with (mailbox oauth add); tokens come from mailbox authorize, no secret needed', field: 'oauth', check: (v) => parseName(v), apply: (input, v) => ((input.oauth = v), (input.secret = undefined)) },
   { flag: 'token-store', value: 'store', help: `with --oauth: where the tokens are kept: ${TOKEN_STORES.join(', ')} (default keychain; file: a 0600 file under the state folder, encrypted when MAILBOX_TOKEN_KEY is set)`, field: 'tokenStore', check: (v) => oneOf(v, 'token-store', TOKEN_STORES), apply: (input, v) => (input.tokenStore = v === 'keychain' ? undefined : v) },
   { flag: 'password-stdin', help: 'read the password from standard input and keep it in the OS keychain', field: 'password', group: 'secret', secret: () => 'stdin' },

@@ -64,6 +64,7 @@ export function accountJson(a: AccountView) {
     folder: a.folder ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,
+    maxPerMinute: a.type === 'smtp' ? (a.maxPerMinute ?? null) : null,
     tls: { ca: a.tls.ca ?? null, fingerprint: a.tls.fingerprint ?? null, insecure: Boolean(a.tls.insecure) },
   };
 }
@@ -113,7 +114,7 @@ export function accountLines(a: AccountView, filters: readonly AddressFilter[]):
     ['user', a.user ?? '-'],
     ['secret', secretCell(a.secret)],
   ];
-  if (a.type === 'smtp') lines.push(['from', a.from ?? '-']);
+  if (a.type === 'smtp') lines.push(['from', a.from ?? '-'], ['max per minute', a.maxPerMinute === undefined ? 'no limit' : String(a.maxPerMinute)]);
   if (a.type === 'imap') lines.push(['folder', a.folder ?? 'INBOX']);
   if (a.type !== 'smtp') {
     lines.push(['on the server', a.deleteAfterDownload ? 'deleted once stored' : 'kept']);

@@ -7,7 +7,7 @@ import type { Io } from './io.js';
 import { localTime } from './time.js';
 
 /** Counts that describe what is (waiting, left on the server), not what a cycle did. */
-const STATE_COUNTS = new Set(['leftTooLarge', 'waiting']);
+const STATE_COUNTS = new Set(['leftTooLarge', 'waiting', 'throttled']);
 const HOUR_MS = 3600_000;
 
 /** Whether the cycle did anything: fetched, stored, sent, failed, deleted, dropped, or has a note. */
@@ -33,7 +33,7 @@ export class QuietCycles {
   /** The number of like cycles not printed since the last line of this account and job, or undefined to print nothing. */
   admit(report: CycleReport): number | undefined {
     const key = `${report.job}\n${report.account.toLowerCase()}`;
-    const line = JSON.stringify([report.ok, report.summary, report.error?.code ?? null]);
+    const line = JSON.stringify([report.ok, report.summary, report.error?.code ?? null, report.paused ?? [], report.redirectTo ?? null]);
     const previous = this.last.get(key);
     const now = this.monotonic();
     if (!didSomething(report) && previous && previous.line === line && now - previous.at < this.quietMs) {
@@ -59,13 +59,16 @@ export function reportLine(report: CycleReport, json: boolean, repeats = 0): str
       summary: report.summary,
       error: report.error ? errorJson(report.error) : null,
       notes: report.notes,
+      paused: report.paused ?? [],
+      ...(report.job === 'send' ? { redirectTo: report.redirectTo ?? null } : {}),
       repeats,
     });
   }
   const seconds = (report.durationMs / 1000).toFixed(2);
   const head = `${localTime(report.time)} ${report.job.padEnd(4)} ${report.account}`;
   const again = repeats > 0 ? `; the same ${repeats} time${repeats === 1 ? '' : 's'} before, not shown` : '';
-  const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s${again})`];
+  const state = [...(report.paused?.length ? [`paused: ${report.paused.join(', ')}`] : []), ...(report.job === 'send' && report.redirectTo ? [`redirected to ${report.redirectTo}`] : [])];
+  const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s${again})${state.length ? ` [${state.join('; ')}]` : ''}`];
   for (const note of report.notes) lines.push(`${head}: note: ${note}`);
   return lines.join('\n');
 }

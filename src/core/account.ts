@@ -1,6 +1,6 @@
 // The account model: what an account is, its defaults, and how raw input becomes a valid account.
 import { invalid, MailboxError, shown } from './errors.js';
-import { formatMailbox, isAddress, isHost, oneOf, parseBoolean, parseFilterName, parseFingerprint, parseMailbox, parsePort, parseSize, parseText } from './validate.js';
+import { formatMailbox, isAddress, isHost, oneOf, parseBoolean, parseCount, parseFilterName, parseFingerprint, parseMailbox, parsePort, parseSize, parseText } from './validate.js';
 
 export const ACCOUNT_TYPES = ['smtp', 'pop3', 'imap'] as const;
 export const SECURITIES = ['tls', 'starttls', 'none'] as const;
@@ -84,6 +84,8 @@ export interface Account {
   tokenStore?: TokenStoreKind;
   /** SMTP only: the From address of queued mail. */
   from?: string;
+  /** SMTP only: send at most this many messages in any minute (a provider's limit: Microsoft 365 allows 30). */
+  maxPerMinute?: number;
   active: boolean;
   debug: boolean;
   /** The login mechanism to insist on; absent: chosen from what the server offers. */
@@ -307,8 +309,11 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     else if (account.user && isAddress(account.user)) account.from = account.user;
     const noFrom = options.stored ? undefined : missingFrom(account);
     if (noFrom) throw noFrom;
+    if (given(input.maxPerMinute)) account.maxPerMinute = parseCount(input.maxPerMinute, 'maxPerMinute', 1, 100_000);
   } else if (given(input.from)) {
     throw invalid('from', input.from, 'nothing: from applies to smtp accounts only');
+  } else if (given(input.maxPerMinute)) {
+    throw invalid('max-per-minute', input.maxPerMinute, 'nothing: max-per-minute applies to smtp accounts only');
   }
 
   if (given(input.filter)) account.filter = parseFilterName(input.filter, 'filter');

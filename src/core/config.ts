@@ -3,6 +3,7 @@ import { parseAccount, type Account, type AccountInput } from './account.js';
 import { MailboxError, shown } from './errors.js';
 import { parseFilter, type AddressFilter } from './filter.js';
 import { parseOAuthProfile, type OAuthProfile, type OAuthProfileInput } from './oauth.js';
+import { parseSettingsMap, type SettingsMap } from './settings.js';
 
 const CONFIG_VERSION = 1;
 
@@ -14,6 +15,8 @@ export interface Config {
   provisionedActive: Record<string, boolean>;
   /** OAuth 2.0 profiles; absent when there are none (files written before profiles existed stay as they were). */
   oauthProfiles?: OAuthProfile[];
+  /** Operating settings (core/settings.ts); absent when none is set. */
+  settings?: SettingsMap;
 }
 
 /** What `mailbox export` prints and `apply` and provisioned.json read. */
@@ -22,6 +25,8 @@ export interface AccountsDocument {
   filters: AddressFilter[];
   /** Absent when there are none. */
   oauthProfiles?: OAuthProfile[];
+  /** Operating settings; absent when the document says nothing about them (apply leaves them as they are). */
+  settings?: SettingsMap;
 }
 
 /** The OAuth 2.0 profiles of a config or document. */
@@ -83,7 +88,19 @@ export function parseAccountsDocument(raw: unknown, source: string): AccountsDoc
   assertUnique(accounts.map((a) => a.name), 'accounts', source);
   assertUnique(filters.map((f) => f.name), 'filters', source);
   assertUnique(profiles.map((p) => p.name), 'OAuth profiles', source);
-  return withProfiles<AccountsDocument>({ accounts, filters }, profiles);
+  let settings: SettingsMap | undefined;
+  try {
+    settings = doc.settings === undefined ? undefined : parseSettingsMap(doc.settings);
+  } catch (err) {
+    throw problem(source, `settings: ${(err as Error).message}`, err, (err as MailboxError).field);
+  }
+  return withSettings(withProfiles<AccountsDocument>({ accounts, filters }, profiles), settings);
+}
+
+/** `doc` with these settings: the key left out when there are none. */
+export function withSettings<T extends Pick<AccountsDocument, 'settings'>>(doc: T, settings: SettingsMap | undefined): T {
+  const { settings: _old, ...rest } = doc;
+  return (settings && Object.keys(settings).length ? { ...rest, settings } : rest) as T;
 }
 
 export function parseConfig(raw: unknown, source: string): Config {
@@ -99,5 +116,5 @@ export function parseConfig(raw: unknown, source: string): Config {
     if (typeof value !== 'boolean') throw problem(source, `provisionedActive.${shown(name)} must be true or false`);
     provisionedActive[name.toLowerCase()] = value;
   }
-  return withProfiles<Config>({ version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive }, profilesOf(doc));
+  return withSettings(withProfiles<Config>({ version: CONFIG_VERSION, accounts: doc.accounts, filters: doc.filters, provisionedActive }, profilesOf(doc)), doc.settings);
 }

@@ -1,6 +1,7 @@
 // `mailbox apply`: the plan that makes the user's store match a document, computed without I/O.
 import { orphanedKeychainRefs, sameSecretRef, type AccountView, type KeychainRef } from './account.js';
-import { profilesOf, withProfiles, type AccountsDocument, type Config } from './config.js';
+import { profilesOf, withProfiles, withSettings, type AccountsDocument, type Config } from './config.js';
+import { SETTING_KEYS, type SettingsMap } from './settings.js';
 import { profilesInEffect } from './oauth.js';
 import { isAddress } from './validate.js';
 import { invalid, MailboxError } from './errors.js';
@@ -22,6 +23,8 @@ export interface ApplyPlan {
   filters: PlanEntry[];
   /** OAuth 2.0 profiles (empty when neither the store nor the document has any). */
   oauthProfiles: PlanEntry[];
+  /** Operating settings by key (empty when the document has no `settings`). */
+  settings: PlanEntry[];
   /** True when writing `config` changes anything. */
   changed: boolean;
   config: Config;
@@ -94,6 +97,25 @@ function mergeEntries<T extends Named>(
 }
 
 /**
+ * The document's settings over the store's, key by key; with prune, keys the document leaves out are
+ * unset. A document without `settings` leaves them all as they are.
+ */
+function mergeSettings(current: SettingsMap | undefined, wanted: SettingsMap | undefined, prune: boolean): { next: SettingsMap | undefined; entries: PlanEntry[] } {
+  if (wanted === undefined) return { next: current, entries: [] };
+  const next: SettingsMap = prune ? {} : { ...current };
+  const entries: PlanEntry[] = [];
+  for (const key of SETTING_KEYS) {
+    const before = current?.[key];
+    const after = wanted[key] ?? (prune ? undefined : before);
+    if (after !== undefined) next[key] = after;
+    if (before === after) {
+      if (before !== undefined) entries.push({ name: key, action: 'unchanged', changes: [] });
+    } else entries.push({ name: key, action: after === undefined ? 'remove' : before === undefined ? 'create' : 'update', changes: after !== undefined && before !== undefined ? ['value'] : [] });
+  }
+  return { next, entries };
+}
+
+/**
  * Plans `apply`: validates the document against the store as a whole (nothing is written when
  * this throws), never touches provisioned entries, and keeps one SMTP account active at most.
  */
@@ -106,7 +128,8 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
   const filters = mergeEntries(current.filters, doc.filters, provisioned.filters, options.prune);
   const accounts = mergeEntries(current.accounts, doc.accounts, provisioned.accounts, options.prune);
   const profiles = mergeEntries(profilesOf(current), profilesOf(doc), profilesOf(provisioned), options.prune);
-  let config: Config = withProfiles({ ...current, accounts: accounts.next, filters: filters.next }, profiles.next);
+  const settings = mergeSettings(current.settings, doc.settings, options.prune);
+  let config: Config = withSettings(withProfiles({ ...current, accounts: accounts.next, filters: filters.next }, profiles.next), settings.next);
 
   // A default filter in the document takes over its direction from the store's, as `filter add --default` does.
   const docFilters = nameSet(doc.filters);
@@ -167,11 +190,12 @@ export function planApply(current: Config, provisioned: AccountsDocument, doc: A
     if (clientSecret?.kind === 'keychain' && !named.some((ref) => sameSecretRef(ref, clientSecret))) orphanedSecrets.push(clientSecret);
   }
 
-  const all = [...accounts.entries, ...filters.entries, ...profiles.entries];
+  const all = [...accounts.entries, ...filters.entries, ...profiles.entries, ...settings.entries];
   return {
     accounts: accounts.entries,
     filters: filters.entries,
     oauthProfiles: profiles.entries,
+    settings: settings.entries,
     changed: all.some((e) => e.action !== 'unchanged' && e.action !== 'skip'),
     config,
     orphanedSecrets,

@@ -15,6 +15,7 @@ import { emptyResult, type ReadDeps, type ReadOutcome, type ReadProgress, type R
 import { readImap } from './read-imap.js';
 import { readPop3 } from './read-pop3.js';
 import { sendQueue, type SendSummary } from './sender.js';
+import { settingsOf, type Settings } from '../core/settings.js';
 
 export interface CycleReport {
   time: string;
@@ -28,6 +29,12 @@ export interface CycleReport {
   counts: Record<string, number>;
   error: MailboxError | null;
   notes: string[];
+  /** What the pause switches stop at the time of the cycle (settings reading/sending); stamped by the runner. */
+  paused?: Array<'reading' | 'sending'>;
+  /** Set on the line of a cycle a pause switch stopped: nothing was read or sent. */
+  pausedCycle?: boolean;
+  /** Send cycles: the test redirect in effect (setting redirect-to), or null. */
+  redirectTo?: string | null;
 }
 
 /** A cycle's report before the runner stamps its time. */
@@ -55,6 +62,8 @@ export interface CycleDeps {
   /** Milliseconds from a clock that never jumps. */
   monotonic: () => number;
   progress?: (account: string, progress: ReadProgress) => void;
+  /** The runner's record of what this store sent, for the loop guard (absent: read per cycle). */
+  sentIds?: SentMessageIds;
 }
 
 function asMailboxError(err: unknown): MailboxError {
@@ -70,20 +79,21 @@ function plural(n: number, word: string): string {
 
 function describeRead(r: ReadResult): string {
   const parts = [r.received || r.ignored || r.duplicates ? `${r.received} new` : 'no new mail'];
-  if (r.ignored) parts.push(`${r.ignored} skipped (sender blocked)`);
+  if (r.ignored) parts.push(`${r.ignored} skipped (sender blocked or an inbound guard)`);
   if (r.duplicates) parts.push(`${r.duplicates} already stored`);
   if (r.leftTooLarge) parts.push(`${plural(r.leftTooLarge, 'message')} over the maximum size left on the server`);
   if (r.deleted) parts.push(`${r.deleted} deleted from the server`);
   return parts.join(', ');
 }
 
-function describeSend(s: SendSummary): string {
+function describeSend(s: SendSummary & { allowed?: number }): string {
   const parts = [s.sent ? `${s.sent} sent` : 'nothing sent'];
   if (s.failed) parts.push(`${s.failed} failed`);
   if (s.retrying) parts.push(`${s.retrying} to retry`);
   if (s.ignored) parts.push(`${s.ignored} ignored (every recipient blocked)`);
   if (s.dropped.length) parts.push(`blocked recipients dropped: ${s.dropped.join(', ')}`);
   if (s.waiting) parts.push(`${s.waiting} waiting`);
+  if (s.throttled) parts.push(`${s.throttled} waiting for the throttle (max ${plural(s.allowed ?? 0, 'message')} a minute)`);
   return parts.join(', ');
 }
 
@@ -114,14 +124,40 @@ function readReport(account: Account, r: ReadResult, error: MailboxError | null,
     account: account.name,
     ok: error === null,
     summary: error ? `${error.message}${partial ? ` (before that: ${done})` : ''}` : done,
-    counts: { received: r.received, ignored: r.ignored, duplicates: r.duplicates, tooLarge: r.tooLarge.length, leftTooLarge: r.leftTooLarge, deleted: r.deleted },
+    counts: { received: r.received, ignored: r.ignored, bytes: r.bytes, duplicates: r.duplicates, tooLarge: r.tooLarge.length, leftTooLarge: r.leftTooLarge, deleted: r.deleted },
     error,
     notes,
   };
 }
 
+/**
+ * The Message-IDs of the mail this store sent (the loop guard): read from the email log once, on the
+ * first message that needs it, then kept current by the send cycles of the same runner (one runner
+ * per store: no one else sends), so a long log is read once per runner, not once per cycle.
+ */
+export class SentMessageIds {
+  private loaded: Promise<Set<string>> | undefined;
+
+  constructor(private readonly log: Stores['log']) {}
+
+  get(): Promise<ReadonlySet<string>> {
+    return (this.loaded ??= (async () => {
+      const ids = new Set<string>();
+      await this.log.scan((r) => {
+        if (r.messageId && r.recipients !== undefined) ids.add(r.messageId);
+      });
+      return ids;
+    })());
+  }
+
+  /** A message just sent (before the log is read, the read finds it there). */
+  add(messageId: string | null): void {
+    if (messageId) void this.loaded?.then((ids) => ids.add(messageId));
+  }
+}
+
 /** Reads one incoming account once. A stop (`signal`) is not a failure. */
-export async function readCycle(deps: CycleDeps, account: Account, filters: AddressFilter[], signal: AbortSignal): Promise<CycleOutcome> {
+export async function readCycle(deps: CycleDeps, account: Account, filters: AddressFilter[], signal: AbortSignal, settings: Settings = settingsOf(undefined)): Promise<CycleOutcome> {
   let debug: DebugLog | undefined;
   let incoming: Incoming | undefined;
   const abort = () => incoming?.abort();
@@ -134,6 +170,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
     const readDeps: ReadDeps = {
       stores: deps.stores,
       filter,
+      guards: Object.values(settings.guards).some(Boolean) ? { enabled: settings.guards, sentIds: () => (deps.sentIds ?? new SentMessageIds(deps.stores.log)).get() } : undefined,
       clock: deps.clock,
       monotonic: deps.monotonic,
       signal,
@@ -157,7 +194,7 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
  * Sends what is due through the SMTP account; without one, says why the queue waits (or nothing when
  * it is empty): no SMTP account is active, or the active one (`leftOut`) is not among this run's accounts.
  */
-export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, leftOut?: string): Promise<CycleOutcome | undefined> {
+export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, leftOut?: string, settings: Settings = settingsOf(undefined)): Promise<CycleOutcome | undefined> {
   if (!smtp) {
     const waiting = (await deps.stores.queue.waiting()).length;
     if (waiting === 0) return undefined;
@@ -178,12 +215,17 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
     const credentials = credentialResolver(deps);
     // Resolved only when something is due (connect), as a password always was: an empty queue asks nothing.
     let used: Credential | undefined;
-    const sendWith = (credential: () => Promise<Credential | undefined>) =>
+    // The throttle: what the account may still send in the minute behind us (sent by any runner, before a restart too).
+    const allowance = async () => (smtp.maxPerMinute === undefined ? undefined : Math.max(0, smtp.maxPerMinute - (await deps.stores.queue.sentSince(smtp.name, new Date(deps.clock().getTime() - 60_000)))));
+    const sendWith = async (credential: () => Promise<Credential | undefined>) =>
       sendQueue(smtp, {
         queue: deps.stores.queue,
         filter,
         clock: deps.clock,
         signal,
+        redirectTo: settings.redirectTo,
+        allowance: await allowance(),
+        onSent: (record) => deps.sentIds?.add(record.messageId),
         connect: async () => {
           used = await credential();
           if (debug) debug.addSecret(used?.secret ?? '');
@@ -191,14 +233,14 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
           return deps.adapters.openOutgoing(smtp, { secret: used?.secret, debug });
         },
       });
-    let summary = await sendWith(() => credentials.get(smtp, signal));
+    let summary: SendSummary & { allowed?: number } = { ...(await sendWith(() => credentials.get(smtp, signal))), allowed: smtp.maxPerMinute };
     let error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     // The server refused an access token that looked valid: what was claimed went back untried, so
     // one more pass with a refreshed token sends it.
     const again = error ? await credentials.retry(smtp, used, error) : undefined;
     if (again) {
       const retried = await sendWith(async () => again);
-      summary = { ...retried, sent: summary.sent + retried.sent, failed: summary.failed + retried.failed, retrying: summary.retrying + retried.retrying, ignored: summary.ignored + retried.ignored, dropped: [...summary.dropped, ...retried.dropped] };
+      summary = { ...retried, allowed: smtp.maxPerMinute, bytes: summary.bytes + retried.bytes, sent: summary.sent + retried.sent, failed: summary.failed + retried.failed, retrying: summary.retrying + retried.retrying, ignored: summary.ignored + retried.ignored, dropped: [...summary.dropped, ...retried.dropped] };
       error = summary.failure === undefined ? null : await deps.adapters.sendFailure(summary.failure, smtp);
     }
     if (error) error = explainRefusal(smtp, used, error) as MailboxError;
@@ -208,7 +250,7 @@ export async function sendCycle(deps: CycleDeps, smtp: Account | undefined, filt
       account: smtp.name,
       ok: error === null,
       summary: error ? `${error.message} (${done})` : done,
-      counts: { sent: summary.sent, failed: summary.failed, retrying: summary.retrying, ignored: summary.ignored, waiting: summary.waiting, dropped: summary.dropped.length },
+      counts: { sent: summary.sent, failed: summary.failed, retrying: summary.retrying, ignored: summary.ignored, bytes: summary.bytes, waiting: summary.waiting, dropped: summary.dropped.length, ...(smtp.maxPerMinute === undefined ? {} : { throttled: summary.throttled }) },
       error,
       notes: summary.dropped.map((d) => `blocked recipient dropped: ${d}`),
     };

@@ -4,6 +4,8 @@
 // batch, never per message, and nothing counts as stored before the store says it is durable.
 import type { Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
+import { guardVerdict } from '../core/guards.js';
+import type { Guard } from '../core/settings.js';
 import { HeaderCapture, summarize, type HeaderSummary } from '../store/message-headers.js';
 import { receivedRecord } from '../store/records.js';
 import type { EmailRecord, IncomingStore, SeenChange, StagedMessage } from '../store/types.js';
@@ -25,6 +27,8 @@ export interface DelivererOptions {
   account: Pick<Account, 'name'>;
   /** The inbound filter in effect for the account, if any. */
   filter?: AddressFilter;
+  /** The inbound guards in effect (settings), and the Message-IDs this mailbox sent (for the loop guard). */
+  guards?: InboundGuards;
   /** After a UIDVALIDITY change: whether a message with this Message-ID and size is already stored. */
   isDuplicate?: (messageId: string | null, size: number) => boolean;
   clock: () => Date;
@@ -34,6 +38,12 @@ export interface DelivererOptions {
   seenChange: (batch: Delivered[]) => SeenChange;
   /** Called once a batch is committed, in fetch order, before the next checkpoint runs. */
   onCommitted: (batch: Delivered[]) => void;
+}
+
+export interface InboundGuards {
+  enabled: Record<Guard, boolean>;
+  /** Loaded once, on the first message whose Message-ID needs checking. */
+  sentIds: () => Promise<ReadonlySet<string>>;
 }
 
 /** Streamed messages up to this size (as the server announced it) are gathered and written whole. */
@@ -80,6 +90,8 @@ export class Deliverer {
   private readonly maxInFlightBytes: number;
   /** Counts of what was committed. */
   readonly counts: Record<DeliveryOutcome, number> = { received: 0, ignored: 0, duplicate: 0 };
+  /** Bytes of the messages stored (received and ignored), for the metrics. */
+  bytes = 0;
 
   constructor(private readonly options: DelivererOptions) {
     this.maxInFlight = options.maxInFlight ?? 256;
@@ -159,10 +171,18 @@ export class Deliverer {
     return this.delivered(remote, staged, summary);
   }
 
-  private delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Delivered {
-    const reason = blockedReason(this.options.filter, summary.from);
+  private async delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Promise<Delivered> {
+    const reason = blockedReason(this.options.filter, summary.from) ?? (await this.guardReason(summary));
     const record = receivedRecord(staged, summary, this.options.account.name, remote.key, reason, this.options.clock());
     return { remote, outcome: reason ? 'ignored' : 'received', record, staged };
+  }
+
+  /** The reason an inbound guard skips the message, or null; the sent Message-IDs are read only when needed. */
+  private async guardReason(summary: HeaderSummary): Promise<string | null> {
+    const guards = this.options.guards;
+    if (!guards) return null;
+    const sent = guards.enabled.loop && summary.messageId ? await guards.sentIds() : undefined;
+    return guardVerdict(summary, guards.enabled, (id) => sent?.has(id) ?? false)?.reason ?? null;
   }
 
   /**
@@ -197,7 +217,10 @@ export class Deliverer {
         this.failure ??= err;
         throw err;
       }
-      for (const d of done) this.counts[d.outcome]++;
+      for (const d of done) {
+        this.counts[d.outcome]++;
+        this.bytes += d.staged?.size ?? 0;
+      }
       this.options.onCommitted(done);
     };
     // After an earlier batch could not be committed, this one is not kept either (fetched again next cycle).

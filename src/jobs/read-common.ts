@@ -6,7 +6,7 @@ import type { AddressFilter } from '../core/filter.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
 import { summarize } from '../store/message-headers.js';
 import type { Stores } from '../store/types.js';
-import { Deliverer, type DelivererOptions } from './deliver.js';
+import { Deliverer, type DelivererOptions, type InboundGuards } from './deliver.js';
 
 /** Commit (bodies, records, seen state) after this many messages or this long, whichever comes first. */
 const CHECKPOINT_MESSAGES = 1000;
@@ -15,8 +15,10 @@ const CHECKPOINT_MS = 2000;
 export interface ReadResult {
   /** Stored in the inbox. */
   received: number;
-  /** Stored in skipped: the sender is blocked by the inbound filter. */
+  /** Stored in skipped: the sender is blocked by the inbound filter, or an inbound guard stopped it. */
   ignored: number;
+  /** Bytes stored (received and ignored). */
+  bytes: number;
   /** Already stored (recognised by source id, or by Message-ID after a UIDVALIDITY change): not stored again. */
   duplicates: number;
   /** Newly found over the maximum size: left on the server. */
@@ -44,6 +46,8 @@ export interface ReadProgress {
 export interface ReadDeps {
   stores: Pick<Stores, 'incoming' | 'seen' | 'log'>;
   filter?: AddressFilter;
+  /** The inbound guards in effect (absent: none). */
+  guards?: InboundGuards;
   clock: () => Date;
   /** Milliseconds from a clock that never jumps (for the checkpoint interval). */
   monotonic: () => number;
@@ -54,11 +58,11 @@ export interface ReadDeps {
 }
 
 export function emptyResult(): ReadResult {
-  return { received: 0, ignored: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
+  return { received: 0, ignored: 0, bytes: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
 }
 
 export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted'>): Deliverer {
-  return new Deliverer({ store: deps.stores.incoming, account, filter: deps.filter, clock: deps.clock, ...options });
+  return new Deliverer({ store: deps.stores.incoming, account, filter: deps.filter, guards: deps.guards, clock: deps.clock, ...options });
 }
 
 /** Fetches `messages` through a Deliverer, committing as it goes; stops early on `signal`. */
@@ -117,6 +121,7 @@ export async function tooLargeNotes(incoming: Incoming, account: Account, messag
 export function countDelivered(result: ReadResult, deliverer: Deliverer): void {
   result.received = deliverer.counts.received;
   result.ignored = deliverer.counts.ignored;
+  result.bytes = deliverer.bytes;
   result.duplicates += deliverer.counts.duplicate;
 }
 

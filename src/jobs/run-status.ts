@@ -1,7 +1,10 @@
 // The runner's book of what `mailbox status` shows: per account its last cycle, the last success and
 // the last error. Saved after cycles, one write at a time, the latest state winning; flush() waits
 // for it (every way out of the runner does).
-import type { RunStatus, RunStatusStore } from '../store/types.js';
+import type { RunnerBeat, RunStatus, RunStatusStore } from '../store/types.js';
+
+/** How often the runner writes its heartbeat (status --check tells a hung or killed runner by it). */
+export const HEARTBEAT_MS = 30_000;
 
 export interface CycleResult {
   job: 'read' | 'send';
@@ -9,6 +12,8 @@ export interface CycleResult {
   ok: boolean;
   summary: string;
   error: string | null;
+  /** The exit code of the error, for status --check. */
+  exitCode?: number;
 }
 
 /** Folds one cycle's result into the account's entry. */
@@ -24,6 +29,7 @@ function recordCycle(status: RunStatus, account: string, cycle: CycleResult): vo
     error: cycle.error,
     lastSuccessAt: cycle.ok ? at : (previous?.lastSuccessAt ?? null),
     lastError: cycle.error ? { at, message: cycle.error } : (previous?.lastError ?? null),
+    ...(cycle.exitCode !== undefined && !cycle.ok ? { exitCode: cycle.exitCode } : {}),
   };
 }
 
@@ -40,6 +46,28 @@ export class StatusBook {
 
   record(account: string, cycle: CycleResult): void {
     recordCycle(this.status, account, cycle);
+    this.changed();
+  }
+
+  /**
+   * The runner's heartbeat: it lives (and, with stoppedAt, stopped cleanly). `save` false: kept for
+   * the next write (the first cycle's), so that a runner's status file still appears with its first cycle.
+   */
+  beat(beat: RunnerBeat, save = true): void {
+    this.status.runner = beat;
+    if (save) this.changed();
+  }
+
+  get prunedAt(): string | undefined {
+    return this.status.prunedAt;
+  }
+
+  pruned(at: Date): void {
+    this.status.prunedAt = at.toISOString();
+    this.changed();
+  }
+
+  private changed(): void {
     this.dirty = true;
     this.saving ??= this.save();
   }

@@ -8,15 +8,21 @@ import { ExitCode, MailboxError, shown } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { accountProblems, type Hidden, type Problems } from '../core/problems.js';
 import { nameSet, sameName } from '../core/rules.js';
-import { readCycle, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
-import { StatusBook } from './run-status.js';
+import { readCycle, SentMessageIds, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
+import { pausedJobs, settingsOf, type Settings, type SettingsMap } from '../core/settings.js';
+import { describePruned, prune, retentionRules } from './retention.js';
+import { HEARTBEAT_MS, StatusBook } from './run-status.js';
 
+/** The runner prunes by the retention setting at most this often. */
+const RETENTION_EVERY_MS = 24 * 3_600_000;
 
 export interface Snapshot {
   accounts: AccountView[];
   filters: AddressFilter[];
   /** The user's accounts and filters hidden by provisioned ones of the same name: reported, never run. */
   hidden?: Hidden;
+  /** The operating settings (pause switches, redirect, guards, retention), read every cycle. */
+  config?: { settings?: SettingsMap };
 }
 
 export interface RunnerDeps extends CycleDeps {
@@ -34,6 +40,8 @@ export interface RunOptions {
   accounts: string[];
   /** Aborted on SIGINT/SIGTERM: finish safely and return. */
   signal: AbortSignal;
+  /** This process, for the heartbeat. */
+  pid?: number;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -96,17 +104,32 @@ function notRun(job: CycleReport['job'], account: Account, error: MailboxError):
 
 export class Runner {
   private readonly book: StatusBook;
+  /** The settings of the latest snapshot: every cycle line says what is paused and redirected. */
+  private settings: Settings = settingsOf(undefined);
 
   constructor(private readonly deps: RunnerDeps) {
     this.book = new StatusBook(deps.stores.status);
+    // Every snapshot (one per cycle) brings the settings: a pause or a redirect takes effect within a cycle.
+    const snapshot = async () => {
+      const taken = await deps.snapshot();
+      this.settings = settingsOf(taken.config?.settings);
+      return taken;
+    };
+    this.deps = { ...deps, snapshot, sentIds: deps.sentIds ?? new SentMessageIds(deps.stores.log) };
   }
 
   /** Stamps a cycle's time, records it for `mailbox status`, and reports it. */
   private finish(report: CycleOutcome, startedMs: number): CycleReport {
     const at = this.deps.clock();
     // The duration from the clock that never jumps: a wall clock set back mid-cycle is no negative time.
-    const full: CycleReport = { ...report, time: at.toISOString(), durationMs: Math.max(0, Math.round(this.deps.monotonic() - startedMs)) };
-    this.book.record(report.account, { job: report.job, at, ok: report.ok, summary: report.summary, error: report.error?.message ?? null });
+    const full: CycleReport = {
+      ...report,
+      time: at.toISOString(),
+      durationMs: Math.max(0, Math.round(this.deps.monotonic() - startedMs)),
+      paused: pausedJobs(this.settings),
+      ...(report.job === 'send' ? { redirectTo: this.settings.redirectTo } : {}),
+    };
+    this.book.record(report.account, { job: report.job, at, ok: report.ok, summary: report.summary, error: report.error?.message ?? null, exitCode: report.error?.exitCode });
     this.deps.report(full);
     return full;
   }
@@ -114,7 +137,7 @@ export class Runner {
   /** Reads one incoming account once (unless its configuration is wrong), and reports it. */
   async readAccount(account: Account, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError): Promise<CycleReport> {
     const started = this.deps.monotonic();
-    return this.finish(problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal), started);
+    return this.finish(problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal, this.settings), started);
   }
 
   /**
@@ -123,8 +146,47 @@ export class Runner {
    */
   async sendCycle(smtp: Account | undefined, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError, smtpLeftOut?: string): Promise<CycleReport | undefined> {
     const started = this.deps.monotonic();
-    const outcome = smtp && problem ? notRun('send', smtp, problem) : await sendCycle(this.deps, smtp, filters, signal, smtpLeftOut);
+    const outcome = smtp && problem ? notRun('send', smtp, problem) : await sendCycle(this.deps, smtp, filters, signal, smtpLeftOut, this.settings);
     return outcome && this.finish(outcome, started);
+  }
+
+  /**
+   * A cycle the pause switch stops: said (once, then quietly, as any repeated line), not recorded as
+   * a read or send. Nothing is touched: unread mail stays on the server, queued mail send-ready.
+   */
+  private async pausedCycle(job: CycleReport['job'], account: string | undefined): Promise<void> {
+    let summary: string;
+    if (job === 'read') summary = 'reading paused: nothing read (mailbox resume reading)';
+    else {
+      const waiting = (await this.deps.stores.queue.waiting()).length;
+      if (!account && waiting === 0) return;
+      summary = `sending paused: ${waiting} waiting in the outbox, kept send-ready (mailbox resume sending)`;
+    }
+    this.deps.report({
+      job,
+      account: account ?? '-',
+      ok: true,
+      summary,
+      counts: {},
+      error: null,
+      notes: [],
+      time: this.deps.clock().toISOString(),
+      durationMs: 0,
+      pausedCycle: true,
+      paused: pausedJobs(this.settings),
+      ...(job === 'send' ? { redirectTo: this.settings.redirectTo } : {}),
+    });
+  }
+
+  /** Prunes by the retention setting, at most once a day (the last time is kept with the status). */
+  private async retention(): Promise<void> {
+    const rules = retentionRules(this.settings.retention);
+    const now = this.deps.clock();
+    const last = this.book.prunedAt;
+    if (rules.length === 0 || (last && now.getTime() - Date.parse(last) < RETENTION_EVERY_MS)) return;
+    const { removed } = await prune(this.deps.stores, rules, now);
+    this.book.pruned(now);
+    if (removed.length) this.deps.notice(`retention: removed ${describePruned(removed)} older than the setting retention allows`);
   }
 
   /** Runs until `options.signal` (or once). Resolves with the exit code; throws a fatal error. */
@@ -147,7 +209,18 @@ export class Runner {
       if (initial.incoming.length === 0 && !first.accounts.some((a) => a.type === 'smtp' && a.active)) {
         this.deps.notice('no active account: nothing to read or send (mailbox list shows the accounts)');
       }
-      return await this.loops(options, initial);
+      const beat = { pid: options.pid ?? 0, startedAt: this.deps.clock().toISOString(), readIntervalMs: options.readIntervalMs, sendIntervalMs: options.sendIntervalMs };
+      const heartbeat = (save = true) => this.book.beat({ ...beat, heartbeatAt: this.deps.clock().toISOString(), stoppedAt: null }, save);
+      heartbeat(false);
+      const timer = setInterval(heartbeat, HEARTBEAT_MS);
+      timer.unref();
+      try {
+        return await this.loops(options, initial);
+      } finally {
+        clearInterval(timer);
+        const at = this.deps.clock().toISOString();
+        this.book.beat({ ...beat, heartbeatAt: at, stoppedAt: at });
+      }
     } finally {
       await this.book.flush();
       await lock.release();
@@ -190,10 +263,19 @@ export class Runner {
     };
     await Promise.all([
       loop(options.readIntervalMs, async ({ incoming, problems }, filters) => {
+        if (this.settings.readingPaused) {
+          for (const a of incoming) await this.pausedCycle('read', a.name);
+          return;
+        }
         const reports = await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase()))));
         for (const report of reports) note(report);
       }),
-      loop(options.sendIntervalMs, async ({ smtp, smtpLeftOut, problems }, filters) => note(await this.sendCycle(smtp, filters, signal, smtp && problems.get(smtp.name.toLowerCase()), smtpLeftOut))),
+      loop(options.sendIntervalMs, async ({ smtp, smtpLeftOut, problems }, filters) => {
+        if (this.settings.sendingPaused) await this.pausedCycle('send', smtp?.name);
+        else note(await this.sendCycle(smtp, filters, signal, smtp && problems.get(smtp.name.toLowerCase()), smtpLeftOut));
+        // Retention is a chore of the send loop: it never holds up reading.
+        if (!signal.aborted) await this.retention().catch((err: unknown) => this.deps.notice(`retention: pruning failed: ${(err as Error).message}`));
+      }),
     ]);
     if (failure) throw failure.error;
     return first?.code ?? 0;

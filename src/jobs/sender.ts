@@ -6,8 +6,10 @@
 // recipients: the envelope the server accepted, those the outbound filter dropped, those it refused.
 import { senderAddress, type Account } from '../core/account.js';
 import { evaluateFilter, type AddressFilter } from '../core/filter.js';
-import type { Outgoing } from '../protocols/types.js';
-import type { Delivery, DroppedRecipient, Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
+import { Readable } from 'node:stream';
+import type { Outgoing, OutgoingMessage } from '../protocols/types.js';
+import { isDue } from '../store/queue-rules.js';
+import type { Delivery, DroppedRecipient, EmailRecord, Outcome, QueuedMessage, Queue, Settled } from '../store/types.js';
 
 const BATCH = 64;
 const IN_FLIGHT = 16;
@@ -21,6 +23,10 @@ export interface SendSummary {
   dropped: string[];
   /** Waiting in the outbox, not yet due (backing off). */
   waiting: number;
+  /** Bytes of the messages the server took, for the metrics. */
+  bytes: number;
+  /** Due, and left waiting because this cycle used up the account's allowance (--max-per-minute). */
+  throttled: number;
   /** The connection or login failure that stopped the cycle, if any. */
   failure?: unknown;
 }
@@ -32,6 +38,32 @@ export interface SendDeps {
   signal?: AbortSignal;
   /** Opens the pooled connection (only when something is due). */
   connect: () => Promise<Outgoing>;
+  /** The test redirect (setting redirect-to): every message goes to this address only. */
+  redirectTo?: string | null;
+  /** At most this many messages this cycle (the throttle's allowance); absent: no limit. */
+  allowance?: number;
+  /** Told of each message the server took. */
+  onSent?: (record: EmailRecord) => void;
+}
+
+/** The header that keeps a redirected message's real recipients (the envelope names only the test address). */
+export const ORIGINAL_RECIPIENTS_HEADER = 'X-Mailbox-Original-Recipients';
+
+/** The message with the header naming its original recipients put in front (the rest byte for byte). */
+function redirected(message: QueuedMessage, recipients: string[]): OutgoingMessage {
+  const line = Buffer.from(`${ORIGINAL_RECIPIENTS_HEADER}: ${recipients.join(', ')}\r\n`);
+  return {
+    size: message.size + line.length,
+    async content() {
+      const body = await message.content();
+      return Buffer.isBuffer(body) ? Buffer.concat([line, body]) : Readable.from(prepend(line, body));
+    },
+  };
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
 }
 
 /** The recipients a message goes to, and those the outbound filter blocks (with the pattern that did). */
@@ -52,17 +84,30 @@ class Claims {
   private buffer: QueuedMessage[] = [];
   private claiming: Promise<void> | undefined;
   private exhausted = false;
+  /** Claimed so far this cycle, against the throttle's allowance. */
+  private taken = 0;
 
   constructor(
     private readonly deps: SendDeps,
     private readonly halted: () => boolean,
   ) {}
 
+  /** Whether the throttle's allowance for this cycle is used up. */
+  get throttled(): boolean {
+    return this.deps.allowance !== undefined && this.taken >= this.deps.allowance;
+  }
+
   private claim(): Promise<void> {
+    const limit = Math.min(BATCH, (this.deps.allowance ?? Infinity) - this.taken);
+    if (limit <= 0) {
+      this.exhausted = true;
+      return Promise.resolve();
+    }
     return (this.claiming ??= this.deps.queue
-      .claim(this.deps.clock(), BATCH)
+      .claim(this.deps.clock(), limit)
       .then((claimed) => {
         this.buffer.push(...claimed);
+        this.taken += claimed.length;
         if (claimed.length === 0) this.exhausted = true;
       })
       .finally(() => (this.claiming = undefined)));
@@ -131,7 +176,7 @@ class Settlement {
 }
 
 export async function sendQueue(account: Account, deps: SendDeps): Promise<SendSummary> {
-  const summary: SendSummary = { sent: 0, failed: 0, retrying: 0, ignored: 0, dropped: [], waiting: 0 };
+  const summary: SendSummary = { sent: 0, failed: 0, retrying: 0, ignored: 0, dropped: [], waiting: 0, throttled: 0, bytes: 0 };
   const from = senderAddress(account) ?? '';
   let outgoing: Outgoing | undefined;
   let connecting: Promise<Outgoing> | undefined;
@@ -148,7 +193,8 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
 
   const sendOne = async (message: QueuedMessage): Promise<void> => {
     const { recipients, dropped } = recipientsOf(message, deps.filter);
-    const delivery = (sentTo: string[], refused: Delivery['refused'] = []): Delivery => ({ sentTo, dropped, refused });
+    const redirect = deps.redirectTo ?? undefined;
+    const delivery = (sentTo: string[], refused: Delivery['refused'] = []): Delivery => ({ sentTo, dropped, refused, ...(redirect ? { redirectedTo: redirect } : {}) });
     summary.dropped.push(...dropped.map((d) => `${d.address} (filter ${d.filter})`));
     if (recipients.length === 0) {
       const reason = `every recipient is blocked by filter ${deps.filter?.name}: ${dropped.map((d) => d.address).join(', ')}`;
@@ -164,8 +210,12 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
       return settlement.record(message, { kind: 'untried' });
     }
     try {
-      const sent = await out.send(message, { from: from || message.record.from || '', to: recipients });
+      // A test instance: the envelope names the test address only; the header keeps who it was for.
+      const envelope = { from: from || message.record.from || '', to: redirect ? [redirect] : recipients };
+      const sent = await out.send(redirect ? redirected(message, recipients) : message, envelope);
       settlement.record(message, { kind: 'sent', reply: sent.reply, account: account.name, delivery: delivery(sent.accepted, sent.refused) });
+      summary.bytes += message.size;
+      deps.onSent?.(message.record);
     } catch (err) {
       const failure = out.classify(err);
       if (failure.connection) summary.failure ??= err;
@@ -189,6 +239,11 @@ export async function sendQueue(account: Account, deps: SendDeps): Promise<SendS
     for (const message of await claims.rest()) settlement.record(message, { kind: 'untried' });
     await settlement.done().finally(() => outgoing?.close());
   }
-  summary.waiting = (await deps.queue.waiting()).length;
+  const waiting = await deps.queue.waiting();
+  summary.waiting = waiting.length;
+  if (claims.throttled) {
+    const now = deps.clock();
+    summary.throttled = waiting.filter((r) => isDue(r, now)).length;
+  }
   return summary;
 }

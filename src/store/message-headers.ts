@@ -12,6 +12,10 @@ export interface HeaderSummary {
   /** ISO 8601, or null when missing or unreadable. */
   date: string | null;
   messageId: string | null;
+  /** The fields the inbound guards look at (core/guards.ts), raw; absent when the message has none. */
+  autoSubmitted?: string;
+  contentType?: string;
+  spamFlag?: string;
 }
 
 /** Header blocks larger than this are cut (the rest of the message is still stored byte for byte). */
@@ -177,7 +181,7 @@ function isoDate(value: string | undefined): string | null {
   return Number.isNaN(time) ? null : new Date(time).toISOString();
 }
 
-const WANTED = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id']);
+const WANTED = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'auto-submitted', 'content-type', 'x-spam-flag']);
 
 /** A header value read as Latin-1, as UTF-8 when its bytes are valid UTF-8 (RFC 6532). */
 function utf8Value(latin: string): string {
@@ -237,7 +241,14 @@ export function summarize(block: Buffer): HeaderSummary {
     subject: subject === undefined ? null : decodeWords(subject.trim()),
     date: isoDate(first('date')),
     messageId: messageId ? messageId.trim().replace(/^<|>$/g, '') || null : null,
+    ...optional('autoSubmitted', fields.get('auto-submitted')?.[0]),
+    ...optional('contentType', fields.get('content-type')?.[0]),
+    ...optional('spamFlag', fields.get('x-spam-flag')?.[0]),
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 /**

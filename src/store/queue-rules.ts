@@ -56,3 +56,8 @@ export function requeued(record: EmailRecord | undefined, id: string, now: Date)
   const iso = now.toISOString();
   return { ...record, state: 'send-ready', attempts: 0, nextAttempt: null, error: null, inFlight: null, updatedAt: iso };
 }
+
+/** Whether retention may remove a message: never one still queued (ready, backing off) or in flight. */
+export function prunable(record: EmailRecord): boolean {
+  return !OUTBOX_STATES.has(record.state) && !record.inFlight;
+}

@@ -57,6 +57,8 @@ export interface Delivery {
   sentTo: string[];
   dropped: DroppedRecipient[];
   refused: RefusedRecipient[];
+  /** Set when the test redirect (setting redirect-to) sent it to this address instead of its recipients. */
+  redirectedTo?: string;
 }
 
 /** A message body as it arrives: whole (small, fetched in bulk) or streamed (never held whole). */
@@ -139,7 +141,10 @@ export interface MailStore {
 export interface EmailLog {
   /** Every record, latest version, in the order first written. */
   readAll(): Promise<Map<string, EmailRecord>>;
-  /** Visits every record (possibly several versions of one, oldest first) without holding them all. */
+  /**
+   * Visits every record (possibly several versions of one, oldest first) without holding them all.
+   * Earlier versions of a record removed since (Stores.prune) may still be visited.
+   */
   scan(visit: (record: EmailRecord) => void): Promise<void>;
 }
 
@@ -201,6 +206,12 @@ export interface Queue {
   waiting(): Promise<EmailRecord[]>;
   /** Puts a failed (or backing-off) message back in the queue, ready now. */
   requeue(id: string, now: Date): Promise<EmailRecord>;
+  /**
+   * How many messages the server took through this SMTP account (state sent, `account` compared
+   * case-insensitively) at or after `since`: the send throttle's count across cycles and runner
+   * restarts. Asked once per send cycle of a throttled account.
+   */
+  sentSince(account: string, since: Date): Promise<number>;
 }
 
 export interface CycleStatus {
@@ -213,11 +224,29 @@ export interface CycleStatus {
   error: string | null;
   lastSuccessAt: string | null;
   lastError: { at: string; message: string } | null;
+  /** The exit code of the last cycle's error (69 unreachable, 77 authentication, 78 configuration...); absent when it succeeded. */
+  exitCode?: number;
+}
+
+/** The runner's heartbeat, for `status --check` to tell a runner that runs from one that hangs or is gone. */
+export interface RunnerBeat {
+  pid: number;
+  startedAt: string;
+  /** Written every HEARTBEAT interval while the runner lives (ISO 8601). */
+  heartbeatAt: string;
+  /** Set when it stopped cleanly. */
+  stoppedAt: string | null;
+  readIntervalMs: number;
+  sendIntervalMs: number;
 }
 
 export interface RunStatus {
   /** By account name, lower case. */
   accounts: Record<string, CycleStatus>;
+  /** Absent until a runner wrote it. */
+  runner?: RunnerBeat;
+  /** When the runner last pruned by the retention setting (ISO 8601). */
+  prunedAt?: string;
 }
 
 /** What `mailbox status` shows, written by the runner after its cycles. */
@@ -275,6 +304,12 @@ export interface Stores {
    * notes for the admin.
    */
   recover(accounts: readonly IncomingAccount[]): Promise<string[]>;
+  /**
+   * Removes messages for good: each one's record and its stored body together (retention). A message
+   * still queued or in flight is never removed (left out of the result); ids not found are ignored.
+   * Resolves with the ids removed.
+   */
+  prune(ids: readonly string[]): Promise<string[]>;
   /** Lets go of what the store holds (threads, connections). */
   close(): Promise<void>;
 }

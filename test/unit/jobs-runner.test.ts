@@ -164,3 +164,87 @@ describe('runner', () => {
     expect(h.reports.reduce((n, r) => n + (r.counts.received ?? 0), 0)).toBe(2);
   });
 });
+
+describe('runner: the operating settings (issue 16)', () => {
+  const once = { once: true, readIntervalMs: 1, sendIntervalMs: 1, accounts: [], signal: new AbortController().signal };
+
+  it('paused: no read, no send, the queue kept send-ready untouched; every line says what is paused', async () => {
+    let settings: Record<string, string> = { reading: 'off', sending: 'off' };
+    const h = harness(async () => ({ accounts: [imap('work'), smtp], filters: [], config: { settings } }));
+    const record = await h.stores.queue.enqueue(mail(1), { account: 'out', recipients: ['b@example.test'] });
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.servers.size).toBe(0); // never connected
+    expect(h.smtp.sent).toEqual([]);
+    expect((await h.stores.log.readAll()).get(record.id)).toMatchObject({ state: 'send-ready', attempts: 0 });
+    expect(h.reports.map((r) => [r.job, r.summary, r.paused])).toEqual(
+      expect.arrayContaining([
+        ['read', 'reading paused: nothing read (mailbox resume reading)', ['reading', 'sending']],
+        ['send', 'sending paused: 1 waiting in the outbox, kept send-ready (mailbox resume sending)', ['reading', 'sending']],
+      ]),
+    );
+    // Not recorded as a read or a send: status keeps the last real cycle.
+    expect(h.stores.status.status.accounts).toEqual({});
+    settings = { reading: 'off' };
+    h.reports.length = 0;
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.smtp.sent.length).toBe(1);
+    expect(h.reports.find((r) => r.job === 'send')).toMatchObject({ summary: '1 sent', paused: ['reading'] });
+  });
+
+  it('redirect-to: the envelope is the test address, the header names the recipients, the record says so', async () => {
+    const h = harness(async () => ({ accounts: [smtp], filters: [], config: { settings: { 'redirect-to': 'test@example.test' } } }));
+    const record = await h.stores.queue.enqueue(mail(2), { account: 'out', recipients: ['b@example.test', 'c@example.test'] });
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.smtp.sent[0]!.to).toEqual(['test@example.test']);
+    expect(h.smtp.sent[0]!.body.toString()).toBe(`X-Mailbox-Original-Recipients: b@example.test, c@example.test\r\n${mail(2).toString()}`);
+    expect((await h.stores.log.readAll()).get(record.id)!.delivery).toEqual({ sentTo: ['test@example.test'], dropped: [], refused: [], redirectedTo: 'test@example.test' });
+    expect(h.reports[0]).toMatchObject({ redirectTo: 'test@example.test' });
+  });
+
+  it('max-per-minute: a cycle sends no more than the minute allows, counting what was sent before', async () => {
+    const throttled = { ...smtp, maxPerMinute: 3 };
+    const h = harness(async () => ({ accounts: [throttled], filters: [] }));
+    for (let i = 0; i < 5; i++) await h.stores.queue.enqueue(mail(i), { account: 'out', recipients: ['b@example.test'] });
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.smtp.sent.length).toBe(3);
+    expect(h.reports[0]).toMatchObject({ counts: { sent: 3, throttled: 2, waiting: 2 } });
+    expect(h.reports[0]!.summary).toBe('3 sent, 2 waiting, 2 waiting for the throttle (max 3 messages a minute)');
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.smtp.sent.length).toBe(3);
+  });
+
+  it('inbound guards: skipped with the guard as the reason; the loop guard knows what this store sent', async () => {
+    const h = harness(async () => ({ accounts: [imap('work'), smtp], filters: [] }));
+    const ours = await h.stores.queue.enqueue(mail(50), { account: 'out', recipients: ['b@example.test'] });
+    expect(await h.runner.run(once)).toBe(0);
+    h.servers.get('work')!.add(mail(50), Buffer.from('Message-ID: <x@test>\r\nAuto-Submitted: auto-generated\r\nSubject: a\r\n\r\nx\r\n'), mail(51));
+    h.reports.length = 0;
+    expect(await h.runner.run(once)).toBe(0);
+    expect(h.reports.find((r) => r.job === 'read')).toMatchObject({ counts: { received: 1, ignored: 2 } });
+    const reasons = [...(await h.stores.log.readAll()).values()].filter((r) => r.state === 'received-ignored').map((r) => r.error);
+    expect(reasons).toEqual(expect.arrayContaining([`guard loop: this mailbox sent Message-ID <${ours.messageId}> itself (mail came back)`, 'guard auto-submitted: an automatic message (Auto-Submitted: auto-generated)']));
+  });
+
+  it('the loop guard reads the email log once per runner, then learns what the runner sends', async () => {
+    const h = harness(async () => ({ accounts: [imap('work'), smtp], filters: [] }));
+    let scans = 0;
+    const scan = h.stores.log.scan.bind(h.stores.log);
+    h.stores.log.scan = (visit) => (scans++, scan(visit));
+    h.servers.set('work', new (await import('../helpers/fake-mail.js')).FakeImap());
+    h.servers.get('work')!.add(mail(1));
+    // Whether the read loads the set before or after the send, the second run does not read the log again.
+    await h.stores.queue.enqueue(mail(60), { account: 'out', recipients: ['b@example.test'] });
+    expect(await h.runner.run(once)).toBe(0);
+    h.servers.get('work')!.add(mail(60));
+    expect(await h.runner.run(once)).toBe(0);
+    expect([...(await h.stores.log.readAll()).values()].find((r) => r.state === 'received-ignored')?.error).toContain('guard loop');
+    expect(scans).toBe(1);
+  });
+
+  it('writes a heartbeat with its intervals, and says when it stopped', async () => {
+    const h = harness(async () => ({ accounts: [], filters: [] }));
+    expect(await h.runner.run({ ...once, pid: 4242, readIntervalMs: 7000 })).toBe(0);
+    expect(h.stores.status.status.runner).toMatchObject({ pid: 4242, readIntervalMs: 7000, heartbeatAt: expect.any(String), stoppedAt: expect.any(String) });
+  });
+});
+

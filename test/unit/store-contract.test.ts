@@ -308,4 +308,45 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     expect(result).toBe(42);
     expect((await stores.config.load()).provisionedActive).toEqual({ x: true });
   });
+
+  it('queue: sentSince counts the messages the server took at or after a time (the throttle, across restarts)', async () => {
+    const stores = open();
+    for (let i = 0; i < 3; i++) await stores.queue.enqueue(message(`s${i}`), { account: 'out', recipients: ['b@x.test'] });
+    const claimed = await stores.queue.claim(t0, 3);
+    await stores.queue.commit([
+      await stores.queue.place(claimed[0]!, { kind: 'sent', reply: '250 ok', account: 'out' }, minutes(1)),
+      await stores.queue.place(claimed[1]!, { kind: 'sent', reply: '250 ok', account: 'out' }, minutes(2)),
+      await stores.queue.place(claimed[2]!, { kind: 'failed', error: '550 no' }, minutes(2)),
+    ]);
+    expect(await stores.queue.sentSince('OUT', t0)).toBe(2);
+    expect(await stores.queue.sentSince('out', minutes(2))).toBe(1);
+    expect(await stores.queue.sentSince('out', minutes(3))).toBe(0);
+    expect(await stores.queue.sentSince('other', t0)).toBe(0);
+  });
+
+  it('prune: removes records and bodies together, never a queued or in-flight message', async () => {
+    const stores = open();
+    const [kept, old] = await receive(stores, 'p', [{ source: 'u1', body: message('kept') }, { source: 'u2', body: message('old') }], ['u1', 'u2']);
+    const queued = await stores.queue.enqueue(message('queued'), { account: 'out', recipients: ['b@x.test'] });
+    const flying = await stores.queue.enqueue(message('flying'), { account: 'out', recipients: ['b@x.test'] });
+    await stores.queue.claim(t0, 0);
+    const [inFlight] = (await stores.queue.claim(t0, 2)).filter((m) => m.record.id === flying.id);
+    const oldPath = await stores.mail.filePath(old!);
+    expect(await stores.prune([old!.id, queued.id, inFlight?.record.id ?? flying.id, 'nosuchid'])).toEqual([old!.id]);
+    const all = await stores.log.readAll();
+    expect(all.has(old!.id)).toBe(false);
+    expect(all.has(kept!.id) && all.has(queued.id) && all.has(flying.id)).toBe(true);
+    expect(await stores.mail.head(old!)).toBeNull();
+    if (oldPath !== null) expect(fs.existsSync(oldPath)).toBe(false);
+    expect(await stores.mail.head(kept!)).not.toBeNull();
+    // Pruned twice: nothing more happens.
+    expect(await stores.prune([old!.id])).toEqual([]);
+  });
+
+  it('status: the runner heartbeat and the last prune are kept with the accounts', async () => {
+    const stores = open();
+    const runner = { pid: 7, startedAt: 'a', heartbeatAt: 'b', stoppedAt: null, readIntervalMs: 1000, sendIntervalMs: 2000 };
+    await stores.status.save({ accounts: {}, runner, prunedAt: 'c' });
+    expect(await stores.status.load()).toEqual({ accounts: {}, runner, prunedAt: 'c' });
+  });
 });

@@ -27,7 +27,7 @@ export function planLines(kind: string, entries: PlanEntry[]): string[] {
 
 function summary(plan: ApplyPlan): string {
   const counts = new Map<string, number>();
-  for (const e of [...plan.accounts, ...plan.filters, ...plan.oauthProfiles]) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
+  for (const e of [...plan.accounts, ...plan.filters, ...plan.oauthProfiles, ...plan.settings]) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
   return [...counts].map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing in the file';
 }
 
@@ -39,8 +39,8 @@ export async function apply(ctx: Context, opts: ApplyFlags): Promise<void> {
   const { plan, weakChoices, cleanup } = await applyDocument(ctx.accounts, doc, { prune: Boolean(opts.prune), dryRun, source });
   for (const c of weakChoices) ctx.out.warn(choiceWarning(c, 'document'));
   reportCleanup(ctx.out, cleanup);
-  ctx.out.data({ dryRun, changed: plan.changed, accounts: plan.accounts, filters: plan.filters, ...(plan.oauthProfiles.length ? { oauthProfiles: plan.oauthProfiles } : {}) }, () =>
-    [...planLines('account', plan.accounts), ...planLines('filter', plan.filters), ...planLines('oauth profile', plan.oauthProfiles)].join('\n'),
+  ctx.out.data({ dryRun, changed: plan.changed, accounts: plan.accounts, filters: plan.filters, ...(plan.oauthProfiles.length ? { oauthProfiles: plan.oauthProfiles } : {}), ...(plan.settings.length ? { settings: plan.settings } : {}) }, () =>
+    [...planLines('account', plan.accounts), ...planLines('filter', plan.filters), ...planLines('oauth profile', plan.oauthProfiles), ...planLines('setting', plan.settings)].join('\n'),
   );
   if (!plan.changed) ctx.out.info('no change: the store already matches the file');
   else ctx.out.info(`${summary(plan)}${dryRun ? ' (dry run: nothing was written)' : ''}`);

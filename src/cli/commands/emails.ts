@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { BOXES, boxOf, EMAIL_STATES, type Box } from '../../core/email.js';
 import { MailboxError, shown } from '../../core/errors.js';
 import { oneOf, parseCount } from '../../core/validate.js';
+import { guardOf } from '../../core/guards.js';
+import { parseAge, settingsOf } from '../../core/settings.js';
 import type { EmailRecord } from '../../store/types.js';
 import { registerExport } from './emails-export.js';
 import { action, type ProgramEnv } from '../action.js';
@@ -44,7 +46,7 @@ function envelopeRows(r: EmailRecord): string[][] {
   const d = r.delivery;
   if (!d) return rows;
   rows[0]![0] = 'queued for';
-  rows.push(['sent to', d.sentTo.join(', ') || '-']);
+  rows.push(['sent to', `${d.sentTo.join(', ') || '-'}${d.redirectedTo ? ' (test redirect: redirect-to was set; the header X-Mailbox-Original-Recipients names the recipients)' : ''}`]);
   for (const x of d.dropped) rows.push(['dropped', `${x.address} (filter ${x.filter}${x.pattern ? `, pattern ${x.pattern}` : ''})`]);
   for (const x of d.refused) rows.push(['refused', `${x.address}: ${x.reply}`]);
   return rows;
@@ -174,7 +176,8 @@ Examples:
         const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
         if (content) return printContent(ctx, store.mail, record, opts);
-        const [path, head] = await Promise.all([store.mail.filePath(record), store.mail.head(record)]);
+        const [path, head, { config }] = await Promise.all([store.mail.filePath(record), store.mail.head(record), ctx.snapshot()]);
+        const settings = settingsOf(config.settings);
         const { parseHeaderFields, decodeWords } = await import('../../store/message-headers.js');
         const headers = head ? parseHeaderFields(head).map(([name, value]) => ({ name, value: decodeWords(value) })) : [];
         const json = {
@@ -186,6 +189,9 @@ Examples:
           reply: record.reply ?? null,
           createdAt: record.createdAt,
           updatedAt: record.updatedAt,
+          guard: guardOf(record.error),
+          redirectedTo: record.delivery?.redirectedTo ?? null,
+          redirectOn: settings.redirectTo,
           headers,
         };
         ctx.out.data(json, () => {
@@ -199,14 +205,50 @@ Examples:
             ['attempts', String(record.attempts)],
             ['next attempt', localTime(record.nextAttempt)],
             ['error', record.error ?? '-'],
+            ...(guardOf(record.error) ? [['decided by', `the inbound guard ${guardOf(record.error)} (setting guard-${guardOf(record.error)})`]] : []),
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
             ...envelopeRows(record),
             ['file', path ?? (headers.length ? '(none: the message is kept in the database)' : '(missing)')],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
           const head = headers.map((h) => `${h.name}: ${h.value}`);
-          return [...lines, '', ...head].join('\n');
+          const redirect = settings.redirectTo && boxOf(record) === 'outbox' ? [`note: redirect-to is set: this message will go to ${settings.redirectTo} only`] : [];
+          return [...lines, ...redirect, '', ...head].join('\n');
         });
+      }),
+    );
+
+  emails
+    .command('prune')
+    .description('remove old emails for good: their records and stored files together (never queued or in-flight mail)')
+    .requiredOption('--older-than <age>', 'only emails whose last change is older than this (30d, 12h, 2w)')
+    .option('--box <box>', `only this box (${BOXES.filter((b) => b !== 'outbox').join(', ')})`)
+    .option('--state <state>', 'only this state')
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .addHelpText(
+      'after',
+      `
+The age is that of the email's last change (a sent email ages from when it was sent). The setting
+retention (mailbox settings set retention sent=90d,skipped=30d) makes the runner do this once a day.
+JSON: {dryRun, removed, emails: [{id, state, account, subject, updatedAt}]}
+
+Examples:
+  $ mailbox emails prune --older-than 90d --box sent --dry-run
+  $ mailbox emails prune --older-than 30d --box skipped --json`,
+    )
+    .action(
+      action<{ olderThan: string; box?: string; state?: string; dryRun?: boolean }>(penv, async (ctx, opts) => {
+        const olderThanMs = parseAge(opts.olderThan, 'older-than', 1000);
+        const box = opts.box === undefined ? undefined : oneOf(opts.box, 'box', BOXES.filter((b) => b !== 'outbox'));
+        const state = opts.state === undefined ? undefined : oneOf(opts.state, 'state', EMAIL_STATES.filter((st) => boxOf({ state: st }) !== 'outbox'));
+        const { prune, describePruned } = await import('../../jobs/retention.js');
+        const store = await openCommandStores(ctx);
+        const rule = { olderThanMs, ...(box ? { boxes: [box] } : {}), ...(state ? { states: [state] } : {}) };
+        // Both given: the state must also be in the box.
+        const result = await prune(store, [rule], ctx.now(), Boolean(opts.dryRun), box && state ? (r) => boxOf(r) === box && r.state === state : undefined);
+        const emails = result.removed.map((r) => ({ id: r.id, state: r.state, account: r.account, subject: r.subject, updatedAt: r.updatedAt }));
+        ctx.out.data({ dryRun: result.dryRun, removed: emails.length, emails }, () => emails.map((e) => `${e.id}  ${e.state.padEnd(16)} ${localTime(e.updatedAt)}  ${e.subject ?? ''}`).join('\n'));
+        ctx.out.info(`${result.dryRun ? 'would remove' : 'removed'} ${describePruned(result.removed)}`);
       }),
     );
 

@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 export async function exportDocument(ctx: Context): Promise<void> {
   const { config } = await ctx.snapshot();
   // Always JSON: the output is a document for apply or provisioned.json, not a report.
-  const doc = { accounts: config.accounts.map(documentAccount), filters: config.filters, ...(config.oauthProfiles?.length ? { oauthProfiles: config.oauthProfiles } : {}) };
+  const doc = { accounts: config.accounts.map(documentAccount), filters: config.filters, ...(config.oauthProfiles?.length ? { oauthProfiles: config.oauthProfiles } : {}), ...(config.settings ? { settings: config.settings } : {}) };
   ctx.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }
 

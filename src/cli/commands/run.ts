@@ -1,6 +1,6 @@
 // mailbox run: the reader and sender loops in the foreground.
 import type { Command } from 'commander';
-import { invalid } from '../../core/errors.js';
+import { invalid, MailboxError } from '../../core/errors.js';
 import { parseDuration } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { dnsOf } from '../network.js';
@@ -13,6 +13,8 @@ interface RunFlags {
   sendInterval?: string;
   account?: string[];
   logFormat?: string;
+  metrics?: string;
+  metricsPublic?: boolean;
   json?: boolean;
 }
 
@@ -23,6 +25,8 @@ export function register(command: Command, penv: ProgramEnv): void {
     .option('--send-interval <duration>', 'time between send cycles', '1m')
     .option('--account <name>', 'only this account (repeat for several)', collect)
     .option('--log-format <format>', 'cycle lines as text or json', 'text')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (loopback only, unless --metrics-public)')
+    .option('--metrics-public', 'allow --metrics on a non-loopback address (the metrics name your accounts; no authentication)')
     .addHelpText(
       'after',
       `
@@ -37,7 +41,8 @@ Examples:
   $ mailbox run                              # until stopped: read every 2m, send every 1m
   $ mailbox run --once                       # for cron and CI
   $ mailbox run --read-interval 30s --account work-imap --account work-smtp
-  $ mailbox run --log-format json | jq .`,
+  $ mailbox run --log-format json | jq .
+  $ mailbox run --metrics 127.0.0.1:9464                # scrape http://127.0.0.1:9464/metrics`,
     )
     .action(
       action<RunFlags>(penv, async (ctx, opts) => {
@@ -46,6 +51,8 @@ Examples:
         const format = (opts.logFormat ?? 'text').toLowerCase();
         if (format !== 'text' && format !== 'json') throw invalid('log-format', opts.logFormat, 'text or json');
         const json = format === 'json' || Boolean(opts.json);
+        if (opts.metricsPublic && opts.metrics === undefined) throw new MailboxError('EUSAGE', '--metrics-public goes with --metrics HOST:PORT');
+        const metricsAt = opts.metrics === undefined ? undefined : (await import('../metrics-server.js')).parseMetricsAddress(opts.metrics, Boolean(opts.metricsPublic));
         const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
         const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
@@ -68,7 +75,16 @@ Examples:
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        let metrics: Awaited<ReturnType<typeof import('../../jobs/metrics.js').createRunnerMetrics>> | undefined;
+        let metricsServer: { close: () => Promise<void> } | undefined;
         try {
+          if (metricsAt) {
+            const [{ createRunnerMetrics }, { serveMetrics }] = await Promise.all([import('../../jobs/metrics.js'), import('../metrics-server.js')]);
+            metrics = await createRunnerMetrics(stores.queue);
+            const served = await serveMetrics(metrics, metricsAt);
+            metricsServer = served;
+            ctx.out.info(`metrics at ${served.url}`);
+          }
           const runner = new Runner({
             stores,
             snapshot: () => ctx.snapshot(),
@@ -79,6 +95,7 @@ Examples:
             clock: ctx.now,
             monotonic,
             report: (r) => {
+              metrics?.observe(r);
               const repeats = quiet.admit(r);
               if (repeats === undefined) return;
               progress?.clear();
@@ -90,9 +107,10 @@ Examples:
             },
             progress: progress ? (account, p) => progress.update(account, p) : undefined,
           });
-          return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
+          return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal, pid: process.pid });
         } finally {
           progress?.clear();
+          await metricsServer?.close();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           await stores.close();

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { MailboxError, invalid } from '../../core/errors.js';
 import { parseAddress } from '../../core/account.js';
+import { settingsOf } from '../../core/settings.js';
 import { evaluateFilter, type AddressFilter } from '../../core/filter.js';
 import { findFilter } from '../../core/rules.js';
 import { isAddress } from '../../core/validate.js';
@@ -41,11 +42,12 @@ function addressList(values: string[] | undefined, field: string): string[] {
  * outbound filter the sender will apply (its own, else the default one).
  */
 async function activeSmtp(ctx: Context) {
-  const { accounts, filters } = await ctx.snapshot();
+  const { accounts, filters, config } = await ctx.snapshot();
   const smtp = accounts.find((a) => a.type === 'smtp' && a.active);
+  const { redirectTo, sendingPaused } = settingsOf(config.settings);
   // A filter it names that is missing or faces inbound is the runner's to refuse; nothing to warn by here.
   const named = smtp?.filter ? findFilter(filters, smtp.filter) : filters.find((f) => f.direction === 'outbound' && f.default);
-  return { smtp, filter: named?.direction === 'outbound' ? named : undefined };
+  return { smtp, filter: named?.direction === 'outbound' ? named : undefined, redirectTo, sendingPaused };
 }
 
 /** The sender drops blocked recipients without a word to the one who queued: say it now. */
@@ -130,7 +132,7 @@ Examples:
         if (opts.from !== undefined) opts.from = parseAddress(opts.from, 'from');
         const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
         const stores = await openCommandStores(ctx);
-        const { smtp, filter } = await activeSmtp(ctx);
+        const { smtp, filter, redirectTo, sendingPaused } = await activeSmtp(ctx);
         let record;
         if (opts.file !== undefined) {
           if (opts.text !== undefined || opts.htmlFile !== undefined || opts.subject !== undefined) {
@@ -173,6 +175,9 @@ Examples:
           ctx.out.info(`queued ${record.id} for ${recipients.join(', ') || 'its recipients'}`);
           if (!smtp) ctx.out.warn('no SMTP account is active: the message waits in the outbox until one is (mailbox activate NAME)');
         }
+        // Said under --json too (stderr): a test instance must never be taken for the real thing.
+        if (redirectTo) ctx.out.warn(`redirect-to is set: the message will be sent to ${redirectTo} only (its recipients kept in the header X-Mailbox-Original-Recipients)`);
+        if (sendingPaused) ctx.out.warn('sending is paused: the message waits in the outbox, send-ready (mailbox resume sending)');
         warnBlocked(ctx, filter, recipients);
       }),
     );

@@ -1,72 +1,205 @@
-// mailbox status: per account the last cycle and its result, the queue, and whether a runner runs.
+// mailbox status: per account the last cycle and its result, the queue, whether a runner runs, what
+// is paused or redirected; --check for monitoring (one line, an exit code), --watch for a live screen.
 import type { Command } from 'commander';
+import { MailboxError } from '../../core/errors.js';
+import { parseAge, pausedJobs, settingsOf, type Settings } from '../../core/settings.js';
+import { parseDuration } from '../../core/validate.js';
 import { action, type ProgramEnv } from '../action.js';
+import type { Context } from '../context.js';
 import { reportProblems } from '../problems.js';
 import { localTime } from '../time.js';
 import { openCommandStores } from '../stores.js';
+import type { AccountsSnapshot } from '../../jobs/accounts/stores.js';
+import type { EmailRecord, RunStatus, Stores } from '../../store/types.js';
+
+interface StatusFlags {
+  check?: boolean;
+  maxReadAge?: string;
+  maxQueueAge?: string;
+  watch?: boolean;
+  interval?: string;
+}
+
+/** Everything status shows, read at one moment. */
+interface Reading {
+  snapshot: AccountsSnapshot;
+  status: RunStatus;
+  waiting: EmailRecord[];
+  pid: number | null;
+  settings: Settings;
+}
+
+async function read(ctx: Context, stores: Stores): Promise<Reading> {
+  const [snapshot, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
+  return { snapshot, status, waiting, pid, settings: settingsOf(snapshot.config.settings) };
+}
+
+function statusJson({ snapshot, status, waiting, pid, settings }: Reading) {
+  const beat = status.runner && status.runner.pid === pid ? status.runner : undefined;
+  return {
+    runner: { running: pid !== null, pid },
+    heartbeat: { startedAt: beat?.startedAt ?? null, at: beat?.heartbeatAt ?? null },
+    queue: {
+      waiting: waiting.length,
+      ready: waiting.filter((r) => r.state === 'send-ready').length,
+      retrying: waiting.filter((r) => r.state === 'send-retry-backoff').length,
+    },
+    paused: pausedJobs(settings),
+    redirectTo: settings.redirectTo,
+    accounts: snapshot.accounts.map((a) => {
+      const s = status.accounts[a.name.toLowerCase()];
+      return {
+        name: a.name,
+        type: a.type,
+        active: a.active,
+        job: s?.job ?? null,
+        at: s?.at ?? null,
+        ok: s?.ok ?? null,
+        summary: s?.summary ?? null,
+        error: s?.error ?? null,
+        lastSuccessAt: s?.lastSuccessAt ?? null,
+        lastError: s?.lastError ?? null,
+      };
+    }),
+  };
+}
+
+/** The lines about the switches: what is paused, where mail is redirected. */
+function switchLines(json: ReturnType<typeof statusJson>): string[] {
+  return [
+    ...(json.paused.length ? [`paused: ${json.paused.join(' and ')} (mailbox resume ${json.paused.length === 2 ? 'all' : json.paused[0]})`] : []),
+    ...(json.redirectTo ? [`redirect: every outgoing message goes to ${json.redirectTo} only (setting redirect-to)`] : []),
+  ];
+}
+
+function runnerLine(json: ReturnType<typeof statusJson>): string {
+  if (json.runner.pid === null) return 'runner: not running';
+  return `runner: running (pid ${json.runner.pid}${json.heartbeat.at ? `, heartbeat ${localTime(json.heartbeat.at)}` : ''})`;
+}
+
+function queueLine(json: ReturnType<typeof statusJson>): string {
+  return `queue: ${json.queue.waiting} waiting (${json.queue.ready} ready, ${json.queue.retrying} retrying later)`;
+}
+
+async function show(ctx: Context, stores: Stores): Promise<number> {
+  const reading = await read(ctx, stores);
+  const json = statusJson(reading);
+  ctx.out.data(json, () => {
+    const rows = json.accounts.map((a) => [
+      a.name,
+      a.type,
+      a.active ? 'yes' : 'no',
+      a.at ? `${a.job} ${localTime(a.at)}` : 'never',
+      a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
+      a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
+      a.error ?? a.summary ?? '-',
+    ]);
+    const columns = [
+      { header: 'ACCOUNT' },
+      { header: 'TYPE', drop: 1 },
+      { header: 'ACTIVE', drop: 2 },
+      { header: 'LAST' },
+      { header: 'RESULT' },
+      { header: 'LAST SUCCESS', drop: 3 },
+      { header: 'DETAIL', shrink: true },
+    ];
+    return [runnerLine(json), queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
+  });
+  return reportProblems(ctx.out, reading.snapshot.problems);
+}
+
+async function check(ctx: Context, stores: Stores, opts: StatusFlags): Promise<number> {
+  const maxReadAgeMs = opts.maxReadAge === undefined ? undefined : parseAge(opts.maxReadAge, 'max-read-age', 1000);
+  const maxQueueAgeMs = opts.maxQueueAge === undefined ? undefined : parseAge(opts.maxQueueAge, 'max-queue-age', 1000);
+  const { checkHealth } = await import('../../jobs/health.js');
+  const r = await read(ctx, stores);
+  const health = checkHealth({ accounts: r.snapshot.accounts, problems: r.snapshot.problems, status: r.status, runnerPid: r.pid, waiting: r.waiting, settings: r.settings, now: ctx.now(), maxReadAgeMs, maxQueueAgeMs });
+  ctx.out.data({ ok: health.ok, exitCode: health.exitCode, summary: health.summary, problems: health.problems, limits: health.limits, checkedAt: ctx.now().toISOString() }, () =>
+    [health.summary, ...health.problems.map((p) => `${p.level === 'critical' ? 'CRITICAL' : 'WARNING'} (${p.exitCode}) ${p.message}`)].join('\n'),
+  );
+  return health.exitCode;
+}
+
+async function watch(ctx: Context, stores: Stores, opts: StatusFlags): Promise<number> {
+  const intervalMs = parseDuration(opts.interval ?? '2s', 'interval');
+  if (!ctx.io.stdout.isTTY || ctx.out.json) {
+    throw new MailboxError('EUSAGE', 'status --watch redraws a terminal: stdout is not one', { hint: 'use mailbox status --json (or --check) in scripts' });
+  }
+  const { dashboard } = await import('../status-screen.js');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The alternate screen: the dashboard is gone after Ctrl-C, the shell's scrollback is as it was.
+  ctx.io.stdout.write('\x1b[?1049h\x1b[?25l');
+  try {
+    while (!stop.signal.aborted) {
+      const reading = await read(ctx, stores);
+      const lastHour = await mailInLastHour(stores, ctx.now());
+      const json = statusJson(reading);
+      const text = dashboard({ ...json, runnerLine: runnerLine(json), queueLine: queueLine(json), switches: switchLines(json), lastHour, now: ctx.now(), color: ctx.out.color, width: (ctx.io.stdout as { columns?: number }).columns ?? 80, intervalMs });
+      ctx.io.stdout.write(`\x1b[H\x1b[2J${text}\n`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        stop.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  } finally {
+    ctx.io.stdout.write('\x1b[?25h\x1b[?1049l');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
+}
+
+/** Messages per account that arrived or were sent in the last hour. */
+async function mailInLastHour(stores: Stores, now: Date): Promise<Map<string, number>> {
+  const since = new Date(now.getTime() - 3_600_000).toISOString();
+  const counts = new Map<string, number>();
+  for (const r of (await stores.log.readAll()).values()) {
+    if (!r.account || r.updatedAt < since || !(r.state === 'received' || r.state === 'received-ignored' || r.state === 'sent')) continue;
+    const key = r.account.toLowerCase();
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
 
 export function register(command: Command, penv: ProgramEnv): void {
   command
+    .option('--check', 'for monitoring: one line, exit 0 when mail flows; else each problem, exit 75 (warning) or 69/77/78')
+    .option('--max-read-age <age>', 'with --check: an account whose last successful read is older is a problem (default: 3 read intervals)')
+    .option('--max-queue-age <age>', 'with --check: queued mail older than this is a problem (default 1h)')
+    .option('--watch', 'redraw a live dashboard on the terminal until Ctrl-C')
+    .option('--interval <duration>', 'with --watch: time between redraws', '2s')
     .addHelpText(
       'after',
       `
-JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+JSON: {runner: {running, pid}, heartbeat: {startedAt, at}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+--check --json: {ok, exitCode, summary, problems: [{kind, level, account, message, exitCode}], limits, checkedAt}
+
+--check exit codes: 0 mail flows; 75 warnings only (paused, reading slow, mail queued long);
+69 the runner is not running or hangs, or an account cannot be reached; 77 an account needs
+authorization (its login is refused); 78 an account's configuration is wrong. The worst wins,
+in that order: runner, configuration, authorization, unreachable.
 
 Examples:
   $ mailbox status
-  $ mailbox status --json`,
+  $ mailbox status --json
+  $ mailbox status --check --max-read-age 15m        # cron, systemd timers, monitoring agents
+  $ mailbox status --watch --interval 5s`,
     )
     .action(
-      action(penv, async (ctx) => {
+      action<StatusFlags>(penv, async (ctx, opts) => {
+        if (opts.check && opts.watch) throw new MailboxError('EUSAGE', '--check and --watch do not go together');
+        if (!opts.check && (opts.maxReadAge !== undefined || opts.maxQueueAge !== undefined)) throw new MailboxError('EUSAGE', '--max-read-age and --max-queue-age go with --check');
         const stores = await openCommandStores(ctx);
-        const [{ accounts, problems }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
-        const json = {
-          runner: { running: pid !== null, pid },
-          queue: {
-            waiting: waiting.length,
-            ready: waiting.filter((r) => r.state === 'send-ready').length,
-            retrying: waiting.filter((r) => r.state === 'send-retry-backoff').length,
-          },
-          accounts: accounts.map((a) => {
-            const s = status.accounts[a.name.toLowerCase()];
-            return {
-              name: a.name,
-              type: a.type,
-              active: a.active,
-              job: s?.job ?? null,
-              at: s?.at ?? null,
-              ok: s?.ok ?? null,
-              summary: s?.summary ?? null,
-              error: s?.error ?? null,
-              lastSuccessAt: s?.lastSuccessAt ?? null,
-              lastError: s?.lastError ?? null,
-            };
-          }),
-        };
-        ctx.out.data(json, () => {
-          const runner = pid === null ? 'runner: not running' : `runner: running (pid ${pid})`;
-          const queue = `queue: ${json.queue.waiting} waiting (${json.queue.ready} ready, ${json.queue.retrying} retrying later)`;
-          const rows = json.accounts.map((a) => [
-            a.name,
-            a.type,
-            a.active ? 'yes' : 'no',
-            a.at ? `${a.job} ${localTime(a.at)}` : 'never',
-            a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
-            a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
-            a.error ?? a.summary ?? '-',
-          ]);
-          const columns = [
-            { header: 'ACCOUNT' },
-            { header: 'TYPE', drop: 1 },
-            { header: 'ACTIVE', drop: 2 },
-            { header: 'LAST' },
-            { header: 'RESULT' },
-            { header: 'LAST SUCCESS', drop: 3 },
-            { header: 'DETAIL', shrink: true },
-          ];
-          return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
-        });
-        return reportProblems(ctx.out, problems);
+        try {
+          if (opts.check) return await check(ctx, stores, opts);
+          if (opts.watch) return await watch(ctx, stores, opts);
+          return await show(ctx, stores);
+        } finally {
+          await stores.close();
+        }
       }),
     );
 }

@@ -7,6 +7,12 @@ import type { EmailState } from '../../core/email.js';
 import type { EmailLog, EmailRecord } from '../types.js';
 import { appendLines, ioError, openState } from './files.js';
 
+/**
+ * The state of a line that says a record was removed (retention): the log is append-only, so a removal
+ * is one more line, and the last line of an id still wins. Readers of the log never see it as a record.
+ */
+const PRUNED = 'pruned';
+
 function parseLine(line: string): EmailRecord | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
@@ -39,19 +45,44 @@ export class FileEmailLog implements EmailLog {
     await appendLines(this.file, records.map((r) => JSON.stringify(r)));
   }
 
+  /** Records these ids as removed (their bodies are gone already); durable when it resolves. */
+  async appendPruned(ids: readonly string[]): Promise<void> {
+    await appendLines(this.file, ids.map((id) => JSON.stringify({ id, state: PRUNED })));
+  }
+
   /** Every record, folded to its latest version, in the order first written. */
   async readAll(): Promise<Map<string, EmailRecord>> {
     const records = new Map<string, EmailRecord>();
-    await this.scan((r) => records.set(r.id, r));
+    await this.lines((line) => {
+      const record = parseLine(line);
+      if (!record) return;
+      if ((record.state as string) === PRUNED) records.delete(record.id);
+      else records.set(record.id, record);
+    });
     return records;
   }
 
-  /** Streams every line (oldest first) without holding the log in memory. */
+  /** Streams every line (oldest first) without holding the log in memory; removal lines are not visited. */
   async scan(visit: (record: EmailRecord) => void): Promise<void> {
     await this.lines((line) => {
       const record = parseLine(line);
-      if (record) visit(record);
+      if (record && (record.state as string) !== PRUNED) visit(record);
     });
+  }
+
+  /** Messages of `account` that reached `sent` at or after `since` (only such lines are parsed). */
+  async sentSince(account: string, since: Date): Promise<number> {
+    const name = account.toLowerCase();
+    const at = since.toISOString();
+    const ids = new Set<string>();
+    await this.lines((line) => {
+      const head = HEAD.exec(line);
+      if (head && head[2] !== 'sent' && head[2] !== PRUNED) return;
+      const record = parseLine(line);
+      if (!record) return;
+      if (record.state === 'sent' && record.updatedAt >= at && record.account?.toLowerCase() === name) ids.add(record.id);
+    });
+    return ids.size;
   }
 
   /** The id of every line, read without parsing the records (a long log costs little). */

@@ -1,7 +1,9 @@
 // The embedded store, all files under the data folders: config.json, Maildir boxes, the email log,
 // the seen state, the queue, the runner's lock and status. Everything above it sees the interfaces.
 import path from 'node:path';
+import { BOXES, boxOf } from '../../core/email.js';
 import { ConfigStore } from '../config-store.js';
+import { prunable } from '../queue-rules.js';
 import type { Paths } from '../paths.js';
 import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { FileEmailLog } from './email-log.js';
@@ -46,6 +48,24 @@ export function openLocalStores(paths: Paths, options: StoreOptions): Stores {
       await sweepTmp(paths.stateDir);
       await sweepTmp(path.join(paths.stateDir, 'seen'));
       return notes;
+    },
+    async prune(ids: readonly string[]): Promise<string[]> {
+      const records = await log.readAll();
+      const gone = ids.flatMap((id) => {
+        const record = records.get(id);
+        return record && prunable(record) ? [record] : [];
+      });
+      // Bodies first, then the log: a stop in between leaves records whose file is missing (shown as
+      // such, pruned again next time), never a stored file without its record.
+      const removed: string[] = [];
+      for (const record of gone) {
+        if (await files.remove(record.file, boxOf(record))) removed.push(record.id);
+        // Not where its record says: moved meanwhile (an `emails retry`): left alone. Nowhere: the record goes.
+        else if (!(await Promise.all(BOXES.map((box) => files.locate(record.file, box)))).some(Boolean)) removed.push(record.id);
+      }
+      await files.sync();
+      await log.appendPruned(removed);
+      return removed;
     },
     close: () => files.close(),
   };

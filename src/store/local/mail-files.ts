@@ -187,6 +187,17 @@ export class MailFiles implements MailStore {
     this.dirty.add(to).add(from);
   }
 
+  /** Removes a message's file for good (retention), durably; false when it was not there. */
+  async remove(file: string, box: Box): Promise<boolean> {
+    const found = await this.locate(file, box);
+    if (!found) return false;
+    await fs.unlink(found).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw ioError('remove', found, err);
+    });
+    this.dirty.add(box);
+    return true;
+  }
+
   /** Where a message of `box` is now (a mail client may have moved it to cur/ and added flags). */
   locate(file: string, box: Box): Promise<string | undefined> {
     return this.boxes[box].locate(baseName(file));

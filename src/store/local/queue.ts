@@ -195,6 +195,10 @@ export class LocalQueue implements Queue {
     }
   }
 
+  sentSince(account: string, since: Date): Promise<number> {
+    return this.log.sentSince(account, since);
+  }
+
   async requeue(id: string, now: Date): Promise<EmailRecord> {
     const record = (await this.log.readAll()).get(id);
     const updated = requeued(record, id, now);

@@ -3,6 +3,7 @@
 import { emptyConfig, type Config } from '../../core/config.js';
 import { MailboxError } from '../../core/errors.js';
 import type { ConfigChange, ConfigStorage, HeldRunLock, RunLock, RunStatus, RunStatusStore, StoreOptions, Stores } from '../types.js';
+import { prunable } from '../queue-rules.js';
 import { MemoryLog, MemoryMail, MemorySeen } from './mail.js';
 import { MemoryQueue } from './queue.js';
 
@@ -86,6 +87,15 @@ export function openMemoryStores(options: Partial<StoreOptions> & { config?: Con
     lock: new MemoryLock(options.pid ?? 1),
     // A batch is kept whole or not at all, and a claim is recognised as such: nothing to repair.
     recover: async () => [],
+    async prune(ids: readonly string[]): Promise<string[]> {
+      const gone = ids.filter((id) => {
+        const record = log.latest.get(id);
+        return record !== undefined && prunable(record);
+      });
+      for (const id of gone) mail.messages.delete(id);
+      log.remove(new Set(gone));
+      return gone;
+    },
     close: async () => undefined,
   };
 }

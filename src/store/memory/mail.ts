@@ -59,6 +59,13 @@ export class MemoryLog implements EmailLog {
   async scan(visit: (record: EmailRecord) => void): Promise<void> {
     for (const record of [...this.versions]) visit(structuredClone(record));
   }
+
+  /** Forgets these records, every version. */
+  remove(ids: ReadonlySet<string>): void {
+    for (const id of ids) this.latest.delete(id);
+    const kept = this.versions.filter((r) => !ids.has(r.id));
+    this.versions.splice(0, this.versions.length, ...kept);
+  }
 }
 
 export class MemorySeen implements SeenState {

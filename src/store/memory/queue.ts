@@ -60,6 +60,11 @@ export class MemoryQueue implements Queue {
     return structuredClone(this.outbox());
   }
 
+  async sentSince(account: string, since: Date): Promise<number> {
+    const at = since.toISOString();
+    return [...this.log.latest.values()].filter((r) => r.state === 'sent' && r.updatedAt >= at && r.account?.toLowerCase() === account.toLowerCase()).length;
+  }
+
   async requeue(id: string, now: Date): Promise<EmailRecord> {
     const updated = requeued(this.log.latest.get(id), id, now);
     this.log.append([updated]);
