@@ -310,7 +310,7 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
   });
 
   it('queue: sentSince counts the messages the server took at or after a time (the throttle, across restarts)', async () => {
-    const stores = open();
+    const stores = await open();
     for (let i = 0; i < 3; i++) await stores.queue.enqueue(message(`s${i}`), { account: 'out', recipients: ['b@x.test'] });
     const claimed = await stores.queue.claim(t0, 3);
     await stores.queue.commit([
@@ -325,7 +325,7 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
   });
 
   it('prune: removes records and bodies together, never a queued or in-flight message', async () => {
-    const stores = open();
+    const stores = await open();
     const [kept, old] = await receive(stores, 'p', [{ source: 'u1', body: message('kept') }, { source: 'u2', body: message('old') }], ['u1', 'u2']);
     const queued = await stores.queue.enqueue(message('queued'), { account: 'out', recipients: ['b@x.test'] });
     const flying = await stores.queue.enqueue(message('flying'), { account: 'out', recipients: ['b@x.test'] });
@@ -344,7 +344,7 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
   });
 
   it('status: the runner heartbeat and the last prune are kept with the accounts', async () => {
-    const stores = open();
+    const stores = await open();
     const runner = { pid: 7, startedAt: 'a', heartbeatAt: 'b', stoppedAt: null, readIntervalMs: 1000, sendIntervalMs: 2000 };
     await stores.status.save({ accounts: {}, runner, prunedAt: 'c' });
     expect(await stores.status.load()).toEqual({ accounts: {}, runner, prunedAt: 'c' });

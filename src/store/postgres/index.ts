@@ -14,7 +14,8 @@ import { PgQueue } from './queue.js';
 import { PgEmailLog } from './records.js';
 import { PgRunLock } from './run-lock.js';
 import { PgRunStatus } from './run-status.js';
-import { requireMigrated, type SchemaState } from './schema.js';
+import { requireMigrated, SCHEMA, type SchemaState } from './schema.js';
+import { OUTBOX_STATES } from '../queue-rules.js';
 import { PgSeenState } from './seen.js';
 
 export interface PostgresStores extends Stores {
@@ -68,6 +69,19 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
       // stages, so all of them are a stopped runner's.
       const swept = await incoming.sweep(0);
       return swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [];
+    },
+    async prune(ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      // The record and its body in one transaction; queued or in-flight mail never (see prunable()).
+      return db.transaction(async (client) => {
+        const { rows } = await client.query<{ id: string }>(
+          `DELETE FROM ${SCHEMA}.emails WHERE id = ANY($1::text[]) AND NOT (state = ANY($2::text[])) AND NOT in_flight RETURNING id`,
+          [[...ids], [...OUTBOX_STATES]],
+        );
+        const removed = rows.map((r) => r.id);
+        if (removed.length) await client.query(`DELETE FROM ${SCHEMA}.bodies WHERE id = ANY($1::text[])`, [removed]);
+        return removed;
+      });
     },
     async close() {
       await lock.abandon();

@@ -155,6 +155,14 @@ export class PgQueue implements Queue {
     for (const { record } of placed) this.claimedIds.delete(record.id);
   }
 
+  async sentSince(account: string, since: Date): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${SCHEMA}.emails WHERE state = 'sent' AND account_key = lower($1) AND record ->> 'updatedAt' >= $2`,
+      [account, since.toISOString()],
+    );
+    return Number(rows[0]!.n);
+  }
+
   async waiting(): Promise<EmailRecord[]> {
     const { rows } = await this.db.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE state = ANY($1::text[]) ORDER BY seq`, [OUTBOX]);
     return rows.map((r) => r.record);

@@ -1,7 +1,8 @@
 // What `mailbox status` shows, a row per account. save() writes only the accounts whose entry changed
 // since this process last read or wrote them, so a runner never puts back an older entry of an account
-// it did not touch (several runners share a database in a fleet).
-import type { CycleStatus, RunStatus, RunStatusStore } from '../types.js';
+// it did not touch (several runners share a database in a fleet). The runner's heartbeat and the last
+// prune are one row beside them.
+import type { CycleStatus, RunnerBeat, RunStatus, RunStatusStore } from '../types.js';
 import type { Database } from './connection.js';
 import { recordJson } from './records.js';
 import { SCHEMA } from './schema.js';
@@ -9,6 +10,8 @@ import { SCHEMA } from './schema.js';
 export class PgRunStatus implements RunStatusStore {
   /** Each account's entry as last read or written here. */
   private readonly known = new Map<string, string>();
+  /** The runner row as last read or written here. */
+  private knownRunner: string | undefined;
 
   constructor(private readonly db: Database) {}
 
@@ -19,10 +22,14 @@ export class PgRunStatus implements RunStatusStore {
       accounts[row.account_key] = row.status;
       this.known.set(row.account_key, recordJson(row.status));
     }
-    return { accounts };
+    const runnerRow = await this.db.query<{ runner: RunnerBeat | null; pruned_at: string | null }>(`SELECT runner, pruned_at FROM ${SCHEMA}.runner_status WHERE id = 1`);
+    const { runner, pruned_at: prunedAt } = runnerRow.rows[0] ?? { runner: null, pruned_at: null };
+    this.knownRunner = runnerJson(runner ?? undefined, prunedAt ?? undefined);
+    return { accounts, ...(runner ? { runner } : {}), ...(prunedAt ? { prunedAt } : {}) };
   }
 
   async save(status: RunStatus): Promise<void> {
+    await this.saveRunner(status.runner, status.prunedAt);
     const changed = Object.entries(status.accounts)
       .map(([key, entry]) => [key.toLowerCase(), recordJson(entry)] as const)
       .filter(([key, json]) => this.known.get(key) !== json);
@@ -35,4 +42,19 @@ export class PgRunStatus implements RunStatusStore {
     );
     for (const [key, json] of changed) this.known.set(key, json);
   }
+
+  private async saveRunner(runner: RunnerBeat | undefined, prunedAt: string | undefined): Promise<void> {
+    const json = runnerJson(runner, prunedAt);
+    if (json === this.knownRunner || (runner === undefined && prunedAt === undefined)) return;
+    await this.db.query(
+      `INSERT INTO ${SCHEMA}.runner_status (id, runner, pruned_at) VALUES (1, $1::jsonb, $2)
+       ON CONFLICT (id) DO UPDATE SET runner = coalesce(EXCLUDED.runner, runner_status.runner), pruned_at = coalesce(EXCLUDED.pruned_at, runner_status.pruned_at)`,
+      [runner ? recordJson(runner) : null, prunedAt ?? null],
+    );
+    this.knownRunner = json;
+  }
+}
+
+function runnerJson(runner: RunnerBeat | undefined, prunedAt: string | undefined): string {
+  return JSON.stringify([runner ?? null, prunedAt ?? null]);
 }

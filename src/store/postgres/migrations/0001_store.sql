@@ -89,6 +89,14 @@ CREATE TABLE mailbox.run_status (
   status jsonb NOT NULL
 );
 
+-- The runner's heartbeat (status --check tells a live runner from a hung or gone one) and when the
+-- retention setting last pruned (once a day for the whole store).
+CREATE TABLE mailbox.runner_status (
+  id int PRIMARY KEY CHECK (id = 1),
+  runner jsonb,
+  pruned_at text
+);
+
 -- The runner holding the store: its session holds an advisory lock; this row says who it is.
 -- generation is new at every take (a sequence: never the same twice, even after the row is deleted):
 -- a runner's write holds the row (FOR SHARE) and compares it with the generation it took, so a runner
