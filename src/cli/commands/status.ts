@@ -4,13 +4,26 @@ import { action, type ProgramEnv } from '../action.js';
 import { reportProblems } from '../problems.js';
 import { localTime } from '../time.js';
 import { openCommandStores } from '../stores.js';
+import type { PushStatus } from '../../store/types.js';
+
+/** "watching since 10:00, last mail 10:05, 2 reconnects", "poll: the server does not offer IDLE", or "-". */
+function pushCell(push: PushStatus | null): string {
+  if (!push) return '-';
+  if (push.mode === 'poll') return `poll: ${push.reason ?? ''}`;
+  const parts = [push.state === 'watching' && push.since ? `watching since ${localTime(push.since)}` : `${push.state ?? 'connecting'}${push.reason ? ` (${push.reason})` : ''}`];
+  if (push.lastEventAt) parts.push(`last mail ${localTime(push.lastEventAt)}`);
+  if (push.reconnects) parts.push(`${push.reconnects} reconnect${push.reconnects === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
 
 export function register(command: Command, penv: ProgramEnv): void {
   command
     .addHelpText(
       'after',
       `
-JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError, push}]}
+push (incoming accounts of a running runner, else null): {mode: push|poll, state: connecting|watching|reconnecting|null,
+since, lastEventAt, reconnects, reason}
 
 Examples:
   $ mailbox status
@@ -40,6 +53,8 @@ Examples:
               error: s?.error ?? null,
               lastSuccessAt: s?.lastSuccessAt ?? null,
               lastError: s?.lastError ?? null,
+              // The runner clears it when it stops; one killed leaves it behind, which a stopped runner makes moot.
+              push: pid !== null ? (status.push?.[a.name.toLowerCase()] ?? null) : null,
             };
           }),
         };
@@ -53,6 +68,7 @@ Examples:
             a.at ? `${a.job} ${localTime(a.at)}` : 'never',
             a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
             a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
+            pushCell(a.push),
             a.error ?? a.summary ?? '-',
           ]);
           const columns = [
@@ -62,6 +78,7 @@ Examples:
             { header: 'LAST' },
             { header: 'RESULT' },
             { header: 'LAST SUCCESS', drop: 3 },
+            { header: 'PUSH', shrink: true },
             { header: 'DETAIL', shrink: true },
           ];
           return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');

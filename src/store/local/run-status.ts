@@ -10,7 +10,7 @@ export class FileRunStatus implements RunStatusStore {
     const text = await readText(this.file);
     try {
       const raw = JSON.parse(text ?? '{}') as Partial<RunStatus>;
-      return { accounts: raw.accounts ?? {} };
+      return { accounts: raw.accounts ?? {}, ...(raw.push ? { push: raw.push } : {}) };
     } catch {
       return { accounts: {} }; // torn or hand-broken: the next cycles write it afresh
     }
