@@ -155,7 +155,13 @@ export class AccountWatcher {
         debug = await this.deps.debugLog(this.account, credential?.secret);
         if (stop.aborted) break;
         openedAt = this.deps.monotonic();
-        watch = await this.deps.openWatch(this.account, { secret: credential?.secret, debug, onNewMail: () => this.onNewMail() });
+        const opening = this.deps.openWatch(this.account, { secret: credential?.secret, debug, onNewMail: () => this.onNewMail() });
+        // A stop does not wait for a connection under way: it is closed whenever it comes.
+        watch = await Promise.race([opening, new Promise<undefined>((resolve) => stop.addEventListener('abort', () => resolve(undefined), { once: true }))]);
+        if (!watch) {
+          void opening.then((late) => late.close(), () => undefined);
+          break;
+        }
         if (stop.aborted) break;
         if (!watch.canIdle) {
           this.set({ mode: 'poll', state: null, since: null, reason: 'the server does not offer IDLE' });
