@@ -174,7 +174,7 @@ namespace inbox {
 }
 ${runAs}
 service imap-login {
-${opts.maxConnections ? `  process_limit = ${opts.maxConnections * 2}\n` : ''}  inet_listener imap {
+${opts.maxConnections ? `  # performance mode: a few login processes serve every TLS connection, instead of one process each\n  service_count = 0\n  client_limit = ${opts.maxConnections * 2}\n  process_min_avail = 2\n` : ''}  inet_listener imap {
     port = ${imapPort}
   }
 ${certs ? `  inet_listener imaps {\n    port = ${imapsPort}\n    ssl = yes\n  }` : ''}
@@ -188,8 +188,11 @@ ${certs ? `  inet_listener pop3s {\n    port = ${pop3sPort}\n    ssl = yes\n  }`
 protocol imap {
   mail_max_userip_connections = ${opts.maxConnections ?? 100}
 }
-${opts.maxConnections ? `# Every TLS connection keeps its imap-login process (the TLS proxy), and every session its imap process.
+${opts.maxConnections ? `# Every session keeps its imap process.
 default_client_limit = ${opts.maxConnections * 4}
+# An IDLE session beyond the user's inotify instances (fs.inotify.max_user_instances, often 128) learns
+# of new mail by checking every mailbox_idle_check_interval (default 30 s) instead.
+mailbox_idle_check_interval = 1 secs
 service imap {
   process_limit = ${opts.maxConnections * 2}
 }` : ''}
