@@ -29,6 +29,8 @@ export interface PushSettings {
   backoffMaxMs: number;
   /** A connection that lived this long resets the back-off. */
   stableMs: number;
+  /** An OAuth connection is renewed no sooner than this after it was opened. */
+  renewFloorMs: number;
 }
 
 export const DEFAULT_PUSH: PushSettings = {
@@ -39,6 +41,7 @@ export const DEFAULT_PUSH: PushSettings = {
   backoffFirstMs: 1000,
   backoffMaxMs: 5 * 60_000,
   stableMs: 60_000,
+  renewFloorMs: 5_000,
 };
 
 export interface WatcherDeps {
@@ -71,12 +74,12 @@ export function backoffMs(attempt: number, settings: Pick<PushSettings, 'backoff
  * When to reconnect so that the next login gets a fresh access token: once the token manager would
  * no longer reuse it (`REUSE_MARGIN_MS` before expiry), or at three quarters of a shorter life.
  */
-export function renewDelayMs(credential: Credential | undefined, nowMs: number): number | undefined {
+export function renewDelayMs(credential: Credential | undefined, nowMs: number, floorMs = DEFAULT_PUSH.renewFloorMs): number | undefined {
   const expiresAt = credential?.token?.expiresAt;
   if (expiresAt === undefined) return undefined;
   const left = expiresAt - nowMs;
   const pastMargin = left - REUSE_MARGIN_MS + 1_000;
-  return Math.max(5_000, pastMargin > left / 2 ? pastMargin : left * 0.75);
+  return Math.max(floorMs, pastMargin > left / 2 ? pastMargin : left * 0.75);
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; the timer holds nothing when aborted. */
@@ -191,7 +194,7 @@ export class AccountWatcher {
     const stop = this.stopping.signal;
     const half = Math.max(1, Math.floor(this.settings.keepaliveMs / 2));
     const tick = Math.min(half, this.settings.reissueMs);
-    const renewIn = renewDelayMs(credential, this.deps.clock().getTime());
+    const renewIn = renewDelayMs(credential, this.deps.clock().getTime(), this.settings.renewFloorMs);
     const renewAt = renewIn === undefined ? Infinity : this.deps.monotonic() + renewIn;
     let closed: Error | undefined;
     void watch.closed.then((err) => (closed = err));

@@ -3,41 +3,15 @@
 // the account is polled and status says why), nothing is lost, and the runner never ends.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startBlackholeProxy, startDovecot, type Dovecot } from '../harness/index.js';
+import { expect, it } from 'vitest';
+import { startBlackholeProxy } from '../harness/index.js';
 import { startScriptedServer, type ScriptConn } from '../harness/scripted-server.js';
-import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { background, pushState, stored, until, type Background } from '../helpers/push-run.js';
+import { runMailbox } from '../helpers/cli.js';
+import { pushState, pushWorld, stored, until } from '../helpers/push-run.js';
 
-const env = { MBX_PW: 'alice-secret' };
-let dovecot: Dovecot;
-const cleanups: Array<() => void | Promise<void>> = [];
-const runners: Background[] = [];
-
-beforeAll(async () => {
-  dovecot = await startDovecot();
-});
-afterAll(async () => {
-  await dovecot?.stop();
-});
-afterEach(async () => {
-  await Promise.all(runners.splice(0).map((r) => r.stop()));
-  for (const c of cleanups.splice(0)) await c();
-});
-
-function home(over: Record<string, unknown> = {}): string {
-  const { home: dir, cleanup } = tmpHome('mbx-pushf-');
-  cleanups.push(cleanup);
-  const account = { name: 'work-imap', type: 'imap', host: dovecot.host, port: dovecot.imapsPort, security: 'tls', user: 'alice', secret: { kind: 'env', name: 'MBX_PW' }, tls: { ca: dovecot.caFile }, ...over };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: [account], filters: [] }));
-  return dir;
-}
-
-function start(dir: string, args: string[] = []): Background {
-  const runner = background(['run', '--read-interval', '10m', '--send-interval', '10m', '--log-format', 'json', ...args], dir, env);
-  runners.push(runner);
-  return runner;
-}
+const world = pushWorld('alice');
+const { env, left } = world;
+const { home, start } = world;
 
 function message(tag: string): Buffer {
   return Buffer.from(`Message-ID: <${tag}@push.test>\r\nFrom: x@example.test\r\nSubject: ${tag}\r\n\r\nbody of ${tag}\r\n`);
@@ -49,22 +23,22 @@ const holds = (dir: string, body: Buffer) => stored(dir, 'work-imap').filter((f)
 /** Delivers and waits until the message is stored; resolves with how long that took. */
 async function pushed(dir: string, body: Buffer, user = 'alice'): Promise<number> {
   const t0 = Date.now();
-  await dovecot.deliver(user, body);
+  await world.dovecot.deliver(user, body);
   await until(`${body.toString().split('\r\n')[0]} stored`, () => holds(dir, body) === 1, 5000, 10);
   return Date.now() - t0;
 }
 
 it('Dovecot stopped and started mid-IDLE: watching resumes, the mail delivered before the stop is read, nothing twice', async () => {
-  await dovecot.doveadm(['expunge', '-u', 'alice', 'mailbox', 'INBOX', 'all']).catch(() => undefined);
+  await world.dovecot.doveadm(['expunge', '-u', 'alice', 'mailbox', 'INBOX', 'all']).catch(() => undefined);
   const dir = home();
   const runner = start(dir);
   await until('watching', () => watching(dir));
   const before = message('before-stop');
-  await dovecot.deliver('alice', before);
-  await dovecot.halt();
+  await world.dovecot.deliver('alice', before);
+  await world.dovecot.halt();
   await until('reconnecting', () => pushState(dir, 'work-imap')?.state === 'reconnecting', 10_000);
   await new Promise((r) => setTimeout(r, 1500));
-  await dovecot.resume();
+  await world.dovecot.resume();
   await until('watching again', () => watching(dir), 20_000);
   expect(Number(pushState(dir, 'work-imap')?.reconnects)).toBeGreaterThanOrEqual(1);
   // The read asked for when watching resumed picks up what came while it was not watching.
@@ -76,9 +50,9 @@ it('Dovecot stopped and started mid-IDLE: watching resumes, the mail delivered b
 }, 60_000);
 
 it('a path that silently drops traffic: the keepalive notices within its bound and the runner reconnects', async () => {
-  const proxy = await startBlackholeProxy({ host: dovecot.host, port: dovecot.imapsPort });
-  cleanups.push(() => proxy.stop());
-  const dir = home({ port: proxy.port, tls: { ca: dovecot.caFile, insecure: false } });
+  const proxy = await startBlackholeProxy({ host: world.dovecot.host, port: world.dovecot.imapsPort });
+  left.cleanups.push(() => proxy.stop());
+  const dir = home({ port: proxy.port, tls: { ca: world.dovecot.caFile, insecure: false } });
   const runner = start(dir, ['--push-keepalive', '4s']);
   // The first read cycle done: only the watching connection is open when the path goes silent.
   await until('watching', () => watching(dir) && runner.lines().length > 0);
@@ -96,7 +70,7 @@ it('a BYE during IDLE (doveadm kick): the watcher reconnects and push goes on', 
   const dir = home();
   start(dir);
   await until('watching', () => watching(dir));
-  await dovecot.doveadm(['kick', 'alice']);
+  await world.dovecot.doveadm(['kick', 'alice']);
   await until('watching again', () => watching(dir) && Number(pushState(dir, 'work-imap')?.reconnects) >= 1, 15_000);
   expect(await pushed(dir, message('after-bye'))).toBeLessThan(2000);
 }, 60_000);
@@ -144,7 +118,7 @@ async function noIdle(conn: ScriptConn): Promise<void> {
 
 it('a server without IDLE: polled, and status says why', async () => {
   const server = await startScriptedServer(noIdle);
-  cleanups.push(() => server.stop());
+  left.cleanups.push(() => server.stop());
   const dir = home({ host: server.host, port: server.port, security: 'none', tls: {} });
   const runner = start(dir);
   await until('poll state', () => pushState(dir, 'work-imap')?.mode === 'poll');

@@ -3,40 +3,13 @@
 // interval here is ten minutes, so only push can be that fast.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDovecot, type Dovecot } from '../harness/index.js';
-import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { background, pushState, stored, until, type Background } from '../helpers/push-run.js';
+import { describe, expect, it } from 'vitest';
+import { runMailbox } from '../helpers/cli.js';
+import { pushState, pushWorld, stored, until } from '../helpers/push-run.js';
 
-const env = { MBX_PW: 'bob-secret' };
-let dovecot: Dovecot;
-const cleanups: Array<() => void> = [];
-const runners: Background[] = [];
-
-beforeAll(async () => {
-  dovecot = await startDovecot();
-});
-afterAll(async () => {
-  await dovecot?.stop();
-});
-afterEach(async () => {
-  await Promise.all(runners.splice(0).map((r) => r.stop()));
-  for (const c of cleanups.splice(0)) c();
-});
-
-function home(over: Record<string, unknown> = {}, extra: unknown[] = []): string {
-  const { home: dir, cleanup } = tmpHome('mbx-push-');
-  cleanups.push(cleanup);
-  const account = { name: 'work-imap', type: 'imap', host: dovecot.host, port: dovecot.imapsPort, security: 'tls', user: 'bob', secret: { kind: 'env', name: 'MBX_PW' }, tls: { ca: dovecot.caFile }, ...over };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: [account, ...extra], filters: [] }));
-  return dir;
-}
-
-function start(dir: string, args: string[] = []): Background {
-  const runner = background(['run', '--read-interval', '10m', '--send-interval', '10m', '--log-format', 'json', ...args], dir, env);
-  runners.push(runner);
-  return runner;
-}
+const world = pushWorld('bob');
+const { env, left } = world;
+const { home, start } = world;
 
 function message(tag: string, i: number): Buffer {
   // 8-bit body, a line starting with a dot, CRLF: what must come back byte for byte.
@@ -44,7 +17,7 @@ function message(tag: string, i: number): Buffer {
 }
 
 async function empty(user: string, folder = 'INBOX'): Promise<void> {
-  await dovecot.doveadm(['expunge', '-u', user, 'mailbox', folder, 'all']).catch(() => undefined);
+  await world.dovecot.doveadm(['expunge', '-u', user, 'mailbox', folder, 'all']).catch(() => undefined);
 }
 
 describe('mailbox run with push', () => {
@@ -57,7 +30,7 @@ describe('mailbox run with push', () => {
     expect(status.accounts[0].push).toMatchObject({ mode: 'push', state: 'watching', since: expect.any(String), reconnects: 0 });
     const body = message('one', 1);
     const delivered = Date.now();
-    await dovecot.deliver('bob', body);
+    await world.dovecot.deliver('bob', body);
     await until('the message in new/', () => stored(dir, 'work-imap').length === 1, 5000, 10);
     const delay = Date.now() - delivered;
     expect(delay).toBeLessThan(2000);
@@ -76,7 +49,7 @@ describe('mailbox run with push', () => {
     const runner = start(dir);
     await until('watching', () => pushState(dir, 'work-imap')?.state === 'watching');
     const bodies = Array.from({ length: 20 }, (_, i) => message('burst', i));
-    await Promise.all(bodies.map((b) => dovecot.deliver('bob', b)));
+    await Promise.all(bodies.map((b) => world.dovecot.deliver('bob', b)));
     await until('20 messages', () => stored(dir, 'work-imap').length === 20, 10_000);
     await new Promise((r) => setTimeout(r, 1500));
     const files = stored(dir, 'work-imap');
@@ -88,7 +61,7 @@ describe('mailbox run with push', () => {
   }, 30_000);
 
   it('the account\'s folder changed while watching: the new folder is watched', async () => {
-    await dovecot.doveadm(['mailbox', 'create', '-u', 'bob', 'Tickets']).catch(() => undefined);
+    await world.dovecot.doveadm(['mailbox', 'create', '-u', 'bob', 'Tickets']).catch(() => undefined);
     await empty('bob', 'Tickets');
     const dir = home();
     start(dir, ['--read-interval', '2s']);
@@ -98,16 +71,16 @@ describe('mailbox run with push', () => {
     // The next read cycle (2 s) sees the edit and watches the new folder afresh.
     await until('watching Tickets', () => pushState(dir, 'work-imap')?.state === 'watching' && pushState(dir, 'work-imap')?.since !== since, 10_000);
     const body = message('ticket', 1);
-    await dovecot.deliver('bob', body, 'Tickets');
+    await world.dovecot.deliver('bob', body, 'Tickets');
     await until('the ticket stored', () => stored(dir, 'work-imap').some((f) => fs.readFileSync(f).equals(body)), 5000);
   }, 30_000);
 
   it('--no-push and an account with push off are polled, and status says why', async () => {
-    const dir = home({}, [{ name: 'quiet-imap', type: 'imap', host: dovecot.host, port: dovecot.imapsPort, security: 'tls', user: 'bob', secret: { kind: 'env', name: 'MBX_PW' }, tls: { ca: dovecot.caFile }, push: false }]);
+    const dir = home({}, [{ name: 'quiet-imap', type: 'imap', host: world.dovecot.host, port: world.dovecot.imapsPort, security: 'tls', user: 'bob', secret: { kind: 'env', name: 'MBX_PW' }, tls: { ca: world.dovecot.caFile }, push: false }]);
     start(dir);
     await until('status', () => pushState(dir, 'quiet-imap') !== undefined && pushState(dir, 'work-imap')?.state === 'watching');
     expect(pushState(dir, 'quiet-imap')).toMatchObject({ mode: 'poll', reason: 'turned off for this account' });
-    await runners.pop()!.stop();
+    await left.runners.pop()!.stop();
     const off = start(dir, ['--no-push']);
     await until('status', () => pushState(dir, 'work-imap')?.mode === 'poll');
     expect(pushState(dir, 'work-imap')).toMatchObject({ mode: 'poll', reason: 'turned off for this run' });
