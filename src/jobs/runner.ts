@@ -199,7 +199,7 @@ export class Runner {
   }
 
   /** The watchers of this run, or undefined with --once (a push read then has nothing to add). */
-  private push(options: RunOptions, signal: AbortSignal, fail: (err: unknown) => void): Push | undefined {
+  private watchers(options: RunOptions, signal: AbortSignal, fail: (err: unknown) => void): Push | undefined {
     if (options.once || !options.push) return undefined;
     const { openWatch } = this.deps.adapters;
     const deps = options.push.enabled && openWatch ? { openWatch, credentials: credentialResolver(this.deps), debugLog: this.deps.debugLog, clock: this.deps.clock, monotonic: this.deps.monotonic } : undefined;
@@ -231,7 +231,7 @@ export class Runner {
       failure ??= { error: err };
       fatal.abort();
     };
-    const push = this.push(options, signal, fail);
+    const push = this.watchers(options, signal, fail);
     // With --once, the exit code is that of the first account (in config order) that failed.
     let first: { order: number; code: number } | undefined;
     const orderOf = new Map(initial.incoming.map((a, i) => [a.name.toLowerCase(), i]));
