@@ -61,6 +61,8 @@ Examples:
         ctx.out.data(json, () => {
           const runner = pid === null ? 'runner: not running' : `runner: running (pid ${pid})`;
           const queue = `queue: ${json.queue.waiting} waiting (${json.queue.ready} ready, ${json.queue.retrying} retrying later)`;
+          // Push states exist only while a runner runs: without one, the column would say nothing.
+          const withPush = json.accounts.some((a) => a.push !== null);
           const rows = json.accounts.map((a) => [
             a.name,
             a.type,
@@ -68,7 +70,7 @@ Examples:
             a.at ? `${a.job} ${localTime(a.at)}` : 'never',
             a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
             a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
-            pushCell(a.push),
+            ...(withPush ? [pushCell(a.push)] : []),
             a.error ?? a.summary ?? '-',
           ]);
           const columns = [
@@ -78,7 +80,7 @@ Examples:
             { header: 'LAST' },
             { header: 'RESULT' },
             { header: 'LAST SUCCESS', drop: 3 },
-            { header: 'PUSH', shrink: true },
+            ...(withPush ? [{ header: 'PUSH', shrink: true }] : []),
             { header: 'DETAIL', shrink: true },
           ];
           return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
