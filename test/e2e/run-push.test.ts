@@ -43,6 +43,27 @@ describe('mailbox run with push', () => {
     expect(text).toMatch(/watching since .*last mail/);
   }, 30_000);
 
+  it('a message appended over IMAP from another connection (a mail client filing one) is stored within 2 s, byte for byte', async () => {
+    await empty('bob');
+    const dir = home();
+    start(dir);
+    await until('watching', () => pushState(dir, 'work-imap')?.state === 'watching');
+    const { ImapFlow } = await import('imapflow');
+    const d = world.dovecot;
+    const client = new ImapFlow({ host: d.host, port: d.imapsPort, secure: true, tls: { ca: [fs.readFileSync(d.caFile, 'utf8')] }, auth: { user: 'bob', pass: 'bob-secret' }, logger: false });
+    await client.connect();
+    try {
+      const body = message('appended', 1);
+      const appended = Date.now();
+      await client.append('INBOX', body);
+      await until('the appended message in new/', () => stored(dir, 'work-imap').length === 1, 5000, 10);
+      expect(Date.now() - appended).toBeLessThan(2000);
+      expect(fs.readFileSync(stored(dir, 'work-imap')[0]!)).toEqual(body);
+    } finally {
+      await client.logout();
+    }
+  }, 30_000);
+
   it('a burst of 20 messages: every one stored once, in few cycles', async () => {
     await empty('bob');
     const dir = home();
