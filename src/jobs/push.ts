@@ -10,6 +10,7 @@ export interface PushHooks {
   /** Read this account now: new mail was announced, or watching resumed after a drop. */
   read(account: Account, why: 'push' | 'resumed'): void;
   state(account: string, status: PushStatus | undefined): void;
+  notice(text: string): void;
 }
 
 function polled(reason: string): PushStatus {
@@ -70,6 +71,7 @@ export class Push {
         newMail: () => this.hooks.read(account, 'push'),
         resumed: () => this.hooks.read(account, 'resumed'),
         state: (status) => this.hooks.state(account.name, status),
+        notice: (text) => this.hooks.notice(text),
       });
       this.watchers.set(key, { watcher, identity: identity(account) });
       this.shown.add(key);

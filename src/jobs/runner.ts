@@ -205,6 +205,7 @@ export class Runner {
     const deps = options.push.enabled && openWatch ? { openWatch, credentials: credentialResolver(this.deps), debugLog: this.deps.debugLog, clock: this.deps.clock, monotonic: this.deps.monotonic } : undefined;
     return new Push(deps, { ...DEFAULT_PUSH, ...options.push.settings }, {
       state: (account, status) => this.book.recordPush(account, status),
+      notice: (text) => this.deps.notice(text),
       // A push read takes the accounts and filters as they are now; an account gone or switched
       // off since is not read (the next read cycle stops its watcher).
       read: (account) => {

@@ -62,7 +62,12 @@ export interface WatcherHooks {
   resumed(): void;
   /** The push state changed (for `mailbox status`). */
   state(status: PushStatus): void;
+  /** Words for the run log: watching has failed several times in a row, or works again after that. */
+  notice?(text: string): void;
 }
+
+/** Connections failed in a row before the run log hears of it (a single drop that mends itself stays quiet). */
+const FAILURES_TO_TELL = 3;
 
 /** The back-off before reconnect `attempt` (0-based): doubling from `first` up to `max`, with the upper half jittered. */
 export function backoffMs(attempt: number, settings: Pick<PushSettings, 'backoffFirstMs' | 'backoffMaxMs'>, random: () => number = Math.random): number {
@@ -146,6 +151,8 @@ export class AccountWatcher {
     const stop = this.stopping.signal;
     let attempt = 0;
     let watchedBefore = false;
+    let failedInRow = 0;
+    let told = false;
     while (!stop.aborted) {
       let debug: DebugLog | undefined;
       let watch: FolderWatch | undefined;
@@ -172,6 +179,9 @@ export class AccountWatcher {
         }
         watch.idle();
         this.set({ mode: 'push', state: 'watching', since: this.deps.clock().toISOString(), reason: null });
+        failedInRow = 0;
+        if (told) this.hooks.notice?.(`push for ${this.account.name}: watching again`);
+        told = false;
         if (watchedBefore) this.hooks.resumed();
         watchedBefore = true;
         ({ why, renewed } = await this.live(watch, credential));
@@ -184,6 +194,10 @@ export class AccountWatcher {
       if (stop.aborted) break;
       if (this.deps.monotonic() - openedAt >= this.settings.stableMs) attempt = 0;
       const wait = renewed ? 0 : backoffMs(attempt++, this.settings, this.deps.random);
+      if (!renewed && ++failedInRow === FAILURES_TO_TELL) {
+        told = true;
+        this.hooks.notice?.(`push for ${this.account.name}: ${FAILURES_TO_TELL} connections in a row failed (${messageOf(why)}); it is read at the read interval meanwhile, and reconnects go on`);
+      }
       this.set({ state: 'reconnecting', since: null, reconnects: this.status.reconnects + 1, reason: renewed ? 'the access token is due for renewal' : messageOf(why) });
       await sleep(wait, stop);
     }

@@ -158,6 +158,33 @@ describe('AccountWatcher', () => {
     expect(w.watches.length).toBe(after);
   });
 
+  it('the run log hears of three failed connections in a row (not of one drop that mends itself), and of the recovery', async () => {
+    const w = world();
+    const notices: string[] = [];
+    let refusals = 0;
+    const openWatch: OpenWatch = async (account, o) => {
+      if (refusals > 0) {
+        refusals--;
+        throw new Error('connection refused');
+      }
+      return w.deps.openWatch(account, o);
+    };
+    const watcher = new AccountWatcher(account, { ...w.deps, openWatch }, fast, { ...w.hooks, notice: (t) => notices.push(t) });
+    watcher.start();
+    await until(() => w.watches.length === 1 && w.states.at(-1)?.state === 'watching');
+    w.watches[0]!.bye();
+    await until(() => w.watches.length === 2 && w.states.at(-1)?.state === 'watching');
+    expect(notices).toEqual([]);
+    refusals = 2;
+    w.watches[1]!.bye();
+    await until(() => w.watches.length === 3 && w.states.at(-1)?.state === 'watching', 2000);
+    expect(notices).toEqual([
+      'push for work: 3 connections in a row failed (connection refused); it is read at the read interval meanwhile, and reconnects go on',
+      'push for work: watching again',
+    ]);
+    await watcher.stop();
+  });
+
   it('an OAuth token about to expire: a new connection with a new token, at once', async () => {
     const w = world({ expiresInMs: 300 });
     const watcher = new AccountWatcher(account, { ...w.deps }, { ...fast, keepaliveMs: 60_000, renewFloorMs: 100 }, w.hooks);
