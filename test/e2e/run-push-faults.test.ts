@@ -37,9 +37,11 @@ it('Dovecot stopped and started mid-IDLE: watching resumes, the mail delivered b
   await world.dovecot.deliver('alice', before);
   await world.dovecot.halt();
   await until('reconnecting', () => pushState(dir, 'work-imap')?.state === 'reconnecting', 10_000);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Down long enough for three failed connections in a row: the run log says so, and then the recovery.
+  await until('the notice', () => runner.output().includes('push for work-imap: 3 connections in a row failed'), 15_000);
   await world.dovecot.resume();
   await until('watching again', () => watching(dir), 20_000);
+  await until('the recovery notice', () => runner.output().includes('push for work-imap: watching again'), 5000);
   expect(Number(pushState(dir, 'work-imap')?.reconnects)).toBeGreaterThanOrEqual(1);
   // The read asked for when watching resumed picks up what came while it was not watching.
   await until('the message of before the stop', () => holds(dir, before) === 1, 5000);
