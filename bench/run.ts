@@ -1,4 +1,4 @@
-// npm run bench -- [--smoke] [--n N] [--runs R] [--only imap,pop3,send,idle,memory,startup] ...
+// npm run bench -- [--smoke] [--n N] [--runs R] [--only imap,pop3,send,idle,memory,startup,push] ...
 // Starts a private Dovecot and SMTP server on loopback, fills the mailboxes, measures mailbox beside the
 // peer tools, and writes bench/results/latest.md and latest.json. Exit 1 when any measured row failed.
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { downloadSection, DOWNLOAD_USER, type Corpus } from './lib/bench-download.js';
 import { BIG_USER, memorySection } from './lib/bench-memory.js';
 import { IDLE_LARGE, IDLE_SMALL, idleSection } from './lib/bench-idle.js';
+import { pushDelaySection, pushIdleSection } from './lib/bench-push.js';
 import { sendSection } from './lib/bench-send.js';
 import { startupSection } from './lib/bench-startup.js';
 import { makeMessage, writeBigMessage, writeCorpus } from './lib/corpus.js';
@@ -116,6 +117,10 @@ async function main(argv: string[]): Promise<number> {
       sections.push(await memorySection(env, big, notLanded(commands, ['run'])));
     }
     if (want('startup')) sections.push(await startupSection(env));
+    if (want('push')) {
+      sections.push(await pushDelaySection(env));
+      sections.push(await pushIdleSection(env));
+    }
   } finally {
     await stop();
   }

@@ -15,6 +15,12 @@ export interface Options {
   idlePop3: number;
   /** Size of the one big message of the memory benchmark, in MB. */
   bigMb: number;
+  /** Push: messages whose delay is measured, with push and with the poll. */
+  pushN: number;
+  /** Push: the read interval of the poll it is compared with, in seconds. */
+  pushPollS: number;
+  /** Push: idle accounts one runner watches while its CPU and RSS are measured. */
+  pushAccounts: number;
   /** Stored messages compared byte for byte per mailbox run. */
   sample: number;
   seed: number;
@@ -40,6 +46,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --idle-imap N      messages in the idle-poll IMAP mailbox (default 50000)
   --idle-pop3 N      messages in the idle-poll POP3 mailbox (default 5000)
   --big-mb MB        size of the message of the memory benchmark (default 200)
+  --push-n N         push: messages whose delay from delivery to new/ is measured (default 100)
+  --push-poll S      push: read interval in seconds of the poll it is compared with (default 30)
+  --push-accounts N  push: idle accounts watched by one runner while its CPU and RSS are measured (default 200)
   --sample K         stored messages compared byte for byte per mailbox run (default 50)
   --seed S           corpus seed (default 1)
   --smoke            tiny sizes, one run, peers optional: checks the bench works (the test suite runs it)
@@ -70,6 +79,9 @@ export function parseOptions(argv: string[]): Options {
       'idle-imap': { type: 'string' },
       'idle-pop3': { type: 'string' },
       'big-mb': { type: 'string' },
+      'push-n': { type: 'string' },
+      'push-poll': { type: 'string' },
+      'push-accounts': { type: 'string' },
       sample: { type: 'string' },
       seed: { type: 'string' },
       smoke: { type: 'boolean', default: false },
@@ -95,6 +107,9 @@ export function parseOptions(argv: string[]): Options {
     idleImap: positiveInt('idle-imap', values['idle-imap'], smoke ? 200 : 50_000),
     idlePop3: positiveInt('idle-pop3', values['idle-pop3'], smoke ? 50 : 5000),
     bigMb: positiveInt('big-mb', values['big-mb'], smoke ? 4 : 200),
+    pushN: positiveInt('push-n', values['push-n'], smoke ? 5 : 100),
+    pushPollS: positiveInt('push-poll', values['push-poll'], smoke ? 2 : 30),
+    pushAccounts: positiveInt('push-accounts', values['push-accounts'], smoke ? 10 : 200),
     sample: positiveInt('sample', values.sample, smoke ? 10 : 50, 0),
     seed: positiveInt('seed', values.seed, 1, 0),
     smoke,

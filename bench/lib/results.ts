@@ -1,6 +1,6 @@
 // What a benchmark produces: sections of rows (one per tool), each row the samples of its runs.
-export type BenchId = 'imap' | 'pop3' | 'send' | 'idle' | 'memory' | 'startup';
-export const BENCH_IDS: BenchId[] = ['imap', 'pop3', 'send', 'idle', 'memory', 'startup'];
+export type BenchId = 'imap' | 'pop3' | 'send' | 'idle' | 'memory' | 'startup' | 'push';
+export const BENCH_IDS: BenchId[] = ['imap', 'pop3', 'send', 'idle', 'memory', 'startup', 'push'];
 
 /** ok: measured and verified; failed: ran but wrong (see note); skipped/unavailable: not run (see note). */
 export type Status = 'ok' | 'failed' | 'skipped' | 'unavailable';

@@ -49,6 +49,8 @@ export interface AccountFlag {
   only?: AccountCommand;
   /** Help of edit's --no-X form, which clears the setting. */
   clear?: string;
+  /** A switch that both commands offer as --X and --no-X (on and off). */
+  negatable?: boolean;
   /** Checks a given value on its own, before anything else happens. */
   check?: (value: string) => unknown;
   /** Lays the value over the account input (undefined clears it). */
@@ -92,6 +94,7 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
+  { flag: 'push', help: 'store new mail within seconds of its arrival over IMAP IDLE (the default); --no-push: poll only', field: 'push', sets: true, types: ['imap'], negatable: true, apply: set('push') },
   { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
   { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
   { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },
@@ -132,6 +135,7 @@ export function declareAccountFlags(command: Command, mode: AccountCommand): Com
     const scope = f.types ? `${f.types.join('/')}: ` : '';
     command.option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, `${scope}${help}`);
     if (mode === 'edit' && f.clear) command.option(`--no-${f.flag}`, `${scope}${f.clear}`);
+    if (f.negatable) command.option(`--no-${f.flag}`, `${scope}the opposite of --${f.flag}`);
   }
   return command.option('-y, --yes', 'accept defaults instead of asking').option('--no-test', 'save without testing the connection first');
 }

@@ -65,6 +65,7 @@ export function accountJson(a: AccountView) {
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,
     maxPerMinute: a.type === 'smtp' ? (a.maxPerMinute ?? null) : null,
+    push: a.type === 'imap' ? a.push !== false : null,
     tls: { ca: a.tls.ca ?? null, fingerprint: a.tls.fingerprint ?? null, insecure: Boolean(a.tls.insecure) },
   };
 }
@@ -115,7 +116,7 @@ export function accountLines(a: AccountView, filters: readonly AddressFilter[]):
     ['secret', secretCell(a.secret)],
   ];
   if (a.type === 'smtp') lines.push(['from', a.from ?? '-'], ['max per minute', a.maxPerMinute === undefined ? 'no limit' : String(a.maxPerMinute)]);
-  if (a.type === 'imap') lines.push(['folder', a.folder ?? 'INBOX']);
+  if (a.type === 'imap') lines.push(['folder', a.folder ?? 'INBOX'], ['push', a.push === false ? 'off (polled only)' : 'on (IMAP IDLE when the server offers it)']);
   if (a.type !== 'smtp') {
     lines.push(['on the server', a.deleteAfterDownload ? 'deleted once stored' : 'kept']);
     lines.push(['max size', a.maxMessageSize === undefined ? 'no limit' : formatBytes(a.maxMessageSize)]);

@@ -53,6 +53,7 @@ export function reportLine(report: CycleReport, json: boolean, repeats = 0): str
       time: report.time,
       job: report.job,
       account: report.account,
+      ...(report.job === 'read' ? { trigger: report.trigger ?? 'poll' } : {}),
       ok: report.ok,
       durationMs: report.durationMs,
       ...report.counts,
@@ -65,7 +66,7 @@ export function reportLine(report: CycleReport, json: boolean, repeats = 0): str
     });
   }
   const seconds = (report.durationMs / 1000).toFixed(2);
-  const head = `${localTime(report.time)} ${report.job.padEnd(4)} ${report.account}`;
+  const head = `${localTime(report.time)} ${report.job.padEnd(4)} ${report.account}${report.trigger === 'push' ? ' (push)' : ''}`;
   const again = repeats > 0 ? `; the same ${repeats} time${repeats === 1 ? '' : 's'} before, not shown` : '';
   const state = [...(report.paused?.length ? [`paused: ${report.paused.join(', ')}`] : []), ...(report.job === 'send' && report.redirectTo ? [`redirected to ${report.redirectTo}`] : [])];
   const lines = [`${head}: ${report.ok ? '' : 'FAILED: '}${report.summary} (${seconds}s${again})${state.length ? ` [${state.join('; ')}]` : ''}`];

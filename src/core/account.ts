@@ -98,6 +98,8 @@ export interface Account {
   deleteAfterDownload?: boolean;
   /** POP3/IMAP: larger messages stay on the server and are reported. */
   maxMessageSize?: number;
+  /** IMAP only: false turns push (IMAP IDLE) off for this account; absent means on. */
+  push?: boolean;
   tls: TlsTrust;
 }
 
@@ -321,10 +323,15 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
   if (isIncoming(type)) {
     if (type === 'imap') account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
     else if (given(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
+    // Push is on unless turned off: only `false` is kept, so configs without the field stay as they are.
+    if (given(input.push) && !parseBoolean(input.push, 'push')) {
+      if (type !== 'imap') throw invalid('push', input.push, 'nothing: push applies to imap accounts only (a pop3 server has no push)');
+      account.push = false;
+    }
     account.deleteAfterDownload = input.deleteAfterDownload === undefined ? false : parseBoolean(input.deleteAfterDownload, 'deleteAfterDownload');
     if (given(input.maxMessageSize)) account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
   } else {
-    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize'] as const) {
+    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize', 'push'] as const) {
       if (input[field] !== undefined && input[field] !== null && input[field] !== false) {
         throw invalid(field, input[field], `nothing: ${field} applies to pop3 and imap accounts only`);
       }

@@ -5,7 +5,7 @@ import { MailboxError } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { filterOf } from '../core/problems.js';
 import type { DebugLog } from '../protocols/debug-log.js';
-import type { OpenIncoming, OpenOutgoing } from '../protocols/open.js';
+import type { OpenIncoming, OpenOutgoing, OpenWatch } from '../protocols/open.js';
 import type { Incoming } from '../protocols/types.js';
 import type { SecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
@@ -35,6 +35,8 @@ export interface CycleReport {
   pausedCycle?: boolean;
   /** Send cycles: the test redirect in effect (setting redirect-to), or null. */
   redirectTo?: string | null;
+  /** A read asked for by push (new mail announced over IMAP IDLE, or watching resumed); absent: by the interval. */
+  trigger?: 'push';
 }
 
 /** A cycle's report before the runner stamps its time. */
@@ -44,6 +46,8 @@ export type CycleOutcome = Omit<CycleReport, 'time' | 'durationMs'>;
 export interface Adapters {
   openIncoming: OpenIncoming;
   openOutgoing: OpenOutgoing;
+  /** Push: an IMAP folder watched over IDLE; absent: no push (the accounts are polled). */
+  openWatch?: OpenWatch;
   /** Starts loading the libraries these accounts need, while the runner sets up. */
   preload: (accounts: readonly Pick<Account, 'type'>[]) => void;
   /** The error for a send cycle stopped by its connection or login. */

@@ -1,7 +1,7 @@
 // The runner's protocol side as `mailbox run` wires it (and the tests against real servers): the
 // adapters of src/protocols/open.ts, the SMTP cycle failure in words, the debug log of an account.
 import type { Account } from '../core/account.js';
-import { openIncoming, openOutgoing, preloadAdapters } from '../protocols/open.js';
+import { openIncoming, openOutgoing, openWatch, preloadAdapters } from '../protocols/open.js';
 import type { DebugLog } from '../protocols/debug-log.js';
 import type { LookupFn } from '../protocols/net/socket.js';
 import type { Adapters } from './cycles.js';
@@ -9,6 +9,7 @@ import type { Adapters } from './cycles.js';
 export const protocolAdapters: Adapters = {
   openIncoming,
   openOutgoing,
+  openWatch,
   preload: preloadAdapters,
   async sendFailure(err, account) {
     const { smtpAccountFailure } = await import('../protocols/smtp/failures.js');
@@ -23,6 +24,7 @@ export function resolvingWith(adapters: Adapters, lookup: LookupFn | undefined):
     ...adapters,
     openIncoming: (account, options) => adapters.openIncoming(account, { ...options, lookup }),
     openOutgoing: (account, options) => adapters.openOutgoing(account, { ...options, lookup }),
+    ...(adapters.openWatch ? { openWatch: (account, options) => adapters.openWatch!(account, { ...options, lookup }) } : {}),
   };
 }
 

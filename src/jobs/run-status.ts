@@ -1,7 +1,7 @@
 // The runner's book of what `mailbox status` shows: per account its last cycle, the last success and
 // the last error. Saved after cycles, one write at a time, the latest state winning; flush() waits
 // for it (every way out of the runner does).
-import type { RunnerBeat, RunStatus, RunStatusStore } from '../store/types.js';
+import type { PushStatus, RunnerBeat, RunStatus, RunStatusStore } from '../store/types.js';
 
 /** How often the runner writes its heartbeat (status --check tells a hung or killed runner by it). */
 export const HEARTBEAT_MS = 30_000;
@@ -64,6 +64,21 @@ export class StatusBook {
 
   pruned(at: Date): void {
     this.status.prunedAt = at.toISOString();
+    this.changed();
+  }
+
+  /** An account's push state (undefined: none, e.g. not in this run); all of them cleared with `clearPush`. */
+  recordPush(account: string, push: PushStatus | undefined): void {
+    const all = (this.status.push ??= {});
+    if (push) all[account.toLowerCase()] = push;
+    else delete all[account.toLowerCase()];
+    this.changed();
+  }
+
+  /** The runner stops: nothing is watched any more. */
+  clearPush(): void {
+    if (!this.status.push) return;
+    delete this.status.push;
     this.changed();
   }
 

@@ -8,10 +8,13 @@ import { ExitCode, MailboxError, shown } from '../core/errors.js';
 import type { AddressFilter } from '../core/filter.js';
 import { accountProblems, type Hidden, type Problems } from '../core/problems.js';
 import { nameSet, sameName } from '../core/rules.js';
+import { credentialResolver } from './credentials.js';
 import { readCycle, SentMessageIds, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
 import { pausedJobs, settingsOf, type Settings, type SettingsMap } from '../core/settings.js';
+import { Push } from './push.js';
 import { describePruned, prune, retentionRules } from './retention.js';
 import { HEARTBEAT_MS, StatusBook } from './run-status.js';
+import { DEFAULT_PUSH, type PushSettings } from './watcher.js';
 
 /** The runner prunes by the retention setting at most this often. */
 const RETENTION_EVERY_MS = 24 * 3_600_000;
@@ -42,6 +45,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** This process, for the heartbeat. */
   pid?: number;
+  /** Push over IMAP IDLE (never with `once`); absent: off. */
+  push?: { enabled: boolean; settings?: Partial<PushSettings> };
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -102,10 +107,44 @@ function notRun(job: CycleReport['job'], account: Account, error: MailboxError):
   return { job, account: account.name, ok: false, summary: error.message, counts: {}, error, notes: [] };
 }
 
+/** One read of an account at a time; a push read asked for while one runs is folded into one more after it. */
+class ReadTurns {
+  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly waiting = new Set<string>();
+
+  /** Runs `read` once the account's read in flight (if any) has ended. */
+  async take<T>(name: string, read: () => Promise<T>): Promise<T> {
+    const key = name.toLowerCase();
+    const before = this.running.get(key);
+    const mine = (async () => {
+      await before?.catch(() => undefined);
+      return read();
+    })();
+    this.running.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.running.get(key) === mine) this.running.delete(key);
+    }
+  }
+
+  /** Like take(), unless a read of the account is already waiting its turn: that one covers this call too. */
+  async once(name: string, read: () => Promise<unknown>): Promise<void> {
+    const key = name.toLowerCase();
+    if (this.waiting.has(key)) return;
+    this.waiting.add(key);
+    await this.take(name, async () => {
+      this.waiting.delete(key);
+      return read();
+    });
+  }
+}
+
 export class Runner {
   private readonly book: StatusBook;
   /** The settings of the latest snapshot: every cycle line says what is paused and redirected. */
   private settings: Settings = settingsOf(undefined);
+  private readonly turns = new ReadTurns();
 
   constructor(private readonly deps: RunnerDeps) {
     this.book = new StatusBook(deps.stores.status);
@@ -134,10 +173,19 @@ export class Runner {
     return full;
   }
 
-  /** Reads one incoming account once (unless its configuration is wrong), and reports it. */
+  /**
+   * Reads one incoming account once (unless its configuration is wrong), and reports it; never while
+   * another read of it runs.
+   */
   async readAccount(account: Account, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError): Promise<CycleReport> {
+    return this.turns.take(account.name, () => this.read(account, filters, signal, problem));
+  }
+
+  /** One read cycle, in the account's turn; `trigger` push when push asked for it. */
+  private async read(account: Account, filters: AddressFilter[], signal: AbortSignal, problem?: MailboxError, trigger?: 'push'): Promise<CycleReport> {
     const started = this.deps.monotonic();
-    return this.finish(problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal, this.settings), started);
+    const outcome = problem ? notRun('read', account, problem) : await readCycle(this.deps, account, filters, signal, this.settings);
+    return this.finish(trigger ? { ...outcome, trigger } : outcome, started);
   }
 
   /**
@@ -222,9 +270,36 @@ export class Runner {
         this.book.beat({ ...beat, heartbeatAt: at, stoppedAt: at });
       }
     } finally {
+      this.book.clearPush();
       await this.book.flush();
       await lock.release();
     }
+  }
+
+  /** The watchers of this run, or undefined with --once (a push read then has nothing to add). */
+  private watchers(options: RunOptions, signal: AbortSignal, fail: (err: unknown) => void): Push | undefined {
+    if (options.once || !options.push) return undefined;
+    const { openWatch } = this.deps.adapters;
+    const deps = options.push.enabled && openWatch ? { openWatch, credentials: credentialResolver(this.deps), debugLog: this.deps.debugLog, clock: this.deps.clock, monotonic: this.deps.monotonic } : undefined;
+    return new Push(deps, { ...DEFAULT_PUSH, ...options.push.settings }, {
+      state: (account, status) => this.book.recordPush(account, status),
+      notice: (text) => this.deps.notice(text),
+      // A push read takes the accounts and filters as they are now; an account gone or switched
+      // off since is not read (the next read cycle stops its watcher).
+      read: (account) => {
+        if (signal.aborted) return;
+        void this.turns
+          .once(account.name, async () => {
+            if (signal.aborted) return;
+            const snapshot = await this.deps.snapshot();
+            if (this.settings.readingPaused) return; // mailbox pause reading: push waits too
+            const { incoming, problems } = select(snapshot, options.accounts);
+            const now = incoming.find((a) => sameName(a.name, account.name));
+            if (now) await this.read(now, snapshot.filters, signal, problems.get(now.name.toLowerCase()), 'push');
+          })
+          .catch(fail);
+      },
+    });
   }
 
   /** The read loop and the send loop; the first fatal error stops both and is thrown. */
@@ -232,6 +307,11 @@ export class Runner {
     const fatal = new AbortController();
     const signal = AbortSignal.any([options.signal, fatal.signal]);
     let failure: { error: unknown } | undefined;
+    const fail = (err: unknown) => {
+      failure ??= { error: err };
+      fatal.abort();
+    };
+    const push = this.watchers(options, signal, fail);
     // With --once, the exit code is that of the first account (in config order) that failed.
     let first: { order: number; code: number } | undefined;
     const orderOf = new Map(initial.incoming.map((a, i) => [a.name.toLowerCase(), i]));
@@ -257,8 +337,7 @@ export class Runner {
           await abortableSleep(Math.max(0, intervalMs - (this.deps.monotonic() - started)), signal);
         }
       } catch (err) {
-        failure ??= { error: err };
-        fatal.abort();
+        fail(err);
       }
     };
     await Promise.all([
@@ -267,6 +346,7 @@ export class Runner {
           for (const a of incoming) await this.pausedCycle('read', a.name);
           return;
         }
+        push?.sync(incoming.filter((a) => !problems.has(a.name.toLowerCase())));
         const reports = await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase()))));
         for (const report of reports) note(report);
       }),
@@ -277,6 +357,7 @@ export class Runner {
         if (!signal.aborted) await this.retention().catch((err: unknown) => this.deps.notice(`retention: pruning failed: ${(err as Error).message}`));
       }),
     ]);
+    await push?.stop();
     if (failure) throw failure.error;
     return first?.code ?? 0;
   }

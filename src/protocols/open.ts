@@ -6,7 +6,7 @@ import type { Account } from '../core/account.js';
 import type { DebugLog } from './debug-log.js';
 import type { LookupFn } from './net/socket.js';
 import { scrubbing, scrubDeep, secretScrubber, type Scrub } from './redaction.js';
-import type { Incoming, Outgoing } from './types.js';
+import type { FolderWatch, Incoming, Outgoing } from './types.js';
 
 export interface OpenOptions {
   /** The password or OAuth access token, resolved by the caller; absent for auth none. */
@@ -19,6 +19,8 @@ export interface OpenOptions {
 
 export type OpenIncoming = (account: Account, options: OpenOptions) => Promise<Incoming>;
 export type OpenOutgoing = (account: Account, options: OpenOptions) => Promise<Outgoing>;
+/** Push: the IMAP account's folder watched in IDLE; `onNewMail` when the server announces new mail. */
+export type OpenWatch = (account: Account, options: OpenOptions & { onNewMail: () => void }) => Promise<FolderWatch>;
 
 /** An Incoming whose every failure is redacted. */
 function redactedIncoming(incoming: Incoming, scrub: Scrub): Incoming {
@@ -54,6 +56,25 @@ export const openIncoming: OpenIncoming = (account, options) => {
     }
     const { openPop3Reader } = await import('./pop3/reader.js');
     return redactedIncoming(await openPop3Reader(account, { secret, debug: options.debug, timeoutMs: options.timeoutMs, lookup: options.lookup }), scrub);
+  });
+};
+
+/** A FolderWatch whose every failure is redacted. */
+function redactedWatch(watch: FolderWatch, scrub: Scrub): FolderWatch {
+  return {
+    canIdle: watch.canIdle,
+    idle: () => watch.idle(),
+    refresh: (deadlineMs) => scrubbing(scrub, () => watch.refresh(deadlineMs)),
+    closed: watch.closed.then((err) => scrubDeep(err, scrub)),
+    close: () => watch.close(),
+  };
+}
+
+export const openWatch: OpenWatch = (account, options) => {
+  const scrub = secretScrubber([options.secret], account.user);
+  return scrubbing(scrub, async () => {
+    const { openImapWatch } = await import('./imap/watch.js');
+    return redactedWatch(await openImapWatch(account, { ...options, secret: options.secret ?? '' }), scrub);
   });
 };
 

@@ -100,3 +100,24 @@ export interface Outgoing {
   /** Drops the connection at once. */
   abort(): void;
 }
+
+/**
+ * Push: a long-lived connection watching an IMAP folder (IDLE, RFC 2177) that only says "new mail
+ * announced"; the reader's normal cycle reads it. Liveness is the caller's: it calls refresh() on
+ * its own clock.
+ */
+export interface FolderWatch {
+  /** The server offers IDLE; false: it cannot push, the account is polled. */
+  readonly canIdle: boolean;
+  /** Enters IDLE; lasts until the next refresh() or the end of the connection. */
+  idle(): void;
+  /**
+   * Breaks IDLE, sends NOOP and enters IDLE again. Rejects (and drops the connection) when the
+   * server does not answer within `deadlineMs`: a dead connection is noticed in bounded time.
+   */
+  refresh(deadlineMs: number): Promise<void>;
+  /** Settles once the connection has ended (BYE, dropped, closed), with why. */
+  readonly closed: Promise<Error>;
+  /** Drops the connection. */
+  close(): void;
+}

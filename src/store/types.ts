@@ -240,6 +240,22 @@ export interface RunnerBeat {
   sendIntervalMs: number;
 }
 
+/** Push (IMAP IDLE) of an incoming account while a runner runs. */
+export interface PushStatus {
+  /** push: watched over IDLE; poll: read at the read interval only (`reason` says why). */
+  mode: 'push' | 'poll';
+  /** push only: where the watching connection is. */
+  state: 'connecting' | 'watching' | 'reconnecting' | null;
+  /** Watching without a break since, ISO 8601. */
+  since: string | null;
+  /** The last time the server announced new mail, ISO 8601. */
+  lastEventAt: string | null;
+  /** New connections after a drop, since the runner started. */
+  reconnects: number;
+  /** poll: why; reconnecting: what ended the last connection. */
+  reason: string | null;
+}
+
 export interface RunStatus {
   /** By account name, lower case. */
   accounts: Record<string, CycleStatus>;
@@ -247,6 +263,8 @@ export interface RunStatus {
   runner?: RunnerBeat;
   /** When the runner last pruned by the retention setting (ISO 8601). */
   prunedAt?: string;
+  /** By account name, lower case: push state of the incoming accounts of the running runner (absent when none runs). */
+  push?: Record<string, PushStatus>;
 }
 
 /** What `mailbox status` shows, written by the runner after its cycles. */

@@ -40,12 +40,13 @@ describe('npm run bench -- --smoke', () => {
     expect(result.code, result.stderr).toBe(0);
 
     const report = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')) as Report;
-    expect(report.sections.map((s) => s.id)).toEqual(['imap', 'pop3', 'send', 'idle', 'memory', 'startup']);
+    expect(report.sections.map((s) => s.id)).toEqual(['imap', 'pop3', 'send', 'idle', 'memory', 'startup', 'push', 'push']);
     expect(report.failures).toEqual([]);
     const rows = report.sections.flatMap((s) => s.rows.map((r) => ({ section: s.id, ...r })));
     for (const row of rows) {
       expect(row.status, `${row.section}: ${row.tool}: ${row.note}`).not.toBe('failed');
-      if (row.status === 'ok') expect(row.samples).toHaveLength(row.section === 'startup' ? 5 : 1);
+      // Push delays: one sample per message delivered.
+      if (row.status === 'ok') expect(row.samples).toHaveLength(row.section === 'startup' ? 5 : row.section === 'push' ? (row.messages ?? 1) : 1);
       else expect(row.note, `${row.section}: ${row.tool} says why it did not run`).toMatch(/\S/);
     }
     // Start-up needs nothing but the built CLI: always measured.
@@ -61,5 +62,6 @@ describe('npm run bench -- --smoke', () => {
     const md = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
     expect(md).toContain('## 1. IMAP download');
     expect(md).toContain('## 6. Start-up');
+    expect(md).toContain('## 8. Push: a runner watching 10 idle accounts');
   }, 180_000);
 });

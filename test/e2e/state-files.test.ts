@@ -116,7 +116,15 @@ describe('a link planted in state/', () => {
     const child = spawn(process.execPath, [BIN, 'run', '--read-interval', '1h'], { env: baseEnv({ MAILBOX_HOME: dir, ...env }), stdio: 'ignore' });
     const lock = path.join(dir, 'state', 'run.lock');
     try {
-      for (let i = 0; i < 200 && !fs.existsSync(path.join(dir, 'state', 'status.json')); i++) await new Promise((r) => setTimeout(r, 50));
+      // Both accounts' first read cycles recorded (status.json exists earlier: the push state is saved at the start).
+      const cycles = () => {
+        try {
+          return Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'state', 'status.json'), 'utf8')).accounts).length;
+        } catch {
+          return 0;
+        }
+      };
+      for (let i = 0; i < 200 && cycles() < 2; i++) await new Promise((r) => setTimeout(r, 50));
       expect(fs.statSync(lock).mode & 0o777).toBe(0o600);
     } finally {
       child.kill('SIGTERM');

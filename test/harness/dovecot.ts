@@ -33,6 +33,8 @@ export interface DovecotOptions {
    * Also offer XOAUTH2 and OAUTHBEARER, checked by Dovecot's oauth2 passdb against this RFC 7662
    * introspection endpoint (https, trusting `caFile`; the token's `username` must be the login user).
    */
+  /** Connections it serves at once, also of one user from one address; default 100 (Dovecot's limits as set here). */
+  maxConnections?: number;
   oauth2?: { introspectUrl: string; caFile: string; /** Default both: "xoauth2 oauthbearer". */ mechanisms?: string };
 }
 
@@ -51,6 +53,10 @@ export interface PlainDovecot {
   doveadm(args: string[]): Promise<string>;
   /** Kill the master, wait until no process of this instance is left, delete dir; idempotent. */
   stop(): Promise<void>;
+  /** Kill every process of this instance (connections drop), keeping its dir, mail and ports: a server down. */
+  halt(): Promise<void>;
+  /** Start it again after halt(), on the same ports with the same mail. */
+  resume(): Promise<void>;
 }
 
 export interface Dovecot extends PlainDovecot {
@@ -168,7 +174,7 @@ namespace inbox {
 }
 ${runAs}
 service imap-login {
-  inet_listener imap {
+${opts.maxConnections ? `  # performance mode: a few login processes serve every TLS connection, instead of one process each\n  service_count = 0\n  client_limit = ${opts.maxConnections * 2}\n  process_min_avail = 2\n` : ''}  inet_listener imap {
     port = ${imapPort}
   }
 ${certs ? `  inet_listener imaps {\n    port = ${imapsPort}\n    ssl = yes\n  }` : ''}
@@ -180,8 +186,16 @@ service pop3-login {
 ${certs ? `  inet_listener pop3s {\n    port = ${pop3sPort}\n    ssl = yes\n  }` : ''}
 }
 protocol imap {
-  mail_max_userip_connections = 100
+  mail_max_userip_connections = ${opts.maxConnections ?? 100}
 }
+${opts.maxConnections ? `# Every session keeps its imap process.
+default_client_limit = ${opts.maxConnections * 4}
+# An IDLE session beyond the user's inotify instances (fs.inotify.max_user_instances, often 128) learns
+# of new mail by checking every mailbox_idle_check_interval (default 30 s) instead.
+mailbox_idle_check_interval = 1 secs
+service imap {
+  process_limit = ${opts.maxConnections * 2}
+}` : ''}
 protocol pop3 {
   mail_max_userip_connections = 100
 }
@@ -194,7 +208,7 @@ service anvil {
 `;
   await writeFile(confPath, conf);
 
-  const master = spawnDaemon('dovecot', ['-F', '-c', confPath], { killSignal: 'SIGKILL', removeDir: dir });
+  let master = spawnDaemon('dovecot', ['-F', '-c', confPath], { killSignal: 'SIGKILL', removeDir: dir });
   const stderr = tailStderr(master.child);
   const failed = master.exited.then(async () => {
     throw new Error(`dovecot exited at start: ${stderr()}\n${await readFile(logPath, 'utf8').catch(() => '')}`);
@@ -219,6 +233,11 @@ service anvil {
     users: USERS,
     doveadm,
     deliver: (user, message, mailbox = 'INBOX') => save(confPath, user, message, mailbox),
+    halt: () => kill(master, instance),
+    resume: async () => {
+      master = spawnDaemon('dovecot', ['-F', '-c', confPath], { killSignal: 'SIGKILL', removeDir: dir });
+      await Promise.all([greeting(imapPort), greeting(pop3Port)]);
+    },
     stop: () =>
       (stopped ??= (async () => {
         await kill(master, instance);

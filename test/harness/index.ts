@@ -15,6 +15,7 @@ export {
   type KeyringProbe,
 } from './secret-service.js';
 export { startSilentServer, closedPort, type SilentServer } from './silent-server.js';
+export { startBlackholeProxy, type BlackholeProxy } from './blackhole-proxy.js';
 export { pgrep } from './procs.js';
 export { startPostgres, type Postgres } from './postgres.js';
 export { startOAuthServer, type OAuthServer, type OAuthServerOptions, type OAuthClientReg } from './oauth-server.js';

@@ -26,11 +26,11 @@ function commandLine(mode: 'add' | 'edit', args: string[]): AccountFlagValues {
 describe('the commander options come from the table', () => {
   const longFlags = (mode: 'add' | 'edit') => declareAccountFlags(new Command(mode), mode).options.map((o) => o.long);
 
-  it('add offers every flag but --active, and no --no-X form', () => {
+  it('add offers every flag but --active, and no --no-X form but --no-push', () => {
     const flags = longFlags('add');
     for (const f of ACCOUNT_FLAGS.filter((f) => f.only !== 'edit')) expect(flags).toContain(`--${f.flag}`);
     expect(flags).not.toContain('--active');
-    expect(flags.filter((f) => f?.startsWith('--no-'))).toEqual(['--no-test']);
+    expect(flags.filter((f) => f?.startsWith('--no-'))).toEqual(['--no-push', '--no-test']);
     expect(flags).toContain('--yes');
   });
 
@@ -39,7 +39,7 @@ describe('the commander options come from the table', () => {
     expect(flags).toContain('--active');
     expect(flags).not.toContain('--name');
     for (const f of ACCOUNT_FLAGS.filter((f) => f.clear)) expect(flags).toContain(`--no-${f.flag}`);
-    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-auth-mechanism', '--no-ca', '--no-debug', '--no-filter', '--no-fingerprint', '--no-from', '--no-insecure', '--no-max-per-minute', '--no-max-size', '--no-test']);
+    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-auth-mechanism', '--no-ca', '--no-debug', '--no-filter', '--no-fingerprint', '--no-from', '--no-insecure', '--no-max-per-minute', '--no-max-size', '--no-push', '--no-test']);
   });
 
   it('the help names the types a flag applies to and differs per command where it should', () => {
@@ -132,5 +132,23 @@ describe('flag values are checked before anything else', () => {
     expect(parseStdinSecret('p@ss w0rd"é\n')).toBe('p@ss w0rd"é');
     expect(parseStdinSecret('two\nlines\r\n')).toBe('two\nlines');
     expect(() => parseStdinSecret('\n', 'edit')).toThrow(expect.objectContaining({ exitCode: 65, field: 'password', hint: expect.stringContaining('mailbox edit') }));
+  });
+});
+
+describe('--push / --no-push (issue 15)', () => {
+  const imapAccount = parseAccount({ name: 'in', type: 'imap', host: 'imap.example.com', user: 'me@example.com', secret: { kind: 'env', name: 'PW' } });
+  it('add and edit both take --push and --no-push; off is kept as push: false, on as nothing', () => {
+    for (const mode of ['add', 'edit'] as const) {
+      expect(commandLine(mode, ['--no-push']).push).toBe(false);
+      expect(commandLine(mode, ['--push']).push).toBe(true);
+      expect(commandLine(mode, []).push).toBeUndefined();
+    }
+    const off = parseAccount(inputFrom({ push: false }, imapAccount));
+    expect(off.push).toBe(false);
+    expect(parseAccount(inputFrom({ push: true }, off)).push).toBeUndefined();
+  });
+  it('a pop3 account cannot turn push off: the message names the field', () => {
+    const pop = parseAccount({ name: 'p', type: 'pop3', host: 'pop.example.com', user: 'me@example.com', secret: { kind: 'env', name: 'PW' } });
+    expect(() => parseAccount(inputFrom({ push: false }, pop))).toThrow(/push.*imap accounts only/);
   });
 });

@@ -14,6 +14,7 @@ import { Runner, type RunnerDeps, type Snapshot } from '../../src/jobs/runner.js
 import { openMemoryStores } from '../../src/store/memory/index.js';
 import { isDue } from '../../src/store/queue-rules.js';
 import type { EmailRecord } from '../../src/store/types.js';
+import { runnerDeps } from '../helpers/runner-deps.js';
 import { FakeImap, FakeSmtp, mail } from '../helpers/fake-mail.js';
 
 const base = { host: 'h', security: 'tls', auth: 'password', active: true, debug: false, tls: {}, provisioned: false, secret: { kind: 'env', name: 'PW' } } as const;
@@ -69,23 +70,9 @@ function harness(snapshot: () => Snapshot, over: Partial<RunnerDeps> = {}): Harn
   const opened: string[] = [];
   const server = new FakeImap();
   const out = new FakeSmtp();
-  const runner = new Runner({
-    stores,
-    snapshot: async () => snapshot(),
-    secrets: { resolve: async () => 'pw' },
-    adapters: {
-      openIncoming: async (account) => (opened.push(account.name), server),
-      openOutgoing: async (account) => (opened.push(account.name), out),
-      preload: () => undefined,
-      sendFailure: (err) => err as never,
-    },
-    debugLog: async () => undefined,
-    clock: () => new Date(),
-    monotonic: () => performance.now(),
-    report: (r) => reports.push(r),
-    notice: () => undefined,
-    ...over,
-  });
+  const runner = new Runner(
+    runnerDeps(stores, async () => snapshot(), { openIncoming: async (account) => (opened.push(account.name), server), openOutgoing: async (account) => (opened.push(account.name), out) }, reports, over),
+  );
   return { runner, reports, imap: server, smtp: out, opened, stores };
 }
 

@@ -303,6 +303,12 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     expect(await stores.lock.holder()).toBeNull();
     await stores.status.save({ accounts: { work: { job: 'read', at: 'x', ok: true, summary: 's', error: null, lastSuccessAt: 'x', lastError: null } } });
     expect((await stores.status.load()).accounts.work?.summary).toBe('s');
+    // Push state (issue 15): kept as saved, and gone when saved without it (the runner stopped).
+    const push = { mode: 'push' as const, state: 'watching' as const, since: 'x', lastEventAt: null, reconnects: 2, reason: null };
+    await stores.status.save({ accounts: {}, push: { work: push } });
+    expect((await stores.status.load()).push).toEqual({ work: push });
+    await stores.status.save({ accounts: {} });
+    expect((await stores.status.load()).push).toBeUndefined();
     expect((await stores.config.load()).accounts).toEqual([]);
     const result = await stores.config.update((c) => ({ config: { ...c, provisionedActive: { x: true } }, result: 42 }));
     expect(result).toBe(42);

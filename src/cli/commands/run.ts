@@ -16,7 +16,12 @@ interface RunFlags {
   metrics?: string;
   metricsPublic?: boolean;
   json?: boolean;
+  push?: boolean;
+  pushKeepalive?: string;
 }
+
+/** The keepalive of a push connection: a dead one is noticed within it; IDLE is re-issued every 25 minutes anyway. */
+const KEEPALIVE_RANGE = { minMs: 2000, maxMs: 25 * 60_000 };
 
 export function register(command: Command, penv: ProgramEnv): void {
   command
@@ -27,9 +32,15 @@ export function register(command: Command, penv: ProgramEnv): void {
     .option('--log-format <format>', 'cycle lines as text or json', 'text')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (loopback only, unless --metrics-public)')
     .option('--metrics-public', 'allow --metrics on a non-loopback address (the metrics name your accounts; no authentication)')
+    .option('--no-push', 'poll only: do not watch IMAP accounts over IDLE in this run')
+    .option('--push-keepalive <duration>', 'a dead push connection is noticed (and replaced) within this long', '5m')
     .addHelpText(
       'after',
       `
+Push: every active IMAP account whose server offers IDLE is watched over one connection, and new
+mail is read within about two seconds of its arrival; the read interval stays as the safety net.
+Accounts with push turned off (edit --no-push), POP3 accounts and servers without IDLE are polled.
+
 One line per account per cycle on stdout; a cycle that did nothing and would print the same line
 as the last one is not printed (except once an hour, with how many were left out): text and json
 alike. SIGINT/SIGTERM stop after the message in flight (exit 0);
@@ -48,6 +59,7 @@ Examples:
       action<RunFlags>(penv, async (ctx, opts) => {
         const readIntervalMs = parseDuration(opts.readInterval, 'read-interval');
         const sendIntervalMs = parseDuration(opts.sendInterval, 'send-interval');
+        const keepaliveMs = parseDuration(opts.pushKeepalive, 'push-keepalive', KEEPALIVE_RANGE);
         const format = (opts.logFormat ?? 'text').toLowerCase();
         if (format !== 'text' && format !== 'json') throw invalid('log-format', opts.logFormat, 'text or json');
         const json = format === 'json' || Boolean(opts.json);
@@ -107,7 +119,15 @@ Examples:
             },
             progress: progress ? (account, p) => progress.update(account, p) : undefined,
           });
-          return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal, pid: process.pid });
+          return await runner.run({
+            once: Boolean(opts.once),
+            readIntervalMs,
+            sendIntervalMs,
+            accounts: opts.account ?? [],
+            signal: stop.signal,
+            pid: process.pid,
+            push: { enabled: opts.push !== false, settings: { keepaliveMs } },
+          });
         } finally {
           progress?.clear();
           await metricsServer?.close();

@@ -10,7 +10,7 @@ import { reportProblems } from '../problems.js';
 import { localTime } from '../time.js';
 import { openCommandStores } from '../stores.js';
 import type { AccountsSnapshot } from '../../jobs/accounts/stores.js';
-import type { EmailRecord, RunStatus, Stores } from '../../store/types.js';
+import type { EmailRecord, PushStatus, RunStatus, Stores } from '../../store/types.js';
 
 interface StatusFlags {
   check?: boolean;
@@ -59,6 +59,8 @@ function statusJson({ snapshot, status, waiting, pid, settings }: Reading) {
         error: s?.error ?? null,
         lastSuccessAt: s?.lastSuccessAt ?? null,
         lastError: s?.lastError ?? null,
+        // The runner clears it when it stops; one killed leaves it behind, which a stopped runner makes moot.
+        push: pid !== null ? (status.push?.[a.name.toLowerCase()] ?? null) : null,
       };
     }),
   };
@@ -85,6 +87,8 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
   const reading = await read(ctx, stores);
   const json = statusJson(reading);
   ctx.out.data(json, () => {
+    // Push states exist only while a runner runs: without one, the column would say nothing.
+    const withPush = json.accounts.some((a) => a.push !== null);
     const rows = json.accounts.map((a) => [
       a.name,
       a.type,
@@ -92,6 +96,7 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
       a.at ? `${a.job} ${localTime(a.at)}` : 'never',
       a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
       a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
+      ...(withPush ? [pushCell(a.push)] : []),
       a.error ?? a.summary ?? '-',
     ]);
     const columns = [
@@ -101,6 +106,7 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
       { header: 'LAST' },
       { header: 'RESULT' },
       { header: 'LAST SUCCESS', drop: 3 },
+      ...(withPush ? [{ header: 'PUSH', shrink: true }] : []),
       { header: 'DETAIL', shrink: true },
     ];
     return [runnerLine(json), queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
@@ -164,6 +170,16 @@ async function mailInLastHour(stores: Stores, now: Date): Promise<Map<string, nu
   return counts;
 }
 
+/** "watching since 10:00, last mail 10:05, 2 reconnects", "poll: the server does not offer IDLE", or "-". */
+function pushCell(push: PushStatus | null): string {
+  if (!push) return '-';
+  if (push.mode === 'poll') return `poll: ${push.reason ?? ''}`;
+  const parts = [push.state === 'watching' && push.since ? `watching since ${localTime(push.since)}` : `${push.state ?? 'connecting'}${push.reason ? ` (${push.reason})` : ''}`];
+  if (push.lastEventAt) parts.push(`last mail ${localTime(push.lastEventAt)}`);
+  if (push.reconnects) parts.push(`${push.reconnects} reconnect${push.reconnects === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
 export function register(command: Command, penv: ProgramEnv): void {
   command
     .option('--check', 'for monitoring: one line, exit 0 when mail flows; else each problem, exit 75 (warning) or 69/77/78')
@@ -174,7 +190,9 @@ export function register(command: Command, penv: ProgramEnv): void {
     .addHelpText(
       'after',
       `
-JSON: {runner: {running, pid}, heartbeat: {startedAt, at}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+JSON: {runner: {running, pid}, heartbeat: {startedAt, at}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError, push}]}
+push (incoming accounts of a running runner, else null): {mode: push|poll, state: connecting|watching|reconnecting|null,
+since, lastEventAt, reconnects, reason}
 --check --json: {ok, exitCode, summary, problems: [{kind, level, account, message, exitCode}], limits, checkedAt}
 
 --check exit codes: 0 mail flows; 75 warnings only (paused, reading slow, mail queued long);

@@ -87,6 +87,8 @@ export interface ImapflowOptions {
   timeoutMs?: number;
   /** Resolves the server's name (MAILBOX_DNS_SERVERS); default: imapflow resolves it through the system. */
   lookup?: LookupFn;
+  /** imapflow's own quiet-socket timer; default: the larger of timeoutMs and 2 minutes. */
+  socketTimeoutMs?: number;
 }
 
 /** An imapflow client (loaded lazily), connected and logged in; a failure is ours already. */
@@ -108,7 +110,7 @@ export async function connectImapflow(account: Account, peer: Peer, options: Ima
     disableAutoIdle: true,
     connectionTimeout: options.timeoutMs ?? 30_000,
     greetingTimeout: options.timeoutMs ?? 30_000,
-    socketTimeout: Math.max(options.timeoutMs ?? 0, 120_000),
+    socketTimeout: options.socketTimeoutMs ?? Math.max(options.timeoutMs ?? 0, 120_000),
   });
   // imapflow reports a dropped connection as an 'error' event too; the pending command fails with it.
   client.on('error', () => undefined);

@@ -1,8 +1,8 @@
 // What `mailbox status` shows, a row per account. save() writes only the accounts whose entry changed
 // since this process last read or wrote them, so a runner never puts back an older entry of an account
-// it did not touch (several runners share a database in a fleet). The runner's heartbeat and the last
-// prune are one row beside them.
-import type { CycleStatus, RunnerBeat, RunStatus, RunStatusStore } from '../types.js';
+// it did not touch (several runners share a database in a fleet). The runner's heartbeat, the last
+// prune and the push states are one row beside them.
+import type { CycleStatus, PushStatus, RunnerBeat, RunStatus, RunStatusStore } from '../types.js';
 import type { Database } from './connection.js';
 import { recordJson } from './records.js';
 import { SCHEMA } from './schema.js';
@@ -22,14 +22,17 @@ export class PgRunStatus implements RunStatusStore {
       accounts[row.account_key] = row.status;
       this.known.set(row.account_key, recordJson(row.status));
     }
-    const runnerRow = await this.db.query<{ runner: RunnerBeat | null; pruned_at: string | null }>(`SELECT runner, pruned_at FROM ${SCHEMA}.runner_status WHERE id = 1`);
-    const { runner, pruned_at: prunedAt } = runnerRow.rows[0] ?? { runner: null, pruned_at: null };
-    this.knownRunner = runnerJson(runner ?? undefined, prunedAt ?? undefined);
-    return { accounts, ...(runner ? { runner } : {}), ...(prunedAt ? { prunedAt } : {}) };
+    const runnerRow = await this.db.query<{ runner: RunnerBeat | null; pruned_at: string | null; push: Record<string, PushStatus> | null }>(
+      `SELECT runner, pruned_at, push FROM ${SCHEMA}.runner_status WHERE id = 1`,
+    );
+    const { runner, pruned_at: prunedAt, push } = runnerRow.rows[0] ?? { runner: null, pruned_at: null, push: null };
+    const loaded: RunStatus = { accounts, ...(runner ? { runner } : {}), ...(prunedAt ? { prunedAt } : {}), ...(push ? { push } : {}) };
+    this.knownRunner = runnerJson(loaded);
+    return loaded;
   }
 
   async save(status: RunStatus): Promise<void> {
-    await this.saveRunner(status.runner, status.prunedAt);
+    await this.saveRunner(status);
     const changed = Object.entries(status.accounts)
       .map(([key, entry]) => [key.toLowerCase(), recordJson(entry)] as const)
       .filter(([key, json]) => this.known.get(key) !== json);
@@ -43,18 +46,20 @@ export class PgRunStatus implements RunStatusStore {
     for (const [key, json] of changed) this.known.set(key, json);
   }
 
-  private async saveRunner(runner: RunnerBeat | undefined, prunedAt: string | undefined): Promise<void> {
-    const json = runnerJson(runner, prunedAt);
-    if (json === this.knownRunner || (runner === undefined && prunedAt === undefined)) return;
+  private async saveRunner(status: RunStatus): Promise<void> {
+    const json = runnerJson(status);
+    if (json === this.knownRunner) return;
+    // The push map is written whole (an account no longer watched is gone from it; none when the runner stopped).
     await this.db.query(
-      `INSERT INTO ${SCHEMA}.runner_status (id, runner, pruned_at) VALUES (1, $1::jsonb, $2)
-       ON CONFLICT (id) DO UPDATE SET runner = coalesce(EXCLUDED.runner, runner_status.runner), pruned_at = coalesce(EXCLUDED.pruned_at, runner_status.pruned_at)`,
-      [runner ? recordJson(runner) : null, prunedAt ?? null],
+      `INSERT INTO ${SCHEMA}.runner_status (id, runner, pruned_at, push) VALUES (1, $1::jsonb, $2, $3::jsonb)
+       ON CONFLICT (id) DO UPDATE SET runner = coalesce(EXCLUDED.runner, runner_status.runner),
+         pruned_at = coalesce(EXCLUDED.pruned_at, runner_status.pruned_at), push = EXCLUDED.push`,
+      [status.runner ? recordJson(status.runner) : null, status.prunedAt ?? null, status.push ? recordJson(status.push) : null],
     );
     this.knownRunner = json;
   }
 }
 
-function runnerJson(runner: RunnerBeat | undefined, prunedAt: string | undefined): string {
-  return JSON.stringify([runner ?? null, prunedAt ?? null]);
+function runnerJson(status: RunStatus): string {
+  return JSON.stringify([status.runner ?? null, status.prunedAt ?? null, status.push ?? null]);
 }

@@ -89,12 +89,14 @@ CREATE TABLE mailbox.run_status (
   status jsonb NOT NULL
 );
 
--- The runner's heartbeat (status --check tells a live runner from a hung or gone one) and when the
--- retention setting last pruned (once a day for the whole store).
+-- The runner's heartbeat (status --check tells a live runner from a hung or gone one), when the
+-- retention setting last pruned (once a day for the whole store), and the push state of the accounts
+-- it watches (by lower-cased name; NULL when no runner runs).
 CREATE TABLE mailbox.runner_status (
   id int PRIMARY KEY CHECK (id = 1),
   runner jsonb,
-  pruned_at text
+  pruned_at text,
+  push jsonb
 );
 
 -- The runner holding the store: its session holds an advisory lock; this row says who it is.
