@@ -79,17 +79,15 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   });
   // An idle connection that breaks (a server restart) is dropped by the pool; the next use reconnects.
   pool.on('error', () => undefined);
+  // A connection that breaks while checked out must not crash the process: the query fails instead.
+  // Guarded as the pool hands it out the first time, in the same tick (the server may end it in the
+  // very packet that completes the login).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let closed: Promise<void> | undefined;
 
   const connect = async (): Promise<Client> => {
     try {
-      const client = await pool.connect();
-      // A connection that breaks while checked out must not crash the process: the query fails instead.
-      if (!(client as { mailboxGuarded?: boolean }).mailboxGuarded) {
-        client.on('error', () => undefined);
-        (client as { mailboxGuarded?: boolean }).mailboxGuarded = true;
-      }
-      return client;
+      return await pool.connect();
     } catch (err) {
       throw connectError(err, name);
     }
