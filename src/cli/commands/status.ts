@@ -11,6 +11,8 @@ export function register(command: Command, penv: ProgramEnv): void {
       'after',
       `
 JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+On a database store (a fleet) also workers: [{id, host, pid, startedAt, heartbeat, alive}], and per
+incoming account worker: the id of the worker holding its lease (null: none now).
 
 Examples:
   $ mailbox status
@@ -19,7 +21,14 @@ Examples:
     .action(
       action(penv, async (ctx) => {
         const stores = await openCommandStores(ctx);
-        const [{ accounts, problems }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
+        const [{ accounts, problems }, status, waiting, pid, fleet] = await Promise.all([
+          ctx.snapshot(),
+          stores.status.load(),
+          stores.queue.waiting(),
+          stores.lock.holder(),
+          stores.lock.fleet?.(),
+        ]);
+        const workerOf = (name: string) => fleet?.holders[name.toLowerCase()] ?? null;
         const json = {
           runner: { running: pid !== null, pid },
           queue: {
@@ -40,11 +49,18 @@ Examples:
               error: s?.error ?? null,
               lastSuccessAt: s?.lastSuccessAt ?? null,
               lastError: s?.lastError ?? null,
+              ...(fleet && a.type !== 'smtp' ? { worker: workerOf(a.name) } : {}),
             };
           }),
+          ...(fleet ? { workers: fleet.workers } : {}),
         };
         ctx.out.data(json, () => {
-          const runner = pid === null ? 'runner: not running' : `runner: running (pid ${pid})`;
+          const live = fleet?.workers.filter((w) => w.alive) ?? [];
+          const runner = pid === null ? 'runner: not running' : fleet ? `runner: ${live.length} worker(s)` : `runner: running (pid ${pid})`;
+          const shortId = (id: string | null) => (id ? id.slice(0, 8) : '-');
+          const workerLines = (fleet?.workers ?? []).map(
+            (w) => `worker ${shortId(w.id)}: pid ${w.pid} on ${w.host}, started ${localTime(w.startedAt)}, last heartbeat ${localTime(w.heartbeat)}${w.alive ? '' : ' (dead)'}`,
+          );
           const queue = `queue: ${json.queue.waiting} waiting (${json.queue.ready} ready, ${json.queue.retrying} retrying later)`;
           const rows = json.accounts.map((a) => [
             a.name,
@@ -53,6 +69,7 @@ Examples:
             a.at ? `${a.job} ${localTime(a.at)}` : 'never',
             a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
             a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
+            ...(fleet ? [a.type === 'smtp' ? '-' : shortId(workerOf(a.name))] : []),
             a.error ?? a.summary ?? '-',
           ]);
           const columns = [
@@ -62,9 +79,10 @@ Examples:
             { header: 'LAST' },
             { header: 'RESULT' },
             { header: 'LAST SUCCESS', drop: 3 },
+            ...(fleet ? [{ header: 'WORKER', drop: 4 }] : []),
             { header: 'DETAIL', shrink: true },
           ];
-          return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
+          return [runner, ...workerLines, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
         });
         return reportProblems(ctx.out, problems);
       }),
