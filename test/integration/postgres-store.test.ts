@@ -9,6 +9,7 @@ import { receivedRecord } from '../../src/store/records.js';
 import type { Account } from '../../src/core/account.js';
 import { sendQueue } from '../../src/jobs/sender.js';
 import { FakeSmtp } from '../helpers/fake-mail.js';
+import { databaseTokenStores } from '../../src/store/postgres/tokens.js';
 import { startDatabases, type Databases } from '../helpers/databases.js';
 
 let databases: Databases;
@@ -142,6 +143,49 @@ describe('a worker sending while its connections are cut again and again', () =>
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('OAuth tokens on the database store', () => {
+  const KEY = Buffer.alloc(32, 7).toString('base64');
+  const tokens = (refreshToken: string, updatedAt: number) => ({ flow: 'device' as const, profile: 'p', clientId: 'c', refreshToken, accessToken: `at-${refreshToken}`, updatedAt });
+
+  it('are sealed with MAILBOX_TOKEN_KEY (required: 78 naming it), and only that key opens them', async () => {
+    const url = await databases.fresh();
+    const s = await open(url, 7001);
+    const withKey = databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: KEY }).of(undefined);
+    await withKey.save('Work', tokens('rt-secret-1', 1));
+    expect(await withKey.load('work')).toMatchObject({ refreshToken: 'rt-secret-1', accessToken: 'at-rt-secret-1' });
+    expect(await sql(url, 'SELECT sealed::text FROM mailbox.oauth_tokens')).not.toContain('rt-secret-1');
+    const noKey = databaseTokenStores(async () => s.db, {}).of(undefined);
+    expect(await noKey.check()).toMatchObject({ code: 'ECONFIG', exitCode: 78, message: expect.stringContaining('MAILBOX_TOKEN_KEY is not set') });
+    await expect(noKey.load('work')).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('MAILBOX_TOKEN_KEY') });
+    await expect(noKey.save('work', tokens('x', 2))).rejects.toMatchObject({ code: 'ECONFIG' });
+    const otherKey = databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: Buffer.alloc(32, 8).toString('base64') }).of(undefined);
+    await expect(otherKey.load('work')).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('cannot be decrypted') });
+    expect(await withKey.remove('work')).toBe(true);
+    expect(await withKey.load('work')).toBeUndefined();
+  });
+
+  it('two workers refreshing at once spend the refresh token once (the row lock)', async () => {
+    const url = await databases.fresh();
+    const [a, b] = [await open(url, 7101), await open(url, 7102)];
+    const [ta, tb] = [a, b].map((s) => databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: KEY }));
+    await ta!.of(undefined).save('work', tokens('rt-0', 0));
+    const spent: string[] = [];
+    // What the token manager does: under the lock, read again; refresh only if nobody did meanwhile.
+    const refresh = (stores: typeof ta) =>
+      stores!.locks.exclusive('work', async () => {
+        const current = (await stores!.of(undefined).load('work'))!;
+        if (current.updatedAt > 0) return current.refreshToken;
+        spent.push(current.refreshToken!);
+        await new Promise((r) => setTimeout(r, 300)); // the provider answering slowly
+        await stores!.of(undefined).save('work', tokens('rt-1', 1));
+        return 'rt-1';
+      });
+    const results = await Promise.all([refresh(ta), refresh(tb), refresh(ta), refresh(tb)]);
+    expect(spent).toEqual(['rt-0']);
+    expect(results).toEqual(['rt-1', 'rt-1', 'rt-1', 'rt-1']);
   });
 });
 

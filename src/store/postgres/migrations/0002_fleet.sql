@@ -50,3 +50,16 @@ CREATE TABLE mailbox.lease_history (
 ALTER TABLE mailbox.emails ADD COLUMN claimed_by text;
 -- The worker that staged a body: only a dead worker's staged bodies are swept.
 ALTER TABLE mailbox.staged ADD COLUMN worker_id text;
+
+-- OAuth 2.0 tokens of a fleet: shared by every worker, sealed with MAILBOX_TOKEN_KEY (AES-256-GCM, the
+-- format of the token files), one row per account. A refresh holds the account's token_locks row
+-- (FOR UPDATE) from reading the tokens to storing the new ones, so two workers never spend the same
+-- refresh token.
+CREATE TABLE mailbox.oauth_tokens (
+  account_key text PRIMARY KEY,
+  sealed jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE mailbox.token_locks (
+  account_key text PRIMARY KEY
+);
