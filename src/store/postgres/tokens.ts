@@ -25,10 +25,11 @@ export function databaseTokenStores(database: () => Promise<Database>, env: Node
   const store: TokenStore = {
     kind: 'database',
     async load(account) {
+      const key = keyOf(env);
       const db = await database();
       const { rows } = await db.query<{ sealed: Sealed }>(`SELECT sealed FROM ${T}.oauth_tokens WHERE account_key = $1`, [account.toLowerCase()]);
       if (!rows[0]) return undefined;
-      const plain = unseal(keyOf(env), account, rows[0].sealed);
+      const plain = unseal(key, account, rows[0].sealed);
       if (plain === undefined) {
         throw new MailboxError('ECONFIG', `account ${account}: its tokens in database ${db.name.shown} cannot be decrypted with this ${TOKEN_KEY_VARIABLE} (another key)`, {
           account,
