@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
-import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { baseEnv, BIN, runMailbox, tmpHome } from '../helpers/cli.js';
 import { startDatabases, type Databases } from '../helpers/databases.js';
 import { addToFolder, fillFolders, fleetAccounts, fleetMessage, queueOutbound, startWorker, type Worker } from '../helpers/fleet.js';
 
@@ -67,7 +67,7 @@ describe('a fleet of three workers on one database', () => {
     const workers: Worker[] = ['a', 'b', 'c'].map(() => {
       const h = tmpHome();
       cleanups.push(h.cleanup);
-      const w = startWorker(url, h.home, ['--read-interval', `${INTERVAL_S}s`, '--send-interval', `${INTERVAL_S}s`]);
+      const w = startWorker(BIN, baseEnv(), url, h.home, ['--read-interval', `${INTERVAL_S}s`, '--send-interval', `${INTERVAL_S}s`]);
       cleanups.push(() => w.child.kill('SIGKILL'));
       return w;
     });

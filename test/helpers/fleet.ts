@@ -1,12 +1,12 @@
 // A fleet on the harness: many incoming accounts on one Dovecot user (an IMAP account per folder,
 // filled by writing straight into the folder's Maildir), outbound mail queued through the store's own
-// API, and `mailbox run` workers (the built executable) started on one database.
+// API, and `mailbox run` workers (the built executable) started on one database. Free of the test
+// runner, so that the benchmark (bench/lib/bench-fleet.ts) builds its fleet with it too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Dovecot, SmtpServer } from '../harness/index.js';
 import { openPostgresStores } from '../../src/store/postgres/index.js';
-import { baseEnv, BIN } from './cli.js';
 
 export const FLEET_USER = 'alice';
 export const FLEET_PASSWORD_ENV = 'MBX_FLEET_PW';
@@ -75,10 +75,13 @@ export interface Worker {
   exited: Promise<number | null>;
 }
 
-/** A `mailbox run` worker on the database, with its own MAILBOX_HOME (machines share nothing but the database). */
-export function startWorker(url: string, home: string, args: string[], env: NodeJS.ProcessEnv = {}): Worker {
-  const child = spawn(process.execPath, [BIN, 'run', '--log-format', 'json', ...args], {
-    env: baseEnv({ MAILBOX_HOME: home, MAILBOX_DATABASE_URL: url, [FLEET_PASSWORD_ENV]: 'alice-secret', ...env }),
+/**
+ * A `mailbox run` worker (`bin`: the executable) on the database, with its own MAILBOX_HOME (machines
+ * share nothing but the database); `env`: the environment to start from.
+ */
+export function startWorker(bin: string, env: NodeJS.ProcessEnv, url: string, home: string, args: string[]): Worker {
+  const child = spawn(process.execPath, [bin, 'run', '--log-format', 'json', ...args], {
+    env: { ...env, MAILBOX_HOME: home, MAILBOX_DATABASE_URL: url, [FLEET_PASSWORD_ENV]: 'alice-secret' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
