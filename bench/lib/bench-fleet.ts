@@ -21,7 +21,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -97,9 +97,15 @@ export async function fleetSections(env: BenchEnv): Promise<Section[]> {
       const t0 = performance.now();
       const workers = startWorkers(n, url, ['--read-interval', '1h', '--send-interval', '1s']);
       try {
-        await until('every queued message sent', async () => sent() >= queued && (await sql(`SELECT count(*) FROM mailbox.emails WHERE state <> 'sent'`)) === '0\n', 600_000);
+        // The database says when (reading the SMTP server's list of messages is too heavy to poll).
+        await until('every queued message sent', async () => (await sql(`SELECT count(*) FROM mailbox.emails WHERE state <> 'sent'`)) === '0\n', 600_000);
         const seconds = (performance.now() - t0) / 1000;
-        other.push({ tool: `sending, ${workersRow(n)}`, status: 'ok', samples: [seconds], messages: queued, extra: { 'SMTP deliveries': env.smtp.messages().length - before } });
+        const received = sent();
+        other.push(
+          received >= queued
+            ? { tool: `sending, ${workersRow(n)}`, status: 'ok', samples: [seconds], messages: queued }
+            : { tool: `sending, ${workersRow(n)}`, status: 'failed', note: `${received} of ${queued} received`, samples: [] },
+        );
         env.log(`fleet: sending through ${n} worker(s) ${seconds.toFixed(1)} s`);
       } finally {
         await stopAll(workers);
@@ -149,7 +155,7 @@ export async function fleetSections(env: BenchEnv): Promise<Section[]> {
     summarize({
       id: 'fleet',
       title: `Fleet sending (${queued} queued messages) and takeover`,
-      setup: `${queued} messages queued in the database for the one SMTP account (the harness SMTP server, SMTPS), sent by 1 or 3 workers started at the clock's start (claim_batch 64). Takeover: 3 workers, ${LEASE_S} s leases; one SIGKILLed, timed until the others hold all of its accounts.`,
+      setup: `${queued} messages queued in the database for the one SMTP account (the harness SMTP server, SMTPS), sent by 1 or 3 workers started at the clock's start (their start and first send cycle included; claim_batch 64), timed until the database has none left to send. Takeover: 3 workers, ${LEASE_S} s leases; one SIGKILLed, timed until the others hold all of its accounts.`,
       metric: { name: 'wall time', unit: 's' },
       perMessage: true,
       rows: other,

@@ -133,6 +133,13 @@ describe('a fleet of three workers on one database', () => {
         const s = JSON.parse((await runMailbox(['status', '--json'], { home: admin.home, env: { MAILBOX_DATABASE_URL: url } })).stdout);
         return s.accounts.filter((x: { type: string }) => x.type === 'imap').every((x: { worker: string | null }) => x.worker === idB || x.worker === idC);
       }, 20_000);
+      // The same in text: a line per worker, and who holds each account; db status counts their accounts.
+      const text = await runMailbox(['status'], { home: admin.home, env: { MAILBOX_DATABASE_URL: url } });
+      expect(text.stdout).toMatch(new RegExp(`^worker ${idA.slice(0, 8)}: pid ${a.child.pid} on \\S+, started .*, last heartbeat .* \\(dead\\)$`, 'm'));
+      expect(text.stdout).toMatch(new RegExp(`^worker ${idC.slice(0, 8)}: pid ${c.child.pid} on \\S+, started .*, last heartbeat [^(]*$`, 'm'));
+      expect(text.stdout).toMatch(/\bWORKER\b/);
+      const db = JSON.parse((await runMailbox(['db', 'status', '--json'], { home: admin.home, env: { MAILBOX_DATABASE_URL: url } })).stdout);
+      expect(db.workers.filter((w: { alive: boolean }) => w.alive).reduce((n: number, w: { accounts: number }) => n + w.accounts, 0)).toBe(FOLDERS.length);
       console.log(`fleet: takeover after SIGKILL in ${takeoverMs} ms; ${smtp.messages().length} SMTP deliveries for ${OUTBOUND} queued`);
     } catch (err) {
       console.log(await sql('SELECT *, now() FROM mailbox.workers'), await sql('SELECT *, now() FROM mailbox.leases'));
