@@ -1,5 +1,6 @@
-// The runner schedules, and nothing else: it holds the store's lock (on a database: it is a fleet
-// worker, and reads the accounts whose leases it holds), reads every active incoming account every read interval and sends the queue every send interval, until stopped. One account
+// The runner schedules, and nothing else: it holds the store's lock, reads every active incoming
+// account every read interval (on a database it is a fleet worker: the accounts whose leases it
+// holds) and sends the queue every send interval, until stopped. One account
 // failing never stops the others; a fatal error (the config unreadable, an account named on the
 // command line gone) stops both loops at once. Every way out releases the lock and saves the status.
 // Everything it works with (store, adapters, debug log, clocks) is built at the edge and passed in.
@@ -11,7 +12,6 @@ import { nameSet, sameName } from '../core/rules.js';
 import { readCycle, sendCycle, type CycleDeps, type CycleOutcome, type CycleReport } from './cycles.js';
 import { StatusBook } from './run-status.js';
 import type { HeldRunLock, Share } from '../store/types.js';
-
 
 export interface Snapshot {
   accounts: AccountView[];

@@ -84,6 +84,7 @@ describe('a fleet of three workers on one database', () => {
       const killedAt = Date.now();
       a.child.kill('SIGKILL');
       b.child.kill('SIGSTOP');
+      const frozeAt = (await sql('SELECT now()')).trim();
       const ofB = await accountsOf(idB);
       for (const f of FOLDERS) addToFolder(dovecot, f, Array.from({ length: SECOND }, (_, i) => fleetMessage(f, FIRST + i)));
       // C cut off from the database: every connection of its process ended by the server.
@@ -102,7 +103,10 @@ describe('a fleet of three workers on one database', () => {
       // B frozen past its lease, then back: it says its leases were taken and goes on.
       await new Promise((r) => setTimeout(r, Math.max(0, (LEASE_S * 2 + 1) * 1000 - (Date.now() - killedAt))));
       b.child.kill('SIGCONT');
-      if (ofB.length) await until('the frozen worker telling it lost its leases', () => /another worker took its lease over/.test(b.output()), 20_000);
+      // (Unless its leases could not be taken: frozen in the middle of a write, it held its lease row
+      // locked until the server ended that transaction, and then may have renewed them itself.)
+      const takenFromB = ofB.length ? await sql(`SELECT count(*) FROM mailbox.lease_history WHERE account_key = ANY(ARRAY['${ofB.join("','")}']) AND worker_id <> '${idB}' AND taken_at > '${frozeAt}'`) : '0\n';
+      if (takenFromB !== '0\n') await until('the frozen worker telling it lost its leases', () => /another worker took its lease over/.test(b.output()), 20_000);
 
       const total = FOLDERS.length * (FIRST + SECOND);
       await until('every message stored', async () => (await sql(`SELECT count(*) FROM mailbox.emails WHERE state = 'received'`)) === `${total}\n`, 60_000);
@@ -144,6 +148,7 @@ describe('a fleet of three workers on one database', () => {
     } catch (err) {
       console.log(await sql('SELECT *, now() FROM mailbox.workers'), await sql('SELECT *, now() FROM mailbox.leases'));
       console.log(await sql(`SELECT id, state, claimed_by, record ->> 'inFlight' FROM mailbox.emails WHERE state NOT IN ('sent', 'received')`));
+      console.log(await sql(`SELECT pid, client_port, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`));
       for (const [i, w] of workers.entries()) console.log(`worker ${'abc'[i]} (pid ${w.child.pid}) output:\n${w.output().slice(-4000)}`);
       throw err;
     } finally {

@@ -105,6 +105,32 @@ describe('fleet workers and their leases', () => {
     expect(await sql(url, `SELECT record ->> 'state' FROM mailbox.emails WHERE id = '${claimed[0]!.record.id}'`)).toBe('send-ready\n');
   });
 
+  it("a worker frozen in the middle of a write holds up nobody's share, and the server ends its transaction after a lease", async () => {
+    const url = await databases.fresh();
+    await sql(url, `UPDATE mailbox.settings SET value = '1' WHERE name = 'lease_seconds'`);
+    const [a, b] = [await open(url, 4101), await open(url, 4102)];
+    await a.lock.acquire();
+    const mine = await a.lock.share(['w1', 'w2']);
+    expect(mine.accounts.size).toBe(2);
+    // a, frozen with a write's transaction open: its lease row of w1 held FOR SHARE, as fence.check leaves it.
+    const frozen = await a.db.connect();
+    await frozen.query('BEGIN');
+    await frozen.query(`SELECT 1 FROM mailbox.leases WHERE account_key = 'w1' FOR SHARE`);
+    a.lock.abandon();
+    await b.lock.acquire();
+    const started = Date.now();
+    let taken = new Set<string>();
+    while (!taken.has('w2') && Date.now() - started < 5000) taken = (await b.lock.share(['w1', 'w2', 'w3'])).accounts;
+    expect(taken.has('w2')).toBe(true); // a's other lease, taken once expired, without waiting for a's transaction
+    // The server ends a's transaction once it has been idle for a lease (a's own connection was set so).
+    await new Promise((r) => setTimeout(r, 1500));
+    const ended = await frozen.query('SELECT 1').then(() => false, () => true);
+    frozen.release(new Error('ended'));
+    expect(ended).toBe(true);
+    while (!taken.has('w1') && Date.now() - started < 10_000) taken = (await b.lock.share(['w1', 'w2', 'w3'])).accounts;
+    expect(taken).toEqual(new Set(['w1', 'w2', 'w3']));
+  });
+
   it('a worker stopped cleanly frees its leases and its row at once', async () => {
     const url = await databases.fresh();
     const [a, b] = [await open(url, 3001), await open(url, 3002)];

@@ -59,6 +59,8 @@ export interface Database {
   transaction<T>(work: (client: Client) => Promise<T>): Promise<T>;
   /** A connection of its own, outside the pool: a session lock lives exactly as long as it. */
   session(): Promise<pg.Client>;
+  /** From now on the server ends a transaction of this process that waits on it longer than this (a frozen worker's). */
+  limitIdleTransactions(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -85,12 +87,25 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   pool.on('connect', (client) => client.on('error', () => undefined));
   let closed: Promise<void> | undefined;
 
+  let idleLimitMs: number | undefined;
   const connect = async (): Promise<Client> => {
+    let client: Client;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (err) {
       throw connectError(err, name);
     }
+    const c = client as Client & { mailboxIdleLimit?: number };
+    if (idleLimitMs !== undefined && c.mailboxIdleLimit !== idleLimitMs) {
+      try {
+        await client.query(`SET idle_in_transaction_session_timeout = ${Math.round(idleLimitMs)}`);
+        c.mailboxIdleLimit = idleLimitMs;
+      } catch (err) {
+        client.release(err as Error);
+        throw queryError(err, name);
+      }
+    }
+    return client;
   };
 
   return {
@@ -140,6 +155,9 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
         throw connectError(err, name);
       }
       return client;
+    },
+    limitIdleTransactions(ms) {
+      idleLimitMs = ms;
     },
     close() {
       return (closed ??= pool.end().catch(() => undefined));

@@ -73,6 +73,9 @@ export class PgWorker implements RunLock, Fence {
   }
 
   async acquire(): Promise<HeldRunLock> {
+    // A worker frozen in the middle of a write holds its lease row locked: the server ends such a
+    // transaction once it has been idle for a lease, so the others can take the account over.
+    this.db.limitIdleTransactions(Math.max(1000, this.options.settings.leaseMs));
     // A worker of this host whose process is gone (killed) is dead now, not when its lease runs out.
     const { rows } = await this.db.query<{ id: string; pid: number }>(`SELECT id, pid FROM ${SCHEMA}.workers WHERE host = $1 AND expires_at > now()`, [this.host]);
     const dead = rows.filter((r) => r.pid === this.options.pid || !this.options.isAlive(r.pid));
@@ -140,7 +143,14 @@ export class PgWorker implements RunLock, Fence {
     const wantedSet = new Set(wanted);
     await this.db.transaction(async (client) => {
       if (wanted.length) {
-        await client.query(`INSERT INTO ${SCHEMA}.leases (account_key, fencing, expires_at) SELECT unnest($1::text[]), 0, '-infinity' ON CONFLICT DO NOTHING`, [wanted]);
+        // Only accounts without a lease row: an existing row another worker's write holds locked
+        // (that worker frozen mid-transaction) must not hold this worker up.
+        await client.query(
+          `INSERT INTO ${SCHEMA}.leases (account_key, fencing, expires_at)
+           SELECT k, 0, '-infinity' FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT 1 FROM ${SCHEMA}.leases l WHERE l.account_key = k)
+           ON CONFLICT DO NOTHING`,
+          [wanted],
+        );
       }
       const live = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.workers WHERE expires_at > now()`)).rows[0]?.n ?? 1);
       const quota = Math.ceil(wanted.length / Math.max(1, live));
