@@ -56,7 +56,6 @@ class Placements {
     private readonly fence: Fence,
   ) {}
 
-
   write(record: EmailRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ record, done: (err) => (err === undefined ? resolve() : reject(err)) });
