@@ -10,6 +10,7 @@ import { IDLE_LARGE, IDLE_SMALL, idleSection } from './lib/bench-idle.js';
 import { pushDelaySection, pushIdleSection } from './lib/bench-push.js';
 import { sendSection } from './lib/bench-send.js';
 import { startupSection } from './lib/bench-startup.js';
+import { fleetSections } from './lib/bench-fleet.js';
 import { makeMessage, writeBigMessage, writeCorpus } from './lib/corpus.js';
 import { applyLimits } from './lib/limits.js';
 import { makeFresh, repoRoot, type BenchEnv } from './lib/env.js';
@@ -55,7 +56,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const out = opts.out ?? (opts.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-bench-smoke-')) : path.join(repoRoot(), 'bench', 'results'));
+  const fleetOnly = opts.only.length === 1 && opts.only[0] === 'fleet';
+  const out = opts.out ?? (opts.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-bench-smoke-')) : path.join(repoRoot(), 'bench', 'results', ...(fleetOnly ? ['fleet'] : [])));
   if (opts.render) {
     const report = applyLimits(JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8')) as Report);
     const files = writeReport(out, report);
@@ -121,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
       sections.push(await pushDelaySection(env));
       sections.push(await pushIdleSection(env));
     }
+    if (want('fleet')) sections.push(...(await fleetSections(env)));
   } finally {
     await stop();
   }

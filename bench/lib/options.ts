@@ -1,6 +1,6 @@
 // Command-line options of `npm run bench -- ...`.
 import { parseArgs } from 'node:util';
-import { BENCH_IDS, type BenchId } from './results.js';
+import { BENCH_IDS, DEFAULT_BENCH_IDS, type BenchId } from './results.js';
 
 export interface Options {
   /** Messages in the download mailbox (IMAP and POP3). */
@@ -42,7 +42,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --m M              queued messages to send (default 2000)
   --msmtp-n K        messages msmtp sends, one process each (default 300; compared per message)
   --runs R           runs per tool, median reported (default 3)
-  --only LIST        comma-separated: ${BENCH_IDS.join(',')} (default: all)
+  --only LIST        comma-separated: ${BENCH_IDS.join(',')} (default: all but fleet;
+                     --only fleet alone writes to bench/results/fleet/)
   --idle-imap N      messages in the idle-poll IMAP mailbox (default 50000)
   --idle-pop3 N      messages in the idle-poll POP3 mailbox (default 5000)
   --big-mb MB        size of the message of the memory benchmark (default 200)
@@ -94,7 +95,7 @@ export function parseOptions(argv: string[]): Options {
     },
   });
   const smoke = values.smoke!;
-  const only = (values.only ?? BENCH_IDS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (values.only ?? DEFAULT_BENCH_IDS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of only) {
     if (!BENCH_IDS.includes(id as BenchId)) throw new Error(`--only: unknown benchmark ${JSON.stringify(id)} (accepted: ${BENCH_IDS.join(', ')})`);
   }

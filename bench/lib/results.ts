@@ -1,6 +1,8 @@
 // What a benchmark produces: sections of rows (one per tool), each row the samples of its runs.
-export type BenchId = 'imap' | 'pop3' | 'send' | 'idle' | 'memory' | 'startup' | 'push';
-export const BENCH_IDS: BenchId[] = ['imap', 'pop3', 'send', 'idle', 'memory', 'startup', 'push'];
+export type BenchId = 'imap' | 'pop3' | 'send' | 'idle' | 'memory' | 'startup' | 'push' | 'fleet';
+export const BENCH_IDS: BenchId[] = ['imap', 'pop3', 'send', 'idle', 'memory', 'startup', 'push', 'fleet'];
+/** What runs without --only: the fleet (a PostgreSQL of its own, minutes) only when asked for. */
+export const DEFAULT_BENCH_IDS: BenchId[] = BENCH_IDS.filter((id) => id !== 'fleet');
 
 /** ok: measured and verified; failed: ran but wrong (see note); skipped/unavailable: not run (see note). */
 export type Status = 'ok' | 'failed' | 'skipped' | 'unavailable';

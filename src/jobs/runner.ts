@@ -1,5 +1,6 @@
 // The runner schedules, and nothing else: it holds the store's lock, reads every active incoming
-// account every read interval and sends the queue every send interval, until stopped. One account
+// account every read interval (on a database it is a fleet worker: the accounts whose leases it
+// holds) and sends the queue every send interval, until stopped. One account
 // failing never stops the others; a fatal error (the config unreadable, an account named on the
 // command line gone) stops both loops at once. Every way out releases the lock and saves the status.
 // Everything it works with (store, adapters, debug log, clocks) is built at the edge and passed in.
@@ -15,6 +16,7 @@ import { Push } from './push.js';
 import { describePruned, prune, retentionRules } from './retention.js';
 import { HEARTBEAT_MS, StatusBook } from './run-status.js';
 import { DEFAULT_PUSH, type PushSettings } from './watcher.js';
+import type { HeldRunLock, Share } from '../store/types.js';
 
 /** The runner prunes by the retention setting at most this often. */
 const RETENTION_EVERY_MS = 24 * 3_600_000;
@@ -47,6 +49,21 @@ export interface RunOptions {
   pid?: number;
   /** Push over IMAP IDLE (never with `once`); absent: off. */
   push?: { enabled: boolean; settings?: Partial<PushSettings> };
+}
+
+/** `work` on every item, at most `limit` at a time (no limit: all at once); results in order. */
+async function inBatches<T, R>(items: readonly T[], limit: number | undefined, work: (item: T) => Promise<R>): Promise<R[]> {
+  if (!limit || limit >= items.length) return Promise.all(items.map(work));
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await work(items[at]!);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+  return results;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -263,7 +280,7 @@ export class Runner {
       const timer = setInterval(heartbeat, HEARTBEAT_MS);
       timer.unref();
       try {
-        return await this.loops(options, initial);
+        return await this.loops(options, initial, lock);
       } finally {
         clearInterval(timer);
         const at = this.deps.clock().toISOString();
@@ -302,8 +319,34 @@ export class Runner {
     });
   }
 
+  /**
+   * The accounts this runner reads this cycle: all of them, or in a fleet the share of them whose
+   * leases this worker holds. A lease another worker took is said once (stderr and a cycle line, not
+   * recorded as the account's status: the new holder records it). Undefined: the store is out of
+   * reach for a moment, the cycle is skipped.
+   */
+  private async share(lock: HeldRunLock, incoming: Account[], once: boolean): Promise<Account[] | undefined> {
+    if (!lock.share) return incoming;
+    let share: Share;
+    try {
+      share = await lock.share(incoming.map((a) => a.name));
+    } catch (err) {
+      if (once || !isTransient(err)) throw err;
+      this.deps.notice(`${(err as MailboxError).message}; trying again next cycle`);
+      return undefined;
+    }
+    for (const key of share.lost) {
+      const name = incoming.find((a) => a.name.toLowerCase() === key)?.name ?? key;
+      const text = `account ${name}: another worker took its lease over while this worker was stopped or cut off; this worker leaves it and goes on with the others`;
+      this.deps.notice(text);
+      const time = this.deps.clock().toISOString();
+      this.deps.report({ time, job: 'read', account: name, ok: false, durationMs: 0, summary: text, counts: {}, error: new MailboxError('ELOCKED', text), notes: [] });
+    }
+    return incoming.filter((a) => share.accounts.has(a.name.toLowerCase()));
+  }
+
   /** The read loop and the send loop; the first fatal error stops both and is thrown. */
-  private async loops(options: RunOptions, initial: Selection): Promise<number> {
+  private async loops(options: RunOptions, initial: Selection, lock: HeldRunLock): Promise<number> {
     const fatal = new AbortController();
     const signal = AbortSignal.any([options.signal, fatal.signal]);
     let failure: { error: unknown } | undefined;
@@ -346,8 +389,11 @@ export class Runner {
           for (const a of incoming) await this.pausedCycle('read', a.name);
           return;
         }
-        push?.sync(incoming.filter((a) => !problems.has(a.name.toLowerCase())));
-        const reports = await Promise.all(incoming.map((a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase()))));
+        const mine = await this.share(lock, incoming, options.once);
+        if (!mine) return;
+        // In a fleet a worker watches only the accounts whose leases it holds.
+        push?.sync(mine.filter((a) => !problems.has(a.name.toLowerCase())));
+        const reports = await inBatches(mine, lock.concurrency, (a) => this.readAccount(a, filters, signal, problems.get(a.name.toLowerCase())));
         for (const report of reports) note(report);
       }),
       loop(options.sendIntervalMs, async ({ smtp, smtpLeftOut, problems }, filters) => {

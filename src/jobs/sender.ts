@@ -155,12 +155,23 @@ class Settlement {
     const batch = this.placed;
     this.placed = [];
     if (batch.length === 0) return;
+    // Every batch is committed, even after an earlier one failed (the store lets go of what it
+    // committed); the first failure surfaces through done().
     this.chain = this.chain.then(async () => {
-      const settled = await Promise.all(batch.map((p) => p.settled));
-      await this.deps.queue.commit(settled);
-      settled.forEach((s, i) => this.count(batch[i]!.kind, s));
+      const results = await Promise.allSettled(batch.map((p) => p.settled));
+      const placed = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ kind: batch[i]!.kind, settled: r.value }] : []));
+      const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      try {
+        await this.deps.queue.commit(placed.map((p) => p.settled));
+        for (const p of placed) this.count(p.kind, p.settled);
+      } catch (err) {
+        this.failure ??= { error: err };
+      }
+      if (refused) this.failure ??= { error: refused.reason };
     });
   }
+
+  private failure: { error: unknown } | undefined;
 
   private count(kind: Outcome['kind'], s: Settled): void {
     if (kind === 'sent') this.summary.sent++;
@@ -171,7 +182,9 @@ class Settlement {
 
   done(): Promise<void> {
     this.commit();
-    return this.chain;
+    return this.chain.then(() => {
+      if (this.failure) throw this.failure.error;
+    });
   }
 }
 

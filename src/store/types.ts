@@ -276,15 +276,48 @@ export interface RunStatusStore {
 export interface HeldRunLock {
   /** Set when the lock of a runner that did not stop cleanly was taken over. */
   readonly tookOverFrom: number | null;
+  /**
+   * A fleet (the database store): which of these incoming accounts this worker reads now (its share
+   * of the leases, renewed or taken), and the accounts whose lease another worker took since the last
+   * call. Absent (local files, memory): one runner reads them all.
+   */
+  share?(accounts: readonly string[]): Promise<Share>;
+  /** A fleet: how many accounts a worker reads at once (absent: all). */
+  readonly concurrency?: number;
   release(): Promise<void>;
 }
 
-/** One runner per store. */
+export interface Share {
+  /** Lower-cased names of the accounts this worker holds the lease of. */
+  accounts: Set<string>;
+  /** Lower-cased names of accounts whose lease another worker took (this one was frozen or cut off). */
+  lost: string[];
+}
+
+export interface WorkerView {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeat: string;
+  /** False once its heartbeat is older than the lease: its accounts and claims are taken over. */
+  alive: boolean;
+}
+
+/** A fleet's workers and which one holds each account's lease (by lower-cased name: worker id). */
+export interface FleetView {
+  workers: WorkerView[];
+  holders: Record<string, string>;
+}
+
+/** One runner per store (local files), or a fleet worker of the database store. */
 export interface RunLock {
   /** Takes the store for this process; ELOCKED naming the holder when another runner has it. */
   acquire(): Promise<HeldRunLock>;
-  /** The pid of the runner holding the store, or null. */
+  /** The pid of the runner holding the store (a fleet: the oldest live worker), or null. */
   holder(): Promise<number | null>;
+  /** A fleet only: its workers and leases, for `mailbox status`. */
+  fleet?(): Promise<FleetView>;
 }
 
 export interface ConfigChange<T> {

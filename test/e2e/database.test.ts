@@ -39,21 +39,24 @@ describe('mailbox db migrate and db status', () => {
   it('migrates once (a second run has nothing to do); status tells the version, the runner and the settings', async () => {
     const url = await databases.empty();
     const before = json(await on(url, ['db', 'status', '--json']));
-    expect(before).toMatchObject({ schema: { version: 0, latest: 1, pending: [{ version: 1, name: 'store' }] }, runner: { running: false }, settings: [] });
+    expect(before).toMatchObject({ schema: { version: 0, latest: 2, pending: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }] }, runner: { running: false }, workers: [], settings: [] });
     expect(before.database).toEqual({ url: url.replace(`:${PG_PASSWORD}`, ''), host: '127.0.0.1', port: databases.pg.port, name: expect.any(String), user: 'mailbox' });
     expect(before.server.version).toMatch(/^\d+/);
 
     const first = await on(url, ['db', 'migrate', '--json']);
     expect(first.code).toBe(0);
-    expect(json(first)).toMatchObject({ version: 1, applied: [{ version: 1, name: 'store' }] });
+    expect(json(first)).toMatchObject({ version: 2, applied: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }] });
     const second = await on(url, ['db', 'migrate']);
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('schema is up to date (version 1)');
+    expect(second.stderr).toContain('schema is up to date (version 2)');
 
     const after = await on(url, ['db', 'status']);
-    expect(after.stdout).toMatch(/^schema\s+version 1 \(up to date\)$/m);
+    expect(after.stdout).toMatch(/^schema\s+version 2 \(up to date\)$/m);
     expect(after.stdout).toMatch(/^runner\s+not running$/m);
     expect(after.stdout).toMatch(/^setting\s+body_chunk_bytes = 1048576/m);
+    expect(after.stdout).toMatch(/^setting\s+lease_seconds = 60 /m);
+    expect(after.stdout).toMatch(/^setting\s+claim_batch = 64 /m);
+    expect(after.stdout).toMatch(/^setting\s+worker_concurrency = 16 /m);
     for (const r of [before, first, second, after].map((x) => JSON.stringify(x))) expect(r).not.toContain(PG_PASSWORD);
   });
 
@@ -61,8 +64,8 @@ describe('mailbox db migrate and db status', () => {
     const url = await databases.empty();
     const runs = await Promise.all(Array.from({ length: 4 }, () => on(url, ['db', 'migrate', '--json'])));
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
-    expect(runs.flatMap((r) => json(r).applied)).toEqual([{ version: 1, name: 'store' }]);
-    expect(await databases.pg.admin('SELECT count(*) FROM mailbox.schema_migrations', new URL(url).pathname.slice(1))).toBe('1\n');
+    expect(runs.flatMap((r) => json(r).applied)).toEqual([{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }]);
+    expect(await databases.pg.admin('SELECT count(*) FROM mailbox.schema_migrations', new URL(url).pathname.slice(1))).toBe('2\n');
   });
 
   it('any other command on a database that is not migrated: 78 naming mailbox db migrate', async () => {
@@ -172,10 +175,15 @@ describe('the database failing under a runner', () => {
       expect(await sql('SELECT count(*) FROM mailbox.staged')).toBe('0\n');
       const bigStored = await sql(`SELECT encode(sha256(string_agg(b.data, ''::bytea ORDER BY b.part)), 'hex') FROM mailbox.bodies b JOIN mailbox.emails e ON e.id = b.id WHERE e.record ->> 'subject' = 'big'`);
       expect(bigStored.trim()).toBe(createHash('sha256').update(big).digest('hex'));
-      // The runner took its lock again after the restart: a second one is refused.
-      const second = await runMailbox(['run', '--once'], { home: dir, env });
-      expect(second.code).toBe(75);
-      expect(second.stderr).toContain(`pid ${child.pid}`);
+      // The worker kept its lease through the restart: a second worker reads nothing of the account
+      // (a runner on a database is a fleet worker now, no longer refused with 75).
+      const second = await runMailbox(['run', '--once', '--log-format', 'json'], { home: dir, env });
+      expect(second.code).toBe(0);
+      expect(second.stdout).not.toContain('"account":"work"');
+      const status = JSON.parse((await runMailbox(['status', '--json'], { home: dir, env })).stdout);
+      expect(status.workers.filter((w: { alive: boolean }) => w.alive).map((w: { pid: number }) => w.pid)).toEqual([child.pid]);
+      expect(status.accounts[0].worker).toBe(status.workers[0].id);
+      expect(await stored()).toBe(N + 1);
     } catch (err) {
       // What the runner said, for whoever reads a failure of this test.
       console.log(`runner output:\n${output}`);

@@ -148,10 +148,10 @@ export function removeMessage(home: string, email: { id: string; path: string | 
   sql(databaseOf(home), `DELETE FROM mailbox.bodies WHERE id = '${email.id.replace(/'/g, "''")}'`);
 }
 
-/** Whether a runner's lock (run.lock, or the database's run_lock row) was left behind. */
+/** Whether a runner's lock (run.lock, or a fleet worker's row in the database) was left behind. */
 export function runLockLeft(home: string): boolean {
   if (!databases) return fs.existsSync(path.join(home, 'state', 'run.lock'));
-  return sql(databaseOf(home), 'SELECT count(*) FROM mailbox.run_lock').trim() !== '0';
+  return sql(databaseOf(home), 'SELECT count(*) FROM mailbox.workers').trim() !== '0';
 }
 
 /** Everything the store keeps, as text, for "no secret anywhere": the files under home, and the database's dump. */

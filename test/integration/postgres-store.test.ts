@@ -1,11 +1,15 @@
 // What the PostgreSQL store adds to the contract (test/unit/store-contract.test.ts), against a real
-// server: the run lock of a session (refused while held, free when its holder's session dies, taken
-// again after a cut, and never two writers), claims that two processes never share, the unique key
+// server: fleet workers (leases shared out, fenced writes, a dead worker's leases and claims taken
+// over after its lease and not before, a clean stop freeing them at once), claims that two processes never share, the unique key
 // between two writers, and what a stop leaves staged, swept at the next start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/store/message-headers.js';
 import { openPostgresStores, type PostgresStores } from '../../src/store/postgres/index.js';
 import { receivedRecord } from '../../src/store/records.js';
+import type { Account } from '../../src/core/account.js';
+import { sendQueue } from '../../src/jobs/sender.js';
+import { FakeSmtp } from '../helpers/fake-mail.js';
+import { databaseTokenStores } from '../../src/store/postgres/tokens.js';
 import { startDatabases, type Databases } from '../helpers/databases.js';
 
 let databases: Databases;
@@ -31,94 +35,183 @@ async function* streamed(data: Buffer) {
   for (let at = 0; at < data.length; at += 1000) yield data.subarray(at, at + 1000);
 }
 
-async function commitOne(stores: PostgresStores, source: string, body = message(source)) {
-  const staged = await stores.incoming.stage(body, { account: 'work', id: source });
-  await stores.incoming.commit({ account: 'work', messages: [{ staged, record: receivedRecord(staged, summarize(body), 'work', source, null, new Date()) }], seen: { pop3: [source] } });
+async function commitOne(stores: PostgresStores, source: string, body = message(source), account = 'work') {
+  const staged = await stores.incoming.stage(body, { account, id: source });
+  await stores.incoming.commit({ account, messages: [{ staged, record: receivedRecord(staged, summarize(body), account, source, null, new Date()) }], seen: { pop3: [source] } });
 }
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 const sql = (url: string, text: string) => databases.pg.admin(text, dbName(url));
 
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-describe('the run lock', () => {
-  it('one holder at a time, named with its pid and host; free at once when its session dies, with its last work to check', async () => {
+describe('fleet workers and their leases', () => {
+  it('share the accounts between them, each lease with a new fencing number; a worker whose lease was taken writes nothing more of that account', async () => {
     const url = await databases.fresh();
     const [a, b] = [await open(url, 1001), await open(url, 1002)];
-    const held = await a.lock.acquire();
-    expect(held.tookOverFrom).toBeNull();
-    expect(await b.lock.holder()).toBe(1001);
-    await expect(b.lock.acquire()).rejects.toMatchObject({ code: 'ELOCKED', message: expect.stringMatching(/runner \(pid 1001 on [^)]+\) holds database/) });
-    await held.release();
-    expect(await b.lock.holder()).toBeNull();
-    expect(await sql(url, 'SELECT count(*) FROM mailbox.run_lock')).toBe('0\n');
+    await Promise.all([a.lock.acquire(), b.lock.acquire()]);
+    const accounts = ['w1', 'w2', 'w3', 'w4'];
+    const first = await a.lock.share(accounts);
+    const second = await b.lock.share(accounts);
+    expect(first.accounts.size).toBe(2);
+    expect(second.accounts.size).toBe(2);
+    expect(new Set([...first.accounts, ...second.accounts])).toEqual(new Set(accounts));
+    expect(await sql(url, 'SELECT count(DISTINCT fencing) FROM mailbox.lease_history')).toBe('4\n');
+    // Renewed, not taken again, at the next cycle.
+    expect((await a.lock.share(accounts)).accounts).toEqual(first.accounts);
+    expect(await sql(url, 'SELECT count(*) FROM mailbox.lease_history')).toBe('4\n');
 
-    // A holder that dies without releasing: the next one takes over and is told.
-    const c = await open(url, 1003);
-    await c.lock.acquire();
-    await c.close(); // its connections end without a release, as when its process is killed
-    const next = await b.lock.acquire();
-    expect(next.tookOverFrom).toBe(1003);
-    await next.release();
+    const [mine] = [...first.accounts];
+    await commitOne(a, 'u1', undefined, mine);
+    // Another worker's take, as the database sees it, while a still believes it holds the lease.
+    await sql(url, `UPDATE mailbox.leases SET worker_id = 'someone', fencing = nextval('mailbox.lease_fencing') WHERE account_key = '${mine}'`);
+    await expect(commitOne(a, 'u2', undefined, mine)).rejects.toMatchObject({ code: 'ELOCKED', message: expect.stringMatching(/another worker took its lease over/) });
+    await expect(a.seen.addPop3Seen(mine!, ['u3'])).rejects.toMatchObject({ code: 'ELOCKED' });
+    expect(await a.incoming.held(mine!, ['u1', 'u2'])).toEqual(new Set(['u1']));
+    expect(await a.seen.pop3Seen(mine!)).toEqual(new Set(['u1']));
+    const after = await a.lock.share(accounts);
+    expect(after.lost).toEqual([mine]);
+    expect(after.accounts.has(mine!)).toBe(false);
+    // An account b holds is refused to a as well: it never took it.
+    const [theirs] = [...second.accounts];
+    await expect(commitOne(a, 'u9', undefined, theirs)).rejects.toMatchObject({ code: 'ELOCKED' });
   });
 
-  it('a cut session is taken again; whatever the race, never two writers', async () => {
+  it("a dead worker's accounts are taken over once its lease runs out, never before; its claims are due again and its late outcomes are not written", async () => {
     const url = await databases.fresh();
+    await sql(url, `UPDATE mailbox.settings SET value = '1' WHERE name = 'lease_seconds'`);
     const [a, b] = [await open(url, 2001), await open(url, 2002)];
     await a.lock.acquire();
-    await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3`);
-    // a takes it again by itself, as soon as the database answers.
-    await until(async () => (await b.lock.holder()) === 2001);
-    await commitOne(a, 'u1');
+    expect((await a.lock.share(['w1', 'w2'])).accounts.size).toBe(2);
+    for (let i = 0; i < 3; i++) await a.queue.enqueue(message(`q${i}`), { account: 'out', recipients: ['b@example.test'] });
+    const claimed = await a.queue.claim(new Date(), 10);
+    expect(claimed.length).toBe(3);
+    await b.lock.acquire();
+    // a is alive (its heartbeat runs): b gets nothing of its leases, nor of its claims.
+    expect((await b.lock.share(['w1', 'w2'])).accounts.size).toBe(0);
+    expect((await b.queue.claim(new Date(), 10)).length).toBe(0);
+    a.lock.abandon(); // its heartbeat stops, as when its process is frozen
+    const stopped = Date.now();
+    let taken = 0;
+    while (taken < 2) {
+      taken = (await b.lock.share(['w1', 'w2'])).accounts.size;
+      if (taken < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Date.now() - stopped).toBeLessThan(3000);
+    expect(await sql(url, 'SELECT count(*) FROM mailbox.lease_history WHERE taken_at < previous_expires_at')).toBe('0\n');
+    const reclaimed = await b.queue.claim(new Date(), 10);
+    expect(reclaimed.map((m) => m.record.id).sort()).toEqual(claimed.map((m) => m.record.id).sort());
+    // a comes back and writes an outcome for a message b holds now: it is not written.
+    await a.lock.acquire();
+    await a.queue.place(claimed[0]!, { kind: 'sent', reply: '250 late', account: 'out' }, new Date());
+    expect(await sql(url, `SELECT record ->> 'state' FROM mailbox.emails WHERE id = '${claimed[0]!.record.id}'`)).toBe('send-ready\n');
+  });
 
-    // Cut again, with b trying to take it at the same moment: exactly one of them may write.
-    await sql(url, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3`);
-    const bGot = await b.lock.acquire().then(
-      () => true,
-      () => false,
-    );
-    const aWrote = await commitOne(a, 'u2').then(
-      () => true,
-      (err: { code?: string }) => {
-        expect(err.code).toBe('ELOCKED');
-        return false;
-      },
-    );
-    expect(aWrote).toBe(!bGot);
-    if (bGot) expect(await a.incoming.held('work', ['u2'])).toEqual(new Set());
+  it("a worker frozen in the middle of a write holds up nobody's share, and the server ends its transaction after a lease", async () => {
+    const url = await databases.fresh();
+    await sql(url, `UPDATE mailbox.settings SET value = '1' WHERE name = 'lease_seconds'`);
+    const [a, b] = [await open(url, 4101), await open(url, 4102)];
+    await a.lock.acquire();
+    const mine = await a.lock.share(['w1', 'w2']);
+    expect(mine.accounts.size).toBe(2);
+    // a, frozen with a write's transaction open: its lease row of w1 held FOR SHARE, as fence.check leaves it.
+    const frozen = await a.db.connect();
+    await frozen.query('BEGIN');
+    await frozen.query(`SELECT 1 FROM mailbox.leases WHERE account_key = 'w1' FOR SHARE`);
+    a.lock.abandon();
+    await b.lock.acquire();
+    const started = Date.now();
+    let taken = new Set<string>();
+    while (!taken.has('w2') && Date.now() - started < 5000) taken = (await b.lock.share(['w1', 'w2', 'w3'])).accounts;
+    expect(taken.has('w2')).toBe(true); // a's other lease, taken once expired, without waiting for a's transaction
+    // The server ends a's transaction once it has been idle for a lease (a's own connection was set so).
+    await new Promise((r) => setTimeout(r, 1500));
+    const ended = await frozen.query('SELECT 1').then(() => false, () => true);
+    frozen.release(new Error('ended'));
+    expect(ended).toBe(true);
+    while (!taken.has('w1') && Date.now() - started < 10_000) taken = (await b.lock.share(['w1', 'w2', 'w3'])).accounts;
+    expect(taken).toEqual(new Set(['w1', 'w2', 'w3']));
+  });
+
+  it('a worker stopped cleanly frees its leases and its row at once', async () => {
+    const url = await databases.fresh();
+    const [a, b] = [await open(url, 3001), await open(url, 3002)];
+    const held = await a.lock.acquire();
+    await a.lock.share(['w1']);
+    expect(await b.lock.holder()).toBe(3001);
+    await held.release();
+    expect(await b.lock.holder()).toBeNull();
+    await b.lock.acquire();
+    expect((await b.lock.share(['w1'])).accounts).toEqual(new Set(['w1']));
   });
 });
 
-describe('the fence of a runner\'s writes', () => {
-  it('a runner whose lock was taken over writes nothing more, even before it notices its session is gone', async () => {
+describe('a worker sending while its connections are cut again and again', () => {
+  it('leaves no message stuck in flight and raises nothing unhandled: every one is sent at least once', { timeout: 60_000 }, async () => {
     const url = await databases.fresh();
-    const a = await open(url, 3001);
-    await a.lock.acquire();
-    await commitOne(a, 'u1');
-    // Another runner's take, as the database sees it, while a still believes it holds the lock.
-    await sql(url, `UPDATE mailbox.run_lock SET pid = 3002, generation = nextval('mailbox.run_lock_generation')`);
-    await expect(commitOne(a, 'u2')).rejects.toMatchObject({ code: 'ELOCKED', message: expect.stringMatching(/another mailbox runner took database/) });
-    await expect(a.seen.addPop3Seen('work', ['u3'])).rejects.toMatchObject({ code: 'ELOCKED' });
-    expect(await a.incoming.held('work', ['u1', 'u2'])).toEqual(new Set(['u1']));
-    expect(await a.seen.pop3Seen('work')).toEqual(new Set(['u1']));
+    const s = await open(url, 6001);
+    await s.lock.acquire();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (let i = 0; i < 200; i++) await s.queue.enqueue(message(`c${i}`), { account: 'out', recipients: ['b@example.test'] });
+      const sent = new Set<string>();
+      for (let round = 0; round < 8 && (await s.queue.waiting()).length > 0; round++) {
+        const smtp = new FakeSmtp();
+        smtp.delayMs = 2;
+        const cut = setInterval(() => void sql(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mailbox' AND datname = current_database()`).catch(() => undefined), round < 3 ? 60 : 1e9);
+        await sendQueue({ name: 'out', type: 'smtp' } as Account, { queue: s.queue, clock: () => new Date(), connect: async () => smtp }).catch(() => undefined);
+        clearInterval(cut);
+        for (const m of smtp.sent) sent.add(/Subject: (\S+)/.exec(m.body.toString())![1]!);
+      }
+      expect(await s.queue.waiting()).toEqual([]);
+      expect(sent.size).toBe(200);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
+describe('OAuth tokens on the database store', () => {
+  const KEY = Buffer.alloc(32, 7).toString('base64');
+  const tokens = (refreshToken: string, updatedAt: number) => ({ flow: 'device' as const, profile: 'p', clientId: 'c', refreshToken, accessToken: `at-${refreshToken}`, updatedAt });
+
+  it('are sealed with MAILBOX_TOKEN_KEY (required: 78 naming it), and only that key opens them', async () => {
+    const url = await databases.fresh();
+    const s = await open(url, 7001);
+    const withKey = databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: KEY }).of(undefined);
+    await withKey.save('Work', tokens('rt-secret-1', 1));
+    expect(await withKey.load('work')).toMatchObject({ refreshToken: 'rt-secret-1', accessToken: 'at-rt-secret-1' });
+    expect(await sql(url, 'SELECT sealed::text FROM mailbox.oauth_tokens')).not.toContain('rt-secret-1');
+    const noKey = databaseTokenStores(async () => s.db, {}).of(undefined);
+    expect(await noKey.check()).toMatchObject({ code: 'ECONFIG', exitCode: 78, message: expect.stringContaining('MAILBOX_TOKEN_KEY is not set') });
+    await expect(noKey.load('work')).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('MAILBOX_TOKEN_KEY') });
+    await expect(noKey.save('work', tokens('x', 2))).rejects.toMatchObject({ code: 'ECONFIG' });
+    const otherKey = databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: Buffer.alloc(32, 8).toString('base64') }).of(undefined);
+    await expect(otherKey.load('work')).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('cannot be decrypted') });
+    expect(await withKey.remove('work')).toBe(true);
+    expect(await withKey.load('work')).toBeUndefined();
   });
 
-  it('a generation is never given twice, even after a clean release removed the row', async () => {
+  it('two workers refreshing at once spend the refresh token once (the row lock)', async () => {
     const url = await databases.fresh();
-    const generations: string[] = [];
-    for (const pid of [3101, 3102, 3103]) {
-      const s = await open(url, pid);
-      const held = await s.lock.acquire();
-      generations.push(await sql(url, 'SELECT generation FROM mailbox.run_lock'));
-      await held.release();
-    }
-    expect(new Set(generations).size).toBe(3);
+    const [a, b] = [await open(url, 7101), await open(url, 7102)];
+    const [ta, tb] = [a, b].map((s) => databaseTokenStores(async () => s.db, { MAILBOX_TOKEN_KEY: KEY }));
+    await ta!.of(undefined).save('work', tokens('rt-0', 0));
+    const spent: string[] = [];
+    // What the token manager does: under the lock, read again; refresh only if nobody did meanwhile.
+    const refresh = (stores: typeof ta) =>
+      stores!.locks.exclusive('work', async () => {
+        const current = (await stores!.of(undefined).load('work'))!;
+        if (current.updatedAt > 0) return current.refreshToken;
+        spent.push(current.refreshToken!);
+        await new Promise((r) => setTimeout(r, 300)); // the provider answering slowly
+        await stores!.of(undefined).save('work', tokens('rt-1', 1));
+        return 'rt-1';
+      });
+    const results = await Promise.all([refresh(ta), refresh(tb), refresh(ta), refresh(tb)]);
+    expect(spent).toEqual(['rt-0']);
+    expect(results).toEqual(['rt-1', 'rt-1', 'rt-1', 'rt-1']);
   });
 });
 

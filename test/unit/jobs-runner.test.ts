@@ -248,3 +248,40 @@ describe('runner: the operating settings (issue 16)', () => {
   });
 });
 
+describe('runner as a fleet worker (a store whose lock hands out shares)', () => {
+  it('reads only the accounts of its share, at most `concurrency` at once, and says once on stderr and in a cycle line that a lease was taken', async () => {
+    const h = harness(async () => ({ accounts: [imap('a'), imap('b'), imap('c'), imap('d')], filters: [] }));
+    const shares = [
+      { accounts: new Set(['a', 'b', 'c']), lost: [] as string[] },
+      { accounts: new Set(['a', 'c']), lost: ['b'] },
+      { accounts: new Set(['a', 'c']), lost: [] as string[] },
+    ];
+    const asked: string[][] = [];
+    let open = 0;
+    let most = 0;
+    const held = { tookOverFrom: null, concurrency: 2, release: async () => undefined, share: async (names: readonly string[]) => (asked.push([...names]), shares[Math.min(asked.length, shares.length) - 1]!) };
+    h.stores.lock.acquire = async () => held;
+    const openIncoming = h.runner['deps'].adapters.openIncoming;
+    h.runner['deps'].adapters.openIncoming = async (account, options) => {
+      most = Math.max(most, ++open);
+      await new Promise((r) => setTimeout(r, 5));
+      open--;
+      return openIncoming(account, options);
+    };
+    const stop = new AbortController();
+    const running = h.runner.run(forever(stop.signal));
+    while (asked.length < 3) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    expect(await running).toBe(0);
+    expect(asked[0]!.sort()).toEqual(['a', 'b', 'c', 'd']);
+    const reads = h.reports.filter((r) => r.job === 'read');
+    expect(reads.some((r) => r.account === 'd')).toBe(false);
+    expect(reads.filter((r) => r.account === 'b' && r.ok).length).toBe(1);
+    const lost = reads.filter((r) => !r.ok);
+    expect(lost).toMatchObject([{ account: 'b', error: { code: 'ELOCKED' }, summary: expect.stringContaining('another worker took its lease over') }]);
+    expect(h.notices.filter((n) => n.includes('another worker took its lease over'))).toHaveLength(1);
+    // Not recorded as the account's status: the worker holding it now records its own.
+    expect(h.stores.status.status.accounts.b?.ok).toBe(true);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+});

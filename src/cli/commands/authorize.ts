@@ -89,7 +89,12 @@ export async function authorizeAccount(ctx: Context, name: string, opts: Authori
     ctx.out.info(`account ${account.name} keeps its tokens in the ${chosenStore === 'file' ? 'token file' : 'keychain'} from now on`);
   }
   const { tokens } = outcome;
-  const where = store.kind === 'file' ? `a token file under ${ctx.paths.stateDir}${ctx.env.MAILBOX_TOKEN_KEY ? ' (encrypted)' : ' (mode 0600, not encrypted: set MAILBOX_TOKEN_KEY to encrypt it)'}` : 'the keychain';
+  const where =
+    store.kind === 'file'
+      ? `a token file under ${ctx.paths.stateDir}${ctx.env.MAILBOX_TOKEN_KEY ? ' (encrypted)' : ' (mode 0600, not encrypted: set MAILBOX_TOKEN_KEY to encrypt it)'}`
+      : store.kind === 'database'
+        ? 'the database (encrypted with MAILBOX_TOKEN_KEY, shared by every machine that uses it)'
+        : 'the keychain';
   ctx.out.info(`authorized ${account.name} with the ${flow} flow; tokens kept in ${where}`);
   if (flow !== 'client-credentials' && !tokens.refreshToken) {
     ctx.out.warn(`the provider gave no refresh token: ${account.name} works until ${tokens.expiresAt ? new Date(tokens.expiresAt).toISOString() : 'its access token expires'}, then needs authorizing again`);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { MailboxError } from '../../core/errors.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
+import { localTime } from '../time.js';
 
 /** The database these commands work on: --database, else MAILBOX_DATABASE_URL. */
 function databaseOf(ctx: Context): string {
@@ -22,7 +23,7 @@ async function migrateCommand(ctx: Context): Promise<void> {
 
 async function statusCommand(ctx: Context): Promise<void> {
   const { databaseStatus } = await import('../../store/postgres/admin.js');
-  const status = await databaseStatus(databaseOf(ctx), ctx.now);
+  const status = await databaseStatus(databaseOf(ctx));
   const json = { ...status, database: { url: status.database.shown, host: status.database.host, port: status.database.port, name: status.database.database, user: status.database.user } };
   ctx.out.data(json, () => {
     const { schema, runner } = status;
@@ -32,12 +33,17 @@ async function statusCommand(ctx: Context): Promise<void> {
         : schema.pending.length
           ? `version ${schema.version} of ${schema.latest}: run mailbox db migrate`
           : `version ${schema.version} (up to date)`;
-    const runnerText = runner.running ? `running: pid ${runner.pid} on ${runner.host}, since ${runner.startedAt}` : 'not running';
+    const live = status.workers.filter((w) => w.alive);
+    const runnerText = runner.running ? `${live.length} worker(s) running` : 'not running';
     const lines = [
       ['database', json.database.url],
       ['server', `PostgreSQL ${status.server.version}`],
       ['schema', schemaText],
       ['runner', runnerText],
+      ...status.workers.map((w) => [
+        'worker',
+        `pid ${w.pid} on ${w.host}, since ${localTime(w.startedAt)}, heartbeat ${localTime(w.heartbeat)}${w.alive ? '' : ' (dead)'}, ${w.accounts} account(s)`,
+      ]),
       ...status.settings.map((s) => [`setting`, `${s.name} = ${JSON.stringify(s.value)} (${s.description})`]),
     ];
     return lines.map(([k, v]) => `${k!.padEnd(9)} ${v}`).join('\n');
@@ -60,10 +66,10 @@ Examples:
     .addHelpText('after', '\nJSON: {database, version, applied: [{version, name}]}\n\nExamples:\n  $ mailbox db migrate\n  $ mailbox --database postgres://mailbox@db.internal/mailbox db migrate')
     .action(action(penv, (ctx) => migrateCommand(ctx)));
   db.command('status')
-    .description('show the server, the schema version, the runner and the settings')
+    .description('show the server, the schema version, the workers and the settings')
     .addHelpText(
       'after',
-      '\nJSON: {database: {url, host, port, name, user}, server: {version}, schema: {version, latest, pending, applied}, runner: {running, pid, host, startedAt}, settings: [{name, value, description}]}\n\nExamples:\n  $ mailbox db status\n  $ mailbox db status --json',
+      '\nJSON: {database: {url, host, port, name, user}, server: {version}, schema: {version, latest, pending, applied}, runner: {running, pid, host, startedAt}, workers: [{id, host, pid, startedAt, heartbeat, alive, accounts}], settings: [{name, value, description}]}\n\nExamples:\n  $ mailbox db status\n  $ mailbox db status --json',
     )
     .action(action(penv, (ctx) => statusCommand(ctx)));
 }

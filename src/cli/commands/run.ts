@@ -44,7 +44,8 @@ Accounts with push turned off (edit --no-push), POP3 accounts and servers withou
 One line per account per cycle on stdout; a cycle that did nothing and would print the same line
 as the last one is not printed (except once an hour, with how many were left out): text and json
 alike. SIGINT/SIGTERM stop after the message in flight (exit 0);
-a second signal exits at once, losing nothing. One runner per store: a second one exits 75.
+a second signal exits at once, losing nothing. One runner per store: a second one exits 75 (on a
+database store each runner is a worker of a fleet instead, see the README's "Running a fleet").
 With --once the exit code is that of the first account that failed (69 unreachable, 75 temporary,
 76 TLS/protocol, 77 authentication, 78 configuration), else 0.
 

@@ -10,7 +10,7 @@ import { reportProblems } from '../problems.js';
 import { localTime } from '../time.js';
 import { openCommandStores } from '../stores.js';
 import type { AccountsSnapshot } from '../../jobs/accounts/stores.js';
-import type { EmailRecord, PushStatus, RunStatus, Stores } from '../../store/types.js';
+import type { EmailRecord, FleetView, PushStatus, RunStatus, Stores } from '../../store/types.js';
 
 interface StatusFlags {
   check?: boolean;
@@ -27,14 +27,17 @@ interface Reading {
   waiting: EmailRecord[];
   pid: number | null;
   settings: Settings;
+  /** A fleet (the database store): its workers and who holds each account's lease. */
+  fleet: FleetView | undefined;
 }
 
 async function read(ctx: Context, stores: Stores): Promise<Reading> {
-  const [snapshot, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
-  return { snapshot, status, waiting, pid, settings: settingsOf(snapshot.config.settings) };
+  const [snapshot, status, waiting, pid, fleet] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder(), stores.lock.fleet?.()]);
+  return { snapshot, status, waiting, pid, settings: settingsOf(snapshot.config.settings), fleet };
 }
 
-function statusJson({ snapshot, status, waiting, pid, settings }: Reading) {
+function statusJson({ snapshot, status, waiting, pid, settings, fleet }: Reading) {
+  const workerOf = (name: string) => fleet?.holders[name.toLowerCase()] ?? null;
   const beat = status.runner && status.runner.pid === pid ? status.runner : undefined;
   return {
     runner: { running: pid !== null, pid },
@@ -61,8 +64,10 @@ function statusJson({ snapshot, status, waiting, pid, settings }: Reading) {
         lastError: s?.lastError ?? null,
         // The runner clears it when it stops; one killed leaves it behind, which a stopped runner makes moot.
         push: pid !== null ? (status.push?.[a.name.toLowerCase()] ?? null) : null,
+        ...(fleet && a.type !== 'smtp' ? { worker: workerOf(a.name) } : {}),
       };
     }),
+    ...(fleet ? { workers: fleet.workers } : {}),
   };
 }
 
@@ -74,8 +79,11 @@ function switchLines(json: ReturnType<typeof statusJson>): string[] {
   ];
 }
 
+const shortId = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');
+
 function runnerLine(json: ReturnType<typeof statusJson>): string {
   if (json.runner.pid === null) return 'runner: not running';
+  if (json.workers) return `runner: ${json.workers.filter((w) => w.alive).length} worker(s)`;
   return `runner: running (pid ${json.runner.pid}${json.heartbeat.at ? `, heartbeat ${localTime(json.heartbeat.at)}` : ''})`;
 }
 
@@ -96,6 +104,7 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
       a.at ? `${a.job} ${localTime(a.at)}` : 'never',
       a.ok === null ? '-' : a.ok ? 'ok' : 'FAILED',
       a.lastSuccessAt ? localTime(a.lastSuccessAt) : a.at ? 'never' : '-',
+      ...(json.workers ? [a.type === 'smtp' ? '-' : shortId(a.worker)] : []),
       ...(withPush ? [pushCell(a.push)] : []),
       a.error ?? a.summary ?? '-',
     ]);
@@ -106,10 +115,14 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
       { header: 'LAST' },
       { header: 'RESULT' },
       { header: 'LAST SUCCESS', drop: 3 },
+      ...(json.workers ? [{ header: 'WORKER', drop: 4 }] : []),
       ...(withPush ? [{ header: 'PUSH', shrink: true }] : []),
       { header: 'DETAIL', shrink: true },
     ];
-    return [runnerLine(json), queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
+    const workerLines = (json.workers ?? []).map(
+      (w) => `worker ${shortId(w.id)}: pid ${w.pid} on ${w.host}, started ${localTime(w.startedAt)}, last heartbeat ${localTime(w.heartbeat)}${w.alive ? '' : ' (dead)'}`,
+    );
+    return [runnerLine(json), ...workerLines, queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
   });
   return reportProblems(ctx.out, reading.snapshot.problems);
 }
@@ -199,6 +212,8 @@ since, lastEventAt, reconnects, reason}
 69 the runner is not running or hangs, or an account cannot be reached; 77 an account needs
 authorization (its login is refused); 78 an account's configuration is wrong. The worst wins,
 in that order: runner, configuration, authorization, unreachable.
+On a database store (a fleet) also workers: [{id, host, pid, startedAt, heartbeat, alive}], and per
+incoming account worker: the id of the worker holding its lease (null: none now).
 
 Examples:
   $ mailbox status

@@ -19,7 +19,7 @@ export interface AccessToken {
   token: string;
   /** cached: reused; refreshed: from the refresh token (now or by another process just before); obtained: client credentials again. */
   source: 'cached' | 'refreshed' | 'obtained';
-  store: 'keychain' | 'file';
+  store: 'keychain' | 'file' | 'database';
   expiresAt?: number;
   scope?: string;
   profile: string;
@@ -87,7 +87,7 @@ export class TokenManager {
   private async loadFor(account: Account, profile: OAuthProfile): Promise<StoredTokens> {
     const store = this.deps.stores.of(account.tokenStore);
     const tokens = await store.load(account.name);
-    if (!tokens) throw needsAuthorization(account.name, `no OAuth tokens are kept for it (${store.kind === 'file' ? 'token file' : 'keychain'})`);
+    if (!tokens) throw needsAuthorization(account.name, `no OAuth tokens are kept for it (${store.kind === 'file' ? 'token file' : store.kind})`);
     if (tokens.clientId !== profile.clientId) throw needsAuthorization(account.name, `its tokens were issued to another client id than profile ${profile.name} has now`);
     return tokens;
   }

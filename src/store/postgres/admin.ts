@@ -1,7 +1,8 @@
 // What `mailbox db` does with a database that may not be migrated yet: bring its schema up to date,
-// and tell its state (server, schema version, runner, settings).
+// and tell its state (server, schema version, workers, settings).
 import { openDatabase, type Database, type DatabaseName } from './connection.js';
-import { PgRunLock } from './run-lock.js';
+import type { WorkerView } from '../types.js';
+import { fleetView } from './worker.js';
 import { appliedMigrations, latestVersion, migrate, migrations, SCHEMA, type AppliedMigration, type MigrateResult } from './schema.js';
 
 async function withDatabase<T>(url: string, work: (db: Database) => Promise<T>): Promise<T> {
@@ -21,11 +22,14 @@ export interface DatabaseStatus {
   database: DatabaseName;
   server: { version: string };
   schema: { version: number; latest: number; pending: Array<{ version: number; name: string }>; applied: AppliedMigration[] };
+  /** The oldest live worker (the one runner of a database before fleets). */
   runner: { running: boolean; pid: number | null; host: string | null; startedAt: string | null };
+  /** The workers, alive or dead within the day, each with how many account leases it holds. */
+  workers: Array<WorkerView & { accounts: number }>;
   settings: Array<{ name: string; value: unknown; description: string }>;
 }
 
-export async function databaseStatus(url: string, clock: () => Date): Promise<DatabaseStatus> {
+export async function databaseStatus(url: string): Promise<DatabaseStatus> {
   return withDatabase(url, async (db) => {
     const client = await db.connect();
     let server: string;
@@ -39,7 +43,10 @@ export async function databaseStatus(url: string, clock: () => Date): Promise<Da
     const done = new Set(applied.map((m) => m.version));
     const pending = migrations().filter((m) => !done.has(m.version)).map((m) => ({ version: m.version, name: m.name }));
     const migrated = version > 0 && pending.length === 0;
-    const holder = migrated ? await new PgRunLock(db, { pid: 0, clock }).runner() : undefined;
+    const fleet = migrated ? await fleetView(db) : { workers: [], holders: {} };
+    const holds = Object.values(fleet.holders);
+    const workers = fleet.workers.map((w) => ({ ...w, accounts: holds.filter((id) => id === w.id).length }));
+    const holder = workers.find((w) => w.alive);
     const settings = migrated
       ? (await db.query<{ name: string; value: unknown; description: string }>(`SELECT name, value, description FROM ${SCHEMA}.settings ORDER BY name`)).rows
       : [];
@@ -47,7 +54,8 @@ export async function databaseStatus(url: string, clock: () => Date): Promise<Da
       database: db.name,
       server: { version: server },
       schema: { version, latest: latestVersion(), pending, applied },
-      runner: { running: Boolean(holder), pid: holder?.pid ?? null, host: holder?.host ?? null, startedAt: holder?.startedAt.toISOString() ?? null },
+      runner: { running: Boolean(holder), pid: holder?.pid ?? null, host: holder?.host ?? null, startedAt: holder?.startedAt ?? null },
+      workers,
       settings,
     };
   });

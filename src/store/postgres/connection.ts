@@ -59,6 +59,8 @@ export interface Database {
   transaction<T>(work: (client: Client) => Promise<T>): Promise<T>;
   /** A connection of its own, outside the pool: a session lock lives exactly as long as it. */
   session(): Promise<pg.Client>;
+  /** From now on the server ends a transaction of this process that waits on it longer than this (a frozen worker's). */
+  limitIdleTransactions(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -79,20 +81,31 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   });
   // An idle connection that breaks (a server restart) is dropped by the pool; the next use reconnects.
   pool.on('error', () => undefined);
+  // A connection that breaks while checked out must not crash the process: the query fails instead.
+  // Guarded as the pool hands it out the first time, in the same tick (the server may end it in the
+  // very packet that completes the login).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let closed: Promise<void> | undefined;
 
+  let idleLimitMs: number | undefined;
   const connect = async (): Promise<Client> => {
+    let client: Client;
     try {
-      const client = await pool.connect();
-      // A connection that breaks while checked out must not crash the process: the query fails instead.
-      if (!(client as { mailboxGuarded?: boolean }).mailboxGuarded) {
-        client.on('error', () => undefined);
-        (client as { mailboxGuarded?: boolean }).mailboxGuarded = true;
-      }
-      return client;
+      client = await pool.connect();
     } catch (err) {
       throw connectError(err, name);
     }
+    const c = client as Client & { mailboxIdleLimit?: number };
+    if (idleLimitMs !== undefined && c.mailboxIdleLimit !== idleLimitMs) {
+      try {
+        await client.query(`SET idle_in_transaction_session_timeout = ${Math.round(idleLimitMs)}`);
+        c.mailboxIdleLimit = idleLimitMs;
+      } catch (err) {
+        client.release(err as Error);
+        throw queryError(err, name);
+      }
+    }
+    return client;
   };
 
   return {
@@ -142,6 +155,9 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
         throw connectError(err, name);
       }
       return client;
+    },
+    limitIdleTransactions(ms) {
+      idleLimitMs = ms;
     },
     close() {
       return (closed ??= pool.end().catch(() => undefined));

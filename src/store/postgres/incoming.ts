@@ -44,7 +44,7 @@ export class PgIncoming implements IncomingStore {
       return { id, size: data.length, file: id };
     }
     const { size } = await this.db.transaction(async (client) => {
-      await client.query(`INSERT INTO ${SCHEMA}.staged (id) VALUES ($1)`, [id]);
+      await client.query(`INSERT INTO ${SCHEMA}.staged (id, worker_id) VALUES ($1, $2)`, [id, this.fence.worker]);
       return writeBody(client, id, data, this.chunk);
     });
     this.staged.set(id, { source });
@@ -57,7 +57,7 @@ export class PgIncoming implements IncomingStore {
       const held = [...this.staged].filter(([, s]) => s.body).map(([id, s]) => ({ id, data: s.body! }));
       try {
         await this.db.transaction(async (client) => {
-          await client.query(`INSERT INTO ${SCHEMA}.staged (id) SELECT unnest($1::text[])`, [held.map((h) => h.id)]);
+          await client.query(`INSERT INTO ${SCHEMA}.staged (id, worker_id) SELECT unnest($1::text[]), $2`, [held.map((h) => h.id), this.fence.worker]);
           await insertBodies(client, held, this.chunk);
         });
         for (const { id, data } of held) {
@@ -101,10 +101,15 @@ export class PgIncoming implements IncomingStore {
     const written = entries.filter(([, s]) => !s.body).map(([id]) => id);
     try {
       await this.db.transaction(async (client) => {
-        await this.fence.check(client);
+        await this.fence.check(client, batch.account);
         await insertBodies(client, inMemory, this.chunk);
         await insertRecords(client, batch.messages.map((m) => m.record));
-        if (written.length) await client.query(`DELETE FROM ${SCHEMA}.staged WHERE id = ANY($1::text[])`, [written]);
+        if (written.length) {
+          // A worker taken for dead while it was frozen may have had its staged bodies swept: then
+          // nothing of the batch is kept, and the next cycle fetches them again.
+          const { rowCount } = await client.query(`DELETE FROM ${SCHEMA}.staged WHERE id = ANY($1::text[])`, [written]);
+          if (rowCount !== written.length) throw new MailboxError('ETEMPFAIL', `account ${batch.account}: messages of this batch were removed while staged (this worker was taken for dead); nothing of the batch was kept`);
+        }
         await this.seen.apply(client, batch.account, batch.seen);
       });
     } catch (err) {
@@ -132,9 +137,14 @@ export class PgIncoming implements IncomingStore {
     return new Set(rows.map((r) => r.source));
   }
 
-  /** Bodies a stop left staged, older than `ageMs` (younger ones may be a `mailbox send` at work): removed. */
-  async sweep(ageMs: number): Promise<number> {
-    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM ${SCHEMA}.staged WHERE staged_at < now() - make_interval(secs => $1)`, [ageMs / 1000]);
+  /** Bodies left staged by a worker that is no longer alive (or by no worker): removed; how many. */
+  async sweep(): Promise<number> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT s.id FROM ${SCHEMA}.staged s
+       WHERE s.worker_id IS DISTINCT FROM $1
+         AND NOT EXISTS (SELECT 1 FROM ${SCHEMA}.workers w WHERE w.id = s.worker_id AND w.expires_at > now())`,
+      [this.fence.worker],
+    );
     await deleteUnrecorded(this.db, rows.map((r) => r.id));
     return rows.length;
   }

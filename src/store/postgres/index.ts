@@ -1,9 +1,8 @@
 // The PostgreSQL store: the same interfaces as the local files, on one database that any number of
 // machines share (chosen by MAILBOX_DATABASE_URL or --database). Opening checks the schema: a database
 // that `mailbox db migrate` has not brought to this version is refused (78) before anything is read.
-// Secrets stay references here, as in config.json: each machine resolves them itself. OAuth tokens
-// (issue 11) get their table and a TokenStore implementation beside these, encrypted with
-// MAILBOX_TOKEN_KEY and refreshed under a row lock.
+// Secrets stay references here, as in config.json: each machine resolves them itself. Any number of
+// `mailbox run` share it as a fleet of workers (worker.ts: leases of accounts, claims of outbound mail).
 import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { DEFAULT_CHUNK, PgMail } from './bodies.js';
 import { openDatabase, type Database } from './connection.js';
@@ -12,16 +11,16 @@ import { PgImport } from './import.js';
 import { PgIncoming } from './incoming.js';
 import { PgQueue } from './queue.js';
 import { PgEmailLog } from './records.js';
-import { PgRunLock } from './run-lock.js';
 import { PgRunStatus } from './run-status.js';
 import { requireMigrated, SCHEMA, type SchemaState } from './schema.js';
 import { OUTBOX_STATES } from '../queue-rules.js';
 import { PgSeenState } from './seen.js';
+import { fleetSettings, PgWorker } from './worker.js';
 
 export interface PostgresStores extends Stores {
   config: PgConfig;
   incoming: PgIncoming;
-  lock: PgRunLock;
+  lock: PgWorker;
   db: Database;
   schema: SchemaState;
   /** Takes in another store's contents (migrate-store). */
@@ -48,7 +47,8 @@ export async function openPostgresStores(url: string, options: StoreOptions): Pr
 
 export function storesOn(db: Database, schema: SchemaState, options: StoreOptions): PostgresStores {
   const chunk = chunkOf(schema.settings);
-  const lock = new PgRunLock(db, { pid: options.pid, clock: options.clock });
+  const fleet = fleetSettings(schema.settings);
+  const lock = new PgWorker(db, { pid: options.pid, clock: options.clock, isAlive: options.isAlive, settings: fleet });
   const seen = new PgSeenState(db, lock);
   const incoming = new PgIncoming(db, seen, chunk, lock);
   return {
@@ -60,14 +60,13 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
     mail: new PgMail(db),
     log: new PgEmailLog(db),
     seen,
-    queue: new PgQueue(db, options.clock, chunk, lock),
+    queue: new PgQueue(db, options.clock, chunk, lock, fleet.claimBatch),
     status: new PgRunStatus(db),
     lock,
     async recover(_accounts: readonly IncomingAccount[]): Promise<string[]> {
-      // A batch is kept whole or not at all, and a message in flight is due again: what a stop can
-      // leave is bodies staged for a batch that never committed. Under the run lock no other runner
-      // stages, so all of them are a stopped runner's.
-      const swept = await incoming.sweep(0);
+      // A batch is kept whole or not at all, and a dead worker's claims are due again: what a stop
+      // can leave is bodies staged for a batch that never committed, by a worker no longer alive.
+      const swept = await incoming.sweep();
       return swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [];
     },
     async prune(ids: readonly string[]): Promise<string[]> {
@@ -84,7 +83,7 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
       });
     },
     async close() {
-      await lock.abandon();
+      lock.abandon();
       await db.close();
     },
   };

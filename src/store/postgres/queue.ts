@@ -1,7 +1,9 @@
 // The outgoing queue in the database, deciding as every queue does (queue-rules.ts). Due messages are
-// claimed oldest first with FOR UPDATE SKIP LOCKED and marked in flight in the claim's transaction, so
-// two claimers never take one message. An outcome is written at once without waiting for the disk
-// (a kill after it does not send the message again), and made durable with its batch by commit().
+// claimed oldest first with FOR UPDATE SKIP LOCKED and marked in flight, with the claiming worker, in
+// the claim's transaction, so two claimers never take one message; a message in flight is due again
+// once its worker is dead. An outcome is written at once without waiting for the disk (a kill after
+// it does not send the message again), and made durable with its batch by commit(); a worker writes
+// outcomes only of messages it still holds (another may have taken over its claims).
 import type { Readable } from 'node:stream';
 import { BACKOFF_MINUTES, JUMP_TOLERANCE_MS } from '../../core/retry.js';
 import { newId } from '../ids.js';
@@ -67,8 +69,7 @@ class Placements {
       try {
         await this.db.transaction(async (client) => {
           await client.query('SET LOCAL synchronous_commit TO off');
-          await this.fence.check(client);
-          await updateRecords(client, batch.map((p) => p.record));
+          await updateRecords(client, batch.map((p) => p.record), this.fence.worker);
         });
         for (const p of batch) p.done();
       } catch (err) {
@@ -84,9 +85,11 @@ export class PgQueue implements Queue {
   private readonly claimedIds = new Set<string>();
   private readonly placements: Placements;
   /**
-   * A message found in flight is due again only when it was claimed before this process started
-   * (its claimer stopped), or "later than now" (claimed while the clock ran ahead): another process
-   * claiming at the same time never takes what this one holds. (With leases, the claimer's lease.)
+   * A message found in flight without a worker (claimed by `mailbox send`) is due again only when it
+   * was claimed before this process started (its claimer stopped), or "later than now" (claimed while
+   * the clock ran ahead): another process claiming at the same time never takes what this one holds.
+   * One with a worker is due again once that worker is dead, or, to this worker, when it is not among
+   * the claims it holds (a claim whose answer was lost, or a commit that failed).
    */
   private readonly since: Date;
 
@@ -95,6 +98,7 @@ export class PgQueue implements Queue {
     private readonly clock: () => Date,
     private readonly chunk: number,
     private readonly fence: Fence,
+    private readonly batch = Number.POSITIVE_INFINITY,
   ) {
     this.placements = new Placements(db, fence);
     this.since = clock();
@@ -113,14 +117,15 @@ export class PgQueue implements Queue {
 
   async claim(now: Date, limit: number): Promise<QueuedMessage[]> {
     const claims = await this.db.transaction(async (client) => {
-      await this.fence.check(client);
       // Due as isDue() says: in flight after a stop, ready, or its retry time reached (or set by a
       // clock that ran ahead: further off than its back-off step allows, see retryDue).
       const { rows } = await client.query<{ record: EmailRecord; body: Buffer | null }>(
         `SELECT e.record, CASE WHEN (e.record ->> 'size')::bigint <= $7 THEN b.data END AS body
          FROM ${SCHEMA}.emails e LEFT JOIN ${SCHEMA}.bodies b ON b.id = e.id AND b.part = 0
          WHERE e.state = ANY($1::text[]) AND NOT (e.id = ANY($2::text[]))
-           AND (CASE WHEN e.in_flight THEN coalesce(${SCHEMA}.time_or_null(e.record ->> 'inFlight') NOT BETWEEN $9::timestamptz AND $3::timestamptz + make_interval(secs => $6), true)
+           AND (CASE WHEN e.in_flight AND e.claimed_by IS NOT NULL
+                  THEN e.claimed_by = $10 OR NOT EXISTS (SELECT 1 FROM ${SCHEMA}.workers w WHERE w.id = e.claimed_by AND w.expires_at > now())
+                WHEN e.in_flight THEN coalesce(${SCHEMA}.time_or_null(e.record ->> 'inFlight') NOT BETWEEN $9::timestamptz AND $3::timestamptz + make_interval(secs => $6), true)
                 ELSE e.state = 'send-ready' OR (e.next_attempt IS NOT NULL AND (
                  ${SCHEMA}.time_or_null(e.next_attempt) IS NULL
                  OR ${SCHEMA}.time_or_null(e.next_attempt) <= $3
@@ -129,11 +134,12 @@ export class PgQueue implements Queue {
          ORDER BY e.created_at, e.id
          LIMIT $8
          FOR UPDATE OF e SKIP LOCKED`,
-        [OUTBOX, [...this.claimedIds], now, [...BACKOFF_MINUTES], Math.max(...BACKOFF_MINUTES), JUMP_TOLERANCE_MS / 1000, PREFETCH, limit, this.since],
+        [OUTBOX, [...this.claimedIds], now, [...BACKOFF_MINUTES], Math.max(...BACKOFF_MINUTES), JUMP_TOLERANCE_MS / 1000, PREFETCH, Math.min(limit, this.batch), this.since, this.fence.worker],
       );
       // isDue() has the last word (the query above is its translation).
       const due = rows.filter((r) => isDue(r.record, now)).map((r) => ({ record: claimed(r.record, now), body: r.body }));
       await updateRecords(client, due.map((d) => d.record));
+      if (due.length) await client.query(`UPDATE ${SCHEMA}.emails SET claimed_by = $2 WHERE id = ANY($1::text[])`, [due.map((d) => d.record.id), this.fence.worker]);
       return due;
     });
     for (const c of claims) this.claimedIds.add(c.record.id);
@@ -142,17 +148,24 @@ export class PgQueue implements Queue {
 
   async place(message: QueuedMessage, outcome: Outcome, now: Date): Promise<Settled> {
     const result = settled(message.record, outcome, now);
-    await this.placements.write(result.record);
+    try {
+      await this.placements.write(result.record);
+    } catch (err) {
+      // Not written: still in flight, claimed by this worker, and due to it again (sent at least once).
+      this.claimedIds.delete(message.record.id);
+      throw err;
+    }
     return result;
   }
 
   async commit(placed: Settled[]): Promise<void> {
     if (placed.length === 0) return;
-    await this.db.transaction(async (client) => {
-      await this.fence.check(client);
-      await updateRecords(client, placed.map((s) => s.record));
-    });
-    for (const { record } of placed) this.claimedIds.delete(record.id);
+    try {
+      await this.db.transaction((client) => updateRecords(client, placed.map((s) => s.record), this.fence.worker));
+    } finally {
+      // Committed, or not (then what is still in flight is due again, to this worker too: sent at least once).
+      for (const { record } of placed) this.claimedIds.delete(record.id);
+    }
   }
 
   async sentSince(account: string, since: Date): Promise<number> {

@@ -26,13 +26,18 @@ export function insertRecords(client: Client, records: readonly EmailRecord[]): 
   );
 }
 
-/** Replaces records (their latest version); returns how many were there to replace. */
-export async function updateRecords(client: Queryable, records: readonly EmailRecord[]): Promise<number> {
+/**
+ * Replaces records (their latest version); returns how many were there to replace. `worker`: only
+ * those the worker claimed (a message another worker took over after this one was taken for dead is
+ * left to it: sending stays at-least-once).
+ */
+export async function updateRecords(client: Queryable, records: readonly EmailRecord[], worker?: string | null): Promise<number> {
   let count = 0;
   await inChunks(records, async (json) => {
     const result = await client.query(
-      `UPDATE ${SCHEMA}.emails AS e SET record = r FROM jsonb_array_elements($1::jsonb) AS r WHERE e.id = r ->> 'id'`,
-      [json],
+      `UPDATE ${SCHEMA}.emails AS e SET record = r FROM jsonb_array_elements($1::jsonb) AS r
+       WHERE e.id = r ->> 'id' AND ($2::text IS NULL OR e.claimed_by = $2)`,
+      [json, worker ?? null],
     );
     count += result.rowCount ?? 0;
   });

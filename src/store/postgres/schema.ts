@@ -28,8 +28,9 @@ export interface Migration {
  */
 function migrationsDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    for (const candidate of [path.join(dir, 'migrations'), path.join(dir, 'store', 'postgres', 'migrations')]) {
+  // (The benchmark's build of src/ under bench/build finds the repository's src/ this way.)
+  for (let i = 0; i < 6; i++) {
+    for (const candidate of [path.join(dir, 'migrations'), path.join(dir, 'store', 'postgres', 'migrations'), path.join(dir, 'src', 'store', 'postgres', 'migrations')]) {
       if (existsSync(path.join(candidate, '0001_store.sql'))) return candidate;
     }
     dir = path.dirname(dir);

@@ -41,7 +41,7 @@ export class PgSeenState implements SeenState {
   }
 
   async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    await this.fenced((client) => saveCursor(client, account.toLowerCase(), cursor));
+    await this.fenced(account, (client) => saveCursor(client, account.toLowerCase(), cursor));
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -51,11 +51,11 @@ export class PgSeenState implements SeenState {
 
   async addPop3Seen(account: string, uidls: string[]): Promise<void> {
     if (uidls.length === 0) return;
-    await this.fenced((client) => addUidls(client, account.toLowerCase(), uidls));
+    await this.fenced(account, (client) => addUidls(client, account.toLowerCase(), uidls));
   }
 
   async prunePop3Seen(account: string, present: ReadonlySet<string>): Promise<void> {
-    await this.fenced((client) =>
+    await this.fenced(account, (client) =>
       client.query(`DELETE FROM ${SCHEMA}.pop3_seen WHERE account_key = $1 AND NOT (uidl = ANY($2::text[]))`, [account.toLowerCase(), [...present]]),
     );
   }
@@ -66,7 +66,7 @@ export class PgSeenState implements SeenState {
   }
 
   async savePop3Meta(account: string, meta: Pop3Meta): Promise<void> {
-    await this.fenced((client) =>
+    await this.fenced(account, (client) =>
       client.query(
         `INSERT INTO ${SCHEMA}.pop3_meta (account_key, meta) VALUES ($1, $2::jsonb) ON CONFLICT (account_key) DO UPDATE SET meta = EXCLUDED.meta`,
         [account.toLowerCase(), recordJson(meta)],
@@ -75,9 +75,9 @@ export class PgSeenState implements SeenState {
   }
 
   /** A write of the reader's own, in a transaction that passes the fence first. */
-  private async fenced(write: (client: Client) => Promise<unknown>): Promise<void> {
+  private async fenced(account: string, write: (client: Client) => Promise<unknown>): Promise<void> {
     await this.db.transaction(async (client) => {
-      await this.fence.check(client);
+      await this.fence.check(client, account);
       await write(client);
     });
   }

@@ -1,6 +1,6 @@
 // Where an OAuth 2.0 account's tokens live, behind one interface: the OS keychain (the default), a
-// 0600 file per account under the state folder (headless servers, chosen explicitly), and later the
-// database of a fleet (issue 12: encrypted with MAILBOX_TOKEN_KEY, refreshed under a row lock).
+// 0600 file per account under the state folder (headless servers, chosen explicitly), and the
+// database of a fleet (store/postgres/tokens.ts: encrypted with MAILBOX_TOKEN_KEY, refreshed under a row lock).
 import type { MailboxError } from '../../core/errors.js';
 import type { OAuthFlow, TokenStoreKind } from '../../core/oauth.js';
 
@@ -22,7 +22,8 @@ export interface StoredTokens {
 }
 
 export interface TokenStore {
-  readonly kind: TokenStoreKind;
+  /** 'database': the database store's, whatever the account chose (a fleet shares its tokens). */
+  readonly kind: TokenStoreKind | 'database';
   /** The account's tokens, or undefined when none are kept. */
   load(account: string): Promise<StoredTokens | undefined>;
   /** Replaces the account's tokens in one write: a new refresh token and its access token together. */
