@@ -25,6 +25,7 @@ import {
   type AccountType,
   type TlsTrust,
 } from '../core/account.js';
+import { parseDestination } from '../core/destination.js';
 import { MailboxError } from '../core/errors.js';
 import { oneOf, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
@@ -91,6 +92,8 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
+  { flag: 'deliver', value: 'dest', help: 'hand received mail on after storing it: maildir:/PATH, mda:COMMAND (message on stdin), lmtp:HOST:PORT or lmtp:unix:/PATH (default: the store\'s inbox only)', field: 'deliver', types: INCOMING, clear: 'keep received mail in the store\'s inbox only', check: (v) => parseDestination(v, 'deliver'), apply: (input, v) => ((input.deliver = v), v === undefined && (input.deliverTo = undefined)) },
+  { flag: 'deliver-to', value: 'address', help: 'with --deliver: the recipient of the hand-off (LMTP RCPT TO, MAILBOX_RECIPIENT; default the user)', field: 'deliverTo', types: INCOMING, clear: 'the hand-off goes to the user again', apply: set('deliverTo') },
   { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
   { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
   { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },

@@ -64,6 +64,8 @@ export function accountJson(a: AccountView) {
     folder: a.folder ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,
+    deliver: a.deliver ?? null,
+    deliverTo: a.deliverTo ?? null,
     tls: { ca: a.tls.ca ?? null, fingerprint: a.tls.fingerprint ?? null, insecure: Boolean(a.tls.insecure) },
   };
 }
@@ -118,6 +120,7 @@ export function accountLines(a: AccountView, filters: readonly AddressFilter[]):
   if (a.type !== 'smtp') {
     lines.push(['on the server', a.deleteAfterDownload ? 'deleted once stored' : 'kept']);
     lines.push(['max size', a.maxMessageSize === undefined ? 'no limit' : formatBytes(a.maxMessageSize)]);
+    lines.push(['delivered to', a.deliver ? `${a.deliver} (for ${a.deliverTo ?? a.user ?? '-'}), after the inbox` : 'the inbox']);
   }
   lines.push(['filter', filterWords(a, filters)], ['active', yes(a.active)], ['provisioned', yes(a.provisioned)], ['debug', a.debug ? 'on' : 'off']);
   return lines;

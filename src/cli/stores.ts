@@ -1,6 +1,8 @@
 // The store for the commands that work with mail, the queue or the runner's state: opened lazily
 // (commands that never touch mail do not load it), with this process's facts for the run lock; and
 // the secret store, with the process control its password commands need.
+import { destinationOpener } from '../jobs/destinations.js';
+import { killGroup } from '../store/process-group.js';
 import { createSecretStore, type CommandSecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
 import type { Context } from './context.js';
@@ -38,4 +40,26 @@ export function cliSecretStore(io: Io): CommandSecretStore {
     },
   });
   return store;
+}
+
+/**
+ * The destinations of received mail (issue 13), for `mailbox run`: MDA commands start from this
+ * process's environment, in their own process groups, killed should this process end first.
+ */
+export function destinationsOf(env: NodeJS.ProcessEnv): ReturnType<typeof destinationOpener> {
+  const opener = destinationOpener({
+    env,
+    host: {
+      killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
+      started: () => {
+        if (watching) return;
+        watching = true;
+        process.once('exit', () => {
+          for (const pgid of opener.running) killGroup({ killGroup: (g) => process.kill(-g, 'SIGKILL') }, pgid);
+        });
+      },
+    },
+  });
+  let watching = false;
+  return opener;
 }

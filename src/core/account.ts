@@ -1,4 +1,5 @@
 // The account model: what an account is, its defaults, and how raw input becomes a valid account.
+import { destinationText, parseDestination } from './destination.js';
 import { invalid, MailboxError, shown } from './errors.js';
 import { formatMailbox, isAddress, isHost, oneOf, parseBoolean, parseFilterName, parseFingerprint, parseMailbox, parsePort, parseSize, parseText } from './validate.js';
 
@@ -96,6 +97,10 @@ export interface Account {
   deleteAfterDownload?: boolean;
   /** POP3/IMAP: larger messages stay on the server and are reported. */
   maxMessageSize?: number;
+  /** POP3/IMAP: where received mail is handed next (core/destination.ts text form); absent: the store's inbox only. */
+  deliver?: string;
+  /** POP3/IMAP with a destination: the recipient of the hand-off (LMTP RCPT TO, MAILBOX_RECIPIENT); default the user. */
+  deliverTo?: string;
   tls: TlsTrust;
 }
 
@@ -318,8 +323,15 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     else if (given(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
     account.deleteAfterDownload = input.deleteAfterDownload === undefined ? false : parseBoolean(input.deleteAfterDownload, 'deleteAfterDownload');
     if (given(input.maxMessageSize)) account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
+    if (given(input.deliver)) account.deliver = destinationText(parseDestination(input.deliver, 'deliver'));
+    if (given(input.deliverTo)) {
+      if (!account.deliver) throw invalid('deliver-to', input.deliverTo, 'nothing without --deliver: it names the recipient of a hand-off');
+      const to = typeof input.deliverTo === 'string' ? input.deliverTo.trim() : '';
+      if (!isAddress(to)) throw invalid('deliver-to', input.deliverTo, 'an email address such as ops@example.com');
+      account.deliverTo = to;
+    }
   } else {
-    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize'] as const) {
+    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize', 'deliver', 'deliverTo'] as const) {
       if (input[field] !== undefined && input[field] !== null && input[field] !== false) {
         throw invalid(field, input[field], `nothing: ${field} applies to pop3 and imap accounts only`);
       }

@@ -22,7 +22,7 @@ export interface Delivered {
 
 export interface DelivererOptions {
   store: IncomingStore;
-  account: Pick<Account, 'name'>;
+  account: Pick<Account, 'name' | 'deliver'>;
   /** The inbound filter in effect for the account, if any. */
   filter?: AddressFilter;
   /** After a UIDVALIDITY change: whether a message with this Message-ID and size is already stored. */
@@ -161,7 +161,8 @@ export class Deliverer {
 
   private delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Delivered {
     const reason = blockedReason(this.options.filter, summary.from);
-    const record = receivedRecord(staged, summary, this.options.account.name, remote.key, reason, this.options.clock());
+    const { name, deliver } = this.options.account;
+    const record = receivedRecord(staged, summary, name, remote.key, reason, this.options.clock(), deliver);
     return { remote, outcome: reason ? 'ignored' : 'received', record, staged };
   }
 

@@ -155,10 +155,12 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   if (failure !== undefined) return { result, failure };
 
   if (deleteMode && !deps.signal?.aborted) {
-    const removeFailure = await removeStored(incoming, [...p.deletable, ...fetched], result);
-    if (removeFailure !== undefined) return { result, failure: removeFailure };
-    cursor.pendingDelete = false;
-    await seen.saveImapCursor(account.name, cursor);
+    const removal = await removeStored(incoming, [...p.deletable, ...fetched], result, deps);
+    if (removal.failure !== undefined) return { result, failure: removal.failure };
+    if (removal.waiting === 0) {
+      cursor.pendingDelete = false;
+      await seen.saveImapCursor(account.name, cursor);
+    }
   }
   return { result };
 }

@@ -34,6 +34,8 @@ export interface EmailRecord {
   reply?: string | null;
   /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
   inFlight?: string | null;
+  /** Incoming, when the account has a destination (issue 13): its hand-off there; absent: the inbox is the end. */
+  handoff?: HandOff;
   createdAt: string;
   updatedAt: string;
 }
@@ -57,6 +59,23 @@ export interface Delivery {
   sentTo: string[];
   dropped: DroppedRecipient[];
   refused: RefusedRecipient[];
+}
+
+/**
+ * Issue 13: a received message's hand-off to its account's destination, kept on its email record.
+ * Written `pending` with the record in the batch that stores the message (so a stop before the hand-off
+ * leaves it pending, and it is handed off at the next cycle); settled after each attempt.
+ */
+export interface HandOff {
+  /** The destination, in its text form (core/destination.ts), as it was when the message was stored. */
+  dest: string;
+  /** pending: to do, or to retry at nextAttempt; delivered; failed: refused for good (the email is delivery-failed). */
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** The last failure: the destination's reply, or what went wrong. */
+  error: string | null;
+  /** Pending after a temporary failure: not before this time (ISO 8601); null: due now. */
+  nextAttempt: string | null;
 }
 
 /** A message body as it arrives: whole (small, fetched in bulk) or streamed (never held whole). */
@@ -154,6 +173,27 @@ export interface SeenState {
   prunePop3Seen(account: string, present: ReadonlySet<string>): Promise<void>;
   pop3Meta(account: string): Promise<Pop3Meta>;
   savePop3Meta(account: string, meta: Pop3Meta): Promise<void>;
+}
+
+/**
+ * Issue 13: received messages on their way to their account's destination (the records whose `handoff`
+ * is not delivered). Kept small for other stores: a database needs the handoff column on the email rows
+ * and an index on (account) where the hand-off is not delivered.
+ */
+export interface HandOffStore {
+  /** Records of `account` whose hand-off is pending and due at `now` (nextAttempt null or passed), oldest first. */
+  due(account: string, now: Date): Promise<EmailRecord[]>;
+  /** Source ids of `account` whose hand-off is not done (pending or failed): delete-after-download leaves them on the server. */
+  undelivered(account: string): Promise<Set<string>>;
+  /**
+   * Records an attempt's outcome: `record` as it is now. One that became delivery-failed is moved to the
+   * failed box. Durable when it resolves.
+   */
+  settle(record: EmailRecord): Promise<void>;
+  /** Puts a delivery-failed message (or one waiting to retry) back to pending, due now (`emails retry`). */
+  retry(id: string, now: Date): Promise<EmailRecord>;
+  /** Hand-offs pending and failed, by account name (lower case), for `status`. */
+  counts(): Promise<Record<string, { pending: number; failed: number }>>;
 }
 
 /** A message of the queue, claimed for sending: its record and its content as the sender hands it on. */
@@ -258,7 +298,8 @@ export interface ConfigStorage {
   update<T>(change: (config: Config) => Promise<ConfigChange<T>> | ConfigChange<T>): Promise<T>;
 }
 
-export type IncomingAccount = Pick<Account, 'name' | 'type'>;
+/** `deliver`: recovery writes a pending hand-off into a record it rebuilds for an account with a destination. */
+export type IncomingAccount = Pick<Account, 'name' | 'type'> & Partial<Pick<Account, 'deliver'>>;
 
 export interface Stores {
   config: ConfigStorage;
@@ -267,6 +308,7 @@ export interface Stores {
   log: EmailLog;
   seen: SeenState;
   queue: Queue;
+  handoffs: HandOffStore;
   status: RunStatusStore;
   lock: RunLock;
   /**

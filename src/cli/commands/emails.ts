@@ -28,6 +28,7 @@ export function emailJson(r: EmailRecord, path: string | null) {
     error: r.error,
     path,
     ...deliveryJson(r),
+    delivery: r.handoff ? { dest: r.handoff.dest, state: r.handoff.state, attempts: r.handoff.attempts, error: r.handoff.error, nextAttempt: r.handoff.nextAttempt } : null,
   };
 }
 
@@ -146,7 +147,9 @@ Text: ids shortened on a terminal to a unique prefix (any unique prefix is accep
 email arrived in the store (local time), sizes for people. JSON fields: id, state, account, date
 (the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path, and for a
 message tried: sentTo (the envelope the server accepted), dropped (blocked by the outbound filter:
-address, filter, pattern), refused (by the server: address, reply); null before a try.
+address, filter, pattern), refused (by the server: address, reply); null before a try. A received
+message of an account with a destination (add --deliver) has delivery: {dest, state (pending,
+delivered, failed), attempts, error, nextAttempt}; null otherwise.
 
 Examples:
   $ mailbox emails --box outbox
@@ -211,13 +214,19 @@ Examples:
 
   emails
     .command('retry')
-    .description('put a failed (or waiting) outgoing message back in the queue, to be sent next cycle')
+    .description('put a failed (or waiting) outgoing message back in the queue, to be sent next cycle; or hand a delivery-failed received message to its destination again')
     .argument('<id>', 'email id (or a unique prefix)')
     .addHelpText('after', '\nExamples:\n  $ mailbox emails retry lx2k9a0b01abcde\n  $ mailbox emails --state send-failed --json   # find the ids')
     .action(
       action(penv, async (ctx, _opts, [id]) => {
         const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
+        // A received message whose hand-off failed (issue 13) goes back to pending; the runner's next cycle hands it off.
+        if (record.handoff) {
+          const updated = await store.handoffs.retry(record.id, ctx.now());
+          ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} will be handed off to ${updated.handoff!.dest} again at the next read cycle`);
+          return;
+        }
         const updated = await store.queue.requeue(record.id, ctx.now());
         ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} is queued again (send-ready)`);
       }),

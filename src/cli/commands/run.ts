@@ -5,7 +5,7 @@ import { parseDuration } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { dnsOf } from '../network.js';
 import { progressLine, QuietCycles, reportLine } from '../run-output.js';
-import { openCommandStores } from '../stores.js';
+import { destinationsOf, openCommandStores } from '../stores.js';
 
 interface RunFlags {
   once?: boolean;
@@ -49,6 +49,7 @@ Examples:
         const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
         const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
+        const destinations = destinationsOf(ctx.io.env);
         const progress = progressLine(ctx.io.stderr);
         const monotonic = () => performance.now();
         const quiet = new QuietCycles(monotonic);
@@ -89,6 +90,7 @@ Examples:
               ctx.out.warn(text);
             },
             progress: progress ? (account, p) => progress.update(account, p) : undefined,
+            openTarget: destinations.open,
           });
           return await runner.run({ once: Boolean(opts.once), readIntervalMs, sendIntervalMs, accounts: opts.account ?? [], signal: stop.signal });
         } finally {

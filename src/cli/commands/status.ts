@@ -10,7 +10,8 @@ export function register(command: Command, penv: ProgramEnv): void {
     .addHelpText(
       'after',
       `
-JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError}]}
+JSON: {runner: {running, pid}, queue: {waiting, ready, retrying}, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError,
+handOff: {dest, pending, failed} | null}]} (handOff: received mail waiting for, or refused by, the account's --deliver destination)
 
 Examples:
   $ mailbox status
@@ -20,6 +21,8 @@ Examples:
       action(penv, async (ctx) => {
         const stores = await openCommandStores(ctx);
         const [{ accounts, problems }, status, waiting, pid] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder()]);
+        // Hand-offs to each account's destination (issue 13), read from the log only when some account has one.
+        const handOffs = accounts.some((a) => a.deliver) ? await stores.handoffs.counts() : {};
         const json = {
           runner: { running: pid !== null, pid },
           queue: {
@@ -40,6 +43,7 @@ Examples:
               error: s?.error ?? null,
               lastSuccessAt: s?.lastSuccessAt ?? null,
               lastError: s?.lastError ?? null,
+              handOff: a.deliver || handOffs[a.name.toLowerCase()] ? { dest: a.deliver ?? null, ...(handOffs[a.name.toLowerCase()] ?? { pending: 0, failed: 0 }) } : null,
             };
           }),
         };
@@ -64,7 +68,8 @@ Examples:
             { header: 'LAST SUCCESS', drop: 3 },
             { header: 'DETAIL', shrink: true },
           ];
-          return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
+          const handOffLines = json.accounts.flatMap((a) => (a.handOff ? [`hand-off ${a.name} -> ${a.handOff.dest ?? '(no destination now)'}: ${a.handOff.pending} pending, ${a.handOff.failed} failed`] : []));
+          return [runner, queue, ...(rows.length ? ['', ctx.out.table(columns, rows)] : []), ...(handOffLines.length ? ['', ...handOffLines] : [])].join('\n');
         });
         return reportProblems(ctx.out, problems);
       }),

@@ -60,14 +60,14 @@ export async function recoverIncoming({ files, entries, log, seen, accounts, now
     else byAccount.set(key, [entry]);
   }
   const notes: string[] = [];
-  const recognised: Array<{ file: StoredFile; box: Box; account: string; source: string }> = [];
+  const recognised: Array<{ file: StoredFile; box: Box; account: IncomingAccount; source: string }> = [];
   for (const account of accounts) {
     const mine = byAccount.get(account.name.toLowerCase());
     if (!mine?.length) continue;
     const found = await unrecorded(seen, account, mine);
     if (found.length === 0) continue;
     notes.push(`account ${account.name}: ${found.length} message(s) already stored but not recorded as seen were recognised by their source ids and will not be fetched again`);
-    recognised.push(...found.map((e) => ({ file: files.fileOf(e), box: e.box, account: account.name, source: e.source.id })));
+    recognised.push(...found.map((e) => ({ file: files.fileOf(e), box: e.box, account, source: e.source.id })));
   }
   if (recognised.length === 0) return notes;
   // Their log records may be missing too (the log is written just before the seen state).
@@ -78,7 +78,8 @@ export async function recoverIncoming({ files, entries, log, seen, accounts, now
     if (!missing.has(file.id)) continue;
     const header = await readHead(file.path).catch(() => Buffer.alloc(0));
     const reason = box === 'skipped' ? 'sender blocked by the inbound filter' : null;
-    records.push(receivedRecord({ id: file.id, size: file.size ?? 0, file: file.file }, summarize(header), account, source, reason, now));
+    // A stop before its record: its hand-off (issue 13) was never tried, so it is pending now.
+    records.push(receivedRecord({ id: file.id, size: file.size ?? 0, file: file.file }, summarize(header), account.name, source, reason, now, account.deliver));
   }
   await log.append(records);
   return notes;

@@ -1,0 +1,81 @@
+// The hand-off (issue 13): received messages, stored and recorded as seen, handed on to their account's
+// destination (another Maildir, an MDA command, an LMTP server). It runs after the cycle's download and
+// again at every cycle for what is due: a temporary failure is retried with back-off (the message is
+// never fetched again for it), a refusal marks the email delivery-failed, and a stop before or during
+// a hand-off leaves it pending, to be handed off at the next cycle (at least once, never zero times;
+// the source id tells the destination a repeat).
+import type { Account } from '../core/account.js';
+import { parseDestination, type Destination, type HandOffEnvelope, type HandOffTarget } from '../core/destination.js';
+import { handOffSettled } from '../store/handoff-rules.js';
+import type { EmailRecord, Stores } from '../store/types.js';
+
+/** Opens a destination; built at the edge (jobs/destinations.ts), swapped in tests. */
+export type OpenTarget = (destination: Destination) => HandOffTarget;
+
+export interface HandOffDeps {
+  stores: Pick<Stores, 'handoffs' | 'mail'>;
+  open: OpenTarget;
+  clock: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface HandOffSummary {
+  delivered: number;
+  /** Refused for now: tried again later. */
+  retrying: number;
+  /** Refused for good (or out of retries): delivery-failed. */
+  failed: number;
+  /** One per message not delivered, with the reason. */
+  notes: string[];
+}
+
+export function emptyHandOff(): HandOffSummary {
+  return { delivered: 0, retrying: 0, failed: 0, notes: [] };
+}
+
+/** IMAP sources are "FOLDER\nUIDVALIDITY/UID" once several folders are read; else the folder is the account's one. */
+function envelopeOf(account: Account, record: EmailRecord): HandOffEnvelope {
+  return {
+    account: account.name,
+    emailId: record.id,
+    sourceId: `${account.name}/${record.source ?? record.id}`,
+    folder: account.type === 'imap' ? (account.folder ?? 'INBOX') : null,
+    from: record.from,
+    recipient: account.deliverTo ?? account.user ?? '',
+  };
+}
+
+/** Hands off every message of `account` that is due now, one after the other; stops early on the signal. */
+export async function handOffDue(account: Account, deps: HandOffDeps): Promise<HandOffSummary> {
+  const summary = emptyHandOff();
+  if (!account.deliver) return summary;
+  const due = await deps.stores.handoffs.due(account.name, deps.clock());
+  if (due.length === 0) return summary;
+  const target = deps.open(parseDestination(account.deliver));
+  try {
+    for (const record of due) {
+      if (deps.signal?.aborted) break;
+      const content = await deps.stores.mail.read(record);
+      const result = content
+        ? await target.deliver(content, envelopeOf(account, record), deps.signal)
+        : ({ kind: 'failed', error: 'the message file is missing from the store' } as const);
+      if (result.kind === 'stopped') {
+        content?.destroy();
+        break;
+      }
+      const settled = handOffSettled(record, result, deps.clock());
+      await deps.stores.handoffs.settle(settled);
+      if (result.kind === 'delivered') summary.delivered++;
+      else if (settled.state === 'delivery-failed') {
+        summary.failed++;
+        summary.notes.push(`email ${record.id}: ${settled.error} (mailbox emails retry ${record.id} tries again)`);
+      } else {
+        summary.retrying++;
+        summary.notes.push(`email ${record.id}: hand-off to ${account.deliver} to be retried at ${settled.handoff!.nextAttempt}: ${settled.handoff!.error}`);
+      }
+    }
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+  return summary;
+}
