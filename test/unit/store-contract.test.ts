@@ -178,4 +178,40 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     expect(result).toBe(42);
     expect((await stores.config.load()).provisionedActive).toEqual({ x: true });
   });
+
+  it('hand-offs (issue 13): pending with the batch, due after back-off, settled; delivery-failed moves to failed and retry brings it back', async () => {
+    const stores = open();
+    const staged = await stores.incoming.stage(message('h1'), { account: 'Work', id: 'u1' });
+    const staged2 = await stores.incoming.stage(message('h2'), { account: 'Work', id: 'u2' });
+    const r1 = receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', null, t0, 'mda:true');
+    const r2 = receivedRecord(staged2, summarize(message('h2')), 'Work', 'u2', null, minutes(1), 'mda:true');
+    expect(r1.handoff).toEqual({ dest: 'mda:true', state: 'pending', attempts: 0, error: null, nextAttempt: null });
+    expect(receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', 'blocked', t0, 'mda:true').handoff).toBeUndefined();
+    await stores.incoming.commit({ account: 'Work', messages: [{ staged, record: r1 }, { staged: staged2, record: r2 }], seen: { pop3: ['u1', 'u2'] } });
+    expect((await stores.handoffs.due('work', t0)).map((r) => r.id)).toEqual([r1.id, r2.id]);
+    expect(await stores.handoffs.due('other', t0)).toEqual([]);
+    expect(await stores.handoffs.undelivered('WORK')).toEqual(new Set(['u1', 'u2']));
+    expect(await stores.handoffs.counts()).toEqual({ work: { pending: 2, failed: 0 } });
+
+    // r1 waits for a retry in 5 minutes; r2 is refused for good.
+    await stores.handoffs.settle({ ...r1, handoff: { ...r1.handoff!, attempts: 2, error: 'later', nextAttempt: minutes(5).toISOString() } });
+    const failed: EmailRecord = { ...r2, state: 'delivery-failed', error: 'refused', handoff: { ...r2.handoff!, state: 'failed', attempts: 1, error: 'refused' } };
+    await stores.handoffs.settle(failed);
+    expect(await stores.handoffs.due('work', minutes(1))).toEqual([]);
+    expect((await stores.handoffs.due('work', minutes(6))).map((r) => r.id)).toEqual([r1.id]);
+    expect(await stores.handoffs.counts()).toEqual({ work: { pending: 1, failed: 1 } });
+    expect((await stores.log.readAll()).get(r2.id)?.state).toBe('delivery-failed');
+    expect((await stores.mail.head(failed))?.toString('latin1')).toContain('Subject: h2');
+    const failedFile = await stores.mail.filePath(failed);
+    if (failedFile !== null) expect(failedFile).toContain(`${path.sep}failed${path.sep}`);
+
+    const retried = await stores.handoffs.retry(r2.id, minutes(2));
+    expect(retried).toMatchObject({ state: 'received', error: null, handoff: { state: 'pending', attempts: 0, nextAttempt: null, error: null } });
+    expect((await stores.handoffs.due('work', minutes(2))).map((r) => r.id)).toEqual([r2.id]);
+    expect((await stores.mail.head(retried))?.toString('latin1')).toContain('Subject: h2');
+    await stores.handoffs.settle({ ...retried, handoff: { ...retried.handoff!, state: 'delivered', attempts: 1 } });
+    expect(await stores.handoffs.undelivered('work')).toEqual(new Set(['u1']));
+    await expect(stores.handoffs.retry(r2.id, minutes(3))).rejects.toMatchObject({ code: 'EVALUE' });
+    await expect(stores.handoffs.retry('nope', minutes(3))).rejects.toMatchObject({ code: 'ENOTFOUND' });
+  });
 });

@@ -1,0 +1,106 @@
+// Issue 13 end to end, the built executable against Dovecot: an account added with --deliver, run
+// --once hands its mail to an MDA command; emails --json and status --json say where each hand-off
+// stands; and SIGKILL of the runner between storing and handing off (and during the hand-off) leaves
+// every message handed off afterwards: at least once, never zero times, a repeat with the same
+// MAILBOX_SOURCE_ID.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDovecot, type Dovecot } from '../harness/index.js';
+import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { inBox, killWhen, throttle } from '../helpers/crash.js';
+import { bulkDeliver, numbered } from '../integration/run-fixtures.js';
+
+let dovecot: Dovecot;
+const cleanups: Array<() => void> = [];
+
+beforeAll(async () => {
+  dovecot = await startDovecot();
+});
+afterAll(async () => {
+  await dovecot?.stop();
+});
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+const env = { MBX_PW: 'alice-secret' };
+
+/** An MDA that logs each call's source id and keeps nothing else. */
+function loggingMda(): { command: string; calls: () => string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-mda-'));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'mda.sh');
+  fs.writeFileSync(file, `#!/bin/sh\ncat > /dev/null\necho "$MAILBOX_SOURCE_ID" >> ${dir}/calls\n`, { mode: 0o755 });
+  const calls = () => (fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) : []);
+  return { command: file, calls };
+}
+
+function home(): string {
+  const { home: dir, cleanup } = tmpHome();
+  cleanups.push(cleanup);
+  return dir;
+}
+
+describe('mailbox add --deliver, run, emails, status', () => {
+  it('the account keeps its destination; run --once hands its mail off; emails --json and status --json show it', async () => {
+    await bulkDeliver(dovecot, 'alice', numbered(3));
+    const mda = loggingMda();
+    const dir = home();
+    const add = await runMailbox(
+      ['add', '--type', 'imap', '--name', 'work', '--host', '127.0.0.1', '--port', String(dovecot.imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--deliver', `mda:${mda.command}`, '--deliver-to', 'ops@example.test', '--json'],
+      { home: dir, env },
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout).account).toMatchObject({ deliver: `mda:${mda.command}`, deliverTo: 'ops@example.test' });
+    const bad = await runMailbox(['edit', 'work', '--deliver', 'smtp:x', '--no-test'], { home: dir });
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain('invalid deliver "smtp:x": expected maildir:/PATH, mda:COMMAND, lmtp:HOST:PORT or lmtp:unix:/PATH');
+
+    const run = await runMailbox(['run', '--once'], { home: dir, env });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain(`3 new, 3 handed off to mda:${mda.command}`);
+    expect(mda.calls()).toHaveLength(3);
+    const emails = JSON.parse((await runMailbox(['emails', '--json'], { home: dir })).stdout) as Array<{ delivery: unknown }>;
+    expect(emails.map((e) => e.delivery)).toEqual(Array(3).fill({ dest: `mda:${mda.command}`, state: 'delivered', attempts: 1, error: null, nextAttempt: null }));
+    const status = JSON.parse((await runMailbox(['status', '--json'], { home: dir })).stdout);
+    expect(status.accounts[0].handOff).toEqual({ dest: `mda:${mda.command}`, pending: 0, failed: 0 });
+  });
+});
+
+describe('SIGKILL between storing and handing off', () => {
+  it('killed mid-download (stored, not handed off) and mid-hand-off: afterwards every message is handed off, at least once', async () => {
+    const N = 150;
+    await bulkDeliver(dovecot, 'bob', numbered(N, 1500));
+    const proxy = await throttle(dovecot.imapPort, 200_000);
+    cleanups.push(proxy.close);
+    const mda = loggingMda();
+    const dir = home();
+    const accounts = [{ name: 'imap', type: 'imap', host: '127.0.0.1', port: proxy.port, security: 'none', user: 'bob', secret: { kind: 'env', name: 'MBX_PW' }, deliver: `mda:${mda.command}` }];
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts, filters: [] }));
+    const daveEnv = { MBX_PW: 'bob-secret' };
+
+    // Mid-download: messages are stored and recorded as seen, none handed off yet.
+    expect(await killWhen(dir, daveEnv, () => inBox(dir).length >= 40)).toBe(true);
+    const storedAtKill = inBox(dir).length;
+    expect(storedAtKill).toBeGreaterThanOrEqual(40);
+    expect(storedAtKill).toBeLessThan(N);
+    expect(mda.calls()).toEqual([]);
+
+    // Mid-hand-off: the download is done, the MDA has been called for some.
+    const killedDuringHandOff = await killWhen(dir, daveEnv, () => mda.calls().length >= 20);
+    expect(killedDuringHandOff).toBe(true);
+
+    const last = await runMailbox(['run', '--once'], { home: dir, env: daveEnv, timeoutMs: 60_000 });
+    expect(last.code, last.stderr).toBe(0);
+    const calls = mda.calls();
+    const records = JSON.parse((await runMailbox(['emails', '--json'], { home: dir })).stdout) as Array<{ delivery: { state: string } }>;
+    expect(records).toHaveLength(N); // stored once each
+    expect(records.every((r) => r.delivery.state === 'delivered')).toBe(true);
+    const distinct = new Set(calls);
+    expect(distinct.size).toBe(N); // never zero times
+    expect(calls.length - N).toBeLessThanOrEqual(2); // a repeat only for what was in flight at the kill, with the same source id
+    for (const id of distinct) expect(id).toMatch(/^imap\/\d+\/\d+$/);
+  });
+});
