@@ -62,6 +62,8 @@ export function accountJson(a: AccountView) {
     oauth: a.oauth ?? null,
     tokenStore: a.oauth ? (a.tokenStore ?? 'keychain') : null,
     folder: a.folder ?? null,
+    folders: a.folders ?? null,
+    excludeFolders: a.excludeFolders ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,
     deliver: a.deliver ?? null,
@@ -116,7 +118,7 @@ export function accountLines(a: AccountView, filters: readonly AddressFilter[]):
     ['secret', secretCell(a.secret)],
   ];
   if (a.type === 'smtp') lines.push(['from', a.from ?? '-']);
-  if (a.type === 'imap') lines.push(['folder', a.folder ?? 'INBOX']);
+  if (a.type === 'imap') lines.push(['folder', a.folders ? `${a.folders.join(', ')}${a.excludeFolders ? ` (not ${a.excludeFolders.join(', ')})` : ''}` : (a.folder ?? 'INBOX')]);
   if (a.type !== 'smtp') {
     lines.push(['on the server', a.deleteAfterDownload ? 'deleted once stored' : 'kept']);
     lines.push(['max size', a.maxMessageSize === undefined ? 'no limit' : formatBytes(a.maxMessageSize)]);

@@ -91,8 +91,12 @@ export interface Account {
   authMechanism?: AuthMechanism;
   /** Name of an address filter; absent means the default filter of the direction. */
   filter?: string;
-  /** IMAP only: the folder read. */
+  /** IMAP only: the folder read (with `folders`: the one whose source ids keep their old form). */
   folder?: string;
+  /** IMAP only (issue 13): several folders, names or LIST patterns (`*`, `%`); absent: `folder` alone. */
+  folders?: string[];
+  /** IMAP only, with `folders`: folders left out (names or patterns). */
+  excludeFolders?: string[];
   /** POP3/IMAP: delete from the server once safely stored (default: keep). */
   deleteAfterDownload?: boolean;
   /** POP3/IMAP: larger messages stay on the server and are reported. */
@@ -319,8 +323,19 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
   if (given(input.filter)) account.filter = parseFilterName(input.filter, 'filter');
 
   if (isIncoming(type)) {
-    if (type === 'imap') account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
-    else if (given(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
+    if (type === 'imap') {
+      account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
+      const list = (value: unknown, field: string) => (Array.isArray(value) ? value : [value]).map((v) => parseFolder(v, field));
+      if (given(input.folders) && !(Array.isArray(input.folders) && input.folders.length === 0)) account.folders = [...new Set(list(input.folders, 'folders'))];
+      if (given(input.excludeFolders) && !(Array.isArray(input.excludeFolders) && input.excludeFolders.length === 0)) {
+        if (!account.folders) throw invalid('exclude-folder', input.excludeFolders, 'nothing without several folders (--folder given twice or more, or --folders PATTERN)');
+        account.excludeFolders = [...new Set(list(input.excludeFolders, 'exclude-folder'))];
+      }
+    } else {
+      for (const field of ['folder', 'folders', 'excludeFolders'] as const) {
+        if (given(input[field])) throw invalid(field, input[field], `nothing: ${field} applies to imap accounts only`);
+      }
+    }
     account.deleteAfterDownload = input.deleteAfterDownload === undefined ? false : parseBoolean(input.deleteAfterDownload, 'deleteAfterDownload');
     if (given(input.maxMessageSize)) account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
     if (given(input.deliver)) account.deliver = destinationText(parseDestination(input.deliver, 'deliver'));

@@ -23,6 +23,8 @@ export interface Delivered {
 export interface DelivererOptions {
   store: IncomingStore;
   account: Pick<Account, 'name' | 'deliver'>;
+  /** IMAP: the folder the messages come from, kept on their records. */
+  folder?: string;
   /** The inbound filter in effect for the account, if any. */
   filter?: AddressFilter;
   /** After a UIDVALIDITY change: whether a message with this Message-ID and size is already stored. */
@@ -162,7 +164,7 @@ export class Deliverer {
   private delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Delivered {
     const reason = blockedReason(this.options.filter, summary.from);
     const { name, deliver } = this.options.account;
-    const record = receivedRecord(staged, summary, name, remote.key, reason, this.options.clock(), deliver);
+    const record = receivedRecord(staged, summary, name, remote.key, reason, this.options.clock(), { dest: deliver, folder: this.options.folder });
     return { remote, outcome: reason ? 'ignored' : 'received', record, staged };
   }
 

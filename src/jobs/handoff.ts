@@ -33,13 +33,13 @@ export function emptyHandOff(): HandOffSummary {
   return { delivered: 0, retrying: 0, failed: 0, notes: [] };
 }
 
-/** IMAP sources are "FOLDER\nUIDVALIDITY/UID" once several folders are read; else the folder is the account's one. */
+/** The hand-off's facts; the source id is the account and the message's id there (stable across retries). */
 function envelopeOf(account: Account, record: EmailRecord): HandOffEnvelope {
   return {
     account: account.name,
     emailId: record.id,
     sourceId: `${account.name}/${record.source ?? record.id}`,
-    folder: account.type === 'imap' ? (account.folder ?? 'INBOX') : null,
+    folder: record.folder ?? (account.type === 'imap' ? (account.folder ?? 'INBOX') : null),
     from: record.from,
     recipient: account.deliverTo ?? account.user ?? '',
   };

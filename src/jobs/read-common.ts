@@ -62,7 +62,7 @@ export function emptyResult(): ReadResult {
   return { received: 0, ignored: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
 }
 
-export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted'>): Deliverer {
+export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted' | 'folder'>): Deliverer {
   return new Deliverer({ store: deps.stores.incoming, account, filter: deps.filter, clock: deps.clock, ...options });
 }
 

@@ -11,6 +11,7 @@ function listed(summary: HeaderSummary): Pick<EmailRecord, 'date' | 'from' | 'to
 /**
  * A message read from `account` (source: its id there), kept in the inbox, or in skipped with `reason`.
  * `dest`: the account's destination; a message kept in the inbox is to be handed off there (pending).
+ * `folder`: the IMAP folder it was read from.
  */
 export function receivedRecord(
   message: { id: string; size: number; file: string },
@@ -19,10 +20,11 @@ export function receivedRecord(
   source: string,
   reason: string | null,
   now: Date,
-  dest?: string,
+  { dest, folder }: { dest?: string; folder?: string } = {},
 ): EmailRecord {
   const iso = now.toISOString();
   return {
+    ...(folder !== undefined ? { folder } : {}),
     ...(dest && !reason ? { handoff: pendingHandOff(dest) } : {}),
     id: message.id,
     state: reason ? 'received-ignored' : 'received',

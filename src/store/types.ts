@@ -24,8 +24,10 @@ export interface EmailRecord {
   /** The name the body is kept under (local files: the file name in its box's Maildir). */
   file: string;
   messageId: string | null;
-  /** Incoming: "UIDVALIDITY/UID" (IMAP) or the UIDL (POP3). */
+  /** Incoming: "UIDVALIDITY/UID" (IMAP; "UIDVALIDITY/UID/FOLDER" in another folder than the account's own) or the UIDL (POP3). */
   source: string | null;
+  /** Incoming from IMAP (issue 13): the folder it was read from. */
+  folder?: string;
   /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
   recipients?: string[];
   /** Outgoing: what the last attempt did with those recipients; absent before the first. */
@@ -118,8 +120,11 @@ export interface Pop3Meta {
   tooLarge: Record<string, number>;
 }
 
-/** What a committed batch changes in the seen state: the new IMAP cursor, or POP3 UIDLs now stored. */
-export type SeenChange = { imap: ImapCursor } | { pop3: string[] };
+/**
+ * What a committed batch changes in the seen state: the new IMAP cursor (of the account's own folder,
+ * or with `slot` of another folder it reads: issue 13), or POP3 UIDLs now stored.
+ */
+export type SeenChange = { imap: ImapCursor; slot?: string } | { pop3: string[] };
 
 export interface IncomingBatch {
   account: string;
@@ -164,8 +169,13 @@ export interface EmailLog {
 
 /** Which messages of each incoming account are stored. Batches change it through IncomingStore.commit. */
 export interface SeenState {
-  imapCursor(account: string): Promise<ImapCursor | undefined>;
-  saveImapCursor(account: string, cursor: ImapCursor): Promise<void>;
+  /**
+   * The cursor of the account's own folder (the one cursor an account had before issue 13; its
+   * `folder` says which folder), or with `slot` (a folder name) that of another folder the account
+   * reads. A database keys cursors by (account, slot), slot '' for the own one.
+   */
+  imapCursor(account: string, slot?: string): Promise<ImapCursor | undefined>;
+  saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void>;
   pop3Seen(account: string): Promise<Set<string>>;
   /** Records UIDLs as stored; durable when it resolves. */
   addPop3Seen(account: string, uidls: string[]): Promise<void>;
@@ -299,7 +309,7 @@ export interface ConfigStorage {
 }
 
 /** `deliver`: recovery writes a pending hand-off into a record it rebuilds for an account with a destination. */
-export type IncomingAccount = Pick<Account, 'name' | 'type'> & Partial<Pick<Account, 'deliver'>>;
+export type IncomingAccount = Pick<Account, 'name' | 'type'> & Partial<Pick<Account, 'deliver' | 'folder'>>;
 
 export interface Stores {
   config: ConfigStorage;

@@ -183,10 +183,10 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     const stores = open();
     const staged = await stores.incoming.stage(message('h1'), { account: 'Work', id: 'u1' });
     const staged2 = await stores.incoming.stage(message('h2'), { account: 'Work', id: 'u2' });
-    const r1 = receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', null, t0, 'mda:true');
-    const r2 = receivedRecord(staged2, summarize(message('h2')), 'Work', 'u2', null, minutes(1), 'mda:true');
+    const r1 = receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', null, t0, { dest: 'mda:true' });
+    const r2 = receivedRecord(staged2, summarize(message('h2')), 'Work', 'u2', null, minutes(1), { dest: 'mda:true' });
     expect(r1.handoff).toEqual({ dest: 'mda:true', state: 'pending', attempts: 0, error: null, nextAttempt: null });
-    expect(receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', 'blocked', t0, 'mda:true').handoff).toBeUndefined();
+    expect(receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', 'blocked', t0, { dest: 'mda:true' }).handoff).toBeUndefined();
     await stores.incoming.commit({ account: 'Work', messages: [{ staged, record: r1 }, { staged: staged2, record: r2 }], seen: { pop3: ['u1', 'u2'] } });
     expect((await stores.handoffs.due('work', t0)).map((r) => r.id)).toEqual([r1.id, r2.id]);
     expect(await stores.handoffs.due('other', t0)).toEqual([]);

@@ -18,6 +18,7 @@ export function emailJson(r: EmailRecord, path: string | null) {
     id: r.id,
     state: r.state,
     account: r.account,
+    folder: r.folder ?? null,
     date: r.date,
     from: r.from,
     to: r.to,
@@ -144,7 +145,8 @@ export function register(emails: Command, penv: ProgramEnv): void {
       'after',
       `
 Text: ids shortened on a terminal to a unique prefix (any unique prefix is accepted), the time each
-email arrived in the store (local time), sizes for people. JSON fields: id, state, account, date
+email arrived in the store (local time), sizes for people. JSON fields: id, state, account, folder
+(the IMAP folder it was read from, else null), date
 (the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path, and for a
 message tried: sentTo (the envelope the server accepted), dropped (blocked by the outbound filter:
 address, filter, pattern), refused (by the server: address, reply); null before a try. A received

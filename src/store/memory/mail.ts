@@ -68,13 +68,14 @@ export class MemorySeen implements SeenState {
   readonly pop3 = new Map<string, Set<string>>();
   readonly meta = new Map<string, Pop3Meta>();
 
-  async imapCursor(account: string): Promise<ImapCursor | undefined> {
-    const cursor = this.imap.get(account.toLowerCase());
+  /** By account (lower case), and for another folder than the account's own, "account\nFOLDER". */
+  async imapCursor(account: string, slot?: string): Promise<ImapCursor | undefined> {
+    const cursor = this.imap.get(slot ? `${account.toLowerCase()}\n${slot}` : account.toLowerCase());
     return cursor && structuredClone(cursor);
   }
 
-  async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    this.imap.set(account.toLowerCase(), structuredClone(cursor));
+  async saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void> {
+    this.imap.set(slot ? `${account.toLowerCase()}\n${slot}` : account.toLowerCase(), structuredClone(cursor));
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -100,7 +101,7 @@ export class MemorySeen implements SeenState {
   }
 
   apply(account: string, change: SeenChange): Promise<void> {
-    return 'imap' in change ? this.saveImapCursor(account, change.imap) : this.addPop3Seen(account, change.pop3);
+    return 'imap' in change ? this.saveImapCursor(account, change.imap, change.slot) : this.addPop3Seen(account, change.pop3);
   }
 }
 
