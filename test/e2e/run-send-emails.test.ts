@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 
 // The fields of issue 9 item 5 (sentTo, dropped, refused) were added after the first twelve, which are unchanged.
-const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused'];
+// Issue 13 added folder (the IMAP folder of a received message) and delivery (its hand-off to the account's destination).
+const FIELDS = ['id', 'state', 'account', 'folder', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused', 'delivery'];
 let home: string;
 let cleanup: () => void;
 
