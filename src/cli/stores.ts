@@ -46,7 +46,7 @@ export function cliSecretStore(io: Io): CommandSecretStore {
  * The destinations of received mail (issue 13), for `mailbox run`: MDA commands start from this
  * process's environment, in their own process groups, killed should this process end first.
  */
-export function destinationsOf(env: NodeJS.ProcessEnv): ReturnType<typeof destinationOpener> {
+export function destinationsOf(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv)): ReturnType<typeof destinationOpener> {
   const opener = destinationOpener({
     env,
     host: {

@@ -1,6 +1,8 @@
 // Opens an account's destination (issue 13): the adapter for each kind, with what it needs from the
 // edge (the environment an MDA command starts from, process-group control).
+import type { Account } from '../core/account.js';
 import type { Destination, HandOffTarget } from '../core/destination.js';
+import type { OAuthProfile } from '../core/oauth.js';
 import { lmtpTarget } from '../protocols/lmtp/target.js';
 import { maildirTarget } from '../store/destinations/maildir.js';
 import { mdaTarget } from '../store/destinations/mda.js';
@@ -8,7 +10,8 @@ import type { GroupHost } from '../store/process-group.js';
 import type { OpenTarget } from './handoff.js';
 
 export interface DestinationEdge {
-  env: NodeJS.ProcessEnv;
+  /** The environment an MDA command starts from, asked at each hand-off (secrets taken out: secretFreeEnv). */
+  env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv);
   host: GroupHost;
   /** How long an MDA command may run (default 5 minutes). */
   mdaLimitMs?: number;
@@ -26,10 +29,20 @@ export function destinationOpener(edge: DestinationEdge): { open: OpenTarget; ru
       case 'maildir':
         return maildirTarget(d.path);
       case 'mda':
-        return mdaTarget(d.command, { env: edge.env, host: edge.host, limitMs: edge.mdaLimitMs ?? MDA_LIMIT_MS, running });
+        return mdaTarget(d.command, { env: typeof edge.env === 'function' ? edge.env() : edge.env, host: edge.host, limitMs: edge.mdaLimitMs ?? MDA_LIMIT_MS, running });
       case 'lmtp':
         return lmtpTarget('socket' in d ? { socket: d.socket } : { host: d.host, port: d.port }, { timeoutMs: edge.lmtpTimeoutMs ?? 60_000 });
     }
   };
   return { open, running };
+}
+
+/**
+ * The runner's environment without the variables that hold secrets (an account's or an OAuth profile's
+ * `env` secret source, the token file key): an MDA is another program, and gets none of them.
+ */
+export function secretFreeEnv(env: NodeJS.ProcessEnv, accounts: ReadonlyArray<Pick<Account, 'secret'>>, profiles: ReadonlyArray<Pick<OAuthProfile, 'clientSecret'>>): NodeJS.ProcessEnv {
+  const hidden = new Set(['MAILBOX_TOKEN_KEY']);
+  for (const ref of [...accounts.map((a) => a.secret), ...profiles.map((p) => p.clientSecret)]) if (ref?.kind === 'env') hidden.add(ref.name);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !hidden.has(name)));
 }

@@ -27,14 +27,14 @@ afterEach(() => {
 
 const env = { MBX_PW: 'alice-secret' };
 
-/** An MDA that logs each call's source id and keeps nothing else. */
-function loggingMda(): { command: string; calls: () => string[] } {
+/** An MDA that logs each call's source id (and whether it sees the account's password variable) and keeps nothing else. */
+function loggingMda(): { command: string; calls: () => string[]; sawSecret: () => boolean } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-mda-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'mda.sh');
-  fs.writeFileSync(file, `#!/bin/sh\ncat > /dev/null\necho "$MAILBOX_SOURCE_ID" >> ${dir}/calls\n`, { mode: 0o755 });
-  const calls = () => (fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) : []);
-  return { command: file, calls };
+  fs.writeFileSync(file, `#!/bin/sh\ncat > /dev/null\necho "\${MBX_PW-unset}" >> ${dir}/env\necho "$MAILBOX_SOURCE_ID" >> ${dir}/calls\n`, { mode: 0o755 });
+  const read = (name: string) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), 'utf8').split('\n').filter(Boolean) : []);
+  return { command: file, calls: () => read('calls'), sawSecret: () => read('env').some((line) => line !== 'unset') };
 }
 
 function home(): string {
@@ -62,6 +62,7 @@ describe('mailbox add --deliver, run, emails, status', () => {
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toContain(`3 new, 3 handed off to mda:${mda.command}`);
     expect(mda.calls()).toHaveLength(3);
+    expect(mda.sawSecret()).toBe(false); // the variable the account's password comes from is not passed on
     const emails = JSON.parse((await runMailbox(['emails', '--json'], { home: dir })).stdout) as Array<{ delivery: unknown }>;
     expect(emails.map((e) => e.delivery)).toEqual(Array(3).fill({ dest: `mda:${mda.command}`, state: 'delivered', attempts: 1, error: null, nextAttempt: null }));
     const status = JSON.parse((await runMailbox(['status', '--json'], { home: dir })).stdout);

@@ -49,7 +49,10 @@ Examples:
         const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
         const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
-        const destinations = destinationsOf(ctx.io.env);
+        // MDA commands get this environment without the variables that hold secrets (as of the last snapshot).
+        let latest: Awaited<ReturnType<typeof ctx.snapshot>> | undefined;
+        const { secretFreeEnv } = await import('../../jobs/destinations.js');
+        const destinations = destinationsOf(() => secretFreeEnv(ctx.io.env, latest?.accounts ?? [], latest?.profiles ?? []));
         const progress = progressLine(ctx.io.stderr);
         const monotonic = () => performance.now();
         const quiet = new QuietCycles(monotonic);
@@ -72,7 +75,7 @@ Examples:
         try {
           const runner = new Runner({
             stores,
-            snapshot: () => ctx.snapshot(),
+            snapshot: async () => (latest = await ctx.snapshot()),
             secrets: ctx.secrets,
             tokens: (await import('../oauth-wiring.js')).tokenManagerOf(ctx),
             adapters: resolvingWith(protocolAdapters, lookup),
