@@ -2,7 +2,7 @@
 // (`maildir:PATH`, `mda:COMMAND`, `lmtp:HOST:PORT`, `lmtp:unix:/PATH`) and parsed here, once, into
 // what the hand-off opens. Absent: the store's own inbox, as always.
 import { invalid } from './errors.js';
-import { isHost, parsePort } from './validate.js';
+import { isHost } from './validate.js';
 
 export type Destination =
   | { kind: 'maildir'; path: string }
@@ -36,7 +36,9 @@ export function parseDestination(value: unknown, field = 'deliver'): Destination
     // [IPv6]:PORT, or HOST:PORT
     const m = /^\[([^\]]+)\]:(\d+)$/.exec(rest) ?? /^([^:]+):(\d+)$/.exec(rest);
     if (!m || !isHost(m[1]!)) throw invalid(field, value, 'lmtp:HOST:PORT (e.g. lmtp:127.0.0.1:24) or lmtp:unix:/PATH');
-    return { kind: 'lmtp', host: m[1]!, port: parsePort(m[2], field) };
+    const port = Number(m[2]);
+    if (!(port >= 1 && port <= 65535)) throw invalid(field, value, 'lmtp:HOST:PORT with a port from 1 to 65535');
+    return { kind: 'lmtp', host: m[1]!, port };
   }
   throw invalid(field, value, ACCEPTED);
 }

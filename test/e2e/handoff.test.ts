@@ -70,6 +70,33 @@ describe('mailbox add --deliver, run, emails, status', () => {
   });
 });
 
+describe('several folders from the command line', () => {
+  it('--folder twice, --folders PATTERN, --exclude-folder; run reads them; emails --json names the folder', async () => {
+    const dir = home();
+    const base = ['--type', 'imap', '--host', '127.0.0.1', '--port', String(dovecot.imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--json'];
+    const lone = await runMailbox(['add', '--name', 'lone', ...base, '--exclude-folder', 'Trash'], { home: dir, env });
+    expect(lone.code).toBe(65);
+    expect(lone.stderr).toContain('invalid exclude-folder');
+    const two = await runMailbox(['add', '--name', 'two', ...base, '--folder', 'INBOX', '--folder', 'Lists/ops'], { home: dir, env });
+    expect(two.code, two.stderr).toBe(0);
+    expect(JSON.parse(two.stdout).account).toMatchObject({ folder: 'INBOX', folders: ['INBOX', 'Lists/ops'], excludeFolders: null });
+    const edited = await runMailbox(['edit', 'two', '--folders', 'Lists/*', '--exclude-folder', 'Lists/old', '--no-test', '--json'], { home: dir, env });
+    expect(JSON.parse(edited.stdout).account).toMatchObject({ folder: 'INBOX', folders: ['Lists/*'], excludeFolders: ['Lists/old'] });
+    const back = await runMailbox(['edit', 'two', '--no-folders', '--no-test', '--json'], { home: dir, env });
+    expect(JSON.parse(back.stdout).account).toMatchObject({ folder: 'INBOX', folders: null, excludeFolders: null });
+
+    for (const f of ['Lists/ops', 'Lists/old']) await dovecot.doveadm(['mailbox', 'create', '-u', 'alice', f]).catch(() => undefined);
+    await dovecot.doveadm(['expunge', '-u', 'alice', 'mailbox', 'INBOX', 'all']);
+    await dovecot.deliver('alice', 'Subject: ops\r\n\r\nx\r\n', 'Lists/ops');
+    await dovecot.deliver('alice', 'Subject: old\r\n\r\nx\r\n', 'Lists/old');
+    await runMailbox(['edit', 'two', '--folders', 'Lists/*', '--exclude-folder', 'Lists/old', '--no-test'], { home: dir, env });
+    const run = await runMailbox(['run', '--once'], { home: dir, env });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const emails = JSON.parse((await runMailbox(['emails', '--json'], { home: dir })).stdout) as Array<{ folder: string; subject: string }>;
+    expect(emails.map((e) => [e.folder, e.subject])).toEqual([['Lists/ops', 'ops']]);
+  });
+});
+
 describe('SIGKILL between storing and handing off', () => {
   it('killed mid-download (stored, not handed off) and mid-hand-off: afterwards every message is handed off, at least once', async () => {
     const N = 150;
