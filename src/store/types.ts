@@ -196,10 +196,10 @@ export interface HandOffStore {
   /** Source ids of `account` whose hand-off is not done (pending or failed): delete-after-download leaves them on the server. */
   undelivered(account: string): Promise<Set<string>>;
   /**
-   * Records an attempt's outcome: `record` as it is now. One that became delivery-failed is moved to the
-   * failed box. Durable when it resolves.
+   * Records attempts' outcomes: each record as it is now, in one write. One that became delivery-failed
+   * is moved to the failed box. Durable when it resolves.
    */
-  settle(record: EmailRecord): Promise<void>;
+  settle(records: readonly EmailRecord[]): Promise<void>;
   /** Puts a delivery-failed message (or one waiting to retry) back to pending, due now (`emails retry`). */
   retry(id: string, now: Date): Promise<EmailRecord>;
   /** Hand-offs pending and failed, by account name (lower case), for `status`. */

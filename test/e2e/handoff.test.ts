@@ -128,7 +128,8 @@ describe('SIGKILL between storing and handing off', () => {
     expect(records.every((r) => r.delivery.state === 'delivered')).toBe(true);
     const distinct = new Set(calls);
     expect(distinct.size).toBe(N); // never zero times
-    expect(calls.length - N).toBeLessThanOrEqual(2); // a repeat only for what was in flight at the kill, with the same source id
+    // A repeat only for what was handed off but not yet recorded at the kill (outcomes are recorded 64 at a time).
+    expect(calls.length - N).toBeLessThanOrEqual(64);
     for (const id of distinct) expect(id).toMatch(/^imap\/\d+\/\d+$/);
   });
 });

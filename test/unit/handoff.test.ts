@@ -99,15 +99,25 @@ describe('the hand-off job (memory store)', () => {
     };
   }
 
-  it('hands off in order; a stop leaves the rest pending and the stopped one uncounted', async () => {
-    const stores = await withMessages(3);
+  it('hands each message off once (a few at once), with its envelope; all recorded delivered', async () => {
+    const stores = await withMessages(6);
     const seen: string[] = [];
-    const summary = await handOffDue(account, { stores, open: () => target([{ kind: 'delivered', reply: 'ok' }, { kind: 'stopped' }], seen), clock: () => t0 });
-    expect(summary).toMatchObject({ delivered: 1, retrying: 0, failed: 0 });
-    expect(seen).toEqual(['work/1/1 INBOX alice Subject: 1', 'work/1/2 INBOX alice Subject: 2']);
+    const opened: number[] = [];
+    const summary = await handOffDue(account, { stores, open: () => (opened.push(1), target([], seen)), clock: () => t0 });
+    expect(summary).toMatchObject({ delivered: 6, retrying: 0, failed: 0 });
+    expect(opened.length).toBe(4); // four at once, each with its own connection or command
+    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6].map((i) => `work/1/${i} INBOX alice Subject: ${i}`));
+    expect(await stores.handoffs.due('work', t0)).toEqual([]);
+    expect([...(await stores.log.readAll()).values()].every((r) => r.handoff?.state === 'delivered' && r.handoff.attempts === 1)).toBe(true);
+  });
+
+  it('a stop leaves the hand-offs pending and uncounted', async () => {
+    const stores = await withMessages(2);
+    const summary = await handOffDue(account, { stores, open: () => target([{ kind: 'stopped' }, { kind: 'stopped' }], []), clock: () => t0 });
+    expect(summary).toMatchObject({ delivered: 0, retrying: 0, failed: 0 });
     expect((await stores.handoffs.due('work', t0)).map((r) => [r.source, r.handoff!.attempts])).toEqual([
+      ['1/1', 0],
       ['1/2', 0],
-      ['1/3', 0],
     ]);
   });
 

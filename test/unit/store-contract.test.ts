@@ -194,9 +194,8 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     expect(await stores.handoffs.counts()).toEqual({ work: { pending: 2, failed: 0 } });
 
     // r1 waits for a retry in 5 minutes; r2 is refused for good.
-    await stores.handoffs.settle({ ...r1, handoff: { ...r1.handoff!, attempts: 2, error: 'later', nextAttempt: minutes(5).toISOString() } });
     const failed: EmailRecord = { ...r2, state: 'delivery-failed', error: 'refused', handoff: { ...r2.handoff!, state: 'failed', attempts: 1, error: 'refused' } };
-    await stores.handoffs.settle(failed);
+    await stores.handoffs.settle([{ ...r1, handoff: { ...r1.handoff!, attempts: 2, error: 'later', nextAttempt: minutes(5).toISOString() } }, failed]);
     expect(await stores.handoffs.due('work', minutes(1))).toEqual([]);
     expect((await stores.handoffs.due('work', minutes(6))).map((r) => r.id)).toEqual([r1.id]);
     expect(await stores.handoffs.counts()).toEqual({ work: { pending: 1, failed: 1 } });
@@ -209,7 +208,7 @@ describe.each(implementations)('store contract: %s', (_name, open) => {
     expect(retried).toMatchObject({ state: 'received', error: null, handoff: { state: 'pending', attempts: 0, nextAttempt: null, error: null } });
     expect((await stores.handoffs.due('work', minutes(2))).map((r) => r.id)).toEqual([r2.id]);
     expect((await stores.mail.head(retried))?.toString('latin1')).toContain('Subject: h2');
-    await stores.handoffs.settle({ ...retried, handoff: { ...retried.handoff!, state: 'delivered', attempts: 1 } });
+    await stores.handoffs.settle([{ ...retried, handoff: { ...retried.handoff!, state: 'delivered', attempts: 1 } }]);
     expect(await stores.handoffs.undelivered('work')).toEqual(new Set(['u1']));
     await expect(stores.handoffs.retry(r2.id, minutes(3))).rejects.toMatchObject({ code: 'EVALUE' });
     await expect(stores.handoffs.retry('nope', minutes(3))).rejects.toMatchObject({ code: 'ENOTFOUND' });

@@ -92,9 +92,8 @@ export function lmtpTarget(address: LmtpAddress, options: LmtpOptions): HandOffT
         const old = open;
         open = undefined;
         old?.then((c) => c.close(), () => undefined);
-      } else {
-        await new Promise<void>((resolve) => connection.reset(() => resolve()));
       }
+      // After a delivered one the transaction is over (RFC 5321 §4.1.4): the next MAIL FROM follows.
       return result;
     },
     async close() {

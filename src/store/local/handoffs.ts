@@ -43,15 +43,17 @@ export class LocalHandOffs implements HandOffStore {
     return new Set((await this.mine(account)).flatMap((r) => (r.source ? [r.source] : [])));
   }
 
-  async settle(record: EmailRecord): Promise<void> {
-    // The file moves first; a stop before the record is found by filePath(), which looks in both boxes.
-    if (record.state === 'delivery-failed') {
-      await this.files.move(record.file, 'inbox', 'failed');
-      await this.files.sync();
+  async settle(records: readonly EmailRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // The files move first; a stop before the records is found by filePath(), which looks in both boxes.
+    const failed = records.filter((r) => r.state === 'delivery-failed');
+    for (const record of failed) await this.files.move(record.file, 'inbox', 'failed');
+    if (failed.length) await this.files.sync();
+    await this.log.append([...records]);
+    for (const record of records) {
+      if (handOffOpen(record)) this.open.set(record.id, record);
+      else this.open.delete(record.id);
     }
-    await this.log.append([record]);
-    if (handOffOpen(record)) this.open.set(record.id, record);
-    else this.open.delete(record.id);
   }
 
   async retry(id: string, now: Date): Promise<EmailRecord> {

@@ -193,15 +193,17 @@ export class MemoryHandOffs implements HandOffStore {
     return new Set(this.mine(account).flatMap((r) => (r.source ? [r.source] : [])));
   }
 
-  async settle(record: EmailRecord): Promise<void> {
-    const stored = this.mail.messages.get(record.id);
-    if (stored) stored.box = boxOf(record);
-    this.log.append([record]);
+  async settle(records: readonly EmailRecord[]): Promise<void> {
+    for (const record of records) {
+      const stored = this.mail.messages.get(record.id);
+      if (stored) stored.box = boxOf(record);
+    }
+    this.log.append(records);
   }
 
   async retry(id: string, now: Date): Promise<EmailRecord> {
     const updated = handOffRetried(this.log.latest.get(id), id, now);
-    await this.settle(updated);
+    await this.settle([updated]);
     return updated;
   }
 
