@@ -116,7 +116,13 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   const listed = await incoming.folders();
   const result = emptyResult();
   const names = new Set(listed.map((l) => l.name));
-  for (const folder of foldersToRead(account, listed)) {
+  const toRead = foldersToRead(account, listed);
+  // Folders read last cycle (kept with the own folder's cursor) that the server no longer lists.
+  const before = (await deps.stores.seen.imapCursor(account.name))?.folders ?? [];
+  for (const gone of before.filter((f) => !names.has(f) && !toRead.includes(f))) {
+    result.notes.push(`folder ${gone} is not on the server any more: it is no longer read; its seen state is kept`);
+  }
+  for (const folder of toRead) {
     if (deps.signal?.aborted) break;
     if (!names.has(folder)) {
       result.notes.push(`folder ${folder} is not on the server (any more): it is left out; its seen state is kept`);
@@ -125,6 +131,13 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
     const { result: r, failure } = await readImapFolder(folder === own ? incoming.inFolder(own) : incoming.inFolder(folder), account, folder, deps);
     addResult(result, r, folder);
     if (failure !== undefined) return { result, failure };
+  }
+  const read = toRead.filter((f) => names.has(f));
+  const ownCursor = await deps.stores.seen.imapCursor(account.name);
+  if (!deps.signal?.aborted && JSON.stringify(ownCursor?.folders ?? []) !== JSON.stringify(read)) {
+    // Without a cursor of its own folder yet (not among those read), one that knows no message.
+    const base: ImapCursor = ownCursor ?? { folder: own, uidValidity: 0, lastUid: 0, extra: [], tooLarge: {}, dedupe: false, pendingDelete: false };
+    await deps.stores.seen.saveImapCursor(account.name, { ...base, folders: read });
   }
   return { result };
 }

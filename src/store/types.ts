@@ -113,6 +113,8 @@ export interface ImapCursor {
   dedupe: boolean;
   /** Delete mode: stored messages may still be on the server (a stop came between storing and deleting). */
   pendingDelete: boolean;
+  /** The own folder's cursor of an account reading several (issue 13): the folders read last cycle, to report one that disappears. */
+  folders?: string[];
 }
 
 export interface Pop3Meta {

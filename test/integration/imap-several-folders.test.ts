@@ -126,6 +126,12 @@ describe('several folders', () => {
     expect(report.ok).toBe(true);
     expect(report.counts.received).toBe(1);
     expect(report.notes).toContain('folder Other is not on the server (any more): it is left out; its seen state is kept');
+    // One a pattern matched: reported once, the cycle it is gone.
+    await dovecot.doveadm(['mailbox', 'delete', '-u', user, 'Support/C']);
+    const gone = await readOnce(t, account());
+    expect(gone.ok).toBe(true);
+    expect(gone.notes).toContain('folder Support/C is not on the server any more: it is no longer read; its seen state is kept');
+    expect((await readOnce(t, account())).notes.filter((n) => n.includes('Support/C'))).toEqual([]);
   });
 
   it('an account that read INBOX alone keeps its seen state when it reads more folders: nothing fetched again', async () => {

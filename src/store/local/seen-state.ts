@@ -40,6 +40,7 @@ export class FileSeenState implements SeenState {
       tooLarge: raw.tooLarge ?? {},
       dedupe: Boolean(raw.dedupe),
       pendingDelete: Boolean(raw.pendingDelete),
+      ...(Array.isArray(raw.folders) ? { folders: raw.folders.map(String) } : {}),
     };
   }
 
