@@ -62,6 +62,11 @@ describe('mailbox sendmail', () => {
     const json = await runMailbox(['sendmail', '--json', 'a@example.test,b@example.test'], { home: dir, input: 'Subject: x\n\ny\n' });
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ state: 'send-ready', account: 'out' });
+    // -f with a local name (as some cron and mail(1) setups pass): said and passed over; -F names the account's From.
+    const local = await runMailbox(['sendmail', '-f', 'root', '-FCronDaemon', '--json', 'a@example.test'], { home: dir, input: 'Subject: x\n\ny\n' });
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stderr).toContain('-f root is not an email address: it is not used');
+    expect(fs.readFileSync(JSON.parse(local.stdout).path ?? (await runMailbox(['emails', 'show', JSON.parse(local.stdout).id, '--json'], { home: dir }).then((r) => JSON.parse(r.stdout).path)), 'utf8')).toMatch(/^From: CronDaemon <alice@example\.test>$/m);
   });
 
   it('--now sends at once through the active SMTP account: 0 when sent, 77 on a refused login (left queued)', async () => {

@@ -156,7 +156,10 @@ Examples:
         const { summarize, withoutFields, headerEnd } = await import('../../store/message-headers.js');
         const stores = await openCommandStores(ctx);
         const { smtp, filter } = await activeSmtp(ctx);
-        const sender = opts.f !== undefined ? fromHeader(fromAddress(parseAddress(opts.f, 'f')), opts.F) : smtp?.from;
+        // -f is only the From of a message without one here: a local name (-f root) is passed over, not refused.
+        const given = opts.f !== undefined && isAddress(fromAddress(opts.f.trim())) ? fromAddress(parseAddress(opts.f.trim(), 'f')) : undefined;
+        if (opts.f !== undefined && !given) ctx.out.warn(`-f ${opts.f} is not an email address: it is not used`);
+        const sender = given ? fromHeader(given, opts.F) : opts.F && smtp?.from ? fromHeader(fromAddress(smtp.from), opts.F) : smtp?.from;
         const clock = ctx.now();
         const { stream, header } = withHeaderRewritten(ctx.io.stdin as Readable as AsyncIterable<Buffer>, headerEnd, (block) => {
           const s = summarize(block);
