@@ -77,5 +77,7 @@ export type HandOffResult =
 /** An open destination: hands messages on, one after the other, then is closed. */
 export interface HandOffTarget {
   deliver(content: AsyncIterable<Buffer>, envelope: HandOffEnvelope, signal?: AbortSignal): Promise<HandOffResult>;
+  /** `mailbox test`: whether it could take a message now, changing nothing; what it found, or why not. */
+  check(): Promise<{ ok: boolean; detail: string }>;
   close(): Promise<void>;
 }

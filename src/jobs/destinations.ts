@@ -1,7 +1,7 @@
 // Opens an account's destination (issue 13): the adapter for each kind, with what it needs from the
 // edge (the environment an MDA command starts from, process-group control).
 import type { Account } from '../core/account.js';
-import type { Destination, HandOffTarget } from '../core/destination.js';
+import { parseDestination, type Destination, type HandOffTarget } from '../core/destination.js';
 import type { OAuthProfile } from '../core/oauth.js';
 import { lmtpTarget } from '../protocols/lmtp/target.js';
 import { maildirTarget } from '../store/destinations/maildir.js';
@@ -45,4 +45,17 @@ export function secretFreeEnv(env: NodeJS.ProcessEnv, accounts: ReadonlyArray<Pi
   const hidden = new Set(['MAILBOX_TOKEN_KEY']);
   for (const ref of [...accounts.map((a) => a.secret), ...profiles.map((p) => p.clientSecret)]) if (ref?.kind === 'env') hidden.add(ref.name);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !hidden.has(name)));
+}
+
+/** `mailbox test` (issue 13): the account's destination checked, changing nothing; null without one. */
+export async function checkDestination(account: Pick<Account, 'deliver'>, edge: DestinationEdge): Promise<{ ok: boolean; ms: number; detail: string } | null> {
+  if (!account.deliver) return null;
+  const started = performance.now();
+  const target = destinationOpener(edge).open(parseDestination(account.deliver));
+  try {
+    const { ok, detail } = await target.check();
+    return { ok, ms: Math.round(performance.now() - started), detail };
+  } finally {
+    await target.close().catch(() => undefined);
+  }
 }

@@ -67,6 +67,18 @@ describe('mailbox add --deliver, run, emails, status', () => {
     expect(emails.map((e) => e.delivery)).toEqual(Array(3).fill({ dest: `mda:${mda.command}`, state: 'delivered', attempts: 1, error: null, nextAttempt: null }));
     const status = JSON.parse((await runMailbox(['status', '--json'], { home: dir })).stdout);
     expect(status.accounts[0].handOff).toEqual({ dest: `mda:${mda.command}`, pending: 0, failed: 0 });
+
+    // mailbox test checks the destination after the login, changing nothing.
+    const ok = await runMailbox(['test', 'work'], { home: dir, env });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`✓ destination .* ${mda.command} is executable`));
+    await runMailbox(['edit', 'work', '--deliver', 'mda:/nonexistent/procmail -d x', '--no-test'], { home: dir });
+    const broken = await runMailbox(['test', 'work'], { home: dir, env });
+    expect(broken.code).toBe(78);
+    expect(broken.stdout).toContain('✗ destination');
+    expect(broken.stdout).toContain('/nonexistent/procmail is not an executable file');
+    expect(broken.stdout + broken.stderr).toContain('mailbox edit work --deliver DEST');
+    expect(mda.calls()).toHaveLength(3); // the test handed nothing off
   });
 });
 

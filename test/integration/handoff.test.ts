@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountView } from '../../src/core/account.js';
-import { destinationOpener } from '../../src/jobs/destinations.js';
+import { checkDestination, destinationOpener } from '../../src/jobs/destinations.js';
 import { handOffDue } from '../../src/jobs/handoff.js';
 import type { EmailRecord } from '../../src/store/types.js';
 import { startDovecot, type Dovecot } from '../harness/index.js';
@@ -119,6 +119,18 @@ describe.skipIf(!lmtpInstalled)('LMTP (Dovecot lmtp)', () => {
     expect(second.counts).toMatchObject({ received: 0, handedOff: 1 });
     expectDeliveredByteForByte([...storedById(t.home).values()].flat(), dovecotFiles('bob'));
     expect(await t.stores.handoffs.counts()).toEqual({});
+  });
+
+  it('mailbox test: the destination check connects (LHLO) and sends nothing; a port with nobody behind it fails', async () => {
+    const edge = { env: process.env, host: { killGroup: () => undefined } };
+    expect(await checkDestination({ deliver: `lmtp:unix:${dovecot.lmtpSocket}` }, edge)).toMatchObject({ ok: true, detail: `LMTP ${dovecot.lmtpSocket} answers LHLO` });
+    expect(await checkDestination({ deliver: 'lmtp:127.0.0.1:1' }, edge)).toMatchObject({ ok: false, detail: expect.stringMatching(/^LMTP 127\.0\.0\.1:1 cannot be reached: .*ECONNREFUSED/) });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-check-')), 'a-file');
+    fs.writeFileSync(file, '');
+    cleanups.push(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+    expect(await checkDestination({ deliver: `maildir:${file}/Maildir` }, edge)).toEqual({ ok: false, ms: expect.any(Number), detail: `${file} is not a folder` });
+    expect(await checkDestination({ deliver: `maildir:${path.dirname(file)}/new/Maildir` }, edge)).toMatchObject({ ok: true, detail: `${path.dirname(file)}/new/Maildir will be created (0700) in ${path.dirname(file)}` });
+    expect(await checkDestination({}, edge)).toBeNull();
   });
 
   it('a server out of reach: the hand-off waits (pending, retried later); the message is never fetched again for it', async () => {

@@ -95,6 +95,7 @@ describe('the hand-off job (memory store)', () => {
         seen.push(`${envelope.sourceId} ${envelope.folder} ${envelope.recipient} ${Buffer.concat(chunks).toString().split('\r\n')[1]}`);
         return answers.shift() ?? { kind: 'delivered', reply: 'ok' };
       },
+      check: async () => ({ ok: true, detail: 'fake' }),
       close: async () => undefined,
     };
   }

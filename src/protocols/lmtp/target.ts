@@ -96,6 +96,16 @@ export function lmtpTarget(address: LmtpAddress, options: LmtpOptions): HandOffT
       // After a delivered one the transaction is over (RFC 5321 §4.1.4): the next MAIL FROM follows.
       return result;
     },
+    async check() {
+      try {
+        await (open ??= connect());
+        return { ok: true, detail: `${where} answers LHLO` };
+      } catch (err) {
+        open = undefined;
+        const reply = oneLine((err as Reply).response) || oneLine((err as Reply).message);
+        return { ok: false, detail: `${where} cannot be reached: ${reply}` };
+      }
+    },
     async close() {
       const current = open;
       open = undefined;

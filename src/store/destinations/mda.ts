@@ -3,6 +3,8 @@
 // time limit that kills the whole group (process-group.ts, shared with password commands). Exit 0:
 // delivered; 75 (EX_TEMPFAIL): retry later; any other code: refused for good. Killed by a signal, or
 // past the limit: retried (the command did not say no).
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { HandOffEnvelope, HandOffResult, HandOffTarget } from '../../core/destination.js';
 import { runGroup, type GroupHost } from '../process-group.js';
 
@@ -85,6 +87,17 @@ export function mdaTarget(command: string, options: MdaOptions): HandOffTarget {
         case 'ended':
           return { kind: 'retry', error: `the command did not finish${tail}` };
       }
+    },
+    async check() {
+      // The program the command starts with, found as the shell would (a path, else on PATH); nothing is run.
+      const program = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*([^\s;&|<>()]+)/.exec(command)?.[1];
+      if (!program) return { ok: true, detail: `command ${command} (run by /bin/sh)` };
+      const candidates = program.includes('/') ? [program] : (options.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean).map((dir) => path.join(dir, program));
+      for (const file of candidates) {
+        if (await fs.access(file, fs.constants.X_OK).then(() => true, () => false)) return { ok: true, detail: `${file} is executable (given the message on its standard input, limit ${seconds(options.limitMs)})` };
+      }
+      const builtin = ['cat', 'exec', 'true', ':', 'test', '['].includes(program);
+      return builtin ? { ok: true, detail: `command ${command} (run by /bin/sh)` } : { ok: false, detail: `${program} is not an executable file${program.includes('/') ? '' : ' on PATH'}` };
     },
     close: async () => undefined,
   };
