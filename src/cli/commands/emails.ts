@@ -51,6 +51,14 @@ function envelopeRows(r: EmailRecord): string[][] {
   return rows;
 }
 
+/** A received message's hand-off (issue 13) on one line: where, how far, and why not yet. */
+function handOffText(r: EmailRecord): string {
+  const h = r.handoff!;
+  const tries = `${h.attempts} attempt${h.attempts === 1 ? '' : 's'}`;
+  const when = h.state === 'pending' && h.nextAttempt ? `, next ${localTime(h.nextAttempt)}` : '';
+  return `${h.state} to ${h.dest} (${tries}${when})${h.error ? `: ${h.error}` : ''}`;
+}
+
 /** An id or a unique prefix of one. */
 export function findRecord(records: Map<string, EmailRecord>, id: string): EmailRecord {
   const exact = records.get(id);
@@ -205,6 +213,8 @@ Examples:
             ['error', record.error ?? '-'],
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
+            ...(record.folder ? [['folder', record.folder]] : []),
+            ...(record.handoff ? [['hand-off', handOffText(record)]] : []),
             ...envelopeRows(record),
             ['file', path ?? '(missing)'],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
