@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dovecot-imapd dovecot-pop3d gnome-keyring libsecret-tools dbus openssl postgresql)
+PKGS=(dovecot-imapd dovecot-pop3d dovecot-lmtpd gnome-keyring libsecret-tools dbus openssl postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -25,6 +25,7 @@ import {
   type AccountType,
   type TlsTrust,
 } from '../core/account.js';
+import { parseDestination } from '../core/destination.js';
 import { MailboxError } from '../core/errors.js';
 import { oneOf, parseCount, parseFilterName, parseFingerprint, parsePort, parseSize } from '../core/validate.js';
 import type { SecretChoice } from '../jobs/accounts/secret-choice.js';
@@ -57,6 +58,8 @@ export interface AccountFlag {
   apply?: (input: AccountInput, value: unknown) => void;
   /** A secret source: the choice it makes (the password itself comes later for stdin). */
   secret?: (value: string) => SecretChoice | 'stdin';
+  /** Given several times: the values as a list. */
+  repeat?: boolean;
 }
 
 const INCOMING = ['pop3', 'imap'] as const;
@@ -90,11 +93,30 @@ export const ACCOUNT_FLAGS: readonly AccountFlag[] = [
   { flag: 'password-env', value: 'var', help: 'read the password from this environment variable at use time', field: 'passwordEnv', group: 'secret', check: (v) => parseEnvName(v), secret: (v) => ({ kind: 'env', name: parseEnvName(v) }) },
   { flag: 'password-command', value: 'cmd', help: 'run this command at use time; its output is the password', field: 'passwordCommand', group: 'secret', check: (v) => parseCommand(v), secret: (v) => ({ kind: 'command', command: parseCommand(v) }) },
   { flag: 'filter', value: 'name', help: 'address filter (inbound for pop3/imap, outbound for smtp)', field: 'filter', clear: 'use the default filter of the direction', check: (v) => parseFilterName(v, 'filter'), apply: set('filter') },
-  { flag: 'folder', value: 'folder', help: 'folder to read (default INBOX)', field: 'folder', types: ['imap'], check: (v) => parseFolder(v), apply: set('folder') },
+  {
+    flag: 'folder',
+    value: 'folder',
+    help: 'folder to read (default INBOX); repeat to read several',
+    field: 'folder',
+    types: ['imap'],
+    repeat: true,
+    check: (v) => parseFolder(v),
+    // One: that folder alone. Several: the first keeps the account's source ids, all are read.
+    apply: (input, v) => {
+      const list = (Array.isArray(v) ? v : [v]) as string[];
+      input.folder = list[0];
+      input.folders = list.length > 1 ? list : undefined;
+      if (list.length < 2) input.excludeFolders = undefined;
+    },
+  },
+  { flag: 'folders', value: 'pattern', help: 'read every folder the server lists that matches (IMAP LIST wildcards: * anything, % one level; repeat)', field: 'folders', types: ['imap'], repeat: true, clear: 'read the one folder (--folder) again', check: (v) => parseFolder(v, 'folders'), apply: (input, v) => ((input.folders = v === undefined || Array.isArray(v) ? v : [v]), v === undefined && (input.excludeFolders = undefined)) },
+  { flag: 'exclude-folder', value: 'folder', help: 'with several folders: leave this one out (a name or a pattern; repeat)', field: 'excludeFolders', types: ['imap'], repeat: true, clear: 'leave no folder out', check: (v) => parseFolder(v, 'exclude-folder'), apply: (input, v) => (input.excludeFolders = v === undefined || Array.isArray(v) ? v : [v]) },
   { flag: 'delete-after-download', help: 'delete messages from the server once stored', field: 'deleteAfterDownload', sets: true, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'keep-on-server', help: 'keep messages on the server (the default)', field: 'deleteAfterDownload', sets: false, types: INCOMING, apply: set('deleteAfterDownload') },
   { flag: 'max-size', value: 'size', help: 'leave larger messages on the server (512k, 10MB)', field: 'maxMessageSize', types: INCOMING, clear: 'no size limit', check: (v) => parseSize(v, 'max-size'), apply: set('maxMessageSize') },
   { flag: 'push', help: 'store new mail within seconds of its arrival over IMAP IDLE (the default); --no-push: poll only', field: 'push', sets: true, types: ['imap'], negatable: true, apply: set('push') },
+  { flag: 'deliver', value: 'dest', help: 'hand received mail on after storing it: maildir:/PATH, mda:COMMAND (message on stdin), lmtp:HOST:PORT or lmtp:unix:/PATH (default: the store\'s inbox only)', field: 'deliver', types: INCOMING, clear: 'keep received mail in the store\'s inbox only', check: (v) => parseDestination(v, 'deliver'), apply: (input, v) => ((input.deliver = v), v === undefined && (input.deliverTo = undefined)) },
+  { flag: 'deliver-to', value: 'address', help: 'with --deliver: the recipient of the hand-off (LMTP RCPT TO, MAILBOX_RECIPIENT; default the user)', field: 'deliverTo', types: INCOMING, clear: 'the hand-off goes to the user again', apply: set('deliverTo') },
   { flag: 'inactive', help: { add: 'add the account switched off', edit: 'switch the account off' }, field: 'active', sets: false, apply: set('active') },
   { flag: 'active', help: 'switch the account on', field: 'active', sets: true, only: 'edit', apply: set('active') },
   { flag: 'debug', help: 'log the raw protocol exchange (secrets redacted)', field: 'debug', sets: true, clear: 'stop debug logging', apply: set('debug') },
@@ -125,7 +147,7 @@ function orList(items: readonly string[]): string {
 }
 
 /** The values commander parsed: a string per flag with a value, true for a switch, false for --no-X. */
-export type AccountFlagValues = Readonly<Record<string, string | boolean | undefined>>;
+export type AccountFlagValues = Readonly<Record<string, string | string[] | boolean | undefined>>;
 
 /** The flags of `add` or `edit` (edit adds the --no-X forms), and what both share besides. */
 export function declareAccountFlags(command: Command, mode: AccountCommand): Command {
@@ -133,7 +155,8 @@ export function declareAccountFlags(command: Command, mode: AccountCommand): Com
     if (f.only && f.only !== mode) continue;
     const help = typeof f.help === 'string' ? f.help : f.help[mode];
     const scope = f.types ? `${f.types.join('/')}: ` : '';
-    command.option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, `${scope}${help}`);
+    if (f.repeat) command.option(`--${f.flag} <${f.value}>`, `${scope}${help}`, (value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    else command.option(f.value ? `--${f.flag} <${f.value}>` : `--${f.flag}`, `${scope}${help}`);
     if (mode === 'edit' && f.clear) command.option(`--no-${f.flag}`, `${scope}${f.clear}`);
     if (f.negatable) command.option(`--no-${f.flag}`, `${scope}the opposite of --${f.flag}`);
   }
@@ -163,7 +186,7 @@ export function checkFlagValues(flags: AccountFlagValues): void {
   }
   for (const f of chosen) {
     const value = flags[keyOf(f)];
-    if (typeof value === 'string') f.check?.(value);
+    for (const one of Array.isArray(value) ? value : [value]) if (typeof one === 'string') f.check?.(one);
   }
 }
 

@@ -62,10 +62,14 @@ export function accountJson(a: AccountView) {
     oauth: a.oauth ?? null,
     tokenStore: a.oauth ? (a.tokenStore ?? 'keychain') : null,
     folder: a.folder ?? null,
+    folders: a.folders ?? null,
+    excludeFolders: a.excludeFolders ?? null,
     deleteAfterDownload: a.type === 'smtp' ? null : Boolean(a.deleteAfterDownload),
     maxMessageSize: a.maxMessageSize ?? null,
     maxPerMinute: a.type === 'smtp' ? (a.maxPerMinute ?? null) : null,
     push: a.type === 'imap' ? a.push !== false : null,
+    deliver: a.deliver ?? null,
+    deliverTo: a.deliverTo ?? null,
     tls: { ca: a.tls.ca ?? null, fingerprint: a.tls.fingerprint ?? null, insecure: Boolean(a.tls.insecure) },
   };
 }
@@ -116,10 +120,14 @@ export function accountLines(a: AccountView, filters: readonly AddressFilter[]):
     ['secret', secretCell(a.secret)],
   ];
   if (a.type === 'smtp') lines.push(['from', a.from ?? '-'], ['max per minute', a.maxPerMinute === undefined ? 'no limit' : String(a.maxPerMinute)]);
-  if (a.type === 'imap') lines.push(['folder', a.folder ?? 'INBOX'], ['push', a.push === false ? 'off (polled only)' : 'on (IMAP IDLE when the server offers it)']);
+  if (a.type === 'imap') {
+    lines.push(['folder', a.folders ? `${a.folders.join(', ')}${a.excludeFolders ? ` (not ${a.excludeFolders.join(', ')})` : ''}` : (a.folder ?? 'INBOX')]);
+    lines.push(['push', a.push === false ? 'off (polled only)' : 'on (IMAP IDLE when the server offers it)']);
+  }
   if (a.type !== 'smtp') {
     lines.push(['on the server', a.deleteAfterDownload ? 'deleted once stored' : 'kept']);
     lines.push(['max size', a.maxMessageSize === undefined ? 'no limit' : formatBytes(a.maxMessageSize)]);
+    lines.push(['delivered to', a.deliver ? `${a.deliver} (for ${a.deliverTo ?? a.user ?? '-'}), after the inbox` : 'the inbox']);
   }
   lines.push(['filter', filterWords(a, filters)], ['active', yes(a.active)], ['provisioned', yes(a.provisioned)], ['debug', a.debug ? 'on' : 'off']);
   return lines;

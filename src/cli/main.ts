@@ -1,5 +1,6 @@
 // Entry point: the only place that reads argv and sets the exit code.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { CommanderError } from 'commander';
 import { ExitCode, MailboxError } from '../core/errors.js';
 import type { ProgramEnv } from './action.js';
@@ -17,14 +18,21 @@ export async function main(proc: NodeJS.Process): Promise<void> {
     exitCode: 0,
   };
   guardOutput(proc);
-  const json = wantsJson(proc.argv);
+  const argv = asSendmail(proc.argv);
+  const json = wantsJson(argv);
   try {
-    const program = await buildProgram(penv, proc.argv, packageVersion());
-    await program.parseAsync(proc.argv);
+    const program = await buildProgram(penv, argv, packageVersion());
+    await program.parseAsync(argv);
     proc.exitCode = penv.exitCode;
   } catch (err) {
     proc.exitCode = reportFailure(err, json, proc);
   }
+}
+
+/** Called through a link named sendmail (issue 13): `mailbox sendmail ARGS`. Options before "--" only, as sendmail reads them. */
+function asSendmail(argv: string[]): string[] {
+  const [node = 'node', script = ''] = argv;
+  return basename(script) === 'sendmail' ? [node, script, 'sendmail', ...argv.slice(2)] : argv;
 }
 
 /**

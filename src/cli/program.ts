@@ -26,6 +26,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   test: { summary: 'test accounts against their servers, stage by stage', load: () => import('./commands/test.js') },
   run: { summary: 'run the reader and sender in the foreground: new mail into the local store, the queue out', load: () => import('./commands/run.js') },
   send: { summary: 'queue a message in the outbox (send-ready); `mailbox run` sends it', load: () => import('./commands/send.js') },
+  sendmail: { summary: 'sendmail-compatible entry point: queue (or --now send) the message on standard input', load: () => import('./commands/sendmail.js') },
   emails: { summary: 'list the email log: received, queued, sent, failed and skipped messages', load: () => import('./commands/emails.js') },
   settings: { summary: 'operating settings: pause switches, test redirect, inbound guards, retention', load: () => import('./commands/settings.js') },
   pause: { summary: 'pause reading, sending or all (a running runner notices within one cycle)', load: () => import('./commands/pause.js').then((m) => ({ register: m.registerPause })) },

@@ -2,8 +2,10 @@
 // and opened lazily (commands that never touch mail do not load it), with this process's facts for
 // the run lock. The context takes its config store from here; action() closes it when the command ends.
 // And the secret store, with the process control its password commands need.
+import { destinationOpener } from '../jobs/destinations.js';
 import { ConfigStore } from '../store/config-store.js';
 import type { Paths } from '../store/paths.js';
+import { killGroup } from '../store/process-group.js';
 import { createSecretStore, type CommandSecretStore } from '../store/secrets.js';
 import type { ConfigStorage, Stores } from '../store/types.js';
 import type { Context } from './context.js';
@@ -71,4 +73,26 @@ export function cliSecretStore(io: Io): CommandSecretStore {
     },
   });
   return store;
+}
+
+/**
+ * The destinations of received mail (issue 13), for `mailbox run`: MDA commands start from this
+ * process's environment, in their own process groups, killed should this process end first.
+ */
+export function destinationsOf(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv)): ReturnType<typeof destinationOpener> {
+  const opener = destinationOpener({
+    env,
+    host: {
+      killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
+      started: () => {
+        if (watching) return;
+        watching = true;
+        process.once('exit', () => {
+          for (const pgid of opener.running) killGroup({ killGroup: (g) => process.kill(-g, 'SIGKILL') }, pgid);
+        });
+      },
+    },
+  });
+  let watching = false;
+  return opener;
 }

@@ -1,4 +1,5 @@
 // The account model: what an account is, its defaults, and how raw input becomes a valid account.
+import { destinationText, parseDestination } from './destination.js';
 import { invalid, MailboxError, shown } from './errors.js';
 import { formatMailbox, isAddress, isHost, oneOf, parseBoolean, parseCount, parseFilterName, parseFingerprint, parseMailbox, parsePort, parseSize, parseText } from './validate.js';
 
@@ -92,14 +93,22 @@ export interface Account {
   authMechanism?: AuthMechanism;
   /** Name of an address filter; absent means the default filter of the direction. */
   filter?: string;
-  /** IMAP only: the folder read. */
+  /** IMAP only: the folder read (with `folders`: the one whose source ids keep their old form). */
   folder?: string;
+  /** IMAP only (issue 13): several folders, names or LIST patterns (`*`, `%`); absent: `folder` alone. */
+  folders?: string[];
+  /** IMAP only, with `folders`: folders left out (names or patterns). */
+  excludeFolders?: string[];
   /** POP3/IMAP: delete from the server once safely stored (default: keep). */
   deleteAfterDownload?: boolean;
   /** POP3/IMAP: larger messages stay on the server and are reported. */
   maxMessageSize?: number;
   /** IMAP only: false turns push (IMAP IDLE) off for this account; absent means on. */
   push?: boolean;
+  /** POP3/IMAP: where received mail is handed next (core/destination.ts text form); absent: the store's inbox only. */
+  deliver?: string;
+  /** POP3/IMAP with a destination: the recipient of the hand-off (LMTP RCPT TO, MAILBOX_RECIPIENT); default the user. */
+  deliverTo?: string;
   tls: TlsTrust;
 }
 
@@ -321,8 +330,19 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
   if (given(input.filter)) account.filter = parseFilterName(input.filter, 'filter');
 
   if (isIncoming(type)) {
-    if (type === 'imap') account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
-    else if (given(input.folder)) throw invalid('folder', input.folder, 'nothing: folder applies to imap accounts only');
+    if (type === 'imap') {
+      account.folder = given(input.folder) ? parseFolder(input.folder) : 'INBOX';
+      const list = (value: unknown, field: string) => (Array.isArray(value) ? value : [value]).map((v) => parseFolder(v, field));
+      if (given(input.folders) && !(Array.isArray(input.folders) && input.folders.length === 0)) account.folders = [...new Set(list(input.folders, 'folders'))];
+      if (given(input.excludeFolders) && !(Array.isArray(input.excludeFolders) && input.excludeFolders.length === 0)) {
+        if (!account.folders) throw invalid('exclude-folder', input.excludeFolders, 'nothing without several folders (--folder given twice or more, or --folders PATTERN)');
+        account.excludeFolders = [...new Set(list(input.excludeFolders, 'exclude-folder'))];
+      }
+    } else {
+      for (const field of ['folder', 'folders', 'excludeFolders'] as const) {
+        if (given(input[field])) throw invalid(field, input[field], `nothing: ${field} applies to imap accounts only`);
+      }
+    }
     // Push is on unless turned off: only `false` is kept, so configs without the field stay as they are.
     if (given(input.push) && !parseBoolean(input.push, 'push')) {
       if (type !== 'imap') throw invalid('push', input.push, 'nothing: push applies to imap accounts only (a pop3 server has no push)');
@@ -330,8 +350,15 @@ export function parseAccount(input: AccountInput, options: ParseAccountOptions =
     }
     account.deleteAfterDownload = input.deleteAfterDownload === undefined ? false : parseBoolean(input.deleteAfterDownload, 'deleteAfterDownload');
     if (given(input.maxMessageSize)) account.maxMessageSize = parseSize(input.maxMessageSize, 'maxMessageSize');
+    if (given(input.deliver)) account.deliver = destinationText(parseDestination(input.deliver, 'deliver'));
+    if (given(input.deliverTo)) {
+      if (!account.deliver) throw invalid('deliver-to', input.deliverTo, 'nothing without --deliver: it names the recipient of a hand-off');
+      const to = typeof input.deliverTo === 'string' ? input.deliverTo.trim() : '';
+      if (!isAddress(to)) throw invalid('deliver-to', input.deliverTo, 'an email address such as ops@example.com');
+      account.deliverTo = to;
+    }
   } else {
-    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize', 'push'] as const) {
+    for (const field of ['folder', 'deleteAfterDownload', 'maxMessageSize', 'push', 'deliver', 'deliverTo'] as const) {
       if (input[field] !== undefined && input[field] !== null && input[field] !== false) {
         throw invalid(field, input[field], `nothing: ${field} applies to pop3 and imap accounts only`);
       }

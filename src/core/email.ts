@@ -2,6 +2,8 @@
 export const EMAIL_STATES = [
   'received',
   'received-ignored',
+  /** Received and stored, but its account's destination refused it for good (issue 13): in the failed box. */
+  'delivery-failed',
   'send-ready',
   'sent',
   'send-ignored',
@@ -17,6 +19,7 @@ export type Box = (typeof BOXES)[number];
 export const BOX_OF_STATE: Record<EmailState, Box> = {
   received: 'inbox',
   'received-ignored': 'skipped',
+  'delivery-failed': 'failed',
   'send-ready': 'outbox',
   'send-retry-backoff': 'outbox',
   sent: 'sent',

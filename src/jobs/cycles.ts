@@ -11,6 +11,7 @@ import type { SecretStore } from '../store/secrets.js';
 import type { Stores } from '../store/types.js';
 import { credentialResolver, explainRefusal, type Credential } from './credentials.js';
 import type { TokenManager } from './oauth/token-manager.js';
+import { emptyHandOff, handOffDue, type HandOffSummary, type OpenTarget } from './handoff.js';
 import { emptyResult, type ReadDeps, type ReadOutcome, type ReadProgress, type ReadResult } from './read-common.js';
 import { readImap } from './read-imap.js';
 import { readPop3 } from './read-pop3.js';
@@ -68,6 +69,8 @@ export interface CycleDeps {
   progress?: (account: string, progress: ReadProgress) => void;
   /** The runner's record of what this store sent, for the loop guard (absent: read per cycle). */
   sentIds?: SentMessageIds;
+  /** Opens an account's destination (issue 13); without it, hand-offs wait (pending). */
+  openTarget?: OpenTarget;
 }
 
 function asMailboxError(err: unknown): MailboxError {
@@ -120,15 +123,32 @@ async function openWith<T>(deps: CycleDeps, account: Account, open: (credential:
   }
 }
 
-function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean): CycleOutcome {
-  const notes = [...r.notes];
-  const done = describeRead(r);
+function describeHandOff(account: Account, h: HandOffSummary): string {
+  if (!h.delivered && !h.retrying && !h.failed) return '';
+  const parts = [`${h.delivered} handed off to ${account.deliver}`];
+  if (h.retrying) parts.push(`${h.retrying} to retry`);
+  if (h.failed) parts.push(`${h.failed} delivery-failed`);
+  return parts.join(', ');
+}
+
+function readReport(account: Account, r: ReadResult, error: MailboxError | null, partial: boolean, h: HandOffSummary = emptyHandOff()): CycleOutcome {
+  const notes = [...r.notes, ...h.notes];
+  const done = [describeRead(r), describeHandOff(account, h)].filter(Boolean).join(', ');
   return {
     job: 'read',
     account: account.name,
     ok: error === null,
     summary: error ? `${error.message}${partial ? ` (before that: ${done})` : ''}` : done,
-    counts: { received: r.received, ignored: r.ignored, bytes: r.bytes, duplicates: r.duplicates, tooLarge: r.tooLarge.length, leftTooLarge: r.leftTooLarge, deleted: r.deleted },
+    counts: {
+      received: r.received,
+      ignored: r.ignored,
+      bytes: r.bytes,
+      duplicates: r.duplicates,
+      tooLarge: r.tooLarge.length,
+      leftTooLarge: r.leftTooLarge,
+      deleted: r.deleted,
+      ...(account.deliver ? { handedOff: h.delivered, handOffRetrying: h.retrying, handOffFailed: h.failed } : {}),
+    },
     error,
     notes,
   };
@@ -160,12 +180,27 @@ export class SentMessageIds {
   }
 }
 
-/** Reads one incoming account once. A stop (`signal`) is not a failure. */
+/** Reads one incoming account once, then hands off what is due (issue 13). A stop (`signal`) is not a failure. */
 export async function readCycle(deps: CycleDeps, account: Account, filters: AddressFilter[], signal: AbortSignal, settings: Settings = settingsOf(undefined)): Promise<CycleOutcome> {
   let debug: DebugLog | undefined;
   let incoming: Incoming | undefined;
   const abort = () => incoming?.abort();
   signal.addEventListener('abort', abort, { once: true });
+  // Once per cycle: after the download, or before delete-after-download when that comes first.
+  let handedOff: HandOffSummary | undefined;
+  const openTarget = deps.openTarget;
+  const handOff =
+    account.deliver && openTarget
+      ? async () => {
+          handedOff ??= await handOffDue(account, { stores: deps.stores, open: openTarget, clock: deps.clock, signal });
+          return deps.stores.handoffs.undelivered(account.name);
+        }
+      : undefined;
+  // Whatever became of the download, what is stored and due is handed off.
+  const report = async (r: ReadResult, error: MailboxError | null, partial: boolean) => {
+    if (handOff && !signal.aborted) await handOff().catch((err: unknown) => r.notes.push(`hand-off: ${asMailboxError(err).message}`));
+    return readReport(account, r, error, partial, handedOff);
+  };
   try {
     // Before anything connects: a filter that is named and missing stops the cycle (fail closed).
     const filter = filterOf(filters, account);
@@ -179,15 +214,19 @@ export async function readCycle(deps: CycleDeps, account: Account, filters: Addr
       monotonic: deps.monotonic,
       signal,
       onProgress: deps.progress ? (progress) => deps.progress!(account.name, progress) : undefined,
+      handOff,
     };
     const outcome: ReadOutcome = account.type === 'imap' ? await readImap(incoming, account, readDeps) : await readPop3(incoming, account, readDeps);
     if (signal.aborted || outcome.failure !== undefined) incoming.abort();
     else await incoming.close();
     const error = signal.aborted || outcome.failure === undefined ? null : asMailboxError(outcome.failure);
-    return readReport(account, outcome.result, error, outcome.failure !== undefined);
+    return await report(outcome.result, error, outcome.failure !== undefined);
   } catch (err) {
     incoming?.abort();
-    return readReport(account, emptyResult(), signal.aborted ? null : asMailboxError(err), false);
+    const error = signal.aborted ? null : asMailboxError(err);
+    // A configuration problem (a missing filter) stops the hand-off too; a server out of reach does not.
+    if (error?.code === 'ECONFIG') return readReport(account, emptyResult(), error, false);
+    return await report(emptyResult(), error, false);
   } finally {
     signal.removeEventListener('abort', abort);
     debug?.close();

@@ -24,7 +24,9 @@ export interface Delivered {
 
 export interface DelivererOptions {
   store: IncomingStore;
-  account: Pick<Account, 'name'>;
+  account: Pick<Account, 'name' | 'deliver'>;
+  /** IMAP: the folder the messages come from, kept on their records. */
+  folder?: string;
   /** The inbound filter in effect for the account, if any. */
   filter?: AddressFilter;
   /** The inbound guards in effect (settings), and the Message-IDs this mailbox sent (for the loop guard). */
@@ -173,7 +175,8 @@ export class Deliverer {
 
   private async delivered(remote: RemoteMessage, staged: StagedMessage, summary: HeaderSummary): Promise<Delivered> {
     const reason = blockedReason(this.options.filter, summary.from) ?? (await this.guardReason(summary));
-    const record = receivedRecord(staged, summary, this.options.account.name, remote.key, reason, this.options.clock());
+    const { name, deliver } = this.options.account;
+    const record = receivedRecord(staged, summary, name, remote.key, reason, this.options.clock(), { dest: deliver, folder: this.options.folder });
     return { remote, outcome: reason ? 'ignored' : 'received', record, staged };
   }
 

@@ -55,13 +55,18 @@ export interface ReadDeps {
   onProgress?: (progress: ReadProgress) => void;
   /** Stop asked for: finish the message in flight, commit, return. */
   signal?: AbortSignal;
+  /**
+   * The account has a destination (issue 13): hands off what is due and returns the source ids whose
+   * hand-off is not done yet, which delete-after-download leaves on the server.
+   */
+  handOff?: () => Promise<ReadonlySet<string>>;
 }
 
 export function emptyResult(): ReadResult {
   return { received: 0, ignored: 0, bytes: 0, duplicates: 0, tooLarge: [], leftTooLarge: 0, deleted: 0, notes: [] };
 }
 
-export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted'>): Deliverer {
+export function newDeliverer(account: Account, deps: ReadDeps, options: Pick<DelivererOptions, 'isDuplicate' | 'seenChange' | 'onCommitted' | 'folder'>): Deliverer {
   return new Deliverer({ store: deps.stores.incoming, account, filter: deps.filter, guards: deps.guards, clock: deps.clock, ...options });
 }
 
@@ -125,13 +130,23 @@ export function countDelivered(result: ReadResult, deliverer: Deliverer): void {
   result.duplicates += deliverer.counts.duplicate;
 }
 
-/** Deletes stored messages from the server (the last step); returns the failure, if any, as a value. */
-export async function removeStored(incoming: Incoming, messages: RemoteMessage[], result: ReadResult): Promise<unknown> {
-  try {
-    await incoming.remove(messages);
-  } catch (err) {
-    return err ?? new Error('remove failed');
+/**
+ * Deletes stored messages from the server (the last step), but not those whose hand-off is not done
+ * (they wait for it); returns the failure, if any, as a value, and whether some were left for that.
+ */
+export async function removeStored(incoming: Incoming, messages: RemoteMessage[], result: ReadResult, deps: Pick<ReadDeps, 'handOff'>): Promise<{ failure?: unknown; waiting: number }> {
+  let removable = messages;
+  if (deps.handOff) {
+    const undelivered = await deps.handOff();
+    removable = messages.filter((m) => !undelivered.has(m.key));
   }
-  result.deleted = messages.length;
-  return undefined;
+  const waiting = messages.length - removable.length;
+  try {
+    if (removable.length) await incoming.remove(removable);
+  } catch (err) {
+    return { failure: err ?? new Error('remove failed'), waiting };
+  }
+  result.deleted = removable.length;
+  if (waiting) result.notes.push(`${waiting} stored message(s) left on the server until their hand-off is done`);
+  return { waiting };
 }

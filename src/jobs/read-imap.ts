@@ -4,6 +4,7 @@
 // cursor (one commit) -> delete on the server. A message the store holds already, whatever the
 // cursor says (a stop before it was written, a seen-state file moved away), is not fetched again.
 import type { Account } from '../core/account.js';
+import { foldersToRead, readsSeveral } from '../core/imap-folders.js';
 import type { Incoming, RemoteMessage } from '../protocols/types.js';
 import type { ImapCursor } from '../store/types.js';
 import type { Delivered } from './deliver.js';
@@ -39,9 +40,12 @@ async function knownMessages(deps: ReadDeps, account: string): Promise<Set<strin
   return known;
 }
 
-/** The account's cursor, or a fresh one when there is none or the folder or its UIDVALIDITY changed (with a note). */
-async function currentCursor(deps: ReadDeps, account: Account, folder: string, uidValidity: number, notes: string[]): Promise<ImapCursor> {
-  const cursor = await deps.stores.seen.imapCursor(account.name);
+/**
+ * The folder's cursor, or a fresh one when there is none or the folder or its UIDVALIDITY changed (with
+ * a note). `slot`: '' for the account's own folder (its one cursor from before several folders), else the folder.
+ */
+async function currentCursor(deps: ReadDeps, account: Account, folder: string, slot: string, uidValidity: number, notes: string[]): Promise<ImapCursor> {
+  const cursor = await deps.stores.seen.imapCursor(account.name, slot);
   if (cursor && cursor.uidValidity === uidValidity && cursor.folder === folder) return cursor;
   const fresh: ImapCursor = { folder, uidValidity, lastUid: 0, tooLarge: {}, dedupe: false, pendingDelete: false, extra: [] };
   if (cursor && cursor.uidValidity !== 0) {
@@ -49,7 +53,7 @@ async function currentCursor(deps: ReadDeps, account: Account, folder: string, u
     notes.push(`${what}: reading every message again; those already stored (same Message-ID and size) are not stored twice`);
     fresh.dedupe = true;
   }
-  await deps.stores.seen.saveImapCursor(account.name, fresh);
+  await deps.stores.seen.saveImapCursor(account.name, fresh, slot);
   return fresh;
 }
 
@@ -101,12 +105,61 @@ async function skipHeld(deps: ReadDeps, account: Account, p: Plan, cursor: ImapC
   p.toFetch = p.toFetch.filter((m) => !held.has(m.key));
 }
 
+/**
+ * One read cycle of an IMAP account: its one folder, or (issue 13) every folder it names or whose
+ * pattern the server's folders match, one after the other on the same session, each with its own
+ * cursor. A folder named that the server no longer has is reported and the others are read.
+ */
 export async function readImap(incoming: Incoming, account: Account, deps: ReadDeps): Promise<ReadOutcome> {
+  const own = account.folder ?? 'INBOX';
+  if (!readsSeveral(account) || !incoming.folders || !incoming.inFolder) return readImapFolder(incoming, account, own, deps);
+  const listed = await incoming.folders();
+  const result = emptyResult();
+  const names = new Set(listed.map((l) => l.name));
+  const toRead = foldersToRead(account, listed);
+  // Folders read last cycle (kept with the own folder's cursor) that the server no longer lists.
+  const before = (await deps.stores.seen.imapCursor(account.name))?.folders ?? [];
+  for (const gone of before.filter((f) => !names.has(f) && !toRead.includes(f))) {
+    result.notes.push(`folder ${gone} is not on the server any more: it is no longer read; its seen state is kept`);
+  }
+  for (const folder of toRead) {
+    if (deps.signal?.aborted) break;
+    if (!names.has(folder)) {
+      result.notes.push(`folder ${folder} is not on the server (any more): it is left out; its seen state is kept`);
+      continue;
+    }
+    const { result: r, failure } = await readImapFolder(folder === own ? incoming.inFolder(own) : incoming.inFolder(folder), account, folder, deps);
+    addResult(result, r, folder);
+    if (failure !== undefined) return { result, failure };
+  }
+  const read = toRead.filter((f) => names.has(f));
+  const ownCursor = await deps.stores.seen.imapCursor(account.name);
+  if (!deps.signal?.aborted && JSON.stringify(ownCursor?.folders ?? []) !== JSON.stringify(read)) {
+    // Without a cursor of its own folder yet (not among those read), one that knows no message.
+    const base: ImapCursor = ownCursor ?? { folder: own, uidValidity: 0, lastUid: 0, extra: [], tooLarge: {}, dedupe: false, pendingDelete: false };
+    await deps.stores.seen.saveImapCursor(account.name, { ...base, folders: read });
+  }
+  return { result };
+}
+
+/** Adds one folder's result to the account's; notes name the folder. */
+function addResult(into: ReadResult, r: ReadResult, folder: string): void {
+  into.received += r.received;
+  into.ignored += r.ignored;
+  into.duplicates += r.duplicates;
+  into.tooLarge.push(...r.tooLarge);
+  into.leftTooLarge += r.leftTooLarge;
+  into.deleted += r.deleted;
+  into.notes.push(...r.notes.map((n) => `${folder}: ${n}`));
+}
+
+async function readImapFolder(incoming: Incoming, account: Account, folder: string, deps: ReadDeps): Promise<ReadOutcome> {
   const result = emptyResult();
   const { seen } = deps.stores;
   const deleteMode = Boolean(account.deleteAfterDownload);
+  const slot = folder === (account.folder ?? 'INBOX') ? '' : folder;
   const status = await incoming.status();
-  let cursor = await currentCursor(deps, account, account.folder ?? 'INBOX', status.uidValidity ?? 0, result.notes);
+  let cursor = await currentCursor(deps, account, folder, slot, status.uidValidity ?? 0, result.notes);
   const limit = maxSize(account);
   const refetch = Object.values(cursor.tooLarge).some((size) => size <= limit);
   const left = Object.keys(cursor.tooLarge).length;
@@ -131,8 +184,9 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
     return advanced({ ...cursor, tooLarge, pendingDelete: cursor.pendingDelete || deleteMode }, new Set([...p.handled, ...uids]), p.expected);
   };
   const deliverer = newDeliverer(account, deps, {
+    folder,
     isDuplicate: known ? (id, size) => id !== null && known.has(`${id}\n${size}`) : undefined,
-    seenChange: (batch) => ({ imap: (committing = withBatch(batch)) }),
+    seenChange: (batch) => ({ imap: (committing = withBatch(batch)), ...(slot ? { slot } : {}) }),
     onCommitted: (batch) => {
       cursor = committing!;
       for (const d of batch) {
@@ -150,15 +204,17 @@ export async function readImap(incoming: Incoming, account: Account, deps: ReadD
   const complete = failure === undefined && !deps.signal?.aborted;
   cursor = advanced(cursor, p.handled, p.expected, complete ? status.uidNext : undefined);
   if (complete && cursor.dedupe && p.toFetch.every((m) => m.n <= cursor.lastUid)) cursor.dedupe = false;
-  await seen.saveImapCursor(account.name, cursor);
+  await seen.saveImapCursor(account.name, cursor, slot);
   countDelivered(result, deliverer);
   if (failure !== undefined) return { result, failure };
 
   if (deleteMode && !deps.signal?.aborted) {
-    const removeFailure = await removeStored(incoming, [...p.deletable, ...fetched], result);
-    if (removeFailure !== undefined) return { result, failure: removeFailure };
-    cursor.pendingDelete = false;
-    await seen.saveImapCursor(account.name, cursor);
+    const removal = await removeStored(incoming, [...p.deletable, ...fetched], result, deps);
+    if (removal.failure !== undefined) return { result, failure: removal.failure };
+    if (removal.waiting === 0) {
+      cursor.pendingDelete = false;
+      await seen.saveImapCursor(account.name, cursor, slot);
+    }
   }
   return { result };
 }

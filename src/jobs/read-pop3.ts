@@ -56,8 +56,8 @@ export async function readPop3(incoming: Incoming, account: Account, deps: ReadD
   }
   countDelivered(result, deliverer);
   if (deleteMode && !deps.signal?.aborted) {
-    const removeFailure = await removeStored(incoming, [...deletable, ...fetched], result);
-    if (removeFailure !== undefined) return { result, failure: removeFailure };
+    const removal = await removeStored(incoming, [...deletable, ...fetched], result, deps);
+    if (removal.failure !== undefined) return { result, failure: removal.failure };
   }
   // UIDLs no longer on the server can never come back: forget them (rarely, in one rewrite).
   if (known.size > present.size * 2 + 100) await seen.prunePop3Seen(account.name, present);

@@ -31,6 +31,8 @@ function redactedIncoming(incoming: Incoming, scrub: Scrub): Incoming {
     headers: (messages) => scrubbing(scrub, () => incoming.headers(messages)),
     fetch: (messages, onMessage) => scrubbing(scrub, () => incoming.fetch(messages, onMessage)),
     remove: (messages) => scrubbing(scrub, () => incoming.remove(messages)),
+    ...(incoming.folders ? { folders: () => scrubbing(scrub, () => incoming.folders!()) } : {}),
+    ...(incoming.inFolder ? { inFolder: (folder: string) => redactedIncoming(incoming.inFolder!(folder), scrub) } : {}),
     close: () => scrubbing(scrub, () => incoming.close()),
     abort: () => incoming.abort(),
   };

@@ -46,6 +46,13 @@ export interface Incoming {
   headers(messages: RemoteMessage[]): Promise<Map<number, Buffer>>;
   /** Deletes from the server (IMAP: \Deleted + UID EXPUNGE; POP3: DELE, committed by close()). */
   remove(messages: RemoteMessage[]): Promise<void>;
+  /** IMAP (issue 13): the selectable folders the server lists, with their hierarchy delimiter. */
+  folders?(): Promise<Array<{ name: string; delimiter: string }>>;
+  /**
+   * IMAP (issue 13): the same session on another folder. Its source ids are "UIDVALIDITY/UID/FOLDER"
+   * unless it is the account's own folder; closing it leaves the session open.
+   */
+  inFolder?(folder: string): Incoming;
   /** Ends the session politely (POP3 QUIT commits deletions). */
   close(): Promise<void>;
   /** Drops the connection at once (a stop was asked for); pending calls fail. */

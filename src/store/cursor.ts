@@ -11,5 +11,6 @@ export function imapCursorOf(raw: Partial<ImapCursor>): ImapCursor {
     tooLarge: raw.tooLarge ?? {},
     dedupe: Boolean(raw.dedupe),
     pendingDelete: Boolean(raw.pendingDelete),
+    ...(Array.isArray(raw.folders) ? { folders: raw.folders.map(String) } : {}),
   };
 }

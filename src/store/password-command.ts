@@ -1,8 +1,8 @@
 // Password commands (`--password-command`): run through /bin/sh in their own process group and
 // session, and killed as a group on every way out, so that nothing they start outlives or holds up
 // the resolution. Their stdout is the secret; their stderr never goes into an error, a file or JSON.
-import { spawn } from 'node:child_process';
 import { MailboxError } from '../core/errors.js';
+import { killGroup, runGroup, type GroupEnd, type GroupHost } from './process-group.js';
 
 export interface CommandOptions {
   /** The time the whole run may take; past it, ETIMEDOUT (75). */
@@ -27,24 +27,12 @@ const DRAIN_MS = 200;
 const STDERR_TAIL = 4096;
 
 /** How password commands are run and stopped; process control stays at the CLI edge. */
-export interface CommandHost {
-  /** Sends SIGKILL to a process group (process.kill(-pgid) at the edge). */
-  killGroup(pgid: number): void;
+export interface CommandHost extends GroupHost {
   /**
    * Receives a failed command's error output, the secret taken out: never put in an error message,
    * a file or JSON, only shown on a terminal (the CLI decides).
    */
   stderr?: (account: string, text: string) => void;
-  /** Called as a command starts, for the edge to kill its group should this process end first. */
-  started?: () => void;
-}
-
-function stopGroup(host: CommandHost, pgid: number): void {
-  try {
-    host.killGroup(pgid);
-  } catch {
-    // already gone
-  }
 }
 
 /** `text` with each line of what the command printed on stdout (the secret, in plain and base64) taken out. */
@@ -63,79 +51,61 @@ function withoutSecret(text: string, stdout: string): string {
  * up; `limitMs` bounds the whole of it. Its error output never goes into an error. `running` holds
  * the groups at work, for the edge to kill should this process end first.
  */
-function runPasswordCommand(command: string, env: NodeJS.ProcessEnv, account: string, options: CommandOptions, host: CommandHost, running: Set<number>): Promise<string> {
+async function runPasswordCommand(command: string, env: NodeJS.ProcessEnv, account: string, options: CommandOptions, host: CommandHost, running: Set<number>): Promise<string> {
   const { limitMs } = options;
-  if (options.signal?.aborted) return Promise.reject(stopped(account));
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const pgid = child.pid;
-    if (pgid !== undefined) running.add(pgid);
-    host.started?.();
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let errText = '';
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let settled = false;
-    const killGroup = () => pgid !== undefined && stopGroup(host, pgid);
-    const finish = (failure?: MailboxError) => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', onStop);
-      clearTimeout(limit);
-      clearTimeout(drain);
-      if (!exit) killGroup(); // once it exited, its group was killed then (its pid may be reused since)
-      if (pgid !== undefined) running.delete(pgid);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      child.unref();
-      const stdout = Buffer.concat(out).toString('utf8');
-      const error = failure ?? outcome(stdout);
-      if (!error) return resolve(stdout.replace(/\r?\n$/, ''));
-      const shown = withoutSecret(errText, stdout).trim();
-      if (shown) host.stderr?.(account, shown);
-      reject(error);
-    };
-    const outcome = (stdout: string): MailboxError | undefined => {
-      const hint = 'run it in a shell to see why (its error output is shown only on a terminal)';
-      if (!exit) return new MailboxError('ESECRET', `account ${account}: the password command did not finish`, { hint, account });
-      if (exit.code === 0) {
+  if (options.signal?.aborted) throw stopped(account);
+  const run = runGroup(command, { env, stdin: 'ignore', limitMs, signal: options.signal, drainMs: DRAIN_MS, running }, host);
+  const out: Buffer[] = [];
+  let outBytes = 0;
+  let overflow = false;
+  let errText = '';
+  run.child.stdout.on('data', (chunk: Buffer) => {
+    outBytes += chunk.length;
+    if (outBytes > MAX_OUTPUT) {
+      overflow = true;
+      return run.end();
+    }
+    out.push(chunk);
+  });
+  run.child.stderr.on('data', (chunk: Buffer) => {
+    errText = (errText + chunk.toString('utf8')).slice(-STDERR_TAIL);
+  });
+  const end = await run.done;
+  const stdout = Buffer.concat(out).toString('utf8');
+  const error = overflow
+    ? new MailboxError('ESECRET', `account ${account}: the password command printed more than ${MAX_OUTPUT / 1024} KB: that is no password`, { account })
+    : failureOf(end, stdout, account, limitMs);
+  if (!error) return stdout.replace(/\r?\n$/, '');
+  const shown = withoutSecret(errText, stdout).trim();
+  if (shown) host.stderr?.(account, shown);
+  throw error;
+}
+
+/** What went wrong with a password command, or nothing when it printed a secret. */
+function failureOf(end: GroupEnd, stdout: string, account: string, limitMs: number): MailboxError | undefined {
+  const hint = 'run it in a shell to see why (its error output is shown only on a terminal)';
+  switch (end.kind) {
+    case 'limit':
+      return new MailboxError('ETIMEDOUT', `account ${account}: the password command did not finish within ${seconds(limitMs)}; it was stopped`, {
+        hint: 'it must print the password without waiting for anyone (a prompt, an agent to unlock): run it in a shell to see what it waits for',
+        account,
+      });
+    case 'stopped':
+      return stopped(account);
+    case 'error':
+      return new MailboxError('ESECRET', `account ${account}: cannot run the password command: ${end.error.message}`, { account });
+    case 'ended':
+      return new MailboxError('ESECRET', `account ${account}: the password command did not finish`, { hint, account });
+    case 'exit': {
+      if (end.code === 0) {
         // Like `pass`, commands end their output with a newline that is not part of the secret.
         if (stdout.replace(/\r?\n$/, '')) return undefined;
         return new MailboxError('ESECRET', `account ${account}: the password command printed nothing`, { hint, account });
       }
-      const why = exit.signal ? `was stopped by ${exit.signal}` : `failed (exit code ${exit.code})`;
+      const why = end.signal ? `was stopped by ${end.signal}` : `failed (exit code ${end.code})`;
       return new MailboxError('ESECRET', `account ${account}: the password command ${why}`, { hint, account });
-    };
-    const limit = setTimeout(() => {
-      finish(
-        new MailboxError('ETIMEDOUT', `account ${account}: the password command did not finish within ${seconds(limitMs)}; it was stopped`, {
-          hint: 'it must print the password without waiting for anyone (a prompt, an agent to unlock): run it in a shell to see what it waits for',
-          account,
-        }),
-      );
-    }, limitMs);
-    let drain: NodeJS.Timeout | undefined;
-    const onStop = () => finish(stopped(account));
-    options.signal?.addEventListener('abort', onStop, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      outBytes += chunk.length;
-      if (outBytes > MAX_OUTPUT) {
-        return finish(new MailboxError('ESECRET', `account ${account}: the password command printed more than ${MAX_OUTPUT / 1024} KB: that is no password`, { account }));
-      }
-      out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      errText = (errText + chunk.toString('utf8')).slice(-STDERR_TAIL);
-    });
-    child.on('error', (err) => finish(new MailboxError('ESECRET', `account ${account}: cannot run the password command: ${err.message}`, { account })));
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      // Whatever it left running goes with it; what it printed is in the pipe, read within moments.
-      killGroup();
-      drain = setTimeout(() => finish(), DRAIN_MS);
-    });
-    child.on('close', () => finish());
-  });
+    }
+  }
 }
 
 /** The password commands of one process: run one, or kill every group still at work (on exit). */
@@ -152,7 +122,7 @@ export class PasswordCommands {
   }
 
   stopAll(): void {
-    for (const pgid of this.running) stopGroup(this.host, pgid);
+    for (const pgid of this.running) killGroup(this.host, pgid);
     this.running.clear();
   }
 }

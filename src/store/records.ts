@@ -1,4 +1,5 @@
 // The email records every store writes: a message read from an account, a message queued to send.
+import { pendingHandOff } from './handoff-rules.js';
 import { summarize, type HeaderSummary } from './message-headers.js';
 import type { EmailRecord } from './types.js';
 
@@ -7,7 +8,11 @@ function listed(summary: HeaderSummary): Pick<EmailRecord, 'date' | 'from' | 'to
   return { date: summary.date, from: summary.from, to: summary.to, cc: summary.cc, subject: summary.subject, messageId: summary.messageId };
 }
 
-/** A message read from `account` (source: its id there), kept in the inbox, or in skipped with `reason`. */
+/**
+ * A message read from `account` (source: its id there), kept in the inbox, or in skipped with `reason`.
+ * `dest`: the account's destination; a message kept in the inbox is to be handed off there (pending).
+ * `folder`: the IMAP folder it was read from.
+ */
 export function receivedRecord(
   message: { id: string; size: number; file: string },
   summary: HeaderSummary,
@@ -15,9 +20,12 @@ export function receivedRecord(
   source: string,
   reason: string | null,
   now: Date,
+  { dest, folder }: { dest?: string; folder?: string } = {},
 ): EmailRecord {
   const iso = now.toISOString();
   return {
+    ...(folder !== undefined ? { folder } : {}),
+    ...(dest && !reason ? { handoff: pendingHandOff(dest) } : {}),
     id: message.id,
     state: reason ? 'received-ignored' : 'received',
     account,

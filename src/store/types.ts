@@ -24,8 +24,10 @@ export interface EmailRecord {
   /** The name the body is kept under (local files: the file name in its box's Maildir). */
   file: string;
   messageId: string | null;
-  /** Incoming: "UIDVALIDITY/UID" (IMAP) or the UIDL (POP3). */
+  /** Incoming: "UIDVALIDITY/UID" (IMAP; "UIDVALIDITY/UID/FOLDER" in another folder than the account's own) or the UIDL (POP3). */
   source: string | null;
+  /** Incoming from IMAP (issue 13): the folder it was read from. */
+  folder?: string;
   /** Outgoing: envelope recipients (To, Cc and Bcc), fixed when queued. */
   recipients?: string[];
   /** Outgoing: what the last attempt did with those recipients; absent before the first. */
@@ -34,6 +36,8 @@ export interface EmailRecord {
   reply?: string | null;
   /** Outgoing: set while an attempt is under way; found set after a crash, the attempt is retried. */
   inFlight?: string | null;
+  /** Incoming, when the account has a destination (issue 13): its hand-off there; absent: the inbox is the end. */
+  handoff?: HandOff;
   createdAt: string;
   updatedAt: string;
 }
@@ -59,6 +63,23 @@ export interface Delivery {
   refused: RefusedRecipient[];
   /** Set when the test redirect (setting redirect-to) sent it to this address instead of its recipients. */
   redirectedTo?: string;
+}
+
+/**
+ * Issue 13: a received message's hand-off to its account's destination, kept on its email record.
+ * Written `pending` with the record in the batch that stores the message (so a stop before the hand-off
+ * leaves it pending, and it is handed off at the next cycle); settled after each attempt.
+ */
+export interface HandOff {
+  /** The destination, in its text form (core/destination.ts), as it was when the message was stored. */
+  dest: string;
+  /** pending: to do, or to retry at nextAttempt; delivered; failed: refused for good (the email is delivery-failed). */
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** The last failure: the destination's reply, or what went wrong. */
+  error: string | null;
+  /** Pending after a temporary failure: not before this time (ISO 8601); null: due now. */
+  nextAttempt: string | null;
 }
 
 /** A message body as it arrives: whole (small, fetched in bulk) or streamed (never held whole). */
@@ -94,6 +115,8 @@ export interface ImapCursor {
   dedupe: boolean;
   /** Delete mode: stored messages may still be on the server (a stop came between storing and deleting). */
   pendingDelete: boolean;
+  /** The own folder's cursor of an account reading several (issue 13): the folders read last cycle, to report one that disappears. */
+  folders?: string[];
 }
 
 export interface Pop3Meta {
@@ -101,8 +124,11 @@ export interface Pop3Meta {
   tooLarge: Record<string, number>;
 }
 
-/** What a committed batch changes in the seen state: the new IMAP cursor, or POP3 UIDLs now stored. */
-export type SeenChange = { imap: ImapCursor } | { pop3: string[] };
+/**
+ * What a committed batch changes in the seen state: the new IMAP cursor (of the account's own folder,
+ * or with `slot` of another folder it reads: issue 13), or POP3 UIDLs now stored.
+ */
+export type SeenChange = { imap: ImapCursor; slot?: string } | { pop3: string[] };
 
 export interface IncomingBatch {
   account: string;
@@ -150,8 +176,13 @@ export interface EmailLog {
 
 /** Which messages of each incoming account are stored. Batches change it through IncomingStore.commit. */
 export interface SeenState {
-  imapCursor(account: string): Promise<ImapCursor | undefined>;
-  saveImapCursor(account: string, cursor: ImapCursor): Promise<void>;
+  /**
+   * The cursor of the account's own folder (the one cursor an account had before issue 13; its
+   * `folder` says which folder), or with `slot` (a folder name) that of another folder the account
+   * reads. A database keys cursors by (account, slot), slot '' for the own one.
+   */
+  imapCursor(account: string, slot?: string): Promise<ImapCursor | undefined>;
+  saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void>;
   pop3Seen(account: string): Promise<Set<string>>;
   /** Records UIDLs as stored; durable when it resolves. */
   addPop3Seen(account: string, uidls: string[]): Promise<void>;
@@ -159,6 +190,27 @@ export interface SeenState {
   prunePop3Seen(account: string, present: ReadonlySet<string>): Promise<void>;
   pop3Meta(account: string): Promise<Pop3Meta>;
   savePop3Meta(account: string, meta: Pop3Meta): Promise<void>;
+}
+
+/**
+ * Issue 13: received messages on their way to their account's destination (the records whose `handoff`
+ * is not delivered). Kept small for other stores: a database needs the handoff column on the email rows
+ * and an index on (account) where the hand-off is not delivered.
+ */
+export interface HandOffStore {
+  /** Records of `account` whose hand-off is pending and due at `now` (nextAttempt null or passed), oldest first. */
+  due(account: string, now: Date): Promise<EmailRecord[]>;
+  /** Source ids of `account` whose hand-off is not done (pending or failed): delete-after-download leaves them on the server. */
+  undelivered(account: string): Promise<Set<string>>;
+  /**
+   * Records attempts' outcomes: each record as it is now, in one write. One that became delivery-failed
+   * is moved to the failed box. Durable when it resolves.
+   */
+  settle(records: readonly EmailRecord[]): Promise<void>;
+  /** Puts a delivery-failed message (or one waiting to retry) back to pending, due now (`emails retry`). */
+  retry(id: string, now: Date): Promise<EmailRecord>;
+  /** Hand-offs pending and failed, by account name (lower case), for `status`. */
+  counts(): Promise<Record<string, { pending: number; failed: number }>>;
 }
 
 /** A message of the queue, claimed for sending: its record and its content as the sender hands it on. */
@@ -338,7 +390,8 @@ export interface ConfigStorage {
   update<T>(change: (config: Config) => Promise<ConfigChange<T>> | ConfigChange<T>): Promise<T>;
 }
 
-export type IncomingAccount = Pick<Account, 'name' | 'type'>;
+/** `deliver`: recovery writes a pending hand-off into a record it rebuilds for an account with a destination. */
+export type IncomingAccount = Pick<Account, 'name' | 'type'> & Partial<Pick<Account, 'deliver' | 'folder'>>;
 
 export interface Stores {
   config: ConfigStorage;
@@ -347,6 +400,7 @@ export interface Stores {
   log: EmailLog;
   seen: SeenState;
   queue: Queue;
+  handoffs: HandOffStore;
   status: RunStatusStore;
   lock: RunLock;
   /**

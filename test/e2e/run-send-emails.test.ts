@@ -6,7 +6,8 @@ import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { messageBytes, removeMessage, writeConfig } from '../helpers/store.js';
 
 // The fields of issue 9 item 5 (sentTo, dropped, refused) were added after the first twelve, which are unchanged.
-const FIELDS = ['id', 'state', 'account', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused'];
+// Issue 13 added folder (the IMAP folder of a received message) and delivery (its hand-off to the account's destination).
+const FIELDS = ['id', 'state', 'account', 'folder', 'date', 'from', 'to', 'subject', 'size', 'attempts', 'nextAttempt', 'error', 'path', 'sentTo', 'dropped', 'refused', 'delivery'];
 let home: string;
 let cleanup: () => void;
 

@@ -36,6 +36,8 @@ export interface DovecotOptions {
   /** Connections it serves at once, also of one user from one address; default 100 (Dovecot's limits as set here). */
   maxConnections?: number;
   oauth2?: { introspectUrl: string; caFile: string; /** Default both: "xoauth2 oauthbearer". */ mechanisms?: string };
+  /** Also Dovecot's LMTP service (package dovecot-lmtpd), on a TCP port and a unix socket. */
+  lmtp?: boolean;
 }
 
 export interface PlainDovecot {
@@ -47,6 +49,11 @@ export interface PlainDovecot {
   confPath: string;
   logPath: string;
   users: Readonly<Record<string, string>>;
+  /** With `lmtp`: Dovecot's LMTP service on 127.0.0.1 and on a unix socket; else undefined. */
+  lmtpPort?: number;
+  lmtpSocket?: string;
+  /** Dovecot's own MDA for this instance: `dovecot-lda` delivering to `user` (the message on stdin). */
+  ldaCommand(user: string): string;
   /** Save a message into a user's mailbox (default INBOX) through `doveadm save`; ~20 ms. */
   deliver(user: string, message: Buffer | string, mailbox?: string): Promise<void>;
   /** `doveadm -c confPath ...args`, resolves with stdout. */
@@ -93,7 +100,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot |
 }
 
 async function launch(dir: string, certs: TestCerts | undefined, opts: DovecotOptions, untrack: () => void): Promise<Dovecot | PlainDovecot> {
-  const [imapPort, pop3Port, imapsPort, pop3sPort] = (await freePorts(4)) as [number, number, number, number];
+  const [imapPort, pop3Port, imapsPort, pop3sPort, lmtpPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const lmtpSocket = path.join(dir, 'run', 'lmtp');
   const instance = path.basename(dir);
   const confPath = path.join(dir, 'dovecot.conf');
   const logPath = path.join(dir, 'dovecot.log');
@@ -125,7 +133,8 @@ instance_name = ${instance}
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 listen = ${HOST}
-protocols = imap pop3
+protocols = imap pop3${opts.lmtp ? ' lmtp' : ''}
+${opts.lmtp ? "# LMTP saves as received (CRLF): the tests compare delivered files byte for byte.\nmail_save_crlf = yes" : ""}
 log_path = ${logPath}
 auth_verbose = yes
 auth_debug = ${dbg}
@@ -185,6 +194,15 @@ service pop3-login {
   }
 ${certs ? `  inet_listener pop3s {\n    port = ${pop3sPort}\n    ssl = yes\n  }` : ''}
 }
+${opts.lmtp ? `service lmtp {
+  inet_listener lmtp {
+    address = ${HOST}
+    port = ${lmtpPort}
+  }
+  unix_listener lmtp {
+    mode = 0666
+  }
+}` : ''}
 protocol imap {
   mail_max_userip_connections = ${opts.maxConnections ?? 100}
 }
@@ -214,7 +232,7 @@ service anvil {
     throw new Error(`dovecot exited at start: ${stderr()}\n${await readFile(logPath, 'utf8').catch(() => '')}`);
   });
   try {
-    await Promise.race([Promise.all([greeting(imapPort), greeting(pop3Port)]), failed]);
+    await Promise.race([Promise.all([greeting(imapPort), greeting(pop3Port), ...(opts.lmtp ? [greeting(lmtpPort)] : [])]), failed]);
   } catch (e) {
     await kill(master, instance);
     throw e;
@@ -231,6 +249,8 @@ service anvil {
     confPath,
     logPath,
     users: USERS,
+    ...(opts.lmtp ? { lmtpPort, lmtpSocket } : {}),
+    ldaCommand: (user) => `/usr/lib/dovecot/dovecot-lda -c ${confPath} -d ${user}`,
     doveadm,
     deliver: (user, message, mailbox = 'INBOX') => save(confPath, user, message, mailbox),
     halt: () => kill(master, instance),

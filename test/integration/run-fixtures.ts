@@ -9,6 +9,7 @@ import type { Account, AccountView } from '../../src/core/account.js';
 import type { AddressFilter } from '../../src/core/filter.js';
 import { debugLogs, protocolAdapters } from '../../src/jobs/protocol-adapters.js';
 import type { CycleReport } from '../../src/jobs/cycles.js';
+import { destinationOpener, type DestinationEdge } from '../../src/jobs/destinations.js';
 import { Runner } from '../../src/jobs/runner.js';
 import { openLocalStores } from '../../src/store/local/index.js';
 import { resolvePaths } from '../../src/store/paths.js';
@@ -72,7 +73,7 @@ export interface TestRunner {
 }
 
 /** A Runner on a fresh store; `password` is what the accounts' env secret resolves to. */
-export function testRunner(accounts: () => AccountView[], filters: AddressFilter[] = [], password = 'alice-secret'): TestRunner {
+export function testRunner(accounts: () => AccountView[], filters: AddressFilter[] = [], password = 'alice-secret', edge: Partial<DestinationEdge> = {}): TestRunner {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mbx-run-'));
   const paths = resolvePaths({ MAILBOX_HOME: home });
   const stores = openLocalStores(paths, { clock: () => new Date(), pid: process.pid, isAlive: () => false });
@@ -88,6 +89,7 @@ export function testRunner(accounts: () => AccountView[], filters: AddressFilter
     monotonic: () => performance.now(),
     report: (r) => reports.push(r),
     notice: (n) => notices.push(n),
+    openTarget: destinationOpener({ env: process.env, host: { killGroup: (pgid) => process.kill(-pgid, 'SIGKILL') }, ...edge }).open,
   });
   const cleanup = () => {
     void stores.close();

@@ -39,7 +39,7 @@ describe('the commander options come from the table', () => {
     expect(flags).toContain('--active');
     expect(flags).not.toContain('--name');
     for (const f of ACCOUNT_FLAGS.filter((f) => f.clear)) expect(flags).toContain(`--no-${f.flag}`);
-    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-auth-mechanism', '--no-ca', '--no-debug', '--no-filter', '--no-fingerprint', '--no-from', '--no-insecure', '--no-max-per-minute', '--no-max-size', '--no-push', '--no-test']);
+    expect(flags.filter((f) => f?.startsWith('--no-')).sort()).toEqual(['--no-auth-mechanism', '--no-ca', '--no-debug', '--no-deliver', '--no-deliver-to', '--no-exclude-folder', '--no-filter', '--no-fingerprint', '--no-folders', '--no-from', '--no-insecure', '--no-max-per-minute', '--no-max-size', '--no-push', '--no-test']);
   });
 
   it('the help names the types a flag applies to and differs per command where it should', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProgramEnv } from '../../src/cli/action.js';
 import { buildProgram } from '../../src/cli/program.js';
 
-const COMMANDS = ['add', 'list', 'show', 'edit', 'remove', 'activate', 'deactivate', 'export', 'apply', 'filter', 'oauth', 'authorize', 'discover', 'test', 'run', 'send', 'emails', 'settings', 'pause', 'resume', 'status'];
+const COMMANDS = ['add', 'list', 'show', 'edit', 'remove', 'activate', 'deactivate', 'export', 'apply', 'filter', 'oauth', 'authorize', 'discover', 'test', 'run', 'send', 'sendmail', 'emails', 'settings', 'pause', 'resume', 'status'];
 
 // The database store's commands close the table.
 COMMANDS.push('db', 'migrate-store');

@@ -244,6 +244,12 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     await stores.seen.saveImapCursor('Work', cursor);
     expect(await stores.seen.imapCursor('WORK')).toEqual(cursor);
     expect(await stores.seen.imapCursor('other')).toBeUndefined();
+    // Another folder of the account (issue 13) has a cursor of its own; the own folder's is untouched.
+    const sent = { ...cursor, folder: 'Sent', uidValidity: 3, lastUid: 5, extra: [], tooLarge: {}, dedupe: false, pendingDelete: false, folders: ['INBOX', 'Sent'] };
+    await stores.seen.saveImapCursor('work', sent, 'Sent');
+    expect(await stores.seen.imapCursor('Work', 'Sent')).toEqual(sent);
+    expect(await stores.seen.imapCursor('Work')).toEqual(cursor);
+    expect(await stores.seen.imapCursor('Work', 'Drafts')).toBeUndefined();
     await stores.seen.addPop3Seen('Pop', ['a', 'b', 'c']);
     await stores.seen.addPop3Seen('pop', ['c', 'd']);
     await stores.seen.prunePop3Seen('POP', new Set(['b', 'd', 'z']));
@@ -354,5 +360,40 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     const runner = { pid: 7, startedAt: 'a', heartbeatAt: 'b', stoppedAt: null, readIntervalMs: 1000, sendIntervalMs: 2000 };
     await stores.status.save({ accounts: {}, runner, prunedAt: 'c' });
     expect(await stores.status.load()).toEqual({ accounts: {}, runner, prunedAt: 'c' });
+  });
+
+  it('hand-offs (issue 13): pending with the batch, due after back-off, settled; delivery-failed moves to failed and retry brings it back', async () => {
+    const stores = await open();
+    const staged = await stores.incoming.stage(message('h1'), { account: 'Work', id: 'u1' });
+    const staged2 = await stores.incoming.stage(message('h2'), { account: 'Work', id: 'u2' });
+    const r1 = receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', null, t0, { dest: 'mda:true' });
+    const r2 = receivedRecord(staged2, summarize(message('h2')), 'Work', 'u2', null, minutes(1), { dest: 'mda:true' });
+    expect(r1.handoff).toEqual({ dest: 'mda:true', state: 'pending', attempts: 0, error: null, nextAttempt: null });
+    expect(receivedRecord(staged, summarize(message('h1')), 'Work', 'u1', 'blocked', t0, { dest: 'mda:true' }).handoff).toBeUndefined();
+    await stores.incoming.commit({ account: 'Work', messages: [{ staged, record: r1 }, { staged: staged2, record: r2 }], seen: { pop3: ['u1', 'u2'] } });
+    expect((await stores.handoffs.due('work', t0)).map((r) => r.id)).toEqual([r1.id, r2.id]);
+    expect(await stores.handoffs.due('other', t0)).toEqual([]);
+    expect(await stores.handoffs.undelivered('WORK')).toEqual(new Set(['u1', 'u2']));
+    expect(await stores.handoffs.counts()).toEqual({ work: { pending: 2, failed: 0 } });
+
+    // r1 waits for a retry in 5 minutes; r2 is refused for good.
+    const failed: EmailRecord = { ...r2, state: 'delivery-failed', error: 'refused', handoff: { ...r2.handoff!, state: 'failed', attempts: 1, error: 'refused' } };
+    await stores.handoffs.settle([{ ...r1, handoff: { ...r1.handoff!, attempts: 2, error: 'later', nextAttempt: minutes(5).toISOString() } }, failed]);
+    expect(await stores.handoffs.due('work', minutes(1))).toEqual([]);
+    expect((await stores.handoffs.due('work', minutes(6))).map((r) => r.id)).toEqual([r1.id]);
+    expect(await stores.handoffs.counts()).toEqual({ work: { pending: 1, failed: 1 } });
+    expect((await stores.log.readAll()).get(r2.id)?.state).toBe('delivery-failed');
+    expect((await stores.mail.head(failed))?.toString('latin1')).toContain('Subject: h2');
+    const failedFile = await stores.mail.filePath(failed);
+    if (failedFile !== null) expect(failedFile).toContain(`${path.sep}failed${path.sep}`);
+
+    const retried = await stores.handoffs.retry(r2.id, minutes(2));
+    expect(retried).toMatchObject({ state: 'received', error: null, handoff: { state: 'pending', attempts: 0, nextAttempt: null, error: null } });
+    expect((await stores.handoffs.due('work', minutes(2))).map((r) => r.id)).toEqual([r2.id]);
+    expect((await stores.mail.head(retried))?.toString('latin1')).toContain('Subject: h2');
+    await stores.handoffs.settle([{ ...retried, handoff: { ...retried.handoff!, state: 'delivered', attempts: 1 } }]);
+    expect(await stores.handoffs.undelivered('work')).toEqual(new Set(['u1']));
+    await expect(stores.handoffs.retry(r2.id, minutes(3))).rejects.toMatchObject({ code: 'EVALUE' });
+    await expect(stores.handoffs.retry('nope', minutes(3))).rejects.toMatchObject({ code: 'ENOTFOUND' });
   });
 });

@@ -21,6 +21,7 @@ export function emailJson(r: EmailRecord, path: string | null) {
     id: r.id,
     state: r.state,
     account: r.account,
+    folder: r.folder ?? null,
     date: r.date,
     from: r.from,
     to: r.to,
@@ -31,6 +32,7 @@ export function emailJson(r: EmailRecord, path: string | null) {
     error: r.error,
     path,
     ...deliveryJson(r),
+    delivery: r.handoff ? { dest: r.handoff.dest, state: r.handoff.state, attempts: r.handoff.attempts, error: r.handoff.error, nextAttempt: r.handoff.nextAttempt } : null,
   };
 }
 
@@ -50,6 +52,14 @@ function envelopeRows(r: EmailRecord): string[][] {
   for (const x of d.dropped) rows.push(['dropped', `${x.address} (filter ${x.filter}${x.pattern ? `, pattern ${x.pattern}` : ''})`]);
   for (const x of d.refused) rows.push(['refused', `${x.address}: ${x.reply}`]);
   return rows;
+}
+
+/** A received message's hand-off (issue 13) on one line: where, how far, and why not yet. */
+function handOffText(r: EmailRecord): string {
+  const h = r.handoff!;
+  const tries = `${h.attempts} attempt${h.attempts === 1 ? '' : 's'}`;
+  const when = h.state === 'pending' && h.nextAttempt ? `, next ${localTime(h.nextAttempt)}` : '';
+  return `${h.state} to ${h.dest} (${tries}${when})${h.error ? `: ${h.error}` : ''}`;
 }
 
 /** An id or a unique prefix of one. */
@@ -146,10 +156,13 @@ export function register(emails: Command, penv: ProgramEnv): void {
       'after',
       `
 Text: ids shortened on a terminal to a unique prefix (any unique prefix is accepted), the time each
-email arrived in the store (local time), sizes for people. JSON fields: id, state, account, date
+email arrived in the store (local time), sizes for people. JSON fields: id, state, account, folder
+(the IMAP folder it was read from, else null), date
 (the Date header), from, to, subject, size (bytes), attempts, nextAttempt, error, path, and for a
 message tried: sentTo (the envelope the server accepted), dropped (blocked by the outbound filter:
-address, filter, pattern), refused (by the server: address, reply); null before a try.
+address, filter, pattern), refused (by the server: address, reply); null before a try. A received
+message of an account with a destination (add --deliver) has delivery: {dest, state (pending,
+delivered, failed), attempts, error, nextAttempt}; null otherwise.
 
 Examples:
   $ mailbox emails --box outbox
@@ -208,6 +221,8 @@ Examples:
             ...(guardOf(record.error) ? [['decided by', `the inbound guard ${guardOf(record.error)} (setting guard-${guardOf(record.error)})`]] : []),
             ['reply', record.reply ?? '-'],
             ['source', record.source ?? '-'],
+            ...(record.folder ? [['folder', record.folder]] : []),
+            ...(record.handoff ? [['hand-off', handOffText(record)]] : []),
             ...envelopeRows(record),
             ['file', path ?? (headers.length ? '(none: the message is kept in the database)' : '(missing)')],
           ].map(([k, v]) => `${k!.padEnd(13)} ${v}`);
@@ -254,13 +269,19 @@ Examples:
 
   emails
     .command('retry')
-    .description('put a failed (or waiting) outgoing message back in the queue, to be sent next cycle')
+    .description('put a failed (or waiting) outgoing message back in the queue, to be sent next cycle; or hand a delivery-failed received message to its destination again')
     .argument('<id>', 'email id (or a unique prefix)')
     .addHelpText('after', '\nExamples:\n  $ mailbox emails retry lx2k9a0b01abcde\n  $ mailbox emails --state send-failed --json   # find the ids')
     .action(
       action(penv, async (ctx, _opts, [id]) => {
         const store = await openCommandStores(ctx);
         const record = findRecord(await store.log.readAll(), id!);
+        // A received message whose hand-off failed (issue 13) goes back to pending; the runner's next cycle hands it off.
+        if (record.handoff) {
+          const updated = await store.handoffs.retry(record.id, ctx.now());
+          ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} will be handed off to ${updated.handoff!.dest} again at the next read cycle`);
+          return;
+        }
         const updated = await store.queue.requeue(record.id, ctx.now());
         ctx.out.data(emailJson(updated, await store.mail.filePath(updated)), () => `${updated.id} is queued again (send-ready)`);
       }),

@@ -5,7 +5,7 @@ import { parseDuration } from '../../core/validate.js';
 import { action, collect, type ProgramEnv } from '../action.js';
 import { dnsOf } from '../network.js';
 import { progressLine, QuietCycles, reportLine } from '../run-output.js';
-import { openCommandStores } from '../stores.js';
+import { destinationsOf, openCommandStores } from '../stores.js';
 
 interface RunFlags {
   once?: boolean;
@@ -69,6 +69,10 @@ Examples:
         const [{ Runner }, { protocolAdapters, debugLogs, resolvingWith }] = await Promise.all([import('../../jobs/runner.js'), import('../../jobs/protocol-adapters.js')]);
         const lookup = dnsOf(ctx.env).lookup;
         const stores = await openCommandStores(ctx);
+        // MDA commands get this environment without the variables that hold secrets (as of the last snapshot).
+        let latest: Awaited<ReturnType<typeof ctx.snapshot>> | undefined;
+        const { secretFreeEnv } = await import('../../jobs/destinations.js');
+        const destinations = destinationsOf(() => secretFreeEnv(ctx.io.env, latest?.accounts ?? [], latest?.profiles ?? []));
         const progress = progressLine(ctx.io.stderr);
         const monotonic = () => performance.now();
         const quiet = new QuietCycles(monotonic);
@@ -100,7 +104,7 @@ Examples:
           }
           const runner = new Runner({
             stores,
-            snapshot: () => ctx.snapshot(),
+            snapshot: async () => (latest = await ctx.snapshot()),
             secrets: ctx.secrets,
             tokens: (await import('../oauth-wiring.js')).tokenManagerOf(ctx),
             adapters: resolvingWith(protocolAdapters, lookup),
@@ -119,6 +123,7 @@ Examples:
               ctx.out.warn(text);
             },
             progress: progress ? (account, p) => progress.update(account, p) : undefined,
+            openTarget: destinations.open,
           });
           return await runner.run({
             once: Boolean(opts.once),

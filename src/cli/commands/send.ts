@@ -64,13 +64,11 @@ function warnBlocked(ctx: Context, filter: AddressFilter | undefined, recipients
 }
 
 /**
- * A complete message as given (--file), Bcc removed from its header block as `sendmail -t` does;
- * the rest streams through untouched. Resolves `header` with the ORIGINAL header block.
+ * A complete message as given (--file, sendmail), its header block rewritten by `rewrite` (Bcc removed,
+ * as `sendmail -t` does; sendmail adds a missing From); the rest streams through untouched. Resolves
+ * `header` with the ORIGINAL header block.
  */
-function withoutBcc(
-  source: AsyncIterable<Buffer>,
-  { withoutFields, headerEnd }: Pick<Headers, 'withoutFields' | 'headerEnd'>,
-): { stream: AsyncIterable<Buffer>; header: Promise<Buffer> } {
+export function withHeaderRewritten(source: AsyncIterable<Buffer>, headerEnd: Headers['headerEnd'], rewrite: (block: Buffer) => Buffer): { stream: AsyncIterable<Buffer>; header: Promise<Buffer> } {
   let resolveHeader!: (b: Buffer) => void;
   const header = new Promise<Buffer>((r) => (resolveHeader = r));
   async function* run(): AsyncGenerator<Buffer> {
@@ -88,7 +86,7 @@ function withoutBcc(
       if (end >= 0 || all.length >= 256 * 1024) {
         const block = all.subarray(0, end >= 0 ? end : all.length);
         resolveHeader(block);
-        yield withoutFields(block, ['bcc']);
+        yield rewrite(block);
         if (end >= 0 && end < all.length) yield all.subarray(end);
         passing = true;
         held.length = 0;
@@ -97,11 +95,14 @@ function withoutBcc(
     if (!passing) {
       const all = Buffer.concat(held);
       resolveHeader(all);
-      yield withoutFields(all, ['bcc']);
+      yield rewrite(all);
     }
   }
   return { stream: run(), header };
 }
+
+/** The active SMTP account and its outbound filter, for the commands that queue (send, sendmail). */
+export { activeSmtp, warnBlocked };
 
 export function register(command: Command, penv: ProgramEnv): void {
   command
@@ -139,7 +140,7 @@ Examples:
             throw new MailboxError('EUSAGE', '--file takes a complete message: it cannot be combined with --subject, --text or --html-file');
           }
           const input: Readable = opts.file === '-' ? (ctx.io.stdin as Readable) : openInput(opts.file);
-          const { stream, header } = withoutBcc(input as AsyncIterable<Buffer>, { withoutFields, headerEnd });
+          const { stream, header } = withHeaderRewritten(input as AsyncIterable<Buffer>, headerEnd, (block) => withoutFields(block, ['bcc']));
           const explicit = [...to, ...cc, ...bcc];
           record = await stores.queue.enqueue(stream, {
             account: smtp?.name ?? null,

@@ -29,14 +29,17 @@ interface Reading {
   settings: Settings;
   /** A fleet (the database store): its workers and who holds each account's lease. */
   fleet: FleetView | undefined;
+  /** Hand-offs to each account's destination (issue 13) by lower-cased name, read only when some account has one. */
+  handOffs: Record<string, { pending: number; failed: number }>;
 }
 
 async function read(ctx: Context, stores: Stores): Promise<Reading> {
   const [snapshot, status, waiting, pid, fleet] = await Promise.all([ctx.snapshot(), stores.status.load(), stores.queue.waiting(), stores.lock.holder(), stores.lock.fleet?.()]);
-  return { snapshot, status, waiting, pid, settings: settingsOf(snapshot.config.settings), fleet };
+  const handOffs = snapshot.accounts.some((a) => a.deliver) ? await stores.handoffs.counts() : {};
+  return { snapshot, status, waiting, pid, settings: settingsOf(snapshot.config.settings), fleet, handOffs };
 }
 
-function statusJson({ snapshot, status, waiting, pid, settings, fleet }: Reading) {
+function statusJson({ snapshot, status, waiting, pid, settings, fleet, handOffs }: Reading) {
   const workerOf = (name: string) => fleet?.holders[name.toLowerCase()] ?? null;
   const beat = status.runner && status.runner.pid === pid ? status.runner : undefined;
   return {
@@ -64,6 +67,7 @@ function statusJson({ snapshot, status, waiting, pid, settings, fleet }: Reading
         lastError: s?.lastError ?? null,
         // The runner clears it when it stops; one killed leaves it behind, which a stopped runner makes moot.
         push: pid !== null ? (status.push?.[a.name.toLowerCase()] ?? null) : null,
+        handOff: a.deliver || handOffs[a.name.toLowerCase()] ? { dest: a.deliver ?? null, ...(handOffs[a.name.toLowerCase()] ?? { pending: 0, failed: 0 }) } : null,
         ...(fleet && a.type !== 'smtp' ? { worker: workerOf(a.name) } : {}),
       };
     }),
@@ -122,7 +126,8 @@ async function show(ctx: Context, stores: Stores): Promise<number> {
     const workerLines = (json.workers ?? []).map(
       (w) => `worker ${shortId(w.id)}: pid ${w.pid} on ${w.host}, started ${localTime(w.startedAt)}, last heartbeat ${localTime(w.heartbeat)}${w.alive ? '' : ' (dead)'}`,
     );
-    return [runnerLine(json), ...workerLines, queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : [])].join('\n');
+    const handOffLines = json.accounts.flatMap((a) => (a.handOff ? [`hand-off ${a.name} -> ${a.handOff.dest ?? '(no destination now)'}: ${a.handOff.pending} pending, ${a.handOff.failed} failed`] : []));
+    return [runnerLine(json), ...workerLines, queueLine(json), ...switchLines(json), ...(rows.length ? ['', ctx.out.table(columns, rows)] : []), ...(handOffLines.length ? ['', ...handOffLines] : [])].join('\n');
   });
   return reportProblems(ctx.out, reading.snapshot.problems);
 }
@@ -212,6 +217,7 @@ since, lastEventAt, reconnects, reason}
 69 the runner is not running or hangs, or an account cannot be reached; 77 an account needs
 authorization (its login is refused); 78 an account's configuration is wrong. The worst wins,
 in that order: runner, configuration, authorization, unreachable.
+handOff on incoming accounts: {dest, pending, failed} | null (received mail waiting for, or refused by, the account's --deliver destination)
 On a database store (a fleet) also workers: [{id, host, pid, startedAt, heartbeat, alive}], and per
 incoming account worker: the id of the worker holding its lease (null: none now).
 

@@ -72,6 +72,25 @@ function selectAccounts(accounts: AccountView[], names: string[], all: boolean):
   return chosen;
 }
 
+/**
+ * An incoming account with a destination (issue 13): after a probe that passed, a `destination` stage
+ * says whether it could take a message now (an LMTP server answers, the MDA program exists, the
+ * Maildir can be written), changing nothing. A failure is the account's configuration (78).
+ */
+async function withDestination(ctx: Context, account: AccountView, result: ProbeResult): Promise<ProbeResult> {
+  if (!result.ok || !account.deliver) return result;
+  const { checkDestination } = await import('../../jobs/destinations.js');
+  const stage = await checkDestination(account, { env: ctx.env, host: { killGroup: () => undefined }, lmtpTimeoutMs: 10_000 });
+  if (!stage) return result;
+  const stages = [...result.stages, { name: 'destination' as const, ...stage }];
+  if (stage.ok) return { ...result, stages };
+  const error = new MailboxError('ECONFIG', `account ${account.name}: its destination ${account.deliver} cannot take mail now: ${stage.detail}`, {
+    hint: 'received mail is stored and waits for the destination (retried with back-off)',
+    fixes: [{ field: 'deliver', value: 'DEST' }],
+  });
+  return { ...result, stages, ok: false, exitCode: error.exitCode, error: { code: error.code, message: error.message, hint: error.hint ?? null, fixes: error.fixes, account: account.name } };
+}
+
 export async function testAccounts(ctx: Context, names: string[], opts: TestOptions): Promise<number> {
   const timeoutMs = parseDuration(opts.timeout, 'timeout', TIMEOUT_RANGE);
   if (opts.sendTo !== undefined && !isAddress(opts.sendTo)) throw invalid('send-to', opts.sendTo, 'an email address such as me@example.com');
@@ -104,7 +123,7 @@ export async function testAccounts(ctx: Context, names: string[], opts: TestOpti
   };
   await Promise.all(
     chosen.map(async (account, i) => {
-      results[i] = withProblem(await runProbe(ctx, account, { timeoutMs, sendTo: opts.sendTo }), problems.get(account.name.toLowerCase()));
+      results[i] = withProblem(await withDestination(ctx, account, await runProbe(ctx, account, { timeoutMs, sendTo: opts.sendTo })), problems.get(account.name.toLowerCase()));
       spinner?.done();
       flush();
     }),

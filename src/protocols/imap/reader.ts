@@ -5,6 +5,7 @@
 // with download() in partial chunks instead, keeping memory flat for a message of any size.
 import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
+import { imapSourceId } from '../../core/imap-folders.js';
 import type { DebugLog } from '../debug-log.js';
 import type { LookupFn } from '../net/socket.js';
 import { Peer, type Stage } from '../net/peer.js';
@@ -61,7 +62,8 @@ function fetchPlan(messages: readonly RemoteMessage[], large = LARGE_MESSAGE): A
 export async function openImapReader(account: Account, options: ImapReaderOptions): Promise<Incoming> {
   const peer = new Peer(account);
   const client = await connectImapflow(account, peer, options);
-  return new ImapFolderReader(client, peer, account.folder ?? 'INBOX', options.readWrite);
+  const own = account.folder ?? 'INBOX';
+  return new ImapFolderReader(client, peer, own, options.readWrite, own);
 }
 
 /** One folder of a logged-in imapflow client, as Incoming. */
@@ -74,7 +76,14 @@ class ImapFolderReader implements Incoming {
     private readonly peer: Peer,
     private readonly folder: string,
     private readonly readWrite: boolean,
+    /** The account's own folder: its source ids keep the form they always had. */
+    private readonly own: string,
+    /** A view on another folder of the session: close() leaves the session to its owner. */
+    private readonly view = false,
   ) {}
+
+  /** The folder selected last, shared by every view of the session. */
+  private static selectedIn = new WeakMap<ImapFlow, string>();
 
   private failure(err: unknown, operation: Stage): Error {
     this.peer.stage = operation;
@@ -82,9 +91,10 @@ class ImapFolderReader implements Incoming {
   }
 
   private async select(): Promise<void> {
-    if (this.selected) return;
+    if (this.selected && ImapFolderReader.selectedIn.get(this.client) === this.folder) return;
     try {
       await this.client.mailboxOpen(this.folder, { readOnly: !this.readWrite });
+      ImapFolderReader.selectedIn.set(this.client, this.folder);
       this.selected = true;
     } catch (err) {
       throw this.failure(err, 'select');
@@ -93,7 +103,20 @@ class ImapFolderReader implements Incoming {
 
   private keyOf(uid: number): string {
     const mailbox = this.client.mailbox;
-    return `${Number(mailbox && typeof mailbox === 'object' ? mailbox.uidValidity : 0)}/${uid}`;
+    return imapSourceId(Number(mailbox && typeof mailbox === 'object' ? mailbox.uidValidity : 0), uid, this.folder, this.own);
+  }
+
+  async folders(): Promise<Array<{ name: string; delimiter: string }>> {
+    try {
+      const listed = await this.client.list();
+      return listed.filter((f) => !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent')).map((f) => ({ name: f.path, delimiter: f.delimiter || '/' }));
+    } catch (err) {
+      throw this.failure(err, 'list');
+    }
+  }
+
+  inFolder(folder: string): Incoming {
+    return new ImapFolderReader(this.client, this.peer, folder, this.readWrite, this.own, true);
   }
 
   async status(): Promise<IncomingStatus> {
@@ -175,6 +198,7 @@ class ImapFolderReader implements Incoming {
   }
 
   async close(): Promise<void> {
+    if (this.view) return;
     try {
       await this.client.logout();
     } catch {
@@ -183,6 +207,7 @@ class ImapFolderReader implements Incoming {
   }
 
   abort(): void {
+    if (this.view) return;
     this.client.close();
   }
 }

@@ -8,7 +8,8 @@ const STAGE_NAMES = ['resolve', 'connect', 'tls', 'greeting', 'capabilities', 't
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export interface StageResult {
-  name: StageName;
+  /** `destination`: an incoming account's --deliver, checked after the probe by the test command (issue 13). */
+  name: StageName | 'destination';
   ok: boolean;
   ms: number;
   /** One line for people. */

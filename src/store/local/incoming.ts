@@ -80,8 +80,9 @@ export class LocalIncoming implements IncomingStore {
   }
 
   private async listEntries(): Promise<IncomingEntry[]> {
-    const [inbox, skipped] = await Promise.all([this.files.sources('inbox'), this.files.sources('skipped')]);
-    return inbox.concat(skipped);
+    // failed/: received messages whose hand-off failed for good (issue 13).
+    const [inbox, skipped, failed] = await Promise.all([this.files.sources('inbox'), this.files.sources('skipped'), this.files.sources('failed')]);
+    return inbox.concat(skipped, failed);
   }
 
   private remember(account: string, sources: string[]): void {

@@ -8,6 +8,7 @@ import type { Paths } from '../paths.js';
 import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { FileEmailLog } from './email-log.js';
 import { sweepTmp } from './files.js';
+import { LocalHandOffs } from './handoffs.js';
 import { LocalIncoming } from './incoming.js';
 import { MailFiles } from './mail-files.js';
 import { parseProcessTag, processTag, Processes } from './processes.js';
@@ -37,6 +38,7 @@ export function openLocalStores(paths: Paths, options: StoreOptions): Stores {
     log,
     seen,
     queue,
+    handoffs: new LocalHandOffs(files, log.file),
     status: new FileRunStatus(path.join(paths.stateDir, 'status.json')),
     lock: new FileRunLock(path.join(paths.stateDir, 'run.lock'), { pid: options.pid, isAlive: options.isAlive }),
     async recover(accounts: readonly IncomingAccount[]): Promise<string[]> {

@@ -265,7 +265,12 @@ export class MailFiles implements MailStore {
   }
 
   async filePath(message: MessageRef): Promise<string | null> {
-    return (await this.locate(message.file, boxOf(message))) ?? null;
+    const found = await this.locate(message.file, boxOf(message));
+    if (found) return found;
+    // A received message between the inbox and failed (its hand-off failed, or is retried): a stop
+    // came between the move and its record.
+    const other = message.state === 'received' ? 'failed' : message.state === 'delivery-failed' ? 'inbox' : undefined;
+    return (other && (await this.locate(message.file, other))) || null;
   }
 
   async head(message: MessageRef): Promise<Buffer | null> {

@@ -4,6 +4,7 @@
 // they are recognised now: the seen state is completed, missing records are written, and nothing is
 // fetched twice (the reader also asks held() before fetching).
 import type { Box } from '../../core/email.js';
+import { parseImapSourceId } from '../../core/imap-folders.js';
 import { summarize } from '../message-headers.js';
 import { receivedRecord } from '../records.js';
 import type { EmailRecord, IncomingAccount } from '../types.js';
@@ -12,25 +13,33 @@ import type { StoredFile } from './file-names.js';
 import { readHead, type IncomingEntry, type MailFiles } from './mail-files.js';
 import type { FileSeenState } from './seen-state.js';
 
-function imapUid(source: string): [number, number] {
-  const slash = source.indexOf('/');
-  return [Number(source.slice(0, slash)), Number(source.slice(slash + 1))];
-}
-
 /** Entries of `account` the seen state does not cover; the seen state is completed with them. */
 async function unrecorded(seen: FileSeenState, account: IncomingAccount, entries: IncomingEntry[]): Promise<IncomingEntry[]> {
   if (account.type === 'imap') {
-    const cursor = await seen.imapCursor(account.name);
-    // No cursor (a first read, or the file was moved away): the reader rebuilds it, asking held().
-    if (!cursor) return entries;
-    const extra = new Set(cursor.extra);
-    const found = entries.filter((e) => {
-      const [uidValidity, uid] = imapUid(e.source.id);
-      return uidValidity === cursor.uidValidity && uid > cursor.lastUid && !extra.has(uid);
-    });
-    if (found.length) {
-      cursor.extra = [...extra, ...found.map((e) => imapUid(e.source.id)[1])].sort((a, b) => a - b);
-      await seen.saveImapCursor(account.name, cursor);
+    // One cursor per folder read (issue 13): the account's own, and one per other folder (its slot).
+    const bySlot = new Map<string, IncomingEntry[]>();
+    for (const e of entries) {
+      const slot = parseImapSourceId(e.source.id).folder ?? '';
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), e]);
+    }
+    const found: IncomingEntry[] = [];
+    for (const [slot, mine] of bySlot) {
+      const cursor = await seen.imapCursor(account.name, slot);
+      // No cursor (a first read, or the file was moved away): the reader rebuilds it, asking held().
+      if (!cursor) {
+        found.push(...mine);
+        continue;
+      }
+      const extra = new Set(cursor.extra);
+      const here = mine.filter((e) => {
+        const { uidValidity, uid } = parseImapSourceId(e.source.id);
+        return uidValidity === cursor.uidValidity && uid > cursor.lastUid && !extra.has(uid);
+      });
+      if (here.length) {
+        cursor.extra = [...extra, ...here.map((e) => parseImapSourceId(e.source.id).uid)].sort((a, b) => a - b);
+        await seen.saveImapCursor(account.name, cursor, slot);
+      }
+      found.push(...here);
     }
     return found;
   }
@@ -60,14 +69,14 @@ export async function recoverIncoming({ files, entries, log, seen, accounts, now
     else byAccount.set(key, [entry]);
   }
   const notes: string[] = [];
-  const recognised: Array<{ file: StoredFile; box: Box; account: string; source: string }> = [];
+  const recognised: Array<{ file: StoredFile; box: Box; account: IncomingAccount; source: string }> = [];
   for (const account of accounts) {
     const mine = byAccount.get(account.name.toLowerCase());
     if (!mine?.length) continue;
     const found = await unrecorded(seen, account, mine);
     if (found.length === 0) continue;
     notes.push(`account ${account.name}: ${found.length} message(s) already stored but not recorded as seen were recognised by their source ids and will not be fetched again`);
-    recognised.push(...found.map((e) => ({ file: files.fileOf(e), box: e.box, account: account.name, source: e.source.id })));
+    recognised.push(...found.map((e) => ({ file: files.fileOf(e), box: e.box, account, source: e.source.id })));
   }
   if (recognised.length === 0) return notes;
   // Their log records may be missing too (the log is written just before the seen state).
@@ -78,7 +87,13 @@ export async function recoverIncoming({ files, entries, log, seen, accounts, now
     if (!missing.has(file.id)) continue;
     const header = await readHead(file.path).catch(() => Buffer.alloc(0));
     const reason = box === 'skipped' ? 'sender blocked by the inbound filter' : null;
-    records.push(receivedRecord({ id: file.id, size: file.size ?? 0, file: file.file }, summarize(header), account, source, reason, now));
+    // A stop before its record: its hand-off (issue 13) was never tried, so it is pending now.
+    records.push(
+      receivedRecord({ id: file.id, size: file.size ?? 0, file: file.file }, summarize(header), account.name, source, reason, now, {
+        dest: account.deliver,
+        folder: account.type === 'imap' ? (parseImapSourceId(source).folder ?? account.folder ?? 'INBOX') : undefined,
+      }),
+    );
   }
   await log.append(records);
   return notes;

@@ -17,7 +17,7 @@ function readJson<T>(file: string): Promise<T | undefined> {
   );
 }
 
-/** ACCOUNT.imap.json, ACCOUNT.uidl (one UIDL a line), ACCOUNT.pop3.json. */
+/** ACCOUNT.imap.json (ACCOUNT.imap+FOLDER.json for the other folders an account reads), ACCOUNT.uidl (one UIDL a line), ACCOUNT.pop3.json. */
 export class FileSeenState implements SeenState {
   constructor(readonly dir: string) {}
 
@@ -25,13 +25,18 @@ export class FileSeenState implements SeenState {
     return path.join(this.dir, `${account.toLowerCase()}.${ext}`);
   }
 
-  async imapCursor(account: string): Promise<ImapCursor | undefined> {
-    const raw = await readJson<Partial<ImapCursor>>(this.file(account, 'imap.json'));
+  /** The own folder's file is the one it always was: a single-folder state stays valid as it is. */
+  private cursorFile(account: string, slot: string | undefined): string {
+    return this.file(account, slot ? `imap+${Buffer.from(slot).toString('base64url')}.json` : 'imap.json');
+  }
+
+  async imapCursor(account: string, slot?: string): Promise<ImapCursor | undefined> {
+    const raw = await readJson<Partial<ImapCursor>>(this.cursorFile(account, slot));
     return raw ? imapCursorOf(raw) : undefined;
   }
 
-  async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    await writeAtomic(this.file(account, 'imap.json'), `${JSON.stringify(cursor)}\n`);
+  async saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void> {
+    await writeAtomic(this.cursorFile(account, slot), `${JSON.stringify(cursor)}\n`);
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -52,7 +57,7 @@ export class FileSeenState implements SeenState {
 
   /** Applies what a committed batch changed. */
   apply(account: string, change: SeenChange): Promise<void> {
-    return 'imap' in change ? this.saveImapCursor(account, change.imap) : this.addPop3Seen(account, change.pop3);
+    return 'imap' in change ? this.saveImapCursor(account, change.imap, change.slot) : this.addPop3Seen(account, change.pop3);
   }
 
   async pop3Meta(account: string): Promise<Pop3Meta> {

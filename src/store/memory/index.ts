@@ -4,7 +4,7 @@ import { emptyConfig, type Config } from '../../core/config.js';
 import { MailboxError } from '../../core/errors.js';
 import type { ConfigChange, ConfigStorage, HeldRunLock, RunLock, RunStatus, RunStatusStore, StoreOptions, Stores } from '../types.js';
 import { prunable } from '../queue-rules.js';
-import { MemoryLog, MemoryMail, MemorySeen } from './mail.js';
+import { MemoryHandOffs, MemoryLog, MemoryMail, MemorySeen } from './mail.js';
 import { MemoryQueue } from './queue.js';
 
 class MemoryConfig implements ConfigStorage {
@@ -83,6 +83,7 @@ export function openMemoryStores(options: Partial<StoreOptions> & { config?: Con
     log,
     seen,
     queue: new MemoryQueue(mail, log, clock),
+    handoffs: new MemoryHandOffs(log, mail),
     status: new MemoryStatus(),
     lock: new MemoryLock(options.pid ?? 1),
     // A batch is kept whole or not at all, and a claim is recognised as such: nothing to repair.

@@ -3,11 +3,13 @@
 import { Readable } from 'node:stream';
 import { boxOf, type Box } from '../../core/email.js';
 import { MailboxError } from '../../core/errors.js';
+import { handOffCounts, handOffDue, handOffOpen, handOffRetried } from '../handoff-rules.js';
 import { newId } from '../ids.js';
 import { headerEnd, MAX_HEADER_BYTES } from '../message-headers.js';
 import type {
   EmailLog,
   EmailRecord,
+  HandOffStore,
   ImapCursor,
   IncomingBatch,
   IncomingStore,
@@ -73,13 +75,14 @@ export class MemorySeen implements SeenState {
   readonly pop3 = new Map<string, Set<string>>();
   readonly meta = new Map<string, Pop3Meta>();
 
-  async imapCursor(account: string): Promise<ImapCursor | undefined> {
-    const cursor = this.imap.get(account.toLowerCase());
+  /** By account (lower case), and for another folder than the account's own, "account\nFOLDER". */
+  async imapCursor(account: string, slot?: string): Promise<ImapCursor | undefined> {
+    const cursor = this.imap.get(slot ? `${account.toLowerCase()}\n${slot}` : account.toLowerCase());
     return cursor && structuredClone(cursor);
   }
 
-  async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    this.imap.set(account.toLowerCase(), structuredClone(cursor));
+  async saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void> {
+    this.imap.set(slot ? `${account.toLowerCase()}\n${slot}` : account.toLowerCase(), structuredClone(cursor));
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -105,7 +108,7 @@ export class MemorySeen implements SeenState {
   }
 
   apply(account: string, change: SeenChange): Promise<void> {
-    return 'imap' in change ? this.saveImapCursor(account, change.imap) : this.addPop3Seen(account, change.pop3);
+    return 'imap' in change ? this.saveImapCursor(account, change.imap, change.slot) : this.addPop3Seen(account, change.pop3);
   }
 }
 
@@ -174,5 +177,44 @@ export class MemoryMail implements MailStore, IncomingStore {
   async read(message: MessageRef): Promise<Readable | null> {
     const stored = this.messages.get(message.id);
     return stored ? Readable.from([Buffer.from(stored.body)]) : null;
+  }
+}
+
+/** Hand-offs (issue 13) over the in-memory log and bodies: the same rules as the local files. */
+export class MemoryHandOffs implements HandOffStore {
+  constructor(
+    private readonly log: MemoryLog,
+    private readonly mail: MemoryMail,
+  ) {}
+
+  private mine(account: string): EmailRecord[] {
+    const name = account.toLowerCase();
+    return [...this.log.latest.values()].filter((r) => handOffOpen(r) && r.account?.toLowerCase() === name);
+  }
+
+  async due(account: string, now: Date): Promise<EmailRecord[]> {
+    return this.mine(account).filter((r) => handOffDue(r, now));
+  }
+
+  async undelivered(account: string): Promise<Set<string>> {
+    return new Set(this.mine(account).flatMap((r) => (r.source ? [r.source] : [])));
+  }
+
+  async settle(records: readonly EmailRecord[]): Promise<void> {
+    for (const record of records) {
+      const stored = this.mail.messages.get(record.id);
+      if (stored) stored.box = boxOf(record);
+    }
+    this.log.append(records);
+  }
+
+  async retry(id: string, now: Date): Promise<EmailRecord> {
+    const updated = handOffRetried(this.log.latest.get(id), id, now);
+    await this.settle([updated]);
+    return updated;
+  }
+
+  async counts(): Promise<Record<string, { pending: number; failed: number }>> {
+    return handOffCounts(this.log.latest.values());
   }
 }

@@ -7,6 +7,7 @@ import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
 import { DEFAULT_CHUNK, PgMail } from './bodies.js';
 import { openDatabase, type Database } from './connection.js';
 import { PgConfig } from './config.js';
+import { PgHandOffs } from './handoffs.js';
 import { PgImport } from './import.js';
 import { PgIncoming } from './incoming.js';
 import { PgQueue } from './queue.js';
@@ -61,6 +62,7 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
     log: new PgEmailLog(db),
     seen,
     queue: new PgQueue(db, options.clock, chunk, lock, fleet.claimBatch),
+    handoffs: new PgHandOffs(db),
     status: new PgRunStatus(db),
     lock,
     async recover(_accounts: readonly IncomingAccount[]): Promise<string[]> {

@@ -1,4 +1,5 @@
-// The seen state in the database, by lower-cased account name: the IMAP cursor, the POP3 UIDLs stored,
+// The seen state in the database, by lower-cased account name: the IMAP cursor of each folder (slot ''
+// the account's own folder, else the folder's name), the POP3 UIDLs stored,
 // the POP3 messages left on the server for their size. A batch changes it in its own transaction
 // (apply(), called by the incoming store's commit); the reader's other writes are one statement each,
 // in a transaction with the fence.
@@ -12,11 +13,11 @@ import { SCHEMA } from './schema.js';
 /** UIDLs per statement. */
 const PER_INSERT = 5000;
 
-async function saveCursor(client: Queryable, key: string, cursor: ImapCursor): Promise<void> {
+async function saveCursor(client: Queryable, key: string, cursor: ImapCursor, slot = ''): Promise<void> {
   await client.query(
-    `INSERT INTO ${SCHEMA}.imap_cursors (account_key, cursor) VALUES ($1, $2::jsonb)
-     ON CONFLICT (account_key) DO UPDATE SET cursor = EXCLUDED.cursor`,
-    [key, recordJson(cursor)],
+    `INSERT INTO ${SCHEMA}.imap_cursors (account_key, slot, cursor) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (account_key, slot) DO UPDATE SET cursor = EXCLUDED.cursor`,
+    [key, slot, recordJson(cursor)],
   );
 }
 
@@ -35,13 +36,16 @@ export class PgSeenState implements SeenState {
     private readonly fence: Fence,
   ) {}
 
-  async imapCursor(account: string): Promise<ImapCursor | undefined> {
-    const { rows } = await this.db.query<{ cursor: Partial<ImapCursor> }>(`SELECT cursor FROM ${SCHEMA}.imap_cursors WHERE account_key = $1`, [account.toLowerCase()]);
+  async imapCursor(account: string, slot = ''): Promise<ImapCursor | undefined> {
+    const { rows } = await this.db.query<{ cursor: Partial<ImapCursor> }>(`SELECT cursor FROM ${SCHEMA}.imap_cursors WHERE account_key = $1 AND slot = $2`, [
+      account.toLowerCase(),
+      slot,
+    ]);
     return rows[0] ? imapCursorOf(rows[0].cursor) : undefined;
   }
 
-  async saveImapCursor(account: string, cursor: ImapCursor): Promise<void> {
-    await this.fenced(account, (client) => saveCursor(client, account.toLowerCase(), cursor));
+  async saveImapCursor(account: string, cursor: ImapCursor, slot?: string): Promise<void> {
+    await this.fenced(account, (client) => saveCursor(client, account.toLowerCase(), cursor, slot));
   }
 
   async pop3Seen(account: string): Promise<Set<string>> {
@@ -85,6 +89,6 @@ export class PgSeenState implements SeenState {
   /** What a committed batch changes, inside the batch's transaction. */
   apply(client: Client, account: string, change: SeenChange): Promise<void> {
     const key = account.toLowerCase();
-    return 'imap' in change ? saveCursor(client, key, change.imap) : addUidls(client, key, change.pop3);
+    return 'imap' in change ? saveCursor(client, key, change.imap, change.slot) : addUidls(client, key, change.pop3);
   }
 }
