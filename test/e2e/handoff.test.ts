@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { inBox, killWhen, throttle } from '../helpers/crash.js';
+import { killWhen, throttle } from '../helpers/crash.js';
+import { storedCount, writeConfig } from '../helpers/store.js';
 import { bulkDeliver, numbered } from '../integration/run-fixtures.js';
 
 let dovecot: Dovecot;
@@ -131,12 +132,12 @@ describe('SIGKILL between storing and handing off', () => {
     const mda = loggingMda();
     const dir = home();
     const accounts = [{ name: 'imap', type: 'imap', host: '127.0.0.1', port: proxy.port, security: 'none', user: 'bob', secret: { kind: 'env', name: 'MBX_PW' }, deliver: `mda:${mda.command}` }];
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts, filters: [] }));
+    writeConfig(dir, { version: 1, accounts, filters: [] });
     const daveEnv = { MBX_PW: 'bob-secret' };
 
     // Mid-download: messages are stored and recorded as seen, none handed off yet.
-    expect(await killWhen(dir, daveEnv, () => inBox(dir).length >= 1)).toBe(true);
-    const storedAtKill = inBox(dir).length;
+    expect(await killWhen(dir, daveEnv, () => storedCount(dir) >= 1)).toBe(true);
+    const storedAtKill = storedCount(dir);
     expect(storedAtKill).toBeGreaterThanOrEqual(1);
     expect(storedAtKill).toBeLessThan(N);
     expect(mda.calls()).toEqual([]);

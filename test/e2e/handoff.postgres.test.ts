@@ -1,0 +1,5 @@
+// handoff.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./handoff.test.js');
