@@ -95,6 +95,11 @@ export function checkHealth(input: HealthInput): Health {
       add('needs-authorization', 'critical', account.name, `account ${account.name}: ${last.error ?? 'authentication failed'}`, ExitCode.noPerm);
       continue;
     }
+    // Nor does a configuration error its last cycle met (a secret missing, a destination refused): at once too.
+    if (last && !last.ok && last.exitCode === ExitCode.config) {
+      add('configuration', 'critical', account.name, `account ${account.name}: ${last.error ?? 'configuration error'}`, ExitCode.config);
+      continue;
+    }
     if (account.type === 'smtp' || settings.readingPaused) continue;
     const lastOk = last?.lastSuccessAt ? Date.parse(last.lastSuccessAt) : undefined;
     const since = lastOk ?? runningSince;

@@ -110,6 +110,8 @@ describe('status --check', () => {
     expect(kinds(input({ status: { accounts: { work: cycle({ ok: false, error: 'refused', exitCode: 69 }) }, runner: beat } }))).toEqual([]);
     expect(kinds(input({ status: { accounts: { work: cycle({ ok: false, error: 'account work needs authorization', exitCode: 77 }) }, runner: beat } }))).toEqual(['needs-authorization 77']);
     expect(kinds(input({ problems: new Map([['work', new MailboxError('ECONFIG', 'filter gone')]]) }))).toEqual(['configuration 78']);
+    // A cycle that met a configuration error (its secret's variable unset) is reported at once as well.
+    expect(kinds(input({ status: { accounts: { work: cycle({ ok: false, error: 'environment variable NOT_IT is not set', exitCode: 78 }) }, runner: beat } }))).toEqual(['configuration 78']);
     const queued = { createdAt: ago(7_200_000), error: '451 later' } as never;
     expect(kinds(input({ waiting: [queued] }))).toEqual(['queue-stale 75']);
     expect(kinds(input({ waiting: [queued], maxQueueAgeMs: 10_000_000 }))).toEqual([]);
