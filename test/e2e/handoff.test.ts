@@ -6,25 +6,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDovecot, type Dovecot } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { startDovecot } from '../harness/index.js';
+import { afterEachTest, useServer } from '../helpers/file-servers.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { killWhen, throttle } from '../helpers/crash.js';
 import { storedCount, writeConfig } from '../helpers/store.js';
 import { bulkDeliver, numbered } from '../integration/run-fixtures.js';
 
-let dovecot: Dovecot;
-const cleanups: Array<() => void> = [];
-
-beforeAll(async () => {
-  dovecot = await startDovecot();
-});
-afterAll(async () => {
-  await dovecot?.stop();
-});
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const dovecot = useServer(startDovecot);
+const cleanups = afterEachTest();
 
 const env = { MBX_PW: 'alice-secret' };
 
@@ -46,11 +37,11 @@ function home(): string {
 
 describe('mailbox add --deliver, run, emails, status', () => {
   it('the account keeps its destination; run --once hands its mail off; emails --json and status --json show it', async () => {
-    await bulkDeliver(dovecot, 'alice', numbered(3));
+    await bulkDeliver(dovecot(), 'alice', numbered(3));
     const mda = loggingMda();
     const dir = home();
     const add = await runMailbox(
-      ['add', '--type', 'imap', '--name', 'work', '--host', '127.0.0.1', '--port', String(dovecot.imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--deliver', `mda:${mda.command}`, '--deliver-to', 'ops@example.test', '--json'],
+      ['add', '--type', 'imap', '--name', 'work', '--host', '127.0.0.1', '--port', String(dovecot().imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--deliver', `mda:${mda.command}`, '--deliver-to', 'ops@example.test', '--json'],
       { home: dir, env },
     );
     expect(add.code, add.stderr).toBe(0);
@@ -98,7 +89,7 @@ describe('mailbox add --deliver, run, emails, status', () => {
 describe('several folders from the command line', () => {
   it('--folder twice, --folders PATTERN, --exclude-folder; run reads them; emails --json names the folder', async () => {
     const dir = home();
-    const base = ['--type', 'imap', '--host', '127.0.0.1', '--port', String(dovecot.imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--json'];
+    const base = ['--type', 'imap', '--host', '127.0.0.1', '--port', String(dovecot().imapPort), '--security', 'none', '--user', 'alice', '--password-env', 'MBX_PW', '--no-test', '--json'];
     const lone = await runMailbox(['add', '--name', 'lone', ...base, '--exclude-folder', 'Trash'], { home: dir, env });
     expect(lone.code).toBe(65);
     expect(lone.stderr).toContain('invalid exclude-folder');
@@ -110,10 +101,10 @@ describe('several folders from the command line', () => {
     const back = await runMailbox(['edit', 'two', '--no-folders', '--no-test', '--json'], { home: dir, env });
     expect(JSON.parse(back.stdout).account).toMatchObject({ folder: 'INBOX', folders: null, excludeFolders: null });
 
-    for (const f of ['Lists/ops', 'Lists/old']) await dovecot.doveadm(['mailbox', 'create', '-u', 'alice', f]).catch(() => undefined);
-    await dovecot.doveadm(['expunge', '-u', 'alice', 'mailbox', 'INBOX', 'all']);
-    await dovecot.deliver('alice', 'Subject: ops\r\n\r\nx\r\n', 'Lists/ops');
-    await dovecot.deliver('alice', 'Subject: old\r\n\r\nx\r\n', 'Lists/old');
+    for (const f of ['Lists/ops', 'Lists/old']) await dovecot().doveadm(['mailbox', 'create', '-u', 'alice', f]).catch(() => undefined);
+    await dovecot().doveadm(['expunge', '-u', 'alice', 'mailbox', 'INBOX', 'all']);
+    await dovecot().deliver('alice', 'Subject: ops\r\n\r\nx\r\n', 'Lists/ops');
+    await dovecot().deliver('alice', 'Subject: old\r\n\r\nx\r\n', 'Lists/old');
     await runMailbox(['edit', 'two', '--folders', 'Lists/*', '--exclude-folder', 'Lists/old', '--no-test'], { home: dir, env });
     const run = await runMailbox(['run', '--once'], { home: dir, env });
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -125,9 +116,9 @@ describe('several folders from the command line', () => {
 describe('SIGKILL between storing and handing off', () => {
   it('killed mid-download (stored, not handed off) and mid-hand-off: afterwards every message is handed off, at least once', async () => {
     const N = 150;
-    await bulkDeliver(dovecot, 'bob', numbered(N, 1500));
+    await bulkDeliver(dovecot(), 'bob', numbered(N, 1500));
     // Slow enough that the download spans several commits (one every 2 s): the kill lands between them.
-    const proxy = await throttle(dovecot.imapPort, 40_000);
+    const proxy = await throttle(dovecot().imapPort, 40_000);
     cleanups.push(proxy.close);
     const mda = loggingMda();
     const dir = home();

@@ -4,32 +4,23 @@
 // nothing twice and records everything.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseFileName } from '../../src/store/local/file-names.js';
-import { startDovecot, type Dovecot } from '../harness/index.js';
+import { startDovecot } from '../harness/index.js';
+import { afterEachTest, useServer } from '../helpers/file-servers.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { inBox, killWhen, throttle } from '../helpers/crash.js';
 import { bulkDeliver, numbered, storedById } from '../integration/run-fixtures.js';
 
-let dovecot: Dovecot;
-const cleanups: Array<() => void> = [];
-
-beforeAll(async () => {
-  dovecot = await startDovecot();
-});
-afterAll(async () => {
-  await dovecot?.stop();
-});
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const dovecot = useServer(startDovecot);
+const cleanups = afterEachTest();
 
 const N = 500;
 const env = { MBX_PW: 'alice-secret', BOB_PW: 'bob-secret' };
 
 async function setUp(type: 'imap' | 'pop3', user: 'alice' | 'bob', extra: object = {}): Promise<string> {
-  await bulkDeliver(dovecot, user, numbered(N, 1500));
-  const proxy = await throttle(type === 'imap' ? dovecot.imapPort : dovecot.pop3Port, 300_000);
+  await bulkDeliver(dovecot(), user, numbered(N, 1500));
+  const proxy = await throttle(type === 'imap' ? dovecot().imapPort : dovecot().pop3Port, 300_000);
   cleanups.push(proxy.close);
   const { home, cleanup } = tmpHome();
   cleanups.push(cleanup);

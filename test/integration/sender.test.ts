@@ -3,22 +3,17 @@
 // filter, a server that is down, a wrong password.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Account } from '../../src/core/account.js';
 import type { AddressFilter } from '../../src/core/filter.js';
 import type { CycleReport } from '../../src/jobs/cycles.js';
-import { closedPort, startSmtp, type SmtpServer } from '../harness/index.js';
+import { closedPort, startSmtp } from '../harness/index.js';
+import { useServer } from '../helpers/file-servers.js';
 import { idsIn, smtpAccount, testRunner, type TestRunner } from './run-fixtures.js';
 
-let smtp: SmtpServer;
+const smtp = useServer(startSmtp);
 let t: TestRunner | undefined;
 
-beforeAll(async () => {
-  smtp = await startSmtp();
-});
-afterAll(async () => {
-  await smtp?.stop();
-});
 afterEach(() => {
   t?.cleanup();
   t = undefined;
@@ -43,14 +38,14 @@ const records = async (t: TestRunner) => t.stores.log.readAll();
 
 describe('sender', () => {
   it('sends the whole queue over one pooled connection, byte for byte, and keeps the reply', async () => {
-    const account = smtpAccount(smtp, { debug: true });
+    const account = smtpAccount(smtp(), { debug: true });
     t = testRunner(() => [account]);
-    const before = smtp.messages().length;
+    const before = smtp().messages().length;
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) ids.push(await queue(t, ['bob@example.test'], `pooled${i}`));
     const report = await send(t, account);
     expect(report).toMatchObject({ ok: true, counts: { sent: 60, failed: 0, retrying: 0, waiting: 0 } });
-    const received = smtp.messages().slice(before);
+    const received = smtp().messages().slice(before);
     expect(received).toHaveLength(60);
     expect(received[0]).toMatchObject({ from: 'alice@example.test', to: ['bob@example.test'], user: 'alice', tls: true });
     expect(received.map((m) => m.raw.toString('latin1')).sort()).toEqual(ids.map((_, i) => message('bob@example.test', `pooled${i}`).toString('latin1')).sort());
@@ -63,7 +58,7 @@ describe('sender', () => {
   });
 
   it('retries a 451 with back-off, fails a 550 keeping the reply, and sends the rest', async () => {
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account]);
     const deferred = await queue(t, ['defer1@example.test'], 'deferred');
     const rejected = await queue(t, ['reject1@example.test'], 'rejected');
@@ -87,15 +82,15 @@ describe('sender', () => {
 
   it('drops recipients blocked by the outbound filter, and ignores a message left with none', async () => {
     const filter: AddressFilter = { name: 'outside', direction: 'outbound', allow: [], deny: ['blocked.test'], default: true };
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account], [filter]);
-    const before = smtp.messages().length;
+    const before = smtp().messages().length;
     const mixed = await queue(t, ['bob@example.test', 'eve@blocked.test'], 'mixed');
     const none = await queue(t, ['eve@blocked.test'], 'none');
     const report = await send(t, account, [filter]);
     expect(report).toMatchObject({ ok: true, counts: { sent: 1, ignored: 1, dropped: 2 } });
     expect(report.notes.join('\n')).toContain('eve@blocked.test (filter outside)');
-    const received = smtp.messages().slice(before);
+    const received = smtp().messages().slice(before);
     expect(received.map((m) => m.to)).toEqual([['bob@example.test']]);
     const all = await records(t);
     expect(all.get(mixed)!.state).toBe('sent');
@@ -105,7 +100,7 @@ describe('sender', () => {
 
   it('a server that is down fails the cycle (69) and the message waits for its retry', async () => {
     const port = await closedPort();
-    const account = smtpAccount(smtp, { port });
+    const account = smtpAccount(smtp(), { port });
     t = testRunner(() => [account]);
     const id = await queue(t, ['bob@example.test'], 'down');
     const report = await send(t, account);
@@ -115,7 +110,7 @@ describe('sender', () => {
   });
 
   it('a wrong password fails the cycle with 77 and no secret in the report', async () => {
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account], [], 'not-the-password');
     await queue(t, ['bob@example.test'], 'badauth');
     const report = await send(t, account);

@@ -4,27 +4,22 @@
 // "STARTTLS first" is a TLS setting (76). A refused recipient is named; a message whose recipients
 // are all refused fails with each reply; one with some refused is sent and records them. The record
 // keeps the envelope the server accepted apart from the recipients dropped by the outbound filter.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hintText } from '../../src/cli/hints.js';
 import type { Account } from '../../src/core/account.js';
 import type { AddressFilter } from '../../src/core/filter.js';
 import { probeAccount, type ProbeResult } from '../../src/protocols/probe/index.js';
-import { startSmtp, type SmtpServer } from '../harness/index.js';
+import { startSmtp } from '../harness/index.js';
+import { useServer } from '../helpers/file-servers.js';
 import { smtpHousekeeping } from '../harness/login-servers.js';
 import { serveCommands } from '../harness/scripted-server.js';
 import { scriptedAccount, scriptedServers } from '../helpers/robustness.js';
 import { smtpAccount, testRunner, type TestRunner } from './run-fixtures.js';
 
 const serve = scriptedServers();
-let smtp: SmtpServer;
+const smtp = useServer(startSmtp);
 let t: TestRunner | undefined;
 
-beforeAll(async () => {
-  smtp = await startSmtp();
-});
-afterAll(async () => {
-  await smtp?.stop();
-});
 afterEach(() => {
   t?.cleanup();
   t = undefined;
@@ -32,7 +27,7 @@ afterEach(() => {
 
 /** An account that sends without logging in, to the harness server, which requires a login to send. */
 function anonymous(over: Partial<Account> = {}): Account {
-  const { user: _user, secret: _secret, ...rest } = smtpAccount(smtp, { auth: 'none', ...over });
+  const { user: _user, secret: _secret, ...rest } = smtpAccount(smtp(), { auth: 'none', ...over });
   return rest;
 }
 
@@ -109,7 +104,7 @@ describe('mailbox run: the sender', () => {
   });
 
   it('every recipient refused: failed with each recipient and reply named, and recorded as refused', async () => {
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account]);
     const id = await queue(t, ['reject1@example.test', 'reject2@example.test']);
     const report = await sendCycle(t, account);
@@ -128,12 +123,12 @@ describe('mailbox run: the sender', () => {
   });
 
   it('some recipients refused: sent to the others, the refused ones recorded apart from the reply', async () => {
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account]);
-    const before = smtp.messages().length;
+    const before = smtp().messages().length;
     const id = await queue(t, ['bob@example.test', 'reject1@example.test', 'defer1@example.test']);
     expect(await sendCycle(t, account)).toMatchObject({ ok: true, counts: { sent: 1 } });
-    expect(smtp.messages().slice(before).map((m) => m.to)).toEqual([['bob@example.test']]);
+    expect(smtp().messages().slice(before).map((m) => m.to)).toEqual([['bob@example.test']]);
     const record = (await t.stores.log.readAll()).get(id)!;
     expect(record).toMatchObject({ state: 'sent', reply: expect.stringMatching(/^250 .*Queued as/) });
     expect(record.reply).not.toContain('refused');
@@ -149,7 +144,7 @@ describe('mailbox run: the sender', () => {
 
   it('the outbound filter: the envelope sent and the dropped recipients apart, with the filter and the pattern', async () => {
     const filter: AddressFilter = { name: 'outside', direction: 'outbound', allow: [], deny: ['*.blocked.test', 'blocked.test'], default: true };
-    const account = smtpAccount(smtp);
+    const account = smtpAccount(smtp());
     t = testRunner(() => [account], [filter]);
     const mixed = await queue(t, ['bob@example.test', 'carol@example.test', 'someone@blocked.test']);
     const none = await queue(t, ['eve@mx.blocked.test']);
