@@ -41,7 +41,9 @@ export class StatusBook {
   constructor(private readonly store: RunStatusStore) {}
 
   async load(): Promise<void> {
-    this.status = await this.store.load();
+    // Push states are of the runner that watches: a new runner starts watching nothing.
+    const { push: _left, ...status } = await this.store.load();
+    this.status = status;
   }
 
   record(account: string, cycle: CycleResult): void {

@@ -144,6 +144,24 @@ describe('fleet workers and their leases', () => {
   });
 });
 
+describe('push states of several workers', () => {
+  it('each worker writes and removes only the entries of the accounts it watches', async () => {
+    const url = await databases.fresh();
+    const [a, b] = [await open(url, 4001), await open(url, 4002)];
+    const watching = (since: string) => ({ mode: 'push' as const, state: 'watching' as const, since, lastEventAt: null, reconnects: 0, reason: null });
+    await a.status.save({ accounts: {}, push: { one: watching('a1') } });
+    await b.status.save({ accounts: {}, push: { two: watching('b1') } });
+    expect((await a.status.load()).push).toEqual({ one: watching('a1'), two: watching('b1') });
+    await a.status.save({ accounts: {}, push: { one: watching('a2') } });
+    expect((await b.status.load()).push).toEqual({ one: watching('a2'), two: watching('b1') });
+    // a stops: its entries go, b's stay; b stops too: none is left.
+    await a.status.save({ accounts: {} });
+    expect((await a.status.load()).push).toEqual({ two: watching('b1') });
+    await b.status.save({ accounts: {} });
+    expect((await a.status.load()).push).toBeUndefined();
+  });
+});
+
 describe('a worker sending while its connections are cut again and again', () => {
   it('leaves no message stuck in flight and raises nothing unhandled: every one is sent at least once', { timeout: 60_000 }, async () => {
     const url = await databases.fresh();

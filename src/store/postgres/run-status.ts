@@ -1,7 +1,8 @@
 // What `mailbox status` shows, a row per account. save() writes only the accounts whose entry changed
 // since this process last read or wrote them, so a runner never puts back an older entry of an account
 // it did not touch (several runners share a database in a fleet). The runner's heartbeat, the last
-// prune and the push states are one row beside them.
+// prune and the push states are one row beside them; a worker writes and removes only the push
+// entries of the accounts it watches, so workers never wipe each other's.
 import type { CycleStatus, PushStatus, RunnerBeat, RunStatus, RunStatusStore } from '../types.js';
 import type { Database } from './connection.js';
 import { recordJson } from './records.js';
@@ -10,8 +11,10 @@ import { SCHEMA } from './schema.js';
 export class PgRunStatus implements RunStatusStore {
   /** Each account's entry as last read or written here. */
   private readonly known = new Map<string, string>();
-  /** The runner row as last read or written here. */
+  /** The heartbeat and last prune as last read or written here. */
   private knownRunner: string | undefined;
+  /** The push entries this process wrote (by lower-cased account), as written. */
+  private readonly ownPush = new Map<string, string>();
 
   constructor(private readonly db: Database) {}
 
@@ -26,7 +29,8 @@ export class PgRunStatus implements RunStatusStore {
       `SELECT runner, pruned_at, push FROM ${SCHEMA}.runner_status WHERE id = 1`,
     );
     const { runner, pruned_at: prunedAt, push } = runnerRow.rows[0] ?? { runner: null, pruned_at: null, push: null };
-    const loaded: RunStatus = { accounts, ...(runner ? { runner } : {}), ...(prunedAt ? { prunedAt } : {}), ...(push ? { push } : {}) };
+    const watched = push && Object.keys(push).length > 0 ? { push } : {};
+    const loaded: RunStatus = { accounts, ...(runner ? { runner } : {}), ...(prunedAt ? { prunedAt } : {}), ...watched };
     this.knownRunner = runnerJson(loaded);
     return loaded;
   }
@@ -48,18 +52,27 @@ export class PgRunStatus implements RunStatusStore {
 
   private async saveRunner(status: RunStatus): Promise<void> {
     const json = runnerJson(status);
-    if (json === this.knownRunner) return;
-    // The push map is written whole (an account no longer watched is gone from it; none when the runner stopped).
+    const now = new Map(Object.entries(status.push ?? {}).map(([key, entry]) => [key.toLowerCase(), recordJson(entry)]));
+    const changed = [...now].filter(([key, entry]) => this.ownPush.get(key) !== entry);
+    const removed = [...this.ownPush.keys()].filter((key) => !now.has(key));
+    if (json === this.knownRunner && changed.length === 0 && removed.length === 0) return;
     await this.db.query(
-      `INSERT INTO ${SCHEMA}.runner_status (id, runner, pruned_at, push) VALUES (1, $1::jsonb, $2, $3::jsonb)
-       ON CONFLICT (id) DO UPDATE SET runner = coalesce(EXCLUDED.runner, runner_status.runner),
-         pruned_at = coalesce(EXCLUDED.pruned_at, runner_status.pruned_at), push = EXCLUDED.push`,
-      [status.runner ? recordJson(status.runner) : null, status.prunedAt ?? null, status.push ? recordJson(status.push) : null],
+      `INSERT INTO ${SCHEMA}.runner_status (id, runner, pruned_at, push) VALUES (1, $1::jsonb, $2, NULL)
+       ON CONFLICT (id) DO NOTHING`,
+      [status.runner ? recordJson(status.runner) : null, status.prunedAt ?? null],
+    );
+    await this.db.query(
+      `UPDATE ${SCHEMA}.runner_status SET runner = coalesce($1::jsonb, runner), pruned_at = coalesce($2, pruned_at),
+         push = nullif((coalesce(push, '{}'::jsonb) - $3::text[]) || $4::jsonb, '{}'::jsonb)
+       WHERE id = 1`,
+      [status.runner ? recordJson(status.runner) : null, status.prunedAt ?? null, removed, `{${changed.map(([key, entry]) => `${JSON.stringify(key)}:${entry}`).join(',')}}`],
     );
     this.knownRunner = json;
+    for (const key of removed) this.ownPush.delete(key);
+    for (const [key, entry] of changed) this.ownPush.set(key, entry);
   }
 }
 
 function runnerJson(status: RunStatus): string {
-  return JSON.stringify([status.runner ?? null, status.prunedAt ?? null, status.push ?? null]);
+  return JSON.stringify([status.runner ?? null, status.prunedAt ?? null]);
 }
