@@ -37,12 +37,15 @@ export function destinationOpener(edge: DestinationEdge): { open: OpenTarget; ru
   return { open, running };
 }
 
+/** Variables of mailbox's own that hold a secret: the token key, and the database's password (in the URL or PGPASSWORD). */
+const OWN_SECRETS = ['MAILBOX_TOKEN_KEY', 'MAILBOX_DATABASE_URL', 'PGPASSWORD'];
+
 /**
  * The runner's environment without the variables that hold secrets (an account's or an OAuth profile's
- * `env` secret source, the token file key): an MDA is another program, and gets none of them.
+ * `env` secret source, mailbox's own): an MDA is another program, and gets none of them.
  */
 export function secretFreeEnv(env: NodeJS.ProcessEnv, accounts: ReadonlyArray<Pick<Account, 'secret'>>, profiles: ReadonlyArray<Pick<OAuthProfile, 'clientSecret'>>): NodeJS.ProcessEnv {
-  const hidden = new Set(['MAILBOX_TOKEN_KEY']);
+  const hidden = new Set(OWN_SECRETS);
   for (const ref of [...accounts.map((a) => a.secret), ...profiles.map((p) => p.clientSecret)]) if (ref?.kind === 'env') hidden.add(ref.name);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !hidden.has(name)));
 }

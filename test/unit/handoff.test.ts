@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Account } from '../../src/core/account.js';
 import { parseDestination, destinationText, type HandOffResult, type HandOffTarget } from '../../src/core/destination.js';
 import { folderMatches, foldersToRead, imapSourceId, parseImapSourceId } from '../../src/core/imap-folders.js';
+import { secretFreeEnv } from '../../src/jobs/destinations.js';
 import { handOffDue } from '../../src/jobs/handoff.js';
 import { handOffSettled, pendingHandOff } from '../../src/store/handoff-rules.js';
 import { openMemoryStores } from '../../src/store/memory/index.js';
@@ -29,6 +30,15 @@ describe('destinations', () => {
     expect(() => parseDestination('lmtp:host')).toThrow(/lmtp:HOST:PORT/);
     expect(() => parseDestination('lmtp:host:99999')).toThrow('invalid deliver "lmtp:host:99999": expected lmtp:HOST:PORT with a port from 1 to 65535');
     expect(() => parseDestination('lmtp:unix:relative')).toThrow(/ABSOLUTE/);
+  });
+});
+
+describe('the environment of an MDA', () => {
+  it('holds no variable that carries a secret: the accounts\' and profiles\' env sources, the token key, the database password', () => {
+    const env = { PATH: '/usr/bin', HOME: '/home/a', ACC_PW: 'x', CLIENT_SECRET: 'y', MAILBOX_TOKEN_KEY: 'k', MAILBOX_DATABASE_URL: 'postgres://u:pw@db/m', PGPASSWORD: 'pw', MAILBOX_HOME: '/m' };
+    const accounts = [{ secret: { kind: 'env' as const, name: 'ACC_PW' } }, { secret: { kind: 'keychain' as const, service: 'mailbox', key: 'x' } }];
+    const profiles = [{ clientSecret: { kind: 'env' as const, name: 'CLIENT_SECRET' } }, { clientSecret: null }];
+    expect(secretFreeEnv(env, accounts as never, profiles as never)).toEqual({ PATH: '/usr/bin', HOME: '/home/a', MAILBOX_HOME: '/m' });
   });
 });
 
