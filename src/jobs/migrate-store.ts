@@ -7,7 +7,9 @@ import type { AccountsDocument } from '../core/config.js';
 import type { ApplyPlan } from '../core/plan.js';
 import { applyDocument } from './accounts/apply.js';
 import type { AccountStores } from './accounts/stores.js';
-import type { ImportedMessage, StoreImport } from '../store/import.js';
+import { isPattern } from '../core/imap-folders.js';
+import type { Account } from '../core/account.js';
+import type { ImportedMessage, SeenImport, SeenImported, StoreImport } from '../store/import.js';
 import type { EmailRecord, Stores } from '../store/types.js';
 
 /** Messages per transaction of the target, bounded by count and by bytes. */
@@ -17,7 +19,7 @@ const GROUP_BYTES = 64 * 1024 * 1024;
 export interface MigrateStoreResult {
   plan: ApplyPlan;
   emails: { copied: number; present: number; missing: string[] };
-  seen: Array<{ account: string; imap: 'copied' | 'kept' | null; pop3: number }>;
+  seen: Array<{ account: string } & SeenImported>;
   status: number;
 }
 
@@ -66,14 +68,30 @@ async function copy({ from, to, importer, source, onProgress }: MigrateStoreDeps
   const emails = await copyEmails(from, importer, onProgress);
   const seen: MigrateStoreResult['seen'] = [];
   for (const account of incoming) {
-    const imap = account.type === 'imap' ? await from.seen.imapCursor(account.name) : undefined;
-    const pop3 = account.type === 'pop3' ? [...(await from.seen.pop3Seen(account.name))] : undefined;
-    const pop3Meta = account.type === 'pop3' ? await from.seen.pop3Meta(account.name) : undefined;
-    if (!imap && !pop3?.length) continue;
-    seen.push({ account: account.name, ...(await importer.importSeen(account.name, { imap, pop3, pop3Meta })) });
+    const state = account.type === 'imap' ? await imapSeen(from, account) : { pop3: [...(await from.seen.pop3Seen(account.name))], pop3Meta: await from.seen.pop3Meta(account.name) };
+    if (!state.imap && !state.imapFolders?.length && !state.pop3?.length) continue;
+    seen.push({ account: account.name, ...(await importer.importSeen(account.name, state)) });
   }
   const status = await importer.importStatus(await from.status.load());
   return { plan, emails, seen, status };
+}
+
+/**
+ * An IMAP account's cursors: its own folder's, and those of the other folders it read (the own cursor
+ * lists those of the last cycle; named folders are looked up too, in case one was left out lately).
+ * Without them a runner on the target would fetch those folders' messages again.
+ */
+async function imapSeen(from: Stores, account: Account): Promise<SeenImport> {
+  const own = account.folder ?? 'INBOX';
+  const imap = await from.seen.imapCursor(account.name);
+  const named = (account.folders ?? []).filter((f) => !isPattern(f));
+  const slots = [...new Set([...(imap?.folders ?? []), ...named])].filter((f) => f !== own);
+  const imapFolders: SeenImport['imapFolders'] = [];
+  for (const slot of slots) {
+    const cursor = await from.seen.imapCursor(account.name, slot);
+    if (cursor) imapFolders.push({ slot, cursor });
+  }
+  return { imap, imapFolders };
 }
 
 /** The email log in its order, a group at a time; bodies streamed from the source as they are written. */

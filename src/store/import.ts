@@ -12,8 +12,16 @@ export interface ImportedMessage {
 
 export interface SeenImport {
   imap?: ImapCursor;
+  /** The cursors of the other folders an IMAP account reads (issue 13), by folder name (the slot). */
+  imapFolders?: Array<{ slot: string; cursor: ImapCursor }>;
   pop3?: string[];
   pop3Meta?: Pop3Meta;
+}
+
+export interface SeenImported {
+  imap: 'copied' | 'kept' | null;
+  folders: number;
+  pop3: number;
 }
 
 export interface StoreImport {
@@ -24,8 +32,11 @@ export interface StoreImport {
    * account and source id, is there already is left out. Returns the ids kept.
    */
   importMessages(messages: readonly ImportedMessage[]): Promise<string[]>;
-  /** An account's seen state: the IMAP cursor and POP3 meta only where there is none, POP3 UIDLs added. */
-  importSeen(account: string, seen: SeenImport): Promise<{ imap: 'copied' | 'kept' | null; pop3: number }>;
+  /**
+   * An account's seen state: each IMAP cursor and the POP3 meta only where there is none, POP3 UIDLs
+   * added. Returns what happened to the own folder's cursor, how many other folders' cursors were copied.
+   */
+  importSeen(account: string, seen: SeenImport): Promise<SeenImported>;
   /** Run status entries of accounts that have none; returns how many were copied. */
   importStatus(status: RunStatus): Promise<number>;
 }

@@ -17,16 +17,20 @@ let home: string;
 let cleanup: () => void;
 const env = { PW: 'alice-secret' };
 const N = 40;
+// In a second folder that work-imap reads too: its own cursor must move with the rest.
+const M = 5;
 
 beforeAll(async () => {
   [databases, dovecot, smtp] = await Promise.all([startDatabases(), startDovecot(), startSmtp()]);
   ({ home, cleanup } = tmpHome());
   await bulkDeliver(dovecot, 'alice', numbered(N, 800));
+  await dovecot.doveadm(['mailbox', 'create', '-u', 'alice', 'Archive']);
+  for (let i = 0; i < M; i++) await dovecot.deliver('alice', `Message-ID: <archived-${i}@test>\r\nFrom: x@example.test\r\nSubject: archived ${i}\r\n\r\nold\r\n`, 'Archive');
   const common = { user: 'alice', secret: { kind: 'env', name: 'PW' }, security: 'tls' };
   const config = {
     version: 1,
     accounts: [
-      { ...common, name: 'work-imap', type: 'imap', host: dovecot.host, port: dovecot.imapsPort, tls: { ca: dovecot.caFile }, filter: 'junk' },
+      { ...common, name: 'work-imap', type: 'imap', folders: ['INBOX', 'Archive'], host: dovecot.host, port: dovecot.imapsPort, tls: { ca: dovecot.caFile }, filter: 'junk' },
       { ...common, name: 'work-pop', type: 'pop3', host: dovecot.host, port: dovecot.pop3sPort, tls: { ca: dovecot.caFile } },
       { ...common, name: 'out', type: 'smtp', host: smtp.host, port: smtp.smtpsPort, from: 'alice@example.test', tls: { ca: smtp.caFile }, active: false },
     ],
@@ -61,19 +65,19 @@ describe('mailbox migrate-store', () => {
     expect(result.to).not.toContain('mailbox-pw');
     expect(result.accounts.map((a: { name: string; action: string }) => `${a.action} ${a.name}`)).toEqual(['create work-imap', 'create work-pop', 'create out']);
     expect(result.filters).toEqual([{ name: 'junk', action: 'create', changes: [] }]);
-    expect(result.emails).toEqual({ copied: 2 * N + 2, present: 0, missing: [] });
+    expect(result.emails).toEqual({ copied: 2 * N + M + 2, present: 0, missing: [] });
     expect(result.seen).toEqual([
-      { account: 'work-imap', imap: 'copied', pop3: 0 },
-      { account: 'work-pop', imap: null, pop3: N },
+      { account: 'work-imap', imap: 'copied', folders: 1, pop3: 0 },
+      { account: 'work-pop', imap: null, folders: 0, pop3: N },
     ]);
     expect(result.status).toBe(2);
 
     const again = json(await runMailbox(['migrate-store', '--to', url, '--json'], { home }));
     expect(again.accounts.every((a: { action: string }) => a.action === 'unchanged')).toBe(true);
-    expect(again.emails).toEqual({ copied: 0, present: 2 * N + 2, missing: [] });
+    expect(again.emails).toEqual({ copied: 0, present: 2 * N + M + 2, missing: [] });
     expect(again.seen).toEqual([
-      { account: 'work-imap', imap: 'kept', pop3: 0 },
-      { account: 'work-pop', imap: null, pop3: 0 },
+      { account: 'work-imap', imap: 'kept', folders: 0, pop3: 0 },
+      { account: 'work-pop', imap: null, folders: 0, pop3: 0 },
     ]);
 
     // The same emails, byte for byte, on both stores.
@@ -86,9 +90,9 @@ describe('mailbox migrate-store', () => {
       expect((await runMailbox(['emails', 'export', '--maildir', path.join(home, `export-${where}`)], { home, env: extra })).code).toBe(0);
     }
     expect(digests(path.join(home, 'export-db'))).toEqual(digests(path.join(home, 'export-local')));
-    expect(digests(path.join(home, 'export-db'))).toHaveLength(2 * N + 2);
+    expect(digests(path.join(home, 'export-db'))).toHaveLength(2 * N + M + 2);
     const status = json(await runMailbox(['status', '--json'], { home, env: onDb }));
-    expect(status.accounts.find((a: { name: string }) => a.name === 'work-imap')).toMatchObject({ ok: true, summary: `${N} new` });
+    expect(status.accounts.find((a: { name: string }) => a.name === 'work-imap')).toMatchObject({ ok: true, summary: `${N + M} new` });
     expect(status.queue).toMatchObject({ waiting: 2, ready: 2 });
   });
 

@@ -49,7 +49,7 @@ async function migrateCommand(ctx: Context, opts: MigrateFlags): Promise<void> {
         ...planLines('account', plan.accounts),
         ...planLines('filter', plan.filters),
         `emails    ${emails.copied} copied, ${emails.present} there already${emails.missing.length ? `, ${emails.missing.length} without their message` : ''}`,
-        ...seen.map((s) => `seen      ${s.account}: ${s.imap ? `IMAP cursor ${s.imap}` : `${s.pop3} UIDL(s) added`}`),
+        ...seen.map((s) => `seen      ${s.account}: ${s.imap || s.folders ? `IMAP cursor ${s.imap ?? 'none'}${s.folders ? `, ${s.folders} other folder cursor(s) copied` : ''}` : `${s.pop3} UIDL(s) added`}`),
         `status    ${status} account(s) copied`,
       ].join('\n'),
     );
@@ -70,7 +70,7 @@ mailbox apply does, keychain entries untouched), every email with its message by
 queue, the seen state and the run status. Nothing is fetched again. What the database has already is
 kept: running it again copies only what is missing. No runner may work on either store meanwhile.
 
-JSON: {to, accounts: [{name, action, changes}], filters: [...], emails: {copied, present, missing}, seen: [{account, imap, pop3}], status}
+JSON: {to, accounts: [{name, action, changes}], filters: [...], emails: {copied, present, missing}, seen: [{account, imap, folders, pop3}], status}
 
 Examples:
   $ mailbox db migrate --database postgres://mailbox@db.internal/mailbox

@@ -1,7 +1,7 @@
 // Taking in another store's contents (`mailbox migrate-store`): each group of messages in one
 // transaction, a record first (left out when its id, or account and source id, is there already),
 // then its body streamed into parts; seen state and status only where the database has none.
-import type { ImportedMessage, SeenImport, StoreImport } from '../import.js';
+import type { ImportedMessage, SeenImport, SeenImported, StoreImport } from '../import.js';
 import type { RunStatus } from '../types.js';
 import { writeBody } from './bodies.js';
 import type { Database } from './connection.js';
@@ -35,13 +35,18 @@ export class PgImport implements StoreImport {
     });
   }
 
-  async importSeen(account: string, seen: SeenImport): Promise<{ imap: 'copied' | 'kept' | null; pop3: number }> {
+  async importSeen(account: string, seen: SeenImport): Promise<SeenImported> {
     const key = account.toLowerCase();
     return this.db.transaction(async (client) => {
       let imap: 'copied' | 'kept' | null = null;
       if (seen.imap) {
         const { rowCount } = await client.query(`INSERT INTO ${SCHEMA}.imap_cursors (account_key, cursor) VALUES ($1, $2::jsonb) ON CONFLICT DO NOTHING`, [key, recordJson(seen.imap)]);
         imap = rowCount ? 'copied' : 'kept';
+      }
+      let folders = 0;
+      for (const { slot, cursor } of seen.imapFolders ?? []) {
+        const { rowCount } = await client.query(`INSERT INTO ${SCHEMA}.imap_cursors (account_key, slot, cursor) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING`, [key, slot, recordJson(cursor)]);
+        folders += rowCount ?? 0;
       }
       let pop3 = 0;
       if (seen.pop3?.length) {
@@ -54,7 +59,7 @@ export class PgImport implements StoreImport {
       if (seen.pop3Meta && Object.keys(seen.pop3Meta.tooLarge).length) {
         await client.query(`INSERT INTO ${SCHEMA}.pop3_meta (account_key, meta) VALUES ($1, $2::jsonb) ON CONFLICT DO NOTHING`, [key, recordJson(seen.pop3Meta)]);
       }
-      return { imap, pop3 };
+      return { imap, folders, pop3 };
     });
   }
 
