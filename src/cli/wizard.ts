@@ -21,6 +21,7 @@ import {
   type TlsTrust,
 } from '../core/account.js';
 import type { MailboxError } from '../core/errors.js';
+import { destinationText, parseDestination } from '../core/destination.js';
 import type { AddressFilter } from '../core/filter.js';
 import type { OAuthProfile, TokenStoreKind } from '../core/oauth.js';
 import { assertNameFree, directionOf } from '../core/rules.js';
@@ -176,7 +177,7 @@ export async function runAccountWizard(o: WizardOptions): Promise<WizardResult> 
     input.folder = await p.input({ message: 'IMAP folder', default: str(input.folder) ?? 'INBOX', validate: validator((v) => parseFolder(v)) });
   }
 
-  if (!o.acceptDefaults && (await p.confirm({ message: 'Change advanced settings (filter, activation, download, debug, certificate trust)?', default: false }))) {
+  if (!o.acceptDefaults && (await p.confirm({ message: 'Change advanced settings (filter, activation, download, folders, destination, debug, certificate trust)?', default: false }))) {
     await askAdvanced(o, input, type, security, tls);
   }
   return { input, secret };
@@ -342,6 +343,8 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       });
       input.maxMessageSize = size.trim() || undefined;
     }
+    if (type === 'imap' && !o.given.has('folders') && !(o.given.has('folder') && input.folders)) await askFolders(p, input);
+    if (!o.given.has('deliver')) await askDestination(p, input, o.given.has('deliverTo'));
   }
   if (!o.given.has('debug')) {
     input.debug = await p.confirm({ message: 'Log the raw protocol exchange (debug; secrets redacted)?', default: Boolean(input.debug) });
@@ -375,6 +378,82 @@ async function askAdvanced(o: WizardOptions, input: AccountInput, type: AccountT
       tls.insecure = true;
     }
   }
+}
+
+/** Folder names or LIST patterns, comma separated at the prompt (a name with a comma takes --folder). */
+function folderList(text: string, field: string): string[] {
+  return [...new Set(text.split(',').map((v) => v.trim()).filter(Boolean).map((v) => parseFolder(v, field)))];
+}
+
+/** IMAP: the one folder asked before, or several (names or patterns), some left out. */
+async function askFolders(p: Prompter, input: AccountInput): Promise<void> {
+  const folder = str(input.folder) ?? 'INBOX';
+  const current = Array.isArray(input.folders) ? (input.folders as string[]) : [];
+  const choice = await p.select<'one' | 'several'>({
+    message: 'Folders to read',
+    choices: [
+      { value: 'one', name: `${folder} only` },
+      { value: 'several', name: 'several: names or LIST patterns (* anything, % one level), e.g. INBOX, Support/*' },
+    ],
+    default: current.length > 0 ? 'several' : 'one',
+  });
+  if (choice === 'one') {
+    input.folders = undefined;
+    input.excludeFolders = undefined;
+    return;
+  }
+  const read = await p.input({
+    message: 'Folders or patterns to read, separated by commas',
+    default: (current.length ? current : [folder]).join(', '),
+    validate: validator((v) => folderList(v, 'folders').length > 0 || fail('at least one folder name or pattern')),
+  });
+  input.folders = folderList(read, 'folders');
+  const excluded = Array.isArray(input.excludeFolders) ? (input.excludeFolders as string[]) : [];
+  const left = await p.input({
+    message: 'Folders to leave out, separated by commas (empty: none)',
+    default: excluded.join(', ') || undefined,
+    validate: validator((v) => folderList(v, 'exclude-folder')),
+  });
+  const out = folderList(left, 'exclude-folder');
+  input.excludeFolders = out.length ? out : undefined;
+}
+
+type DestinationKind = 'inbox' | 'maildir' | 'mda' | 'lmtp';
+
+/** Where received mail goes once stored: the store's inbox, or a hand-off (validated as --deliver is). */
+async function askDestination(p: Prompter, input: AccountInput, deliverToGiven: boolean): Promise<void> {
+  const current = str(input.deliver);
+  const kind = (current?.split(':')[0]?.toLowerCase() ?? 'inbox') as DestinationKind;
+  const chosen = await p.select<DestinationKind>({
+    message: 'Where received mail goes once stored',
+    choices: [
+      { value: 'inbox', name: "the store's inbox only" },
+      { value: 'maildir', name: 'also another Maildir (maildir:/PATH)' },
+      { value: 'mda', name: 'also an MDA command, the message on its standard input (procmail, maildrop, dovecot-lda)' },
+      { value: 'lmtp', name: 'also an LMTP server (HOST:PORT or unix:/PATH)' },
+    ],
+    default: kind,
+  });
+  if (chosen === 'inbox') {
+    input.deliver = undefined;
+    input.deliverTo = undefined;
+    return;
+  }
+  const what = { maildir: 'Maildir folder (an absolute path)', mda: 'MDA command (run by /bin/sh)', lmtp: 'LMTP server: HOST:PORT or unix:/PATH' }[chosen];
+  const value = await p.input({
+    message: what,
+    default: current && kind === chosen ? current.slice(chosen.length + 1) : undefined,
+    validate: validator((v) => parseDestination(`${chosen}:${v}`, 'deliver')),
+  });
+  input.deliver = destinationText(parseDestination(`${chosen}:${value}`, 'deliver'));
+  if (chosen === 'maildir' || deliverToGiven) return;
+  const user = str(input.user);
+  const to = await p.input({
+    message: `Recipient of the hand-off (empty: ${user && isAddress(user) ? user : 'the user name'})`,
+    default: str(input.deliverTo),
+    validate: validator((v) => v.trim() === '' || isAddress(v.trim()) || fail('an email address such as ops@example.com')),
+  });
+  input.deliverTo = to.trim() || undefined;
 }
 
 /**

@@ -99,6 +99,8 @@ describe('add tests the connection before saving', () => {
       ['Active', '\r'],
       ['Delete messages', '\r'],
       ['Largest message', '\r'],
+      ['Folders to read', '\r'],
+      ['Where received mail goes', '\r'],
       ['Log the raw protocol exchange', '\r'],
       ['Certificate trust', '\u001b[B\u001b[B\r'],
       // The prompt with the fetched fingerprint as its default (the trust menu names "SHA-256 fingerprint" too).

@@ -77,6 +77,7 @@ async function untilTrust(o: WizardOptions, down: number): Promise<Awaited<Retur
   await answer(null, /Active/);
   await answer(null, /Delete messages/);
   await answer(null, /Largest message/);
+  await answer(null, /Where received mail goes/);
   await answer(null, /debug/);
   for (let i = 0; i < down; i++) screen.keypress('down');
   await answer(null, /Certificate trust/);
@@ -295,6 +296,7 @@ describe('add wizard', () => {
     await answer(null, /Active/);
     await answer('y', /Delete messages from the server/);
     await answer('10MB', /Largest message/);
+    await answer(null, /Where received mail goes[\s\S]*store's inbox only/);
     await answer(null, /debug/);
     expect(screen.getScreen()).toMatch(/Certificate trust/);
     screen.keypress('down');
@@ -304,6 +306,72 @@ describe('add wizard', () => {
     const result = await done;
     const account = parseAccount({ ...result.input, secret: { kind: 'env', name: 'PW' } });
     expect(account).toMatchObject({ filter: 'junk', deleteAfterDownload: true, maxMessageSize: 10 * 1024 * 1024, debug: false, tls: { fingerprint: expect.stringMatching(/^AB:AB/) } });
+  });
+});
+
+describe('wizard: folders and destination (advanced settings)', () => {
+  const imap = { input: { type: 'imap', name: 'i', host: 'imap.example.com', user: 'me@example.com' }, given: new Set(['type', 'name', 'host', 'user', 'active', 'filter', 'deleteAfterDownload', 'maxMessageSize', 'debug']), secret: { kind: 'env', name: 'PW' } as const };
+
+  /** Through the questions before the advanced ones, Enter everywhere; then "yes" to the advanced settings. */
+  async function toAdvanced(o: WizardOptions): Promise<void> {
+    await screen.next();
+    await answer(null, /Connection security/);
+    await answer(null, /Port/);
+    await answer(null, /Authentication/);
+    await answer(null, /IMAP folder/);
+    await answer('y', /advanced settings.*folders, destination/);
+  }
+
+  it('several IMAP folders (names and patterns, one left out) and an LMTP hand-off with its recipient, each checked at the prompt', async () => {
+    const o = options(imap);
+    const done = start(runAccountWizard(o));
+    await toAdvanced(o);
+    screen.keypress('down');
+    await answer(null, /Folders to read[\s\S]*INBOX only/);
+    expect(screen.getScreen()).toMatch(/Folders or patterns to read.*\(INBOX\)/);
+    await answer(', INBOX, Support/*, Support/*');
+    await answer('Support/Spam', /Folders to leave out/);
+    for (let i = 0; i < 3; i++) screen.keypress('down');
+    await answer(null, /Where received mail goes/);
+    await answer('localhost', /LMTP server/);
+    expect(screen.getScreen()).toMatch(/lmtp:HOST:PORT/);
+    await erase(9);
+    await answer('[::1]:24');
+    await answer('nobody', /Recipient of the hand-off \(empty: me@example\.com\)/);
+    expect(screen.getScreen()).toMatch(/an email address such as ops@example\.com/);
+    await erase(6);
+    await answer('ops@example.com');
+    await answer(null, /Certificate trust/);
+    const account = parseAccount({ ...(await done).input, secret: { kind: 'env', name: 'PW' } });
+    expect(account).toMatchObject({ folder: 'INBOX', folders: ['INBOX', 'Support/*'], excludeFolders: ['Support/Spam'], deliver: 'lmtp:[::1]:24', deliverTo: 'ops@example.com' });
+  });
+
+  it('edit: the current folders and destination are the defaults; choosing "only" and "inbox" clears them', async () => {
+    const current = parseAccount({ name: 'i', type: 'imap', host: 'imap.example.com', user: 'me', secret: { kind: 'env', name: 'PW' }, folders: ['Work/*'], excludeFolders: ['Work/Old'], deliver: 'mda:/usr/bin/procmail -d me' });
+    const keep = options({ ...imap, input: { ...current }, existing: current, given: new Set([...imap.given, 'password']) });
+    const kept = start(runAccountWizard(keep));
+    await toAdvanced(keep);
+    await answer(null, /Folders to read[\s\S]*❯ several/);
+    await answer(null, /Folders or patterns to read.*\(Work\/\*\)/);
+    await answer(null, /Folders to leave out.*\(Work\/Old\)/);
+    await answer(null, /Where received mail goes[\s\S]*❯ also an MDA command/);
+    await answer(null, /MDA command.*\(\/usr\/bin\/procmail -d me\)/);
+    await answer(null, /Recipient of the hand-off/);
+    await answer(null, /Certificate trust/);
+    expect(parseAccount((await kept).input)).toEqual(current);
+
+    const clear = options({ ...imap, input: { ...current }, existing: current, given: new Set([...imap.given, 'password']) });
+    const cleared = start(runAccountWizard(clear));
+    await toAdvanced(clear);
+    screen.keypress('up');
+    await answer(null, /Folders to read/);
+    for (let i = 0; i < 2; i++) screen.keypress('up');
+    await answer(null, /Where received mail goes/);
+    await answer(null, /Certificate trust/);
+    const account = parseAccount((await cleared).input);
+    expect(account).not.toHaveProperty('folders');
+    expect(account).not.toHaveProperty('excludeFolders');
+    expect(account).not.toHaveProperty('deliver');
   });
 });
 
