@@ -32,7 +32,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   pause: { summary: 'pause reading, sending or all (a running runner notices within one cycle)', load: () => import('./commands/pause.js').then((m) => ({ register: m.registerPause })) },
   resume: { summary: 'resume reading, sending or all', load: () => import('./commands/pause.js').then((m) => ({ register: m.registerResume })) },
   status: { summary: 'show the last read or send of each account, the queue, and whether a runner holds the store', load: () => import('./commands/status.js') },
-  db: { summary: 'the PostgreSQL store: db migrate creates or upgrades its schema, db status shows it', load: () => import('./commands/db.js') },
+  db: { summary: 'the PostgreSQL store: db migrate creates or upgrades its schema, db status shows it, db set changes a setting', load: () => import('./commands/db.js') },
   'migrate-store': { summary: 'copy the local store (accounts, filters, mail, queue, seen state) into a database', load: () => import('./commands/migrate-store.js') },
 };
 

@@ -77,6 +77,38 @@ describe('mailbox db migrate and db status', () => {
     }
   });
 
+  it('db set changes a setting within its range and refuses anything else, naming what is accepted; a value set out of range by hand is not used and is reported', async () => {
+    const url = await databases.fresh();
+    const set = await on(url, ['db', 'set', 'lease_seconds', '30', '--json']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(json(set)).toMatchObject({ name: 'lease_seconds', value: 30, previous: 60 });
+    expect(JSON.stringify(json(set))).not.toContain(PG_PASSWORD);
+    const shown = (r: RunResult, name: string) => json(r).settings.find((x: { name: string }) => x.name === name);
+    expect(shown(await on(url, ['db', 'status', '--json']), 'lease_seconds')).toMatchObject({ value: 30, inEffect: 30, problem: null });
+
+    for (const [args, message] of [
+      [['lease_seconds', '0'], 'invalid lease_seconds "0": expected a whole number from 1 to 3600'],
+      [['claim_batch', '1e3'], 'invalid claim_batch "1e3": expected a whole number from 1 to 10000'],
+      [['body_chunk_bytes', '99999999999999999999'], 'expected a whole number from 65536 to 67108864'],
+      [['lease', '30'], 'invalid setting "lease": expected one of body_chunk_bytes, lease_seconds, claim_batch, worker_concurrency'],
+    ] as const) {
+      const r = await on(url, ['db', 'set', ...args]);
+      expect(r.code, args.join(' ')).toBe(65);
+      expect(r.stderr).toContain(message);
+    }
+    expect((await on(await databases.empty(), ['db', 'set', 'lease_seconds', '30'])).code).toBe(78);
+    expect(shown(await on(url, ['db', 'status', '--json']), 'lease_seconds').value).toBe(30);
+
+    // By hand, out of range: the default is used, and status and every runner start say so.
+    await databases.pg.admin(`UPDATE mailbox.settings SET value = '0' WHERE name = 'worker_concurrency'`, new URL(url).pathname.slice(1));
+    const status = await on(url, ['db', 'status', '--json']);
+    expect(shown(status, 'worker_concurrency')).toMatchObject({ value: 0, inEffect: 16, problem: expect.stringContaining('mailbox db set worker_concurrency VALUE') });
+    expect((await on(url, ['db', 'status'])).stdout).toMatch(/^setting\s+worker_concurrency = 0 .*\[out of range: 16 is used\]$/m);
+    const run = await on(url, ['run', '--once']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('setting worker_concurrency = 0 is out of range (a whole number from 1 to 1000): the default 16 is used');
+  });
+
   it('without a database, db commands are a usage error (64)', async () => {
     const r = await runMailbox(['db', 'status'], { home: home() });
     expect(r.code).toBe(64);

@@ -21,6 +21,14 @@ async function migrateCommand(ctx: Context): Promise<void> {
   for (const m of result.applied) ctx.out.info(`database ${shown.database}: applied migration ${m.version} (${m.name})`);
 }
 
+async function setCommand(ctx: Context, name: string, value: string): Promise<void> {
+  const { setDatabaseSetting } = await import('../../store/postgres/admin.js');
+  const result = await setDatabaseSetting(databaseOf(ctx), name, value);
+  ctx.out.data({ database: result.database.shown, name: result.name, value: result.value, previous: result.previous }, () => '');
+  if (ctx.out.json) return;
+  ctx.out.info(`database ${result.database.shown}: ${result.name} = ${result.value} (was ${JSON.stringify(result.previous)}); workers read it at their start: restart them`);
+}
+
 async function statusCommand(ctx: Context): Promise<void> {
   const { databaseStatus } = await import('../../store/postgres/admin.js');
   const status = await databaseStatus(databaseOf(ctx));
@@ -44,7 +52,7 @@ async function statusCommand(ctx: Context): Promise<void> {
         'worker',
         `pid ${w.pid} on ${w.host}, since ${localTime(w.startedAt)}, heartbeat ${localTime(w.heartbeat)}${w.alive ? '' : ' (dead)'}, ${w.accounts} account(s)`,
       ]),
-      ...status.settings.map((s) => [`setting`, `${s.name} = ${JSON.stringify(s.value)} (${s.description})`]),
+      ...status.settings.map((s) => [`setting`, `${s.name} = ${JSON.stringify(s.value)} (${s.description})${s.problem ? ` [out of range: ${JSON.stringify(s.inEffect)} is used]` : ''}`]),
     ];
     return lines.map(([k, v]) => `${k!.padEnd(9)} ${v}`).join('\n');
   });
@@ -65,11 +73,20 @@ Examples:
     .description('create or upgrade the schema (idempotent; safe to run from several machines at once)')
     .addHelpText('after', '\nJSON: {database, version, applied: [{version, name}]}\n\nExamples:\n  $ mailbox db migrate\n  $ mailbox --database postgres://mailbox@db.internal/mailbox db migrate')
     .action(action(penv, (ctx) => migrateCommand(ctx)));
+  db.command('set')
+    .argument('<name>', 'body_chunk_bytes, lease_seconds, claim_batch or worker_concurrency')
+    .argument('<value>', 'a whole number in the setting\'s range (db status shows each with its meaning)')
+    .description('change a setting of the database store (workers read the settings at their start)')
+    .addHelpText(
+      'after',
+      '\nRanges: body_chunk_bytes 65536..67108864, lease_seconds 1..3600, claim_batch 1..10000, worker_concurrency 1..1000.\n\nJSON: {database, name, value, previous}\n\nExamples:\n  $ mailbox db set lease_seconds 30\n  $ mailbox db set worker_concurrency 32 --json',
+    )
+    .action(action(penv, (ctx, _o, [name, value]) => setCommand(ctx, name!, value!)));
   db.command('status')
     .description('show the server, the schema version, the workers and the settings')
     .addHelpText(
       'after',
-      '\nJSON: {database: {url, host, port, name, user}, server: {version}, schema: {version, latest, pending, applied}, runner: {running, pid, host, startedAt}, workers: [{id, host, pid, startedAt, heartbeat, alive, accounts}], settings: [{name, value, description}]}\n\nExamples:\n  $ mailbox db status\n  $ mailbox db status --json',
+      '\nJSON: {database: {url, host, port, name, user}, server: {version}, schema: {version, latest, pending, applied}, runner: {running, pid, host, startedAt}, workers: [{id, host, pid, startedAt, heartbeat, alive, accounts}], settings: [{name, value, inEffect, description, problem}]}\n\nExamples:\n  $ mailbox db status\n  $ mailbox db status --json',
     )
     .action(action(penv, (ctx) => statusCommand(ctx)));
 }

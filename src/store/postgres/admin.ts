@@ -3,7 +3,8 @@
 import { openDatabase, type Database, type DatabaseName } from './connection.js';
 import type { WorkerView } from '../types.js';
 import { fleetView } from './worker.js';
-import { appliedMigrations, latestVersion, migrate, migrations, SCHEMA, type AppliedMigration, type MigrateResult } from './schema.js';
+import { appliedMigrations, latestVersion, migrate, migrations, requireMigrated, SCHEMA, type AppliedMigration, type MigrateResult } from './schema.js';
+import { checkSetting, setSetting, settingProblems, settingValue, STORE_SETTINGS, type StoreSettingName } from './settings.js';
 
 async function withDatabase<T>(url: string, work: (db: Database) => Promise<T>): Promise<T> {
   const db = openDatabase(url, { max: 2 });
@@ -26,7 +27,8 @@ export interface DatabaseStatus {
   runner: { running: boolean; pid: number | null; host: string | null; startedAt: string | null };
   /** The workers, alive or dead within the day, each with how many account leases it holds. */
   workers: Array<WorkerView & { accounts: number }>;
-  settings: Array<{ name: string; value: unknown; description: string }>;
+  /** `inEffect`: the value used (the default when the stored one is out of range); `problem`: why not. */
+  settings: Array<{ name: string; value: unknown; inEffect: unknown; description: string; problem: string | null }>;
 }
 
 export async function databaseStatus(url: string): Promise<DatabaseStatus> {
@@ -47,9 +49,16 @@ export async function databaseStatus(url: string): Promise<DatabaseStatus> {
     const holds = Object.values(fleet.holders);
     const workers = fleet.workers.map((w) => ({ ...w, accounts: holds.filter((id) => id === w.id).length }));
     const holder = workers.find((w) => w.alive);
-    const settings = migrated
+    const rows = migrated
       ? (await db.query<{ name: string; value: unknown; description: string }>(`SELECT name, value, description FROM ${SCHEMA}.settings ORDER BY name`)).rows
       : [];
+    const stored = Object.fromEntries(rows.map((r) => [r.name, r.value]));
+    const settings = rows.map((r) => {
+      const known = r.name in STORE_SETTINGS;
+      const inEffect = known ? settingValue(stored, r.name as StoreSettingName) : r.value;
+      const problem = known ? (settingProblems({ [r.name]: r.value })[0] ?? null) : null;
+      return { ...r, inEffect, problem };
+    });
     return {
       database: db.name,
       server: { version: server },
@@ -58,5 +67,15 @@ export async function databaseStatus(url: string): Promise<DatabaseStatus> {
       workers,
       settings,
     };
+  });
+}
+
+/** `mailbox db set NAME VALUE`: checked (65), on a migrated database (78); returns the value it had. */
+export async function setDatabaseSetting(url: string, name: string, value: string): Promise<{ database: DatabaseName; name: StoreSettingName; value: number; previous: unknown }> {
+  const checked = checkSetting(name, value);
+  return withDatabase(url, async (db) => {
+    await requireMigrated(db);
+    const previous = await setSetting(db, checked.name, checked.value);
+    return { database: db.name, ...checked, previous };
   });
 }

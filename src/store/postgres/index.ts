@@ -4,7 +4,7 @@
 // Secrets stay references here, as in config.json: each machine resolves them itself. Any number of
 // `mailbox run` share it as a fleet of workers (worker.ts: leases of accounts, claims of outbound mail).
 import type { IncomingAccount, StoreOptions, Stores } from '../types.js';
-import { DEFAULT_CHUNK, PgMail } from './bodies.js';
+import { PgMail } from './bodies.js';
 import { openDatabase, type Database } from './connection.js';
 import { PgConfig } from './config.js';
 import { PgHandOffs } from './handoffs.js';
@@ -16,6 +16,7 @@ import { PgRunStatus } from './run-status.js';
 import { requireMigrated, SCHEMA, type SchemaState } from './schema.js';
 import { OUTBOX_STATES } from '../queue-rules.js';
 import { PgSeenState } from './seen.js';
+import { settingProblems, settingValue } from './settings.js';
 import { fleetSettings, PgWorker } from './worker.js';
 
 export interface PostgresStores extends Stores {
@@ -26,11 +27,6 @@ export interface PostgresStores extends Stores {
   schema: SchemaState;
   /** Takes in another store's contents (migrate-store). */
   importer: PgImport;
-}
-
-function chunkOf(settings: Record<string, unknown>): number {
-  const value = Number(settings.body_chunk_bytes);
-  return Number.isInteger(value) && value >= 64 * 1024 && value <= 64 * 1024 * 1024 ? value : DEFAULT_CHUNK;
 }
 
 /** Opens the database store; refuses a database that is not migrated to this version (78). */
@@ -47,7 +43,7 @@ export async function openPostgresStores(url: string, options: StoreOptions): Pr
 }
 
 export function storesOn(db: Database, schema: SchemaState, options: StoreOptions): PostgresStores {
-  const chunk = chunkOf(schema.settings);
+  const chunk = settingValue(schema.settings, 'body_chunk_bytes');
   const fleet = fleetSettings(schema.settings);
   const lock = new PgWorker(db, { pid: options.pid, clock: options.clock, isAlive: options.isAlive, settings: fleet });
   const seen = new PgSeenState(db, lock);
@@ -69,7 +65,8 @@ export function storesOn(db: Database, schema: SchemaState, options: StoreOption
       // A batch is kept whole or not at all, and a dead worker's claims are due again: what a stop
       // can leave is bodies staged for a batch that never committed, by a worker no longer alive.
       const swept = await incoming.sweep();
-      return swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [];
+      // A setting set out of range by hand is not used (the default is): said at every runner start.
+      return [...settingProblems(schema.settings), ...(swept ? [`${swept} message(s) staged by a runner that stopped were removed; they are fetched again`] : [])];
     },
     async prune(ids: readonly string[]): Promise<string[]> {
       if (ids.length === 0) return [];

@@ -16,6 +16,7 @@ import type { FleetView, HeldRunLock, RunLock, Share } from '../types.js';
 import type { Client, Database } from './connection.js';
 import type { Fence } from './fence.js';
 import { SCHEMA } from './schema.js';
+import { settingValue } from './settings.js';
 
 export interface FleetSettings {
   leaseMs: number;
@@ -23,18 +24,12 @@ export interface FleetSettings {
   concurrency: number;
 }
 
-export const DEFAULT_FLEET: FleetSettings = { leaseMs: 60_000, claimBatch: 64, concurrency: 16 };
-
 /** The fleet's settings from the settings table (db status shows them); out of range: the default. */
 export function fleetSettings(settings: Record<string, unknown>): FleetSettings {
-  const num = (name: string, min: number, max: number, fallback: number) => {
-    const value = Number(settings[name]);
-    return Number.isFinite(value) && value >= min && value <= max ? value : fallback;
-  };
   return {
-    leaseMs: num('lease_seconds', 1, 3600, DEFAULT_FLEET.leaseMs / 1000) * 1000,
-    claimBatch: Math.round(num('claim_batch', 1, 10_000, DEFAULT_FLEET.claimBatch)),
-    concurrency: Math.round(num('worker_concurrency', 1, 1000, DEFAULT_FLEET.concurrency)),
+    leaseMs: settingValue(settings, 'lease_seconds') * 1000,
+    claimBatch: settingValue(settings, 'claim_batch'),
+    concurrency: settingValue(settings, 'worker_concurrency'),
   };
 }
 
