@@ -47,6 +47,28 @@ describe('mailbox test, a folder the server does not have', () => {
   });
 });
 
+describe('mailbox test, an account that reads several folders', () => {
+  const several = (folders: string[], excludeFolders?: string[]) => probeAccount(imapAccount(dovecot, { name: 'work', folders, excludeFolders }), { secret: async () => 'alice-secret', timeoutMs: 5000 });
+
+  it('names the folders a cycle would read now, patterns matched as the reader matches them; a pattern that matches nothing yet is said, not refused', async () => {
+    const r = await several(['inbox', 'Ablage/*', 'Old Mail', 'Nothing/*'], ['Ablage/Old*']);
+    expect(r.exitCode, JSON.stringify(r.error)).toBe(0);
+    const stage = r.stages.find((s) => s.name === 'probe')!;
+    expect(stage.data).toMatchObject({ folders: ['inbox', 'Ablage/Verträge', 'Old Mail'] });
+    expect(stage.detail).toMatch(/; reads 3 folder\(s\): inbox, Ablage\/Verträge, Old Mail; no folder matches Nothing\/\* yet$/);
+  });
+
+  it('a named folder the server does not have: 78 as for the own folder, naming it, the folders the server has, and the one probably meant', async () => {
+    const r = await several(['INBOX', 'Ablage/*', 'verträge']);
+    expect(r).toMatchObject({ exitCode: 78, error: { code: 'ECONFIG' } });
+    expect(r.error!.message).toBe('account work: folder verträge, one of the folders it reads, cannot be opened: the server does not list it');
+    const hint = hintText(r.error!) ?? '';
+    expect(hint).toMatch(/^the folder is probably Ablage\/Verträge; the server has .*Old Mail/);
+    // No single --folder replaces one of several: no flag is suggested.
+    expect(hint).not.toContain('--folder');
+  });
+});
+
 describe('mailbox run, the same folder', () => {
   it('fails as the test does: 78, the folder setting to fix', async () => {
     const incoming = await openIncoming(account('Archiv'), { secret: 'alice-secret', timeoutMs: 5000 });

@@ -18,18 +18,23 @@ function likely(folder: string, available: readonly string[]): string | undefine
   return available.find((f) => f.toLowerCase() === wanted) ?? available.find((f) => f.toLowerCase().split(/[/.]/).pop() === wanted.split(/[/.]/).pop());
 }
 
-/** The account's folder cannot be opened (78: an account setting is wrong); `available` the server's folders, when known. */
-export function folderMissing(peer: Peer, folder: string, detail?: string, available?: readonly string[]): ProtocolError {
+/**
+ * The account's folder cannot be opened (78: an account setting is wrong); `available` the server's
+ * folders, when known. `several`: the folder is one of several the account reads, so no single
+ * `--folder` replaces it (the fix names the list instead).
+ */
+export function folderMissing(peer: Peer, folder: string, detail?: string, available?: readonly string[], several = false): ProtocolError {
   const guess = available && likely(folder, available);
   const listed = available?.length
     ? `; the server has ${available.slice(0, LISTED).join(', ')}${available.length > LISTED ? ` and ${available.length - LISTED} more` : ''}`
     : '';
+  const what = several ? `folder ${folder}, one of the folders it reads,` : `folder ${folder}`;
   return peer.fail({
     code: 'ECONFIG',
-    message: `account ${peer.account.name}: folder ${folder} cannot be opened${detail ? `: ${detail}` : ''}`,
-    hint: guess ? `the folder is probably ${guess}${listed}` : `check the folder name${listed}`,
-    fixes: [{ field: 'folder', value: guess ? typed(guess) : 'NAME' }],
-    command: 'SELECT',
+    message: `account ${peer.account.name}: ${what} cannot be opened${detail ? `: ${detail}` : ''}`,
+    hint: `${guess ? `the folder is probably ${guess}` : several ? 'check the folder names (mailbox show NAME lists them)' : 'check the folder name'}${listed}`,
+    fixes: several ? [] : [{ field: 'folder', value: guess ? typed(guess) : 'NAME' }],
+    command: several ? 'LIST' : 'SELECT',
   });
 }
 
@@ -44,12 +49,18 @@ function mailboxOf(rest: string): string | undefined {
 
 /** The selectable folders in the untagged lines of `LIST "" "*"` (RFC 3501 7.2.2), decoded from modified UTF-7. */
 export function foldersOf(untagged: readonly string[]): string[] {
-  const folders: string[] = [];
+  return listedFolders(untagged).map((f) => f.name);
+}
+
+/** The same, each with its hierarchy delimiter (`/` when the server gives NIL: a flat namespace). */
+export function listedFolders(untagged: readonly string[]): Array<{ name: string; delimiter: string }> {
+  const folders: Array<{ name: string; delimiter: string }> = [];
   for (const line of untagged) {
-    const match = /^\* LIST \(([^)]*)\) (?:NIL|"(?:[^"\\]|\\.)*") ([\s\S]*)$/i.exec(line);
+    const match = /^\* LIST \(([^)]*)\) (NIL|"(?:[^"\\]|\\.)*") ([\s\S]*)$/i.exec(line);
     if (!match || /\\Noselect|\\NonExistent/i.test(match[1]!)) continue;
-    const name = mailboxOf(match[2]!);
-    if (name !== undefined) folders.push(decodeMailboxName(name));
+    const name = mailboxOf(match[3]!);
+    const delimiter = /^nil$/i.test(match[2]!) ? '/' : match[2]!.slice(1, -1).replace(/\\(.)/g, '$1');
+    if (name !== undefined) folders.push({ name: decodeMailboxName(name), delimiter: delimiter || '/' });
   }
   return folders;
 }

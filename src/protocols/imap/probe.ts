@@ -7,7 +7,8 @@ import { readGreeting, readImapTagged, type ImapTagged } from '../net/replies.js
 import { noStartTls } from '../net/security-advice.js';
 import { socketTlsOptions } from '../net/trust.js';
 import { openProbeSocket, plainGreeting, plaintextLoginWarning, tlsStage, type ProbeContext } from '../probe/transport.js';
-import { folderMissing, foldersOf } from './folders.js';
+import { folderMatches, foldersToRead, isPattern, readsSeveral } from '../../core/imap-folders.js';
+import { folderMissing, foldersOf, listedFolders } from './folders.js';
 import { imapLogin, imapLoginRefused } from './login.js';
 import { chooseImapMechanism, imapMechanismsOffered, type ImapMechanism } from './mechanism.js';
 import { capabilitiesOf, encodeMailboxName, quoted } from './syntax.js';
@@ -159,13 +160,43 @@ async function examine(probe: ImapProbe): Promise<void> {
     const messages = number(/^\* (\d+) EXISTS/i);
     const uidValidity = number(/\[UIDVALIDITY (\d+)\]/i);
     const uidNext = number(/\[UIDNEXT (\d+)\]/i);
+    const several = readsSeveral(account) ? await severalFolders(probe) : undefined;
     await probe.command('LOGOUT', 'LOGOUT').catch(() => undefined);
     return {
       value: undefined,
-      detail: `${folder}: ${messages ?? '?'} messages, UIDVALIDITY ${uidValidity ?? '?'}, UIDNEXT ${uidNext ?? '?'}`,
-      data: { folder, messages, uidValidity, uidNext },
+      detail: `${folder}: ${messages ?? '?'} messages, UIDVALIDITY ${uidValidity ?? '?'}, UIDNEXT ${uidNext ?? '?'}${several?.detail ?? ''}`,
+      data: { folder, messages, uidValidity, uidNext, ...(several ? { folders: several.folders } : {}) },
     };
   });
+}
+
+/**
+ * An account that reads several folders: the ones a cycle would read now (as the reader picks them
+ * from LIST), a named one the server does not have refused as the own folder is (78), and a pattern
+ * that matches nothing yet said (not an error: the folders may come later).
+ */
+async function severalFolders(probe: ImapProbe): Promise<{ folders: string[]; detail: string }> {
+  const { account, peer } = probe.ctx;
+  const listed = await probe.command('LIST "" "*"', 'LIST');
+  if (listed.status !== 'OK') {
+    throw peer.fail({
+      code: 'ECONFIG',
+      message: `account ${account.name}: the server refused to list its folders (LIST): ${listed.text}`,
+      hint: 'reading several folders needs the folder list; read one folder instead',
+      fixes: [{ field: 'folders', clear: true }],
+      command: 'LIST',
+    });
+  }
+  const available = listedFolders(listed.untagged);
+  const has = (name: string) => available.some((l) => folderMatches(name, l.name, l.delimiter));
+  const folders = foldersToRead(account, available);
+  const missing = folders.find((f) => !isPattern(f) && !has(f));
+  if (missing !== undefined) throw folderMissing(peer, missing, 'the server does not list it', available.map((l) => l.name), true);
+  const unmatched = (account.folders ?? []).filter((f) => isPattern(f) && !has(f));
+  return {
+    folders,
+    detail: `; reads ${folders.length} folder(s): ${folders.join(', ') || 'none'}${unmatched.length ? `; no folder matches ${unmatched.join(', ')} yet` : ''}`,
+  };
 }
 
 export async function probeImap(ctx: ProbeContext): Promise<void> {
