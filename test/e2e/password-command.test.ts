@@ -7,23 +7,16 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { startDovecot, startSmtp } from '../harness/index.js';
+import { afterEachTest, useServer } from '../helpers/file-servers.js';
 import { baseEnv, BIN, readTree, runMailbox, tmpHome, type RunResult } from '../helpers/cli.js';
 import { secretForms, SECRET } from '../helpers/robustness.js';
 
 const exec = promisify(execFile);
-let dovecot: Dovecot;
-let smtp: SmtpServer;
-const cleanups: Array<() => void> = [];
-
-beforeAll(async () => {
-  [dovecot, smtp] = await Promise.all([startDovecot(), startSmtp()]);
-});
-afterAll(async () => {
-  await Promise.all([dovecot?.stop(), smtp?.stop()]);
-  for (const c of cleanups) c();
-});
+const dovecot = useServer(startDovecot);
+const smtp = useServer(startSmtp);
+const cleanups = afterEachTest();
 
 /** Digits that make this run's `sleep` commands its own (a killed run's leftovers do not count). */
 const RUN = String(1000 + Math.floor(Math.random() * 9000));
@@ -55,9 +48,9 @@ function home(command: string, over: Record<string, unknown> = {}): string {
   cleanups.push(cleanup);
   const common = { user: 'alice', secret: { kind: 'command', command }, security: 'tls', active: true, debug: true, ...over };
   const accounts = [
-    { ...common, name: 'cmd-imap', type: 'imap', host: dovecot.host, port: dovecot.imapsPort, folder: 'INBOX', tls: { ca: dovecot.caFile } },
-    { ...common, name: 'cmd-pop', type: 'pop3', host: dovecot.host, port: dovecot.pop3sPort, tls: { ca: dovecot.caFile } },
-    { ...common, name: 'cmd-smtp', type: 'smtp', host: smtp.host, port: smtp.smtpsPort, from: 'alice@example.test', tls: { ca: smtp.caFile } },
+    { ...common, name: 'cmd-imap', type: 'imap', host: dovecot().host, port: dovecot().imapsPort, folder: 'INBOX', tls: { ca: dovecot().caFile } },
+    { ...common, name: 'cmd-pop', type: 'pop3', host: dovecot().host, port: dovecot().pop3sPort, tls: { ca: dovecot().caFile } },
+    { ...common, name: 'cmd-smtp', type: 'smtp', host: smtp().host, port: smtp().smtpsPort, from: 'alice@example.test', tls: { ca: smtp().caFile } },
   ];
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts, filters: [] }), { mode: 0o600 });
   return dir;
@@ -114,7 +107,7 @@ describe('a password command that does not finish', () => {
     const runHome = home(`sleep 45.2${RUN}`);
     const [add, run] = await Promise.all([
       timed(
-        runMailbox(['add', '--type', 'imap', '--name', 'slow', '--host', dovecot.host, '--port', String(dovecot.imapsPort), '--ca', dovecot.caFile, '--user', 'alice', '--password-command', `sleep 45.1${RUN}`], {
+        runMailbox(['add', '--type', 'imap', '--name', 'slow', '--host', dovecot().host, '--port', String(dovecot().imapsPort), '--ca', dovecot().caFile, '--user', 'alice', '--password-command', `sleep 45.1${RUN}`], {
           home: empty.home,
           timeoutMs: 40_000,
         }),
@@ -188,7 +181,7 @@ describe('a password command that fails after printing the secret on stderr', ()
     expect(results.map((x) => x.error.message)).toEqual(
       ['cmd-imap', 'cmd-pop', 'cmd-smtp'].map((name) => `account ${name}: the password command failed (exit code ${exit})`),
     );
-    const add = await runMailbox(['add', '--type', 'pop3', '--name', 'new-pop', '--host', dovecot.host, '--port', String(dovecot.pop3sPort), '--ca', dovecot.caFile, '--user', 'alice', '--debug', '--password-command', command], {
+    const add = await runMailbox(['add', '--type', 'pop3', '--name', 'new-pop', '--host', dovecot().host, '--port', String(dovecot().pop3sPort), '--ca', dovecot().caFile, '--user', 'alice', '--debug', '--password-command', command], {
       home: dir,
       env,
     });

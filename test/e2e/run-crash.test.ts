@@ -2,27 +2,18 @@
 // every message is stored exactly once, and with delete-after-download nothing leaves the server
 // before it is stored. And the outbox survives a SIGKILL mid-send: nothing is lost.
 // A throttling proxy slows the servers down so that the kills land in the middle of the work.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Box } from '../../src/core/email.js';
-import { startDovecot, startSmtp, type Dovecot, type SmtpServer } from '../harness/index.js';
+import { startDovecot, startSmtp } from '../harness/index.js';
+import { afterEachTest, useServer } from '../helpers/file-servers.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { killWhen, throttle } from '../helpers/crash.js';
 import { openTestStores, storedCount, storedMessages, writeConfig } from '../helpers/store.js';
 import { bulkDeliver, numbered } from '../integration/run-fixtures.js';
 
-let dovecot: Dovecot;
-let smtp: SmtpServer;
-const cleanups: Array<() => void> = [];
-
-beforeAll(async () => {
-  [dovecot, smtp] = await Promise.all([startDovecot(), startSmtp()]);
-});
-afterAll(async () => {
-  await Promise.all([dovecot?.stop(), smtp?.stop()]);
-});
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const dovecot = useServer(startDovecot);
+const smtp = useServer(startSmtp);
+const cleanups = afterEachTest();
 
 async function slowed(port: number, bytesPerSecond: number): Promise<number> {
   const proxy = await throttle(port, bytesPerSecond);
@@ -43,7 +34,7 @@ const plain = { user: 'alice', secret: { kind: 'env', name: 'MBX_PW' }, security
 const count = (dir: string, box: Box = 'inbox') => storedCount(dir, box);
 
 async function onServer(user: string): Promise<Set<string>> {
-  const out = await dovecot.doveadm(['-f', 'flow', 'fetch', '-u', user, 'hdr.message-id', 'mailbox', 'INBOX', 'all']);
+  const out = await dovecot().doveadm(['-f', 'flow', 'fetch', '-u', user, 'hdr.message-id', 'mailbox', 'INBOX', 'all']);
   return new Set([...out.matchAll(/<([^>]+)>/g)].map((m) => m[1]!));
 }
 
@@ -56,8 +47,8 @@ function expectEachOnce(dir: string, n: number): void {
 describe('SIGKILL while downloading, then a new run', () => {
   it('IMAP: every message stored exactly once', async () => {
     const N = 400;
-    await bulkDeliver(dovecot, 'alice', numbered(N, 1500));
-    const port = await slowed(dovecot.imapPort, 300_000);
+    await bulkDeliver(dovecot(), 'alice', numbered(N, 1500));
+    const port = await slowed(dovecot().imapPort, 300_000);
     const dir = home([{ ...plain, name: 'imap', type: 'imap', port }]);
     const kills: boolean[] = [];
     for (const at of [1, 120, 260]) kills.push(await killWhen(dir, env, () => count(dir) >= at));
@@ -70,8 +61,8 @@ describe('SIGKILL while downloading, then a new run', () => {
   it('POP3 with delete after download: nothing leaves the server before it is stored', async () => {
     const N = 400;
     const messages = numbered(N, 1500);
-    await bulkDeliver(dovecot, 'bob', messages);
-    const port = await slowed(dovecot.pop3Port, 300_000);
+    await bulkDeliver(dovecot(), 'bob', messages);
+    const port = await slowed(dovecot().pop3Port, 300_000);
     const dir = home([{ ...plain, user: 'bob', secret: { kind: 'env', name: 'BOB_PW' }, name: 'pop', type: 'pop3', port, deleteAfterDownload: true }]);
     Object.assign(env, { BOB_PW: 'bob-secret' });
     const kills: boolean[] = [];
@@ -96,7 +87,7 @@ describe('SIGKILL while sending', () => {
     const N = 300;
     const { home: dir, cleanup } = tmpHome();
     cleanups.push(cleanup);
-    const port = await slowed(smtp.smtpPort, 400_000);
+    const port = await slowed(smtp().smtpPort, 400_000);
     writeConfig(dir, { version: 1, accounts: [{ ...plain, name: 'out', type: 'smtp', port, from: 'alice@example.test' }], filters: [] });
     const stores = await openTestStores(dir);
     cleanups.push(() => void stores.close());
@@ -107,12 +98,12 @@ describe('SIGKILL while sending', () => {
         recipients: ['bob@example.test'],
       });
     }
-    const before = smtp.messages().length;
-    const killed = await killWhen(dir, env, () => smtp.messages().length - before >= 100);
+    const before = smtp().messages().length;
+    const killed = await killWhen(dir, env, () => smtp().messages().length - before >= 100);
     expect(killed).toBe(true);
     expect(count(dir, 'outbox')).toBeGreaterThan(0);
     expect((await runMailbox(['run', '--once'], { home: dir, env, timeoutMs: 60_000 })).code).toBe(0);
-    const received = smtp.messages().slice(before).map((m) => /Message-ID: <([^>]+)>/.exec(m.raw.toString())![1]!);
+    const received = smtp().messages().slice(before).map((m) => /Message-ID: <([^>]+)>/.exec(m.raw.toString())![1]!);
     const distinct = new Set(received);
     expect(distinct.size).toBe(N);
     expect(received.length - N).toBeLessThanOrEqual(16); // resent: only what was in flight at the kill
