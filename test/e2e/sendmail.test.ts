@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtp, type SmtpServer } from '../harness/index.js';
 import { baseEnv, BIN, runMailbox, tmpHome } from '../helpers/cli.js';
+import { messageBytes, onLocalStore, writeConfig } from '../helpers/store.js';
 
 const exec = promisify(execFile);
 let smtp: SmtpServer;
@@ -29,7 +30,7 @@ function home(over: Record<string, unknown> = {}): string {
   const { home: dir, cleanup } = tmpHome('mbx-sendmail-');
   cleanups.push(cleanup);
   const account = { name: 'out', type: 'smtp', host: smtp.host, port: smtp.smtpsPort, security: 'tls', tls: { ca: smtp.caFile }, from: 'Ops <alice@example.test>', user: 'alice', secret: { kind: 'env', name: 'MBX_PW' }, ...over };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: [account], filters: [] }));
+  writeConfig(dir, { version: 1, accounts: [account], filters: [] });
   return dir;
 }
 
@@ -66,7 +67,8 @@ describe('mailbox sendmail', () => {
     const local = await runMailbox(['sendmail', '-f', 'root', '-FCronDaemon', '--json', 'a@example.test'], { home: dir, input: 'Subject: x\n\ny\n' });
     expect(local.code, local.stderr).toBe(0);
     expect(local.stderr).toContain('-f root is not an email address: it is not used');
-    expect(fs.readFileSync(JSON.parse(local.stdout).path ?? (await runMailbox(['emails', 'show', JSON.parse(local.stdout).id, '--json'], { home: dir }).then((r) => JSON.parse(r.stdout).path)), 'utf8')).toMatch(/^From: CronDaemon <alice@example\.test>$/m);
+    const stored = JSON.parse((await runMailbox(['emails', 'show', JSON.parse(local.stdout).id, '--json'], { home: dir })).stdout);
+    expect(messageBytes(dir, stored).toString('utf8')).toMatch(/^From: CronDaemon <alice@example\.test>$/m);
   });
 
   it('--now sends at once through the active SMTP account: 0 when sent, 77 on a refused login (left queued)', async () => {
@@ -82,15 +84,37 @@ describe('mailbox sendmail', () => {
     expect(JSON.parse(viaEnv.stdout)).toMatchObject({ state: 'send-ready', exit: 77 });
   });
 
-  it('--now while a runner holds the store: 75, left queued for that runner, which sends it', async () => {
+  it('--now obeys the operating settings as the runner does: paused sending sends nothing (75, left queued), the test redirect redirects', async () => {
+    const dir = home();
+    const before = smtp.messages().length;
+    expect((await runMailbox(['pause', 'sending'], { home: dir })).code).toBe(0);
+    const paused = await runMailbox(['sendmail', '--now', 'bob@example.test'], { home: dir, env, input: 'Subject: paused\n\nx\n' });
+    expect(paused.code).toBe(75);
+    expect(paused.stdout).toContain('sending is paused');
+    expect(smtp.messages().length).toBe(before);
+
+    expect((await runMailbox(['resume', 'sending'], { home: dir })).code).toBe(0);
+    expect((await runMailbox(['settings', 'set', 'redirect-to', 'test@example.test'], { home: dir })).code).toBe(0);
+    const redirected = await runMailbox(['sendmail', '--now', 'carol@example.test'], { home: dir, env, input: 'Subject: redirected\n\nx\n' });
+    expect(redirected.code, redirected.stderr + redirected.stdout).toBe(0);
+    // The paused one went out in the same send cycle: both to the redirect address only.
+    expect(smtp.messages().slice(before).map((m) => m.to)).toEqual([['test@example.test'], ['test@example.test']]);
+  });
+
+  it('--now while a runner holds the store: 75, left queued for that runner, which sends it (a database: sent at once beside the workers)', async () => {
     const dir = home();
     const runner = spawn(process.execPath, [BIN, 'run', '--read-interval', '1h', '--send-interval', '2s'], { env: baseEnv({ MAILBOX_HOME: dir, ...env }), stdio: 'ignore' });
     cleanups.push(() => runner.kill('SIGKILL'));
     for (let i = 0; i < 100 && !JSON.parse((await runMailbox(['status', '--json'], { home: dir })).stdout).runner.running; i++) await new Promise((r) => setTimeout(r, 100));
     const before = smtp.messages().length;
     const now = await runMailbox(['sendmail', '--now', 'carol@example.test'], { home: dir, env, input: 'Subject: busy\n\nx\n' });
-    expect(now.code).toBe(75);
-    expect(now.stdout).toContain('queued; the runner that holds the store');
+    if (onLocalStore()) {
+      expect(now.code).toBe(75);
+      expect(now.stdout).toContain('queued; the runner that holds the store');
+    } else {
+      // Workers share the queue (claims FOR UPDATE SKIP LOCKED): this command is one more for a moment.
+      expect(now.code, now.stderr).toBe(0);
+    }
     await smtp.waitForMessages(before + 1, 15_000);
     expect(smtp.messages().at(-1)!.to).toEqual(['carol@example.test']);
   });

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { fromAddress, parseAddress } from '../../core/account.js';
 import { ExitCode, MailboxError, invalid } from '../../core/errors.js';
+import { settingsOf } from '../../core/settings.js';
 import { isAddress } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
 import { action, collect, type ProgramEnv } from '../action.js';
@@ -90,6 +91,12 @@ async function sendNow(ctx: Context, id: string): Promise<{ record: EmailRecord 
     if (!smtp) throw new MailboxError('ECONFIG', 'no SMTP account is active: the message stays queued', { hint: 'mailbox activate NAME' });
     const problem = snapshot.problems.get(smtp.name.toLowerCase());
     if (problem) throw problem;
+    // The operating settings hold here as in the runner: paused sending sends nothing, a test redirect redirects.
+    const settings = settingsOf(snapshot.config.settings);
+    if (settings.sendingPaused) {
+      const paused = new MailboxError('ETEMPFAIL', 'sending is paused: the message stays queued', { hint: 'mailbox resume sending' });
+      return { record: (await stores.log.readAll()).get(id), error: paused, busy: false };
+    }
     const [{ sendCycle }, { protocolAdapters, debugLogs, resolvingWith }, { dnsOf }, { tokenManagerOf }] = await Promise.all([
       import('../../jobs/cycles.js'),
       import('../../jobs/protocol-adapters.js'),
@@ -109,11 +116,12 @@ async function sendNow(ctx: Context, id: string): Promise<{ record: EmailRecord 
       smtp,
       snapshot.filters,
       new AbortController().signal,
+      undefined,
+      settings,
     );
     return { record: (await stores.log.readAll()).get(id), error: outcome?.error ?? null, busy: false };
   } finally {
     await lock.release();
-    await stores.close();
   }
 }
 
@@ -175,7 +183,7 @@ Examples:
             return found;
           },
         });
-        await stores.close();
+        // Not closed here: --now sends through the same stores (a database's pool, once ended, is gone); the action closes them.
         const recipients = record.recipients ?? [];
         warnBlocked(ctx, filter, recipients);
         if (!now) {

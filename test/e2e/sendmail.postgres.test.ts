@@ -1,0 +1,5 @@
+// sendmail.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./sendmail.test.js');
