@@ -205,12 +205,18 @@ export class PgWorker implements RunLock, Fence {
   }
 
   async holder(): Promise<number | null> {
-    const { rows } = await this.db.query<{ pid: number }>(`SELECT pid FROM ${SCHEMA}.workers WHERE expires_at > now() ORDER BY started_at, id LIMIT 1`);
-    return rows[0]?.pid ?? null;
+    const { rows } = await this.db.query<{ pid: number; host: string }>(`SELECT pid, host FROM ${SCHEMA}.workers WHERE expires_at > now() ORDER BY started_at, id`);
+    return rows.find((w) => this.mayLive(w))?.pid ?? null;
   }
 
   async fleet(): Promise<FleetView> {
-    return fleetView(this.db);
+    const view = await fleetView(this.db);
+    return { ...view, workers: view.workers.map((w) => ({ ...w, alive: w.alive && this.mayLive(w) })) };
+  }
+
+  /** A worker of this host whose process is gone is dead now (killed), not when its lease runs out; others: their row says. */
+  private mayLive(w: { host: string; pid: number }): boolean {
+    return w.host !== this.host || this.options.isAlive(w.pid);
   }
 
   private stop(): void {
