@@ -55,7 +55,8 @@ async function copy({ from, to, importer, source, onProgress }: MigrateStoreDeps
   // What a stop left in the source is repaired first, as at a runner's start.
   await from.recover(incoming);
 
-  const doc: AccountsDocument = { accounts: config.accounts, filters: config.filters };
+  // Profiles before the accounts that name them, and the operating settings (pause, redirect...): all of the config.
+  const doc: AccountsDocument = { accounts: config.accounts, filters: config.filters, ...(config.oauthProfiles?.length ? { oauthProfiles: config.oauthProfiles } : {}), ...(config.settings ? { settings: config.settings } : {}) };
   const { plan } = await applyDocument(to, doc, { prune: false, dryRun: false, source });
   const choices = Object.entries(config.provisionedActive);
   if (choices.length) {

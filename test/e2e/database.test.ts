@@ -39,19 +39,19 @@ describe('mailbox db migrate and db status', () => {
   it('migrates once (a second run has nothing to do); status tells the version, the runner and the settings', async () => {
     const url = await databases.empty();
     const before = json(await on(url, ['db', 'status', '--json']));
-    expect(before).toMatchObject({ schema: { version: 0, latest: 3, pending: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }] }, runner: { running: false }, workers: [], settings: [] });
+    expect(before).toMatchObject({ schema: { version: 0, latest: 4, pending: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }, { version: 4, name: 'profiles_settings' }] }, runner: { running: false }, workers: [], settings: [] });
     expect(before.database).toEqual({ url: url.replace(`:${PG_PASSWORD}`, ''), host: '127.0.0.1', port: databases.pg.port, name: expect.any(String), user: 'mailbox' });
     expect(before.server.version).toMatch(/^\d+/);
 
     const first = await on(url, ['db', 'migrate', '--json']);
     expect(first.code).toBe(0);
-    expect(json(first)).toMatchObject({ version: 3, applied: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }] });
+    expect(json(first)).toMatchObject({ version: 4, applied: [{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }, { version: 4, name: 'profiles_settings' }] });
     const second = await on(url, ['db', 'migrate']);
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('schema is up to date (version 3)');
+    expect(second.stderr).toContain('schema is up to date (version 4)');
 
     const after = await on(url, ['db', 'status']);
-    expect(after.stdout).toMatch(/^schema\s+version 3 \(up to date\)$/m);
+    expect(after.stdout).toMatch(/^schema\s+version 4 \(up to date\)$/m);
     expect(after.stdout).toMatch(/^runner\s+not running$/m);
     expect(after.stdout).toMatch(/^setting\s+body_chunk_bytes = 1048576/m);
     expect(after.stdout).toMatch(/^setting\s+lease_seconds = 60 /m);
@@ -64,8 +64,8 @@ describe('mailbox db migrate and db status', () => {
     const url = await databases.empty();
     const runs = await Promise.all(Array.from({ length: 4 }, () => on(url, ['db', 'migrate', '--json'])));
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
-    expect(runs.flatMap((r) => json(r).applied)).toEqual([{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }]);
-    expect(await databases.pg.admin('SELECT count(*) FROM mailbox.schema_migrations', new URL(url).pathname.slice(1))).toBe('3\n');
+    expect(runs.flatMap((r) => json(r).applied)).toEqual([{ version: 1, name: 'store' }, { version: 2, name: 'fleet' }, { version: 3, name: 'handoff' }, { version: 4, name: 'profiles_settings' }]);
+    expect(await databases.pg.admin('SELECT count(*) FROM mailbox.schema_migrations', new URL(url).pathname.slice(1))).toBe('4\n');
   });
 
   it('any other command on a database that is not migrated: 78 naming mailbox db migrate', async () => {

@@ -33,8 +33,12 @@ beforeAll(async () => {
       { ...common, name: 'work-imap', type: 'imap', folders: ['INBOX', 'Archive'], host: dovecot.host, port: dovecot.imapsPort, tls: { ca: dovecot.caFile }, filter: 'junk' },
       { ...common, name: 'work-pop', type: 'pop3', host: dovecot.host, port: dovecot.pop3sPort, tls: { ca: dovecot.caFile } },
       { ...common, name: 'out', type: 'smtp', host: smtp.host, port: smtp.smtpsPort, from: 'alice@example.test', tls: { ca: smtp.caFile }, active: false },
+      // Not read here: it only proves that the profile it names moves with it.
+      { name: 'cloud', type: 'imap', host: 'outlook.office365.com', user: 'me@contoso.test', auth: 'oauth2', oauth: 'm365', security: 'tls', active: false },
     ],
     filters: [{ name: 'junk', direction: 'inbound', allow: [], deny: ['spam.test'], default: false }],
+    oauthProfiles: [{ name: 'm365', provider: 'microsoft', clientId: 'cid-1', tenant: 'contoso.test' }],
+    settings: { retention: 'sent=90d', 'guard-spam-flag': 'off' },
   };
   fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(config));
   const run = await runMailbox(['run', '--once'], { home, env });
@@ -63,7 +67,7 @@ describe('mailbox migrate-store', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = json(r);
     expect(result.to).not.toContain('mailbox-pw');
-    expect(result.accounts.map((a: { name: string; action: string }) => `${a.action} ${a.name}`)).toEqual(['create work-imap', 'create work-pop', 'create out']);
+    expect(result.accounts.map((a: { name: string; action: string }) => `${a.action} ${a.name}`)).toEqual(['create work-imap', 'create work-pop', 'create out', 'create cloud']);
     expect(result.filters).toEqual([{ name: 'junk', action: 'create', changes: [] }]);
     expect(result.emails).toEqual({ copied: 2 * N + M + 2, present: 0, missing: [] });
     expect(result.seen).toEqual([
@@ -91,6 +95,12 @@ describe('mailbox migrate-store', () => {
     }
     expect(digests(path.join(home, 'export-db'))).toEqual(digests(path.join(home, 'export-local')));
     expect(digests(path.join(home, 'export-db'))).toHaveLength(2 * N + M + 2);
+    // The OAuth profile and the operating settings too, as the local store has them.
+    expect(json(await runMailbox(['oauth', 'list', '--json'], { home, env: onDb }))).toEqual([expect.objectContaining({ name: 'm365', provider: 'microsoft', clientId: 'cid-1', usedBy: ['cloud'] })]);
+    const settingsOn = async (extra: Record<string, string>) =>
+      Object.fromEntries(json(await runMailbox(['settings', '--json'], { home, env: extra })).filter((s: { value: string | null }) => s.value !== null).map((s: { key: string; value: string }) => [s.key, s.value]));
+    expect(await settingsOn(onDb)).toEqual({ retention: 'sent=90d', 'guard-spam-flag': 'off' });
+    expect(await settingsOn({})).toEqual(await settingsOn(onDb));
     const status = json(await runMailbox(['status', '--json'], { home, env: onDb }));
     expect(status.accounts.find((a: { name: string }) => a.name === 'work-imap')).toMatchObject({ ok: true, summary: `${N + M} new` });
     expect(status.queue).toMatchObject({ waiting: 2, ready: 2 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noSecretServiceEnv } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { storedConfig } from '../helpers/store.js';
 
 const homes: Array<() => void> = [];
 afterEach(() => {
@@ -77,7 +78,7 @@ describe('mailbox oauth', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/nothing was saved/);
     expect(r.stderr).toContain('--client-secret-env VAR');
-    expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
+    expect(storedConfig(dir)).toBeUndefined();
   });
 });
 
@@ -98,11 +99,11 @@ describe('export, apply, provisioned.json', () => {
       { name: 'm365', action: 'create', changes: [] },
       { name: 'gmail', action: 'create', changes: [] },
     ]);
-    const before = fs.readFileSync(path.join(dst, 'config.json'), 'utf8');
+    const before = storedConfig(dst);
     const second = await runMailbox(['apply', '-f', '-'], { home: dst, input: doc });
     expect(second.stdout).toMatch(/unchanged oauth profile m365/);
     expect(second.stderr).toMatch(/no change/);
-    expect(fs.readFileSync(path.join(dst, 'config.json'), 'utf8')).toBe(before);
+    expect(storedConfig(dst)).toBe(before);
 
     const fewer = JSON.parse(doc);
     fewer.oauthProfiles = fewer.oauthProfiles.filter((p: { name: string }) => p.name === 'm365');

@@ -68,7 +68,10 @@ export function storeEnv(home: string | undefined): Record<string, string> {
 const literal = (value: unknown) => `$json$${JSON.stringify(value)}$json$`;
 
 /** Puts a config (config.json's shape, written as is) in place, as an admin editing the store would. */
-export function writeConfig(home: string, config: { version?: number; accounts?: unknown[]; filters?: unknown[]; provisionedActive?: Record<string, boolean> }): void {
+export function writeConfig(
+  home: string,
+  config: { version?: number; accounts?: unknown[]; filters?: unknown[]; provisionedActive?: Record<string, boolean>; oauthProfiles?: unknown[]; settings?: Record<string, unknown> },
+): void {
   if (!databases) {
     fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(config));
     return;
@@ -80,7 +83,8 @@ export function writeConfig(home: string, config: { version?: number; accounts?:
   sql(
     databaseOf(home),
     `BEGIN; ${rows('accounts', config.accounts)} ${rows('filters', config.filters)}
-     UPDATE mailbox.config SET version = ${Number(config.version ?? 1)}, provisioned_active = ${literal(config.provisionedActive ?? {})}::jsonb; COMMIT;`,
+     UPDATE mailbox.config SET version = ${Number(config.version ?? 1)}, provisioned_active = ${literal(config.provisionedActive ?? {})}::jsonb,
+       oauth_profiles = ${literal(config.oauthProfiles ?? [])}::jsonb, operating_settings = ${literal(config.settings ?? {})}::jsonb; COMMIT;`,
   );
 }
 
@@ -108,16 +112,24 @@ export function storedConfig(home: string): string | undefined {
     `SELECT json_build_object('version', c.version,
             'accounts', coalesce((SELECT json_agg(doc ORDER BY position) FROM mailbox.accounts), '[]'),
             'filters', coalesce((SELECT json_agg(doc ORDER BY position) FROM mailbox.filters), '[]'),
-            'provisionedActive', c.provisioned_active)
+            'provisionedActive', c.provisioned_active, 'oauthProfiles', c.oauth_profiles, 'settings', c.operating_settings)
      FROM mailbox.config c`,
   );
-  const doc = JSON.parse(text) as { accounts: unknown[]; filters: unknown[]; provisionedActive: object };
-  const untouched = doc.accounts.length === 0 && doc.filters.length === 0 && Object.keys(doc.provisionedActive).length === 0;
-  return untouched ? undefined : text;
+  const { oauthProfiles, settings, ...doc } = JSON.parse(text) as { accounts: unknown[]; filters: unknown[]; provisionedActive: object; oauthProfiles: unknown[]; settings: object };
+  // config.json's shape: profiles and settings only when there are some.
+  const whole = { ...doc, ...(oauthProfiles.length ? { oauthProfiles } : {}), ...(Object.keys(settings).length ? { settings } : {}) };
+  const untouched = doc.accounts.length === 0 && doc.filters.length === 0 && Object.keys(doc.provisionedActive).length === 0 && !oauthProfiles.length && !Object.keys(settings).length;
+  return untouched ? undefined : JSON.stringify(whole);
 }
 
 /** The stored config as config.json's document. */
-export function storedConfigDocument(home: string): { accounts: Array<Record<string, unknown>>; filters: unknown[]; provisionedActive: Record<string, boolean> } {
+export function storedConfigDocument(home: string): {
+  accounts: Array<Record<string, unknown> & { name: string }>;
+  filters: unknown[];
+  provisionedActive: Record<string, boolean>;
+  oauthProfiles?: unknown[];
+  settings?: Record<string, unknown>;
+} {
   return JSON.parse(storedConfig(home) ?? '{"accounts": [], "filters": []}');
 }
 
@@ -140,6 +152,12 @@ export function messageBytes(home: string, email: { id: string; path: string | n
   if (!databases) return fs.readFileSync(email.path!);
   const hex = sql(databaseOf(home), `SELECT encode(data, 'hex') FROM mailbox.bodies WHERE id = '${email.id.replace(/'/g, "''")}' ORDER BY part`);
   return Buffer.from(hex.replace(/\s/g, ''), 'hex');
+}
+
+/** Whether a stored message's bytes are still kept (local: its file; a database: its body parts). */
+export function messageKept(home: string, email: { id: string; path: string | null }): boolean {
+  if (!databases) return fs.existsSync(String(email.path));
+  return sql(databaseOf(home), `SELECT count(*) FROM mailbox.bodies WHERE id = '${email.id.replace(/'/g, "''")}'`).trim() !== '0';
 }
 
 /** Takes a stored message away behind the tool's back (its record stays), as `emails --json` lists it. */

@@ -43,14 +43,24 @@ export class PgConfig implements ConfigStorage {
   }
 
   private async read(client: Queryable, lock = ''): Promise<Config> {
-    const { rows } = await client.query<{ version: number; provisioned_active: Record<string, boolean>; accounts: unknown[]; filters: unknown[] }>(
-      `SELECT c.version, c.provisioned_active,
+    const { rows } = await client.query<{
+      version: number;
+      provisioned_active: Record<string, boolean>;
+      oauth_profiles: unknown[];
+      operating_settings: Record<string, unknown>;
+      accounts: unknown[];
+      filters: unknown[];
+    }>(
+      `SELECT c.version, c.provisioned_active, c.oauth_profiles, c.operating_settings,
               (SELECT coalesce(json_agg(doc ORDER BY position), '[]') FROM ${SCHEMA}.accounts) AS accounts,
               (SELECT coalesce(json_agg(doc ORDER BY position), '[]') FROM ${SCHEMA}.filters) AS filters
        FROM ${SCHEMA}.config c WHERE c.id = 1 ${lock}`,
     );
     const row = rows[0];
-    const raw = { version: row?.version ?? 1, accounts: row?.accounts ?? [], filters: row?.filters ?? [], provisionedActive: row?.provisioned_active ?? {} };
+    const raw: Record<string, unknown> = { version: row?.version ?? 1, accounts: row?.accounts ?? [], filters: row?.filters ?? [], provisionedActive: row?.provisioned_active ?? {} };
+    // Absent when empty, as in config.json.
+    if (row?.oauth_profiles?.length) raw.oauthProfiles = row.oauth_profiles;
+    if (row && Object.keys(row.operating_settings ?? {}).length) raw.settings = row.operating_settings;
     return parseConfig(raw, this.source);
   }
 
@@ -101,10 +111,10 @@ export class PgConfig implements ConfigStorage {
   private async write(client: Client, before: Config, after: Config): Promise<void> {
     await this.writeTable(client, 'accounts', before.accounts, after.accounts);
     await this.writeTable(client, 'filters', before.filters, after.filters);
-    await client.query(`UPDATE ${SCHEMA}.config SET version = $1, provisioned_active = $2::jsonb, updated_at = now() WHERE id = 1`, [
-      after.version,
-      JSON.stringify(after.provisionedActive),
-    ]);
+    await client.query(
+      `UPDATE ${SCHEMA}.config SET version = $1, provisioned_active = $2::jsonb, oauth_profiles = $3::jsonb, operating_settings = $4::jsonb, updated_at = now() WHERE id = 1`,
+      [after.version, JSON.stringify(after.provisionedActive), JSON.stringify(after.oauthProfiles ?? []), JSON.stringify(after.settings ?? {})],
+    );
   }
 
   private async writeTable(client: Client, table: Table, before: ReadonlyArray<{ name: string }>, after: ReadonlyArray<{ name: string }>): Promise<void> {

@@ -1,0 +1,5 @@
+// oauth-profiles.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./oauth-profiles.test.js');

@@ -1,0 +1,5 @@
+// operations.test.ts on the PostgreSQL store.
+import { useDatabaseStore } from '../helpers/store.js';
+
+await useDatabaseStore();
+await import('./operations.test.js');
