@@ -305,6 +305,10 @@ describe('the token stage', () => {
     const stage = tokenStage(account, { secret: jwt, token: { token: jwt, source: 'obtained', store: 'file', profile: 'm365', expiresAt: now.getTime() + 30 * MIN, scope: 'https://outlook.office365.com/.default' } }, now);
     expect(stage.detail).toBe('obtained (token file, profile m365); expires 1970-01-12 14:16:40 UTC (in 30 min); scopes https://outlook.office365.com/.default; JWT aud https://outlook.office.com, roles IMAP.AccessAsApp, tid t');
     expect(stage.data).toMatchObject({ source: 'obtained', store: 'file', scopes: ['https://outlook.office365.com/.default'], claims: { roles: ['IMAP.AccessAsApp'], upn: null } });
+    // Each store by its name: tokens on the database store are not said to be in a keychain.
+    for (const [store, words] of [['keychain', 'keychain'], ['database', 'database']] as const) {
+      expect(tokenStage(account, { secret: jwt, token: { token: jwt, source: 'cached', store, profile: 'm365' } }, now).detail).toMatch(new RegExp(`^cached \\(${words}, profile m365\\)`));
+    }
   });
 
   it('a token fetched elsewhere (a secret source): its expiry from the JWT, or unknown for an opaque one', () => {

@@ -16,11 +16,13 @@ function minutes(ms: number): string {
   return `${Math.round(m / 60)} h`;
 }
 
+const STORE_WORDS = { keychain: 'keychain', file: 'token file', database: 'database' } as const;
+
 export function tokenStage(account: Account, credential: Credential, now: Date): TokenStage {
   const token = credential.token;
   const claims = tokenClaims(credential.secret);
   const expiresAt = token?.expiresAt ?? claims?.exp;
-  const source = token ? `${token.source} (${token.store === 'file' ? 'token file' : 'keychain'}, profile ${token.profile})` : `from the ${secretSourceWords(account.secret)}`;
+  const source = token ? `${token.source} (${STORE_WORDS[token.store]}, profile ${token.profile})` : `from the ${secretSourceWords(account.secret)}`;
   const parts = [source];
   if (expiresAt) {
     const left = expiresAt - now.getTime();
