@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERS } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
-import { a, startMailWorld, type MailWorld } from '../helpers/mail-domain.js';
+import { a, clientConfig, startMailWorld, type MailWorld } from '../helpers/mail-domain.js';
 import { DOWN, ENTER, Terminal } from '../helpers/terminal.js';
 
 const CAROL = 'carol@example.test';
@@ -49,6 +49,16 @@ describe('mailbox add --discover', () => {
     const r = await runMailbox(['add', '--discover', CAROL, '--type', 'smtp', '--name', 'out', '--security', 'starttls', '--port', String(world.smtp.smtpPort), '--password-env', 'PW', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).account).toMatchObject({ name: 'out', type: 'smtp', host: 'smtp.example.test', port: world.smtp.smtpPort, security: 'starttls', user: CAROL, from: CAROL });
+  });
+
+  it('a password given wins over a server that wants OAuth 2.0: the account logs in with it, and a warning says what the server wants', async () => {
+    world.ispdb.page('127.0.0.1', '/v1.1/ispdb.test', {
+      body: clientConfig('ispdb.test', [{ type: 'imap', host: 'imap.example.test', port: world.dovecot.imapsPort, socketType: 'SSL', auth: 'OAuth2' }], 'login.microsoftonline.com'),
+    });
+    const r = await runMailbox(['add', '--discover', 'carol@ispdb.test', '--type', 'imap', '--name', 'app-password', '--user', CAROL, '--password-env', 'PW', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('imap.example.test wants OAuth 2.0 (microsoft); the account logs in with the password given');
+    expect(JSON.parse(r.stdout).account).toMatchObject({ name: 'app-password', host: 'imap.example.test', auth: 'password', user: CAROL });
   });
 
   it('nothing found: 69, and the hint says how to see why', async () => {

@@ -32,7 +32,12 @@ export async function add(ctx: Context, flags: AddFlags): Promise<number> {
   if (typeof flags.discover === 'string') {
     const type = input.type === undefined ? undefined : oneOf(input.type, 'type', ACCOUNT_TYPES);
     const found = await discoverForAdd(ctx, flags.discover, type);
-    applyCandidate(input, found, parsed.given);
+    // A password given (a flag's secret) means a password login, whatever the server offers: its auth is not taken.
+    const passwordGiven = parsed.secret !== undefined && !parsed.given.has('auth');
+    applyCandidate(input, found, passwordGiven ? new Set([...parsed.given, 'auth']) : parsed.given);
+    if (passwordGiven && found.auth === 'oauth2') {
+      ctx.out.warn(`${found.host} wants OAuth 2.0${found.oauthProvider ? ` (${found.oauthProvider})` : ''}; the account logs in with the password given (an app password, where the provider allows one); for OAuth 2.0 add it with --auth oauth2 --oauth PROFILE instead`);
+    }
     if (!parsed.given.has('name')) input.name = suggestedName(flags.discover, found.type as AccountType);
   }
   let secret = await readStdinSecret(ctx, parsed.secret, 'add');
