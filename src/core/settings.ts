@@ -96,7 +96,7 @@ const MAX_AGE_MS = 100 * 365 * 86_400_000;
 export function parseAge(value: unknown, field: string, minMs = 60_000): number {
   const match = typeof value === 'string' ? /^\s*(\d{1,9})\s*([smhdw])\s*$/i.exec(value) : null;
   const ms = match ? Number(match[1]) * AGE_UNITS[match[2]!.toLowerCase() as keyof typeof AGE_UNITS] : NaN;
-  if (!(ms >= minMs && ms <= MAX_AGE_MS)) throw invalid(field, value, `an age from ${minMs / 1000}s, such as 30m, 12h, 90d or 2w`);
+  if (!(ms >= minMs && ms <= MAX_AGE_MS)) throw invalid(field, value, `an age from ${formatAge(minMs)} to 36500d (a hundred years), such as 30m, 12h, 90d or 2w`);
   return ms;
 }
 

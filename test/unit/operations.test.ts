@@ -6,7 +6,7 @@ import { MailboxError } from '../../src/core/errors.js';
 import { guardOf, guardVerdict } from '../../src/core/guards.js';
 import { planApply } from '../../src/core/plan.js';
 import { emptyConfig } from '../../src/core/config.js';
-import { parseRetention, parseSetting, parseSettingKey, parseSettingsMap, settingsOf } from '../../src/core/settings.js';
+import { parseAge, parseRetention, parseSetting, parseSettingKey, parseSettingsMap, settingsOf } from '../../src/core/settings.js';
 import { checkHealth, type HealthInput } from '../../src/jobs/health.js';
 import { prune, retentionRules } from '../../src/jobs/retention.js';
 import { openMemoryStores } from '../../src/store/memory/index.js';
@@ -24,6 +24,10 @@ describe('settings', () => {
       expect(() => parseSetting('retention', bad), bad).toThrow(MailboxError);
     expect(parseRetention('failed=2w,send-failed=1d')).toEqual({ failed: 14 * 86_400_000, 'send-failed': 86_400_000 });
     expect(() => parseSettingsMap({ reading: true })).toThrow(/invalid reading/);
+    // An age names both ends of its range.
+    expect(() => parseAge('999999999w', 'max-read-age', 1000)).toThrow('invalid max-read-age "999999999w": expected an age from 1s to 36500d (a hundred years)');
+    expect(() => parseAge('30s', 'older-than')).toThrow('expected an age from 1m to 36500d');
+    expect(parseAge('36500d', 'older-than')).toBe(36500 * 86_400_000);
   });
 
   it('defaults: nothing paused, no redirect, every guard on, no retention', () => {
