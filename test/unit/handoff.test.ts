@@ -7,7 +7,7 @@ import { parseDestination, destinationText, type HandOffResult, type HandOffTarg
 import { folderMatches, foldersToRead, imapSourceId, parseImapSourceId } from '../../src/core/imap-folders.js';
 import { secretFreeEnv } from '../../src/jobs/destinations.js';
 import { handOffDue } from '../../src/jobs/handoff.js';
-import { handOffSettled, pendingHandOff } from '../../src/store/handoff-rules.js';
+import { HANDOFF_MAX_ATTEMPTS, handOffSettled, pendingHandOff } from '../../src/store/handoff-rules.js';
 import { openMemoryStores } from '../../src/store/memory/index.js';
 import { summarize } from '../../src/store/message-headers.js';
 import { receivedRecord } from '../../src/store/records.js';
@@ -72,13 +72,23 @@ describe('several IMAP folders', () => {
 describe('what an attempt makes of a record', () => {
   const record = { ...receivedRecord({ id: 'm1', size: 10, file: 'm1' }, summarize(Buffer.from('From: a@x\r\n\r\n')), 'work', '1/1', null, t0, { dest: 'mda:x' }) };
 
-  it('delivered; retried after the SMTP back-off; given up after the last step; refused for good', () => {
+  it('delivered; retried after the SMTP back-off, then every 2 hours for 5 days in all, then given up; refused for good', () => {
     expect(record.handoff).toEqual(pendingHandOff('mda:x'));
     expect(handOffSettled(record, { kind: 'delivered', reply: 'ok' }, t0).handoff).toMatchObject({ state: 'delivered', attempts: 1 });
     const retry = handOffSettled(record, { kind: 'retry', error: 'busy' }, t0);
     expect(retry).toMatchObject({ state: 'received', handoff: { state: 'pending', attempts: 1, error: 'busy', nextAttempt: '2025-01-01T00:01:00.000Z' } });
-    const last = handOffSettled({ ...record, handoff: { ...record.handoff!, attempts: 8 } }, { kind: 'retry', error: 'busy' }, t0);
-    expect(last).toMatchObject({ state: 'delivery-failed', error: 'hand-off to mda:x failed: gave up after 9 attempts: busy', handoff: { state: 'failed', nextAttempt: null } });
+    // After the SMTP schedule (about 6 hours) every 2 hours, for 5 days in all: then given up.
+    const afterSchedule = handOffSettled({ ...record, handoff: { ...record.handoff!, attempts: 8 } }, { kind: 'retry', error: 'busy' }, t0);
+    expect(afterSchedule).toMatchObject({ state: 'received', handoff: { state: 'pending', attempts: 9, nextAttempt: '2025-01-01T02:00:00.000Z' } });
+    let minutes = 0;
+    let r = record;
+    while (r.state === 'received') {
+      r = handOffSettled(r, { kind: 'retry', error: 'busy' }, new Date(t0.getTime() + minutes * 60_000));
+      if (r.handoff!.nextAttempt) minutes = (Date.parse(r.handoff!.nextAttempt) - t0.getTime()) / 60_000;
+    }
+    expect(minutes / 60 / 24).toBeGreaterThan(4.9);
+    expect(minutes / 60 / 24).toBeLessThanOrEqual(5);
+    expect(r).toMatchObject({ state: 'delivery-failed', error: `hand-off to mda:x failed: gave up after ${HANDOFF_MAX_ATTEMPTS} attempts: busy`, handoff: { state: 'failed', nextAttempt: null } });
     expect(handOffSettled(record, { kind: 'failed', error: 'exited 65' }, t0)).toMatchObject({ state: 'delivery-failed', error: 'hand-off to mda:x failed: exited 65' });
   });
 });
