@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtp, type SmtpServer } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/store.js';
 
 let smtp: SmtpServer;
 const homes: Array<() => void> = [];
@@ -22,7 +23,7 @@ function home(account: Record<string, unknown>, filters: unknown[] = []): string
   const { home: dir, cleanup } = tmpHome('mbx-envelope-');
   homes.push(cleanup);
   const base = { name: 'out', type: 'smtp', host: smtp.host, port: smtp.smtpsPort, security: 'tls', tls: { ca: smtp.caFile }, from: 'alice@example.test' };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ version: 1, accounts: [{ ...base, ...account }], filters }));
+  writeConfig(dir, { version: 1, accounts: [{ ...base, ...account }], filters });
   return dir;
 }
 
