@@ -10,6 +10,7 @@ import { dnsOf } from './network.js';
 import { tokenRefusalHint, type Credential } from '../jobs/credentials.js';
 import { tokenStage } from '../jobs/oauth/token-stage.js';
 import { credentialsOf } from './oauth-wiring.js';
+import { fitBlock } from './wrap.js';
 
 export interface ProbeRunOptions {
   timeoutMs?: number;
@@ -94,21 +95,47 @@ export function probeJson(r: ProbeResult, context: HintContext = {}) {
 
 const NAME_WIDTH = 12;
 
-/** One line per stage (mark, name, time, detail), warnings, and a summary line. */
-export function renderProbe(r: ProbeResult, color: ChalkInstance, context: HintContext = {}): string {
-  const lines = [color.bold(`${r.account}  ${r.type} ${r.server} ${r.security}`)];
+/** How the text is fitted: `width` a terminal's (undefined: every line whole, as for a pipe). */
+export interface ProbeLayout {
+  width?: number;
+  /** Every value whole (--full): the fingerprints too, broken over lines rather than shortened. */
+  full?: boolean;
+}
+
+/** A SHA-256 fingerprint as node writes it ("AB:CD:..", 32 byte pairs). */
+const FINGERPRINT = /\b[0-9A-F]{2}(?::[0-9A-F]{2}){31}\b/gi;
+const SHORT_PAIRS = 8;
+
+/** Fingerprints cut to their first byte pairs, enough to tell certificates apart at a glance. */
+export function shortenFingerprints(text: string): string {
+  return text.replace(FINGERPRINT, (fp) => `${fp.slice(0, SHORT_PAIRS * 3 - 1)}…`);
+}
+
+/**
+ * One line per stage (mark, name, time, detail), warnings, and a summary line. On a terminal
+ * (`layout.width`) long lines continue indented under their text and fingerprints in the stage
+ * details are shortened unless `layout.full`. A hint's values are never shortened nor broken: they
+ * are there to be copied (a fingerprint to pin stays whole on a line of its own).
+ */
+export function renderProbe(r: ProbeResult, color: ChalkInstance, context: HintContext = {}, layout: ProbeLayout = {}): string {
+  const { width } = layout;
+  const shorten = width !== undefined && !layout.full;
+  const lines = fitBlock('', 0, `${r.account}  ${r.type} ${r.server} ${r.security}`, width).map((l) => color.bold(l));
   for (const s of r.stages) {
     const mark = s.ok ? color.green('✓') : color.red('✗');
-    lines.push(`  ${mark} ${s.name.padEnd(NAME_WIDTH)} ${`${s.ms} ms`.padStart(7)}  ${s.detail}`);
+    const head = ` ${s.name.padEnd(NAME_WIDTH)} ${`${s.ms} ms`.padStart(7)}  `;
+    lines.push(...fitBlock(`  ${mark}${head}`, 3 + head.length, shorten ? shortenFingerprints(s.detail) : s.detail, width));
   }
-  for (const w of r.warnings) lines.push(color.yellow(`  ! warning: ${w}`));
+  const WARNING = '  ! warning: ';
+  for (const w of r.warnings) lines.push(...fitBlock(WARNING, WARNING.length, w, width).map((l) => color.yellow(l)));
   if (r.ok) {
     lines.push(`${r.account}: ${color.green('ok')} (${r.ms} ms)`);
   } else {
     const failed = r.stages.find((s) => !s.ok)?.name ?? 'setup';
-    lines.push(`${r.account}: ${color.red('FAILED')} at ${failed}: ${r.error!.code} (exit ${r.exitCode}) after ${r.ms} ms`);
+    const lead = `${r.account}: FAILED `;
+    lines.push(...fitBlock(`${r.account}: ${color.red('FAILED')} `, lead.length, `at ${failed}: ${r.error!.code} (exit ${r.exitCode}) after ${r.ms} ms`, width));
     const hint = hintText(r.error!, context);
-    if (hint) lines.push(`  hint: ${hint}`);
+    if (hint) lines.push(...fitBlock('  hint: ', 8, hint, width, { breakValues: false }));
   }
   return lines.join('\n');
 }

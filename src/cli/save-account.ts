@@ -92,7 +92,7 @@ export function connectionCheck(ctx: Context, options: CheckOptions): Connection
       ctx.out.info(`connection test of ${account.name}: ok (${result.ms} ms)`);
       return { save: true, exitCode: 0 };
     }
-    ctx.out.info(ctx.out.json ? JSON.stringify({ test: probeJson(result, hints) }) : renderProbe(result, ctx.out.color, hints));
+    ctx.out.info(ctx.out.json ? JSON.stringify({ test: probeJson(result, hints) }) : renderProbe(result, ctx.out.color, hints, { width: ctx.out.width }));
     return failed(account, result.error!.code, result.exitCode);
   };
 }

@@ -1,9 +1,11 @@
 // Output for people at a terminal (issue 9): fitted to the terminal's width, long values cut only
 // there (never in --json, never into a pipe), the email list paged to the newest 50 with short ids,
-// one time format (local, to the second).
+// one time format (local, to the second); `mailbox test` against Dovecot with its stage details
+// continued on indented lines and the certificate fingerprint shortened (whole with --full).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDovecot, type Dovecot } from '../harness/index.js';
 import { resolvePaths } from '../../src/store/paths.js';
 import { openStores } from '../../src/store/open.js';
 import type { EmailRecord } from '../../src/store/types.js';
@@ -123,5 +125,67 @@ describe('status and filter list', () => {
     expect(json[0]).toMatchObject({ name: 'junk', usedBy: [], usedByDefault: ['work-imap'] });
     const piped = await runMailbox(['filter', 'list'], { home });
     expect(piped.stdout).toContain('*.spam-sender-domain.example.net,bad@example.com,worse@example.com');
+  });
+});
+
+describe('mailbox test', () => {
+  let dovecot: Dovecot;
+  const probeHome = tmpHome();
+  const env = { ALICE_PW: 'alice-secret' };
+  const imap = { name: 'imap-tls', type: 'imap', host: '127.0.0.1', port: 0, security: 'tls', user: 'alice', secret: { kind: 'env', name: 'ALICE_PW' }, folder: 'INBOX' };
+
+  beforeAll(async () => {
+    dovecot = await startDovecot();
+    // The CA file under a long path: the verified-against part of the TLS line is long too.
+    const caDir = path.join(probeHome.home, 'certificates-of-the-test-servers', 'dovecot-on-the-loopback-interface');
+    fs.mkdirSync(caDir, { recursive: true });
+    const ca = path.join(caDir, 'ca.pem');
+    fs.copyFileSync(dovecot.caFile, ca);
+    const accounts = [{ ...imap, port: dovecot.imapsPort, tls: { ca } }];
+    fs.writeFileSync(path.join(probeHome.home, 'config.json'), JSON.stringify({ version: 1, accounts, filters: [] }));
+  });
+  afterAll(async () => {
+    await dovecot?.stop();
+    probeHome.cleanup();
+  });
+
+  /** What the terminal shows on each line: the spinner's line is overwritten (after its last \r). */
+  const shown = (screen: string) => lines(screen).map((l) => l.slice(l.lastIndexOf('\r') + 1)).filter((l) => l.trim() !== '');
+
+  it('on an 80-column terminal: every line fits, details continue under the detail column, the fingerprint shortened', async () => {
+    const r = await onTerminal(['test', 'imap-tls'], { home: probeHome.home, cols: 80, env });
+    expect(r.code, r.screen).toBe(0);
+    const all = shown(r.screen);
+    for (const line of all) expect(line.length, line).toBeLessThanOrEqual(80);
+    const tls = all.findIndex((l) => /^ {2}✓ tls +\d+ ms {2}TLSv1\.3/.test(l));
+    expect(tls, r.screen).toBeGreaterThan(0);
+    const column = all[tls]!.indexOf('TLSv1.3');
+    const next = all[tls + 1]!;
+    expect(next.slice(0, column).trim()).toBe('');
+    expect(next[column]).not.toBe(' ');
+    const fp = dovecot.fingerprint;
+    expect(r.screen).toContain(`SHA-256 ${fp.slice(0, 23)}…`);
+    expect(r.screen.replace(/\s+/g, '')).not.toContain(fp);
+    expect(r.screen).toMatch(/verified against the account's CA file/);
+    expect(r.screen).toContain('imap-tls: ok');
+  });
+
+  it('--full shows the whole fingerprint (broken over lines only where it cannot fit)', async () => {
+    const r = await onTerminal(['test', 'imap-tls', '--full'], { home: probeHome.home, cols: 80, env });
+    expect(r.code, r.screen).toBe(0);
+    for (const line of shown(r.screen)) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(shown(r.screen).map((l) => l.trim()).join('')).toContain(dovecot.fingerprint);
+    expect(r.screen).not.toContain('…');
+  });
+
+  it('a pipe and --json get the TLS stage on one line with the whole fingerprint, as before', async () => {
+    const piped = await runMailbox(['test', 'imap-tls'], { home: probeHome.home, env });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(new RegExp(`✓ tls +\\d+ ms {2}TLSv1\\.3 [^\\n]*; SHA-256 ${dovecot.fingerprint}; verified against the account's CA file`));
+    const json = await onTerminal(['test', 'imap-tls', '--json'], { home: probeHome.home, cols: 80, env });
+    const [result] = JSON.parse(json.screen.slice(json.screen.indexOf('['), json.screen.lastIndexOf(']') + 1));
+    const tls = result.stages.find((s: { name: string }) => s.name === 'tls');
+    expect(tls.detail).toContain(`SHA-256 ${dovecot.fingerprint};`);
+    expect(tls.data.certificate.fingerprint256).toBe(dovecot.fingerprint);
   });
 });

@@ -112,7 +112,7 @@ export async function authorizeAccount(ctx: Context, name: string, opts: Authori
     login: probeJson(login),
   };
   if (ctx.out.json) ctx.io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else ctx.out.info(renderProbe(login, ctx.out.color));
+  else ctx.out.info(renderProbe(login, ctx.out.color, {}, { width: ctx.out.width }));
   if (!login.ok) ctx.out.info(`the tokens are kept; fix what the login says, then check with: mailbox test ${account.name}`);
   return login.exitCode;
 }

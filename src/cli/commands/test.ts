@@ -19,6 +19,7 @@ interface TestOptions {
   timeout: string;
   sendTo?: string;
   ignoreFilter?: boolean;
+  full?: boolean;
 }
 
 const EXAMPLES = `
@@ -28,9 +29,12 @@ Examples:
   $ mailbox test --all --timeout 5 --json # every account, 5 s each, as JSON
   $ mailbox test work-smtp --send-to me@example.com   # also send one real message
   $ mailbox test work-smtp --send-to x@blocked.example --ignore-filter   # even where the filter blocks it
+  $ mailbox test work-imap --full         # every value whole (the full certificate fingerprint)
 
 Stages: resolve, connect, tls, greeting, capabilities, token (OAuth 2.0), login, probe (and send);
-the first failure stops the account. Exit code: 0 all passed, else the first failing account's: 69 unreachable,
+the first failure stops the account. On a terminal long details continue on indented lines and the
+certificate fingerprint is shortened (--full shows it whole); a pipe and --json get every value whole.
+Exit code: 0 all passed, else the first failing account's: 69 unreachable,
 75 timeout, 76 TLS/protocol, 77 authentication, 78 configuration (secret missing), 66 no such account,
 65 a --send-to address the server refused (or the account's outbound filter blocks).`;
 
@@ -116,7 +120,7 @@ export async function testAccounts(ctx: Context, names: string[], opts: TestOpti
       const result = results[printed]!;
       if (!ctx.out.json) {
         spinner?.clear();
-        ctx.out.line(`${renderProbe(result, ctx.out.color)}\n`);
+        ctx.out.line(`${renderProbe(result, ctx.out.color, {}, { width: ctx.out.width, full: opts.full })}\n`);
       }
       printed++;
     }
@@ -145,6 +149,7 @@ export function register(command: Command, penv: ProgramEnv): void {
     .option('--timeout <duration>', 'time limit per account: 30s, 2m, or a bare number of seconds', '15s')
     .option('--send-to <address>', 'also send one real test message through each SMTP account tested')
     .option('--ignore-filter', "with --send-to: send even when the account's outbound filter blocks the address")
+    .option('--full', 'on a terminal: show every value whole (the full certificate fingerprint); pipes and --json always get them')
     .addHelpText('after', EXAMPLES)
     .action(action<TestOptions>(penv, (ctx, opts, names) => testAccounts(ctx, names, opts)));
 }
