@@ -14,12 +14,12 @@ export interface PushHooks {
 }
 
 function polled(reason: string): PushStatus {
-  return { mode: 'poll', state: null, since: null, lastEventAt: null, reconnects: 0, reason };
+  return { mode: 'poll', state: null, since: null, lastEventAt: null, reconnects: 0, reason, folder: null };
 }
 
 /** What a new connection depends on: a change of any of these starts the watcher afresh. */
 function identity(a: Account): string {
-  return JSON.stringify([a.host, a.port, a.security, a.auth, a.user, a.secret, a.oauth, a.tokenStore, a.authMechanism, a.folder, a.tls, a.debug]);
+  return JSON.stringify([a.host, a.port, a.security, a.auth, a.user, a.secret, a.oauth, a.tokenStore, a.authMechanism, a.folder, a.folders, a.excludeFolders, a.tls, a.debug]);
 }
 
 export class Push {
