@@ -66,6 +66,8 @@ export interface WatcherHooks {
   state(status: PushStatus): void;
   /** Words for the run log: watching has failed several times in a row, or works again after that. */
   notice?(text: string): void;
+  /** The watching connection opened (true: it is in IDLE) or closed (false). */
+  connection?(open: boolean): void;
 }
 
 /** Connections failed in a row before the run log hears of it (a single drop that mends itself stays quiet). */
@@ -165,6 +167,7 @@ export class AccountWatcher {
       let why: unknown;
       let renewed = false;
       let noFolder = false;
+      let open = false;
       let openedAt = this.deps.monotonic();
       try {
         // A fresh credential for every connection: an OAuth access token may have been refreshed.
@@ -188,6 +191,8 @@ export class AccountWatcher {
             return;
           }
           watch.idle();
+          open = true;
+          this.hooks.connection?.(true);
           this.set({ mode: 'push', state: 'watching', since: this.deps.clock().toISOString(), reason: null, folder: watch.folder });
           failedInRow = 0;
           if (told) this.hooks.notice?.(`push for ${this.account.name}: watching again`);
@@ -200,6 +205,7 @@ export class AccountWatcher {
         why = err;
       } finally {
         watch?.close();
+        if (open) this.hooks.connection?.(false);
         debug?.close();
       }
       if (stop.aborted) break;

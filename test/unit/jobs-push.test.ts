@@ -1,6 +1,7 @@
 // Push logic on fakes (the real IDLE connection is tested against Dovecot in test/e2e/run-push*.ts):
 // the back-off, the token renewal time, the watcher's debounce, keepalive, reconnects with a fresh
-// credential each time, an account with no folder to watch yet, and the runner's push reads (folded with reads in flight, said in the report).
+// credential each time, an account with no folder to watch yet, the connections counted for the
+// metrics, and the runner's push reads (folded with reads in flight, said in the report).
 import { describe, expect, it } from 'vitest';
 import type { AccountView } from '../../src/core/account.js';
 import type { Credentials } from '../../src/jobs/credentials.js';
@@ -63,6 +64,7 @@ function world(options: { canIdle?: boolean; expiresInMs?: number; noFolderFor?:
   const watches: FakeWatch[] = [];
   const states: PushStatus[] = [];
   const secrets: string[] = [];
+  const connections: boolean[] = [];
   let reads = 0;
   let resumed = 0;
   let looked = 0;
@@ -78,9 +80,9 @@ function world(options: { canIdle?: boolean; expiresInMs?: number; noFolderFor?:
     get: async () => ({ secret: `token-${++n}`, ...(options.expiresInMs ? { token: { token: `token-${n}`, source: 'cached', store: 'keychain', profile: 'p', expiresAt: Date.now() + options.expiresInMs } } : {}) }),
     retry: async () => undefined,
   };
-  const hooks: WatcherHooks = { newMail: () => reads++, resumed: () => resumed++, state: (s) => states.push(s) };
+  const hooks: WatcherHooks = { newMail: () => reads++, resumed: () => resumed++, state: (s) => states.push(s), connection: (open) => connections.push(open) };
   const deps = { openWatch, credentials, debugLog: async () => undefined, clock: () => new Date(), monotonic: () => performance.now(), random: () => 0.5 };
-  return { watches, states, secrets, deps, hooks, reads: () => reads, resumed: () => resumed, looked: () => looked };
+  return { watches, states, secrets, connections, deps, hooks, reads: () => reads, resumed: () => resumed, looked: () => looked };
 }
 
 describe('push timing', () => {
@@ -136,12 +138,15 @@ describe('AccountWatcher', () => {
     watcher.start();
     await until(() => w.states.some((s) => s.mode === 'poll'));
     expect(w.states.find((s) => s.mode === 'poll')).toMatchObject({ state: null, reason: NO_FOLDER_YET, folder: null, reconnects: 0 });
+    expect(w.connections).toEqual([]);
     await until(() => w.states.at(-1)?.state === 'watching', 2000);
     expect(w.looked()).toBe(4);
     expect(w.states.at(-1)).toMatchObject({ mode: 'push', state: 'watching', folder: 'Support/A', reason: null, reconnects: 0 });
     // Mail may have come into the folder before it was watched.
     expect(w.resumed()).toBe(1);
+    expect(w.connections).toEqual([true]);
     await watcher.stop();
+    expect(w.connections).toEqual([true, false]);
   });
 
   it('keepalive: refreshed every half keepalive; a silent connection is dropped within the keepalive and replaced with a fresh credential; the read after it', async () => {
@@ -157,6 +162,8 @@ describe('AccountWatcher', () => {
     expect(w.secrets).toEqual(['token-1', 'token-2']);
     expect(w.resumed()).toBe(1);
     expect(w.states.find((s) => s.state === 'reconnecting')).toMatchObject({ reconnects: 1, reason: 'no answer to NOOP', folder: null });
+    // The connection counted open while it watched, closed when it was dropped.
+    expect(w.connections).toEqual([true, false, true]);
     await watcher.stop();
   });
 
@@ -220,6 +227,7 @@ describe('runner with push', () => {
     const stores = openMemoryStores();
     const server = new FakeImap();
     const reports: CycleReport[] = [];
+    const gauge = new Map<string, number>();
     let announce: () => void = () => undefined;
     const runner = new Runner(
       runnerDeps(
@@ -234,12 +242,14 @@ describe('runner with push', () => {
           },
         },
         reports,
+        { pushConnections: (name, open) => gauge.set(name, open) },
       ),
     );
     const stop = new AbortController();
     const running = runner.run({ once: false, readIntervalMs: 60_000, sendIntervalMs: 60_000, accounts: [], signal: stop.signal, push: { enabled: true, settings: { settleMs: 10, debounceMs: 50 } } });
     await until(() => stores.status.status.push?.work?.state === 'watching' && reports.length === 1);
     expect(stores.status.status.push?.work?.folder).toBe('INBOX');
+    expect(gauge.get('work')).toBe(1);
     server.add(mail(1), mail(2));
     announce();
     announce();
@@ -251,16 +261,23 @@ describe('runner with push', () => {
     stop.abort();
     expect(await running).toBe(0);
     expect(stores.status.status.push).toBeUndefined();
+    expect(gauge.get('work')).toBe(0);
   });
 
   it('--no-push: every account polled, and status says why', async () => {
     const stores = openMemoryStores();
     const accounts: AccountView[] = [account, { ...account, name: 'pop', type: 'pop3', port: 995, folder: undefined }, { ...account, name: 'off', push: false }];
-    const runner = new Runner(runnerDeps(stores, async () => ({ accounts, filters: [] }), { openIncoming: async () => new FakeImap(), openOutgoing: async () => Promise.reject(new Error('x')) }, []));
+    const gauge = new Map<string, number>();
+    const runner = new Runner(
+      runnerDeps(stores, async () => ({ accounts, filters: [] }), { openIncoming: async () => new FakeImap(), openOutgoing: async () => Promise.reject(new Error('x')) }, [], {
+        pushConnections: (name, open) => gauge.set(name, open),
+      }),
+    );
     const stop = new AbortController();
     const running = runner.run({ once: false, readIntervalMs: 60_000, sendIntervalMs: 60_000, accounts: [], signal: stop.signal, push: { enabled: false } });
     await until(() => Object.keys(stores.status.status.push ?? {}).length === 3);
     expect(Object.fromEntries(Object.entries(stores.status.status.push!).map(([k, v]) => [k, v.reason]))).toEqual({ work: 'turned off for this run', pop: 'POP3 has no push', off: 'turned off for this account' });
+    expect(Object.fromEntries(gauge)).toEqual({ work: 0, pop: 0, off: 0 });
     stop.abort();
     await running;
   });
