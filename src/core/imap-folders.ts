@@ -40,6 +40,18 @@ export function foldersToRead(account: Pick<Account, 'folder' | 'folders' | 'exc
   return out.filter((name) => !excluded(name));
 }
 
+/**
+ * The folder push watches: IDLE watches the one selected folder (watching several on one connection
+ * would need NOTIFY, RFC 5465), so the first folder the reader reads now, among those the server lists
+ * (named folders keep their order); the account's own folder when it reads one. Undefined: none of
+ * the folders it reads exists yet.
+ */
+export function folderToWatch(account: Pick<Account, 'folder' | 'folders' | 'excludeFolders'>, listed: ReadonlyArray<{ name: string; delimiter: string }>): string | undefined {
+  if (!readsSeveral(account)) return account.folder ?? 'INBOX';
+  const names = new Set(listed.map((l) => l.name));
+  return foldersToRead(account, listed).find((name) => names.has(name));
+}
+
 /** A message's source id: "UIDVALIDITY/UID" in the account's own folder, "UIDVALIDITY/UID/FOLDER" elsewhere. */
 export function imapSourceId(uidValidity: number, uid: number, folder: string, ownFolder: string): string {
   return folder === ownFolder ? `${uidValidity}/${uid}` : `${uidValidity}/${uid}/${folder}`;

@@ -13,10 +13,7 @@ export interface RunnerMetrics {
   /** The registry's text (Prometheus exposition format) and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   observe(report: CycleReport): void;
-  /**
-   * Open push (IMAP IDLE) connections of an account; the push watcher calls it when one opens or
-   * closes (issue 15). Until then the gauge stays empty.
-   */
+  /** Open push (IMAP IDLE) connections of an account: fed by the push watchers (0 for an account polled only). */
   pushConnections(account: string, open: number): void;
 }
 

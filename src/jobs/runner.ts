@@ -35,6 +35,8 @@ export interface RunnerDeps extends CycleDeps {
   report: (report: CycleReport) => void;
   /** Notes for the admin (recovery after a stop, a lock taken over). */
   notice: (text: string) => void;
+  /** The push connections open for an incoming account of the run, whenever the number changes (for the metrics). */
+  pushConnections?: (account: string, open: number) => void;
 }
 
 export interface RunOptions {
@@ -301,6 +303,7 @@ export class Runner {
     return new Push(deps, { ...DEFAULT_PUSH, ...options.push.settings }, {
       state: (account, status) => this.book.recordPush(account, status),
       notice: (text) => this.deps.notice(text),
+      connections: (account, open) => this.deps.pushConnections?.(account, open),
       // A push read takes the accounts and filters as they are now; an account gone or switched
       // off since is not read (the next read cycle stops its watcher).
       read: (account) => {

@@ -7,6 +7,8 @@
 // within `keepaliveMs`; any end of the connection (BYE, reset, silence, a failed login) is followed
 // by a new one after an exponential back-off with jitter, with a fresh credential every time (an
 // OAuth account also reconnects before its access token expires). Nothing it meets ends the runner.
+// An account that reads several folders has the first of them watched; while none exists yet it is
+// polled, and every back-off step looks again.
 import type { Account } from '../core/account.js';
 import type { DebugLog } from '../protocols/debug-log.js';
 import type { OpenWatch } from '../protocols/open.js';
@@ -64,10 +66,15 @@ export interface WatcherHooks {
   state(status: PushStatus): void;
   /** Words for the run log: watching has failed several times in a row, or works again after that. */
   notice?(text: string): void;
+  /** The watching connection opened (true: it is in IDLE) or closed (false). */
+  connection?(open: boolean): void;
 }
 
 /** Connections failed in a row before the run log hears of it (a single drop that mends itself stays quiet). */
 const FAILURES_TO_TELL = 3;
+
+/** The poll reason while an account that reads several folders has none on the server yet. */
+export const NO_FOLDER_YET = "no folder to watch yet: none matches the account's folders";
 
 /** The back-off before reconnect `attempt` (0-based): doubling from `first` up to `max`, with the upper half jittered. */
 export function backoffMs(attempt: number, settings: Pick<PushSettings, 'backoffFirstMs' | 'backoffMaxMs'>, random: () => number = Math.random): number {
@@ -108,7 +115,7 @@ function messageOf(err: unknown): string {
 export class AccountWatcher {
   private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
-  private status: PushStatus = { mode: 'push', state: 'connecting', since: null, lastEventAt: null, reconnects: 0, reason: null };
+  private status: PushStatus = { mode: 'push', state: 'connecting', since: null, lastEventAt: null, reconnects: 0, reason: null, folder: null };
   private timer: NodeJS.Timeout | undefined;
   private lastFired = -Infinity;
 
@@ -150,7 +157,8 @@ export class AccountWatcher {
   private async loop(): Promise<void> {
     const stop = this.stopping.signal;
     let attempt = 0;
-    let watchedBefore = false;
+    // Mail may have come in unwatched: after a drop, or while no folder was there to watch.
+    let missed = false;
     let failedInRow = 0;
     let told = false;
     while (!stop.aborted) {
@@ -158,6 +166,8 @@ export class AccountWatcher {
       let watch: FolderWatch | undefined;
       let why: unknown;
       let renewed = false;
+      let noFolder = false;
+      let open = false;
       let openedAt = this.deps.monotonic();
       try {
         // A fresh credential for every connection: an OAuth access token may have been refreshed.
@@ -167,38 +177,52 @@ export class AccountWatcher {
         openedAt = this.deps.monotonic();
         const opening = this.deps.openWatch(this.account, { secret: credential?.secret, debug, onNewMail: () => this.onNewMail() });
         // A stop does not wait for a connection under way: it is closed whenever it comes.
-        watch = await Promise.race([opening, new Promise<undefined>((resolve) => stop.addEventListener('abort', () => resolve(undefined), { once: true }))]);
-        if (!watch) {
-          void opening.then((late) => late.close(), () => undefined);
+        const opened = await Promise.race([opening, new Promise<'stopped'>((resolve) => stop.addEventListener('abort', () => resolve('stopped'), { once: true }))]);
+        if (opened === 'stopped') {
+          void opening.then((late) => late?.close(), () => undefined);
           break;
         }
-        if (stop.aborted) break;
-        if (!watch.canIdle) {
-          this.set({ mode: 'poll', state: null, since: null, reason: 'the server does not offer IDLE' });
-          return;
+        if (opened === null) noFolder = true;
+        else {
+          watch = opened;
+          if (stop.aborted) break;
+          if (!watch.canIdle) {
+            this.set({ mode: 'poll', state: null, since: null, reason: 'the server does not offer IDLE', folder: null });
+            return;
+          }
+          watch.idle();
+          open = true;
+          this.hooks.connection?.(true);
+          this.set({ mode: 'push', state: 'watching', since: this.deps.clock().toISOString(), reason: null, folder: watch.folder });
+          failedInRow = 0;
+          if (told) this.hooks.notice?.(`push for ${this.account.name}: watching again`);
+          told = false;
+          if (missed) this.hooks.resumed();
+          missed = true;
+          ({ why, renewed } = await this.live(watch, credential));
         }
-        watch.idle();
-        this.set({ mode: 'push', state: 'watching', since: this.deps.clock().toISOString(), reason: null });
-        failedInRow = 0;
-        if (told) this.hooks.notice?.(`push for ${this.account.name}: watching again`);
-        told = false;
-        if (watchedBefore) this.hooks.resumed();
-        watchedBefore = true;
-        ({ why, renewed } = await this.live(watch, credential));
       } catch (err) {
         why = err;
       } finally {
         watch?.close();
+        if (open) this.hooks.connection?.(false);
         debug?.close();
       }
       if (stop.aborted) break;
       if (this.deps.monotonic() - openedAt >= this.settings.stableMs) attempt = 0;
       const wait = renewed ? 0 : backoffMs(attempt++, this.settings, this.deps.random);
+      if (noFolder) {
+        // Not a failure: the poll reads the account meanwhile, and the next step looks again.
+        missed = true;
+        this.set({ mode: 'poll', state: null, since: null, reason: NO_FOLDER_YET, folder: null });
+        await sleep(wait, stop);
+        continue;
+      }
       if (!renewed && ++failedInRow === FAILURES_TO_TELL) {
         told = true;
         this.hooks.notice?.(`push for ${this.account.name}: ${FAILURES_TO_TELL} connections in a row failed (${messageOf(why)}); it is read at the read interval meanwhile, and reconnects go on`);
       }
-      this.set({ state: 'reconnecting', since: null, reconnects: this.status.reconnects + 1, reason: renewed ? 'the access token is due for renewal' : messageOf(why) });
+      this.set({ mode: 'push', state: 'reconnecting', since: null, reconnects: this.status.reconnects + 1, reason: renewed ? 'the access token is due for renewal' : messageOf(why), folder: null });
       await sleep(wait, stop);
     }
   }

@@ -20,7 +20,11 @@ export interface OpenOptions {
 export type OpenIncoming = (account: Account, options: OpenOptions) => Promise<Incoming>;
 export type OpenOutgoing = (account: Account, options: OpenOptions) => Promise<Outgoing>;
 /** Push: the IMAP account's folder watched in IDLE; `onNewMail` when the server announces new mail. */
-export type OpenWatch = (account: Account, options: OpenOptions & { onNewMail: () => void }) => Promise<FolderWatch>;
+/**
+ * Resolves null when there is nothing to watch yet: the account reads several folders and none of
+ * them exists on the server (the connection is closed again).
+ */
+export type OpenWatch = (account: Account, options: OpenOptions & { onNewMail: () => void }) => Promise<FolderWatch | null>;
 
 /** An Incoming whose every failure is redacted. */
 function redactedIncoming(incoming: Incoming, scrub: Scrub): Incoming {
@@ -64,6 +68,7 @@ export const openIncoming: OpenIncoming = (account, options) => {
 /** A FolderWatch whose every failure is redacted. */
 function redactedWatch(watch: FolderWatch, scrub: Scrub): FolderWatch {
   return {
+    folder: watch.folder,
     canIdle: watch.canIdle,
     idle: () => watch.idle(),
     refresh: (deadlineMs) => scrubbing(scrub, () => watch.refresh(deadlineMs)),
@@ -76,7 +81,8 @@ export const openWatch: OpenWatch = (account, options) => {
   const scrub = secretScrubber([options.secret], account.user);
   return scrubbing(scrub, async () => {
     const { openImapWatch } = await import('./imap/watch.js');
-    return redactedWatch(await openImapWatch(account, { ...options, secret: options.secret ?? '' }), scrub);
+    const watch = await openImapWatch(account, { ...options, secret: options.secret ?? '' });
+    return watch && redactedWatch(watch, scrub);
   });
 };
 

@@ -114,6 +114,8 @@ export interface Outgoing {
  * its own clock.
  */
 export interface FolderWatch {
+  /** The folder watched (open read-only): the account's folder, or the first of several it reads. */
+  readonly folder: string;
   /** The server offers IDLE; false: it cannot push, the account is polled. */
   readonly canIdle: boolean;
   /** Enters IDLE; lasts until the next refresh() or the end of the connection. */

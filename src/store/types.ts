@@ -306,6 +306,8 @@ export interface PushStatus {
   reconnects: number;
   /** poll: why; reconnecting: what ended the last connection. */
   reason: string | null;
+  /** watching: the folder watched (the first of several an account reads); else null. Absent in a status written before it was kept. */
+  folder?: string | null;
 }
 
 export interface RunStatus {

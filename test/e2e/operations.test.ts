@@ -365,6 +365,15 @@ describe('status --check', () => {
   }, 60_000);
 });
 
+/** The metrics a runner serves, parsed as Prometheus text; `value` of the series with these labels (NaN: none). */
+async function scrape(port: number) {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  const families = new Map(parsePrometheus(text).map((f) => [f.name, f]));
+  const value = (name: string, labels: Record<string, string>) => Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
+  return { response, text, families, value };
+}
+
 describe('run --metrics', () => {
   it('serves Prometheus metrics over HTTP on loopback, parsed as Prometheus text', async () => {
     await emptyInbox();
@@ -375,12 +384,11 @@ describe('run --metrics', () => {
     const runner = run(['--read-interval', '1s', '--send-interval', '1s', '--metrics', `127.0.0.1:${port}`], dir);
     await until('the metrics address', () => runner.output().includes(`metrics at http://127.0.0.1:${port}/metrics`));
     await until('a read and a send', () => /read\s+work-imap: 2 new/.test(runner.output()) && /send\s+work-smtp: 1 sent/.test(runner.output()));
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    // The runner watches work-imap over IDLE (push is on by default): one connection, once it is open.
+    await until('the push connection counted', async () => (await scrape(port)).value('mailbox_push_connections', { account: 'work-imap' }) === 1);
+    const { response, text, families, value } = await scrape(port);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');
-    const text = await response.text();
-    const families = new Map(parsePrometheus(text).map((f) => [f.name, f]));
-    const value = (name: string, labels: Record<string, string>) => Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
     expect(value('mailbox_messages_received_total', { account: 'work-imap' })).toBe(2);
     expect(value('mailbox_messages_sent_total', { account: 'work-smtp' })).toBe(1);
     expect(value('mailbox_bytes_total', { account: 'work-imap', job: 'read' })).toBeGreaterThan(50);
@@ -393,10 +401,21 @@ describe('run --metrics', () => {
     expect(duration.metrics.some((m) => Number(m.buckets?.['+Inf']) >= 1)).toBe(true);
     expect(Number(/^mailbox_cycle_duration_seconds_count\{account="work-imap",job="read"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     expect(families.get('mailbox_push_connections')?.type).toBe('GAUGE');
+    expect(value('mailbox_push_connections', { account: 'work-imap' })).toBe(1);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     expect((await runner.stop()).code).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   }, 40_000);
+
+  it('with --no-push the account has no push connection: the gauge reads 0', async () => {
+    const dir = home();
+    const port = await freePort();
+    const runner = run(['--no-push', '--read-interval', '1s', '--send-interval', '1s', '--metrics', `127.0.0.1:${port}`], dir);
+    await until('a read', () => /read\s+work-imap: /.test(runner.output()));
+    const { value } = await scrape(port);
+    expect(value('mailbox_push_connections', { account: 'work-imap' })).toBe(0);
+    expect((await runner.stop()).code).toBe(0);
+  }, 30_000);
 
   it('refuses a non-loopback address without --metrics-public (65), and a bad one', async () => {
     const dir = home();

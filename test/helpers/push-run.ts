@@ -50,14 +50,28 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
 }
 
-/** The runner's push state of an account, as state/status.json holds it (what `mailbox status` shows). */
-export function pushState(home: string, account: string): Record<string, unknown> | undefined {
+interface StatusFile {
+  accounts?: Record<string, { at?: string }>;
+  push?: Record<string, Record<string, unknown>>;
+}
+
+/** state/status.json as the runner last wrote it (what `mailbox status` shows); empty before. */
+function statusFile(home: string): StatusFile {
   try {
-    const status = JSON.parse(fs.readFileSync(path.join(home, 'state', 'status.json'), 'utf8')) as { push?: Record<string, Record<string, unknown>> };
-    return status.push?.[account.toLowerCase()];
+    return JSON.parse(fs.readFileSync(path.join(home, 'state', 'status.json'), 'utf8')) as StatusFile;
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The runner's push state of an account. */
+export function pushState(home: string, account: string): Record<string, unknown> | undefined {
+  return statusFile(home).push?.[account.toLowerCase()];
+}
+
+/** When the account's last cycle ended: every read, printed or not (a quiet one is not). */
+export function lastCycleAt(home: string, account: string): string | undefined {
+  return statusFile(home).accounts?.[account.toLowerCase()]?.at;
 }
 
 /** The files in the inbox's new/ whose name says they came from this account. */

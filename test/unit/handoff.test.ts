@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Account } from '../../src/core/account.js';
 import { parseDestination, destinationText, type HandOffResult, type HandOffTarget } from '../../src/core/destination.js';
-import { folderMatches, foldersToRead, imapSourceId, parseImapSourceId } from '../../src/core/imap-folders.js';
+import { folderMatches, foldersToRead, folderToWatch, imapSourceId, parseImapSourceId } from '../../src/core/imap-folders.js';
 import { secretFreeEnv } from '../../src/jobs/destinations.js';
 import { handOffDue } from '../../src/jobs/handoff.js';
 import { HANDOFF_MAX_ATTEMPTS, handOffSettled, pendingHandOff } from '../../src/store/handoff-rules.js';
@@ -59,6 +59,17 @@ describe('several IMAP folders', () => {
     expect(foldersToRead({ folder: 'INBOX', folders: ['INBOX', 'Support/*', 'Gone'], excludeFolders: ['Support/B'] }, listed)).toEqual(['INBOX', 'Support/A', 'Gone']);
     expect(foldersToRead({ folder: 'INBOX', folders: ['*'], excludeFolders: ['Support*'] }, listed)).toEqual(['INBOX', 'Other']);
     expect(foldersToRead({ folder: 'INBOX', folders: ['Other', 'Other', 'Oth%'] }, listed)).toEqual(['Other']);
+  });
+
+  it('the folder push watches: the first folder read now, among those listed (named ones in their order); none while nothing matches', () => {
+    const listed = ['INBOX', 'Support/A', 'Support/B', 'Other'].map((name) => ({ name, delimiter: '/' }));
+    expect(folderToWatch({ folder: 'Tickets' }, [])).toBe('Tickets');
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Support/*'] }, listed)).toBe('Support/A');
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Other', 'Support/A'] }, listed)).toBe('Other');
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Gone', 'Support/B'] }, listed)).toBe('Support/B');
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Support/*'], excludeFolders: ['Support/A'] }, listed)).toBe('Support/B');
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Support/*'] }, listed.filter((l) => !l.name.startsWith('Support')))).toBeUndefined();
+    expect(folderToWatch({ folder: 'INBOX', folders: ['Gone'] }, listed)).toBeUndefined();
   });
 
   it("source ids: the account's own folder keeps UIDVALIDITY/UID, others carry their folder", () => {

@@ -1,12 +1,13 @@
 // Push logic on fakes (the real IDLE connection is tested against Dovecot in test/e2e/run-push*.ts):
 // the back-off, the token renewal time, the watcher's debounce, keepalive, reconnects with a fresh
-// credential each time, and the runner's push reads (folded with reads in flight, said in the report).
+// credential each time, an account with no folder to watch yet, the connections counted for the
+// metrics, and the runner's push reads (folded with reads in flight, said in the report).
 import { describe, expect, it } from 'vitest';
 import type { AccountView } from '../../src/core/account.js';
 import type { Credentials } from '../../src/jobs/credentials.js';
 import type { CycleReport } from '../../src/jobs/cycles.js';
 import { Runner } from '../../src/jobs/runner.js';
-import { AccountWatcher, backoffMs, DEFAULT_PUSH, renewDelayMs, type PushSettings, type WatcherHooks } from '../../src/jobs/watcher.js';
+import { AccountWatcher, backoffMs, DEFAULT_PUSH, NO_FOLDER_YET, renewDelayMs, type PushSettings, type WatcherHooks } from '../../src/jobs/watcher.js';
 import type { OpenWatch } from '../../src/protocols/open.js';
 import type { FolderWatch } from '../../src/protocols/types.js';
 import type { PushStatus } from '../../src/store/types.js';
@@ -36,6 +37,7 @@ class FakeWatch implements FolderWatch {
   constructor(
     readonly canIdle: boolean,
     readonly announce: () => void,
+    readonly folder = 'INBOX',
   ) {}
   idle(): void {
     this.idles++;
@@ -57,15 +59,19 @@ class FakeWatch implements FolderWatch {
   }
 }
 
-function world(options: { canIdle?: boolean; expiresInMs?: number } = {}) {
+/** `noFolderFor`: the first connections find none of the account's folders (nothing to watch). */
+function world(options: { canIdle?: boolean; expiresInMs?: number; noFolderFor?: number } = {}) {
   const watches: FakeWatch[] = [];
   const states: PushStatus[] = [];
   const secrets: string[] = [];
+  const connections: boolean[] = [];
   let reads = 0;
   let resumed = 0;
+  let looked = 0;
   const openWatch: OpenWatch = async (_account, o) => {
     secrets.push(o.secret ?? '');
-    const w = new FakeWatch(options.canIdle ?? true, o.onNewMail);
+    if (looked++ < (options.noFolderFor ?? 0)) return null;
+    const w = new FakeWatch(options.canIdle ?? true, o.onNewMail, options.noFolderFor ? 'Support/A' : 'INBOX');
     watches.push(w);
     return w;
   };
@@ -74,9 +80,9 @@ function world(options: { canIdle?: boolean; expiresInMs?: number } = {}) {
     get: async () => ({ secret: `token-${++n}`, ...(options.expiresInMs ? { token: { token: `token-${n}`, source: 'cached', store: 'keychain', profile: 'p', expiresAt: Date.now() + options.expiresInMs } } : {}) }),
     retry: async () => undefined,
   };
-  const hooks: WatcherHooks = { newMail: () => reads++, resumed: () => resumed++, state: (s) => states.push(s) };
+  const hooks: WatcherHooks = { newMail: () => reads++, resumed: () => resumed++, state: (s) => states.push(s), connection: (open) => connections.push(open) };
   const deps = { openWatch, credentials, debugLog: async () => undefined, clock: () => new Date(), monotonic: () => performance.now(), random: () => 0.5 };
-  return { watches, states, secrets, deps, hooks, reads: () => reads, resumed: () => resumed };
+  return { watches, states, secrets, connections, deps, hooks, reads: () => reads, resumed: () => resumed, looked: () => looked };
 }
 
 describe('push timing', () => {
@@ -126,6 +132,23 @@ describe('AccountWatcher', () => {
     await watcher.stop();
   });
 
+  it('no folder to watch yet: polled, said why, nothing counted open; looked for again at each back-off step, then watched and read at once', async () => {
+    const w = world({ noFolderFor: 3 });
+    const watcher = new AccountWatcher(account, w.deps, fast, w.hooks);
+    watcher.start();
+    await until(() => w.states.some((s) => s.mode === 'poll'));
+    expect(w.states.find((s) => s.mode === 'poll')).toMatchObject({ state: null, reason: NO_FOLDER_YET, folder: null, reconnects: 0 });
+    expect(w.connections).toEqual([]);
+    await until(() => w.states.at(-1)?.state === 'watching', 2000);
+    expect(w.looked()).toBe(4);
+    expect(w.states.at(-1)).toMatchObject({ mode: 'push', state: 'watching', folder: 'Support/A', reason: null, reconnects: 0 });
+    // Mail may have come into the folder before it was watched.
+    expect(w.resumed()).toBe(1);
+    expect(w.connections).toEqual([true]);
+    await watcher.stop();
+    expect(w.connections).toEqual([true, false]);
+  });
+
   it('keepalive: refreshed every half keepalive; a silent connection is dropped within the keepalive and replaced with a fresh credential; the read after it', async () => {
     const w = world();
     const watcher = new AccountWatcher(account, w.deps, fast, w.hooks);
@@ -138,7 +161,9 @@ describe('AccountWatcher', () => {
     expect(Date.now() - silent).toBeLessThan(200 + 100 + 100);
     expect(w.secrets).toEqual(['token-1', 'token-2']);
     expect(w.resumed()).toBe(1);
-    expect(w.states.find((s) => s.state === 'reconnecting')).toMatchObject({ reconnects: 1, reason: 'no answer to NOOP' });
+    expect(w.states.find((s) => s.state === 'reconnecting')).toMatchObject({ reconnects: 1, reason: 'no answer to NOOP', folder: null });
+    // The connection counted open while it watched, closed when it was dropped.
+    expect(w.connections).toEqual([true, false, true]);
     await watcher.stop();
   });
 
@@ -202,6 +227,7 @@ describe('runner with push', () => {
     const stores = openMemoryStores();
     const server = new FakeImap();
     const reports: CycleReport[] = [];
+    const gauge = new Map<string, number>();
     let announce: () => void = () => undefined;
     const runner = new Runner(
       runnerDeps(
@@ -216,11 +242,14 @@ describe('runner with push', () => {
           },
         },
         reports,
+        { pushConnections: (name, open) => gauge.set(name, open) },
       ),
     );
     const stop = new AbortController();
     const running = runner.run({ once: false, readIntervalMs: 60_000, sendIntervalMs: 60_000, accounts: [], signal: stop.signal, push: { enabled: true, settings: { settleMs: 10, debounceMs: 50 } } });
     await until(() => stores.status.status.push?.work?.state === 'watching' && reports.length === 1);
+    expect(stores.status.status.push?.work?.folder).toBe('INBOX');
+    expect(gauge.get('work')).toBe(1);
     server.add(mail(1), mail(2));
     announce();
     announce();
@@ -232,16 +261,23 @@ describe('runner with push', () => {
     stop.abort();
     expect(await running).toBe(0);
     expect(stores.status.status.push).toBeUndefined();
+    expect(gauge.get('work')).toBe(0);
   });
 
   it('--no-push: every account polled, and status says why', async () => {
     const stores = openMemoryStores();
     const accounts: AccountView[] = [account, { ...account, name: 'pop', type: 'pop3', port: 995, folder: undefined }, { ...account, name: 'off', push: false }];
-    const runner = new Runner(runnerDeps(stores, async () => ({ accounts, filters: [] }), { openIncoming: async () => new FakeImap(), openOutgoing: async () => Promise.reject(new Error('x')) }, []));
+    const gauge = new Map<string, number>();
+    const runner = new Runner(
+      runnerDeps(stores, async () => ({ accounts, filters: [] }), { openIncoming: async () => new FakeImap(), openOutgoing: async () => Promise.reject(new Error('x')) }, [], {
+        pushConnections: (name, open) => gauge.set(name, open),
+      }),
+    );
     const stop = new AbortController();
     const running = runner.run({ once: false, readIntervalMs: 60_000, sendIntervalMs: 60_000, accounts: [], signal: stop.signal, push: { enabled: false } });
     await until(() => Object.keys(stores.status.status.push ?? {}).length === 3);
     expect(Object.fromEntries(Object.entries(stores.status.status.push!).map(([k, v]) => [k, v.reason]))).toEqual({ work: 'turned off for this run', pop: 'POP3 has no push', off: 'turned off for this account' });
+    expect(Object.fromEntries(gauge)).toEqual({ work: 0, pop: 0, off: 0 });
     stop.abort();
     await running;
   });

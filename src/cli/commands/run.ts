@@ -123,6 +123,7 @@ Examples:
               ctx.out.warn(text);
             },
             progress: progress ? (account, p) => progress.update(account, p) : undefined,
+            pushConnections: (account, open) => metrics?.pushConnections(account, open),
             openTarget: destinations.open,
           });
           return await runner.run({

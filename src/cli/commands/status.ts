@@ -66,7 +66,7 @@ function statusJson({ snapshot, status, waiting, pid, settings, fleet, handOffs 
         lastSuccessAt: s?.lastSuccessAt ?? null,
         lastError: s?.lastError ?? null,
         // The runner clears it when it stops; one killed leaves it behind, which a stopped runner makes moot.
-        push: pid !== null ? (status.push?.[a.name.toLowerCase()] ?? null) : null,
+        push: pid !== null ? pushJson(status.push?.[a.name.toLowerCase()]) : null,
         handOff: a.deliver || handOffs[a.name.toLowerCase()] ? { dest: a.deliver ?? null, ...(handOffs[a.name.toLowerCase()] ?? { pending: 0, failed: 0 }) } : null,
         ...(fleet && a.type !== 'smtp' ? { worker: workerOf(a.name) } : {}),
       };
@@ -188,11 +188,17 @@ async function mailInLastHour(stores: Stores, now: Date): Promise<Map<string, nu
   return counts;
 }
 
-/** "watching since 10:00, last mail 10:05, 2 reconnects", "poll: the server does not offer IDLE", or "-". */
+/** An account's push state with every field, `folder` null where a runner before it was kept wrote none. */
+function pushJson(push: PushStatus | undefined): PushStatus | null {
+  return push ? { ...push, folder: push.folder ?? null } : null;
+}
+
+/** "watching since 10:00 (INBOX), last mail 10:05, 2 reconnects", "poll: the server does not offer IDLE", or "-". */
 function pushCell(push: PushStatus | null): string {
   if (!push) return '-';
   if (push.mode === 'poll') return `poll: ${push.reason ?? ''}`;
-  const parts = [push.state === 'watching' && push.since ? `watching since ${localTime(push.since)}` : `${push.state ?? 'connecting'}${push.reason ? ` (${push.reason})` : ''}`];
+  const watching = push.state === 'watching' && push.since ? `watching since ${localTime(push.since)}${push.folder ? ` (${push.folder})` : ''}` : undefined;
+  const parts = [watching ?? `${push.state ?? 'connecting'}${push.reason ? ` (${push.reason})` : ''}`];
   if (push.lastEventAt) parts.push(`last mail ${localTime(push.lastEventAt)}`);
   if (push.reconnects) parts.push(`${push.reconnects} reconnect${push.reconnects === 1 ? '' : 's'}`);
   return parts.join(', ');
@@ -210,7 +216,7 @@ export function register(command: Command, penv: ProgramEnv): void {
       `
 JSON: {runner: {running, pid}, heartbeat: {startedAt, at}, queue: {waiting, ready, retrying}, paused, redirectTo, accounts: [{name, type, active, job, at, ok, summary, error, lastSuccessAt, lastError, push}]}
 push (incoming accounts of a running runner, else null): {mode: push|poll, state: connecting|watching|reconnecting|null,
-since, lastEventAt, reconnects, reason}
+since, lastEventAt, reconnects, reason, folder (the folder watched, else null)}
 --check --json: {ok, exitCode, summary, problems: [{kind, level, account, message, exitCode}], limits, checkedAt}
 
 --check exit codes: 0 mail flows; 75 warnings only (paused, reading slow, mail queued long);

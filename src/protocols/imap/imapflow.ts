@@ -123,3 +123,9 @@ export async function connectImapflow(account: Account, peer: Peer, options: Ima
   }
   return client;
 }
+
+/** The selectable folders the server lists (LIST "" "*"), each with its hierarchy delimiter. */
+export async function selectableFolders(client: ImapFlow): Promise<Array<{ name: string; delimiter: string }>> {
+  const listed = await client.list();
+  return listed.filter((f) => !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent')).map((f) => ({ name: f.path, delimiter: f.delimiter || '/' }));
+}

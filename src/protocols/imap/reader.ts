@@ -11,7 +11,7 @@ import type { LookupFn } from '../net/socket.js';
 import { Peer, type Stage } from '../net/peer.js';
 import type { Incoming, IncomingStatus, MessageBody, RemoteMessage } from '../types.js';
 import { folderMissing } from './folders.js';
-import { connectImapflow, imapFailure } from './imapflow.js';
+import { connectImapflow, imapFailure, selectableFolders } from './imapflow.js';
 
 const LARGE_MESSAGE = 4 * 1024 * 1024;
 const DOWNLOAD_CHUNK = 1024 * 1024;
@@ -108,8 +108,7 @@ class ImapFolderReader implements Incoming {
 
   async folders(): Promise<Array<{ name: string; delimiter: string }>> {
     try {
-      const listed = await this.client.list();
-      return listed.filter((f) => !f.flags.has('\\Noselect') && !f.flags.has('\\NonExistent')).map((f) => ({ name: f.path, delimiter: f.delimiter || '/' }));
+      return await selectableFolders(this.client);
     } catch (err) {
       throw this.failure(err, 'list');
     }

@@ -1,6 +1,8 @@
 // The IMAP side of push: one long-lived connection that has the account's folder open read-only
 // (EXAMINE) and waits in IDLE (RFC 2177), saying when the server announces new mail (EXISTS). It
-// reads nothing: the reader's own cycle does that on its own connection.
+// reads nothing: the reader's own cycle does that on its own connection. IDLE watches the selected
+// folder only: an account that reads several folders has the first of them watched, as LIST on this
+// connection finds them now (the others are polled; all of them at once would need NOTIFY, RFC 5465).
 //
 // imapflow does the IDLE command (DONE to break it, NOOP, EXISTS parsing); its own auto-IDLE and
 // restart timers are off (disableAutoIdle, no maxIdleTime) because imapflow's IDLE is known to go
@@ -9,11 +11,12 @@
 // does not answer.
 import type { ImapFlow } from 'imapflow';
 import type { Account } from '../../core/account.js';
+import { folderToWatch, readsSeveral } from '../../core/imap-folders.js';
 import type { DebugLog } from '../debug-log.js';
 import type { LookupFn } from '../net/socket.js';
 import { Peer } from '../net/peer.js';
 import type { FolderWatch } from '../types.js';
-import { connectImapflow, imapFailure } from './imapflow.js';
+import { connectImapflow, imapFailure, selectableFolders } from './imapflow.js';
 
 export interface ImapWatchOptions {
   /** The password or OAuth access token, resolved by the caller. */
@@ -25,20 +28,30 @@ export interface ImapWatchOptions {
   onNewMail: () => void;
 }
 
-export async function openImapWatch(account: Account, options: ImapWatchOptions): Promise<FolderWatch> {
+/** A connection watching the account's folder; null (the connection closed) when none of the folders it reads exists yet. */
+export async function openImapWatch(account: Account, options: ImapWatchOptions): Promise<FolderWatch | null> {
   const peer = new Peer(account);
   // imapflow's quiet-socket timer would send a NOOP of its own and leave IDLE off after it: the
   // caller's refresh() always comes first.
   const client = await connectImapflow(account, peer, { ...options, socketTimeoutMs: 60 * 60_000 });
-  const folder = account.folder ?? 'INBOX';
+  let folder = account.folder ?? 'INBOX';
   try {
+    if (readsSeveral(account)) {
+      peer.stage = 'list';
+      const first = folderToWatch(account, await selectableFolders(client));
+      if (first === undefined) {
+        await client.logout().catch(() => client.close());
+        return null;
+      }
+      folder = first;
+    }
     peer.stage = 'select';
     await client.mailboxOpen(folder, { readOnly: true });
   } catch (err) {
     client.close();
-    throw imapFailure(err, peer, { folder, selecting: true });
+    throw imapFailure(err, peer, { folder, selecting: peer.stage === 'select' });
   }
-  return new ImapWatch(client, peer, options.onNewMail);
+  return new ImapWatch(client, peer, folder, options.onNewMail);
 }
 
 class ImapWatch implements FolderWatch {
@@ -49,6 +62,7 @@ class ImapWatch implements FolderWatch {
   constructor(
     private readonly client: ImapFlow,
     private readonly peer: Peer,
+    readonly folder: string,
     onNewMail: () => void,
   ) {
     this.canIdle = client.capabilities.has('IDLE');
