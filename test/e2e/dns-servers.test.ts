@@ -2,7 +2,8 @@
 // sockets) and `mailbox run` (imapflow, our POP3 client, nodemailer; and the certificate fetch of a
 // pinned account) reach servers whose names only the test DNS server knows, with the certificate
 // checked against the name (SNI and verification keep the host name, not the address). So do the
-// OAuth 2.0 token requests (authorize, and the refresh inside test and run).
+// OAuth 2.0 token requests (authorize, and the refresh inside test and run) and the LMTP hand-off
+// of run (and its check in test).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +17,8 @@ const { home, cleanup } = tmpHome();
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  world = await startMailWorld({ oauth: true });
-  world.zone({ 'imap.example.test': a('127.0.0.1'), 'pop.example.test': a('127.0.0.1'), 'smtp.example.test': a('127.0.0.1'), 'auth.example.test': a('127.0.0.1') });
+  world = await startMailWorld({ lmtp: true, oauth: true });
+  world.zone({ 'imap.example.test': a('127.0.0.1'), 'pop.example.test': a('127.0.0.1'), 'smtp.example.test': a('127.0.0.1'), 'auth.example.test': a('127.0.0.1'), 'lmtp.example.test': a('127.0.0.1') });
   env = world.env({ PW: USERS[CAROL]! });
   const add = (...args: string[]) => runMailbox(['add', '--user', CAROL, '--password-env', 'PW', '--no-test', ...args], { home, env });
   for (const r of await Promise.all([
@@ -119,4 +120,24 @@ describe('MAILBOX_DNS_SERVERS beyond the mail protocols', () => {
     expect(JSON.parse(run.stdout.trim().split('\n')[0]!)).toMatchObject({ account: 'o-imap', ok: true });
     expect(refreshes()).toBe(start + 2);
   }, 90_000);
+
+  it('LMTP: run hands received mail to an LMTP server named only in the named servers, and test checks it there', async () => {
+    const dest = `lmtp:lmtp.example.test:${world.dovecot.lmtpPort}`;
+    const add = await runMailbox(['add', '--type', 'imap', '--name', 'to-lmtp', '--host', 'imap.example.test', '--port', String(world.dovecot.imapsPort), '--user', CAROL, '--password-env', 'PW', '--deliver', dest, '--no-test'], { home: dir, env });
+    expect(add.code, add.stderr).toBe(0);
+    const test = await runMailbox(['test', 'to-lmtp'], { home: dir, env });
+    expect(test.code, test.stdout + test.stderr).toBe(0);
+    expect(test.stdout).toContain(`LMTP lmtp.example.test:${world.dovecot.lmtpPort} answers LHLO`);
+
+    await world.dovecot.doveadm(['expunge', '-u', CAROL, 'mailbox', 'INBOX', 'all']);
+    await world.dovecot.deliver(CAROL, 'Message-ID: <dns-lmtp@test>\r\nFrom: x@example.test\r\nSubject: lmtp via dns\r\n\r\nbody\r\n');
+    const before = asked('lmtp.example.test');
+    const run = await runMailbox(['run', '--once', '--account', 'to-lmtp'], { home: dir, env });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain(`1 new, 1 handed off to ${dest}`);
+    expect(asked('lmtp.example.test')).toBeGreaterThan(before);
+    // Handed to the account's own user: the copy is the one Dovecot's LMTP service stamped.
+    const found = await world.dovecot.doveadm(['search', '-u', CAROL, 'mailbox', 'INBOX', 'header', 'message-id', '<dns-lmtp@test>', 'header', 'received', 'with LMTP']);
+    expect(found.trim().split('\n').filter(Boolean)).toHaveLength(1);
+  }, 60_000);
 });

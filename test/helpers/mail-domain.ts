@@ -1,8 +1,8 @@
 // A small mail world on loopback for discovery: Dovecot and the SMTP server presenting certificates
 // for the test domains (signed by the harness CA), a DNS server that knows those domains, an ISPDB
 // over https, and, where this process may bind port 443 (root), autoconfig hosts on loopback
-// addresses of their own. `env()` points the `mailbox` executable at all of it. On request an OAuth
-// 2.0 server answers as auth.example.test, Dovecot taking its tokens.
+// addresses of their own. `env()` points the `mailbox` executable at all of it. On request Dovecot
+// also speaks LMTP, and an OAuth 2.0 server answers as auth.example.test, Dovecot taking its tokens.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,6 +22,8 @@ export const NEEDS_ROOT = 'needs to listen on port 443/993 of a loopback address
 export const OAUTH_CLIENT = 'mailbox-public';
 
 export interface MailWorldOptions {
+  /** Dovecot's LMTP service too (dovecot.lmtpPort). */
+  lmtp?: boolean;
   /** An OAuth 2.0 server (world.oauth) whose certificate names auth.example.test; Dovecot checks its tokens. */
   oauth?: boolean;
 }
@@ -67,7 +69,7 @@ export async function startMailWorld(o: MailWorldOptions = {}): Promise<MailWorl
     const oauth2 = oauth ? { introspectUrl: oauth.introspectUrl, caFile: ca.caFile } : undefined;
     const [dns, dovecot, smtp, ispdb] = await Promise.all([
       startDnsServer(),
-      startDovecot({ certs, ...(oauth2 ? { oauth2 } : {}) }),
+      startDovecot({ certs, ...(o.lmtp ? { lmtp: true } : {}), ...(oauth2 ? { oauth2 } : {}) }),
       startSmtp({ certs }),
       startWebServer({ tls: { certFile: ca.chainFile, keyFile: ca.keyFile } }),
     ]);
