@@ -2,14 +2,15 @@
 // sockets) and `mailbox run` (imapflow, our POP3 client, nodemailer; and the certificate fetch of a
 // pinned account) reach servers whose names only the test DNS server knows, with the certificate
 // checked against the name (SNI and verification keep the host name, not the address). So do the
-// OAuth 2.0 token requests (authorize, and the refresh inside test and run) and the LMTP hand-off
-// of run (and its check in test).
+// OAuth 2.0 token requests (authorize, and the refresh inside test and run), the LMTP hand-off of
+// run (and its check in test) and the wizard's fetch of the certificate to pin.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERS } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { a, OAUTH_CLIENT, startMailWorld, type MailWorld } from '../helpers/mail-domain.js';
+import { onTerminal } from '../helpers/pty.js';
 
 const CAROL = 'carol@example.test';
 let world: MailWorld;
@@ -139,5 +140,32 @@ describe('MAILBOX_DNS_SERVERS beyond the mail protocols', () => {
     // Handed to the account's own user: the copy is the one Dovecot's LMTP service stamped.
     const found = await world.dovecot.doveadm(['search', '-u', CAROL, 'mailbox', 'INBOX', 'header', 'message-id', '<dns-lmtp@test>', 'header', 'received', 'with LMTP']);
     expect(found.trim().split('\n').filter(Boolean)).toHaveLength(1);
+  }, 60_000);
+
+  it("the wizard's pin question fetches the certificate of a server named only in the named servers", async () => {
+    const port = world.dovecot.imapsPort;
+    const { code, screen } = await onTerminal(['add', '--type', 'imap', '--name', 'wiz-pin', '--host', 'imap.example.test', '--port', String(port), '--user', CAROL, '--password-env', 'PW'], {
+      home: dir,
+      env,
+      timeoutMs: 30_000,
+      answers: [
+        ['Connection security', '\r'],
+        ['Authentication', '\r'],
+        ['IMAP folder', '\r'],
+        ['Change advanced settings', 'y\r'],
+        ['Active', '\r'],
+        ['Delete messages', '\r'],
+        ['Largest message', '\r'],
+        ['Folders to read', '\r'],
+        ['Where received mail goes', '\r'],
+        ['Log the raw protocol exchange', '\r'],
+        ['Certificate trust', '\u001b[B\u001b[B\r'],
+        // The fetched fingerprint is the prompt's default.
+        [`SHA-256 fingerprint (${world.certs.fingerprint})`, '\r'],
+      ],
+    });
+    expect(screen).toContain(`imap.example.test:${port} presents CN=example.test, issued by CN=mailbox test CA`);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/connection test of wiz-pin: ok/);
   }, 60_000);
 });
