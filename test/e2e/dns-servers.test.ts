@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERS } from '../harness/index.js';
 import { runMailbox, tmpHome } from '../helpers/cli.js';
 import { a, OAUTH_CLIENT, startMailWorld, type MailWorld } from '../helpers/mail-domain.js';
-import { onTerminal } from '../helpers/pty.js';
+import { onTerminal, pinTheCertificate } from '../helpers/pty.js';
 
 const CAROL = 'carol@example.test';
 let world: MailWorld;
@@ -152,16 +152,7 @@ describe('MAILBOX_DNS_SERVERS beyond the mail protocols', () => {
         ['Connection security', '\r'],
         ['Authentication', '\r'],
         ['IMAP folder', '\r'],
-        ['Change advanced settings', 'y\r'],
-        ['Active', '\r'],
-        ['Delete messages', '\r'],
-        ['Largest message', '\r'],
-        ['Folders to read', '\r'],
-        ['Where received mail goes', '\r'],
-        ['Log the raw protocol exchange', '\r'],
-        ['Certificate trust', '\u001b[B\u001b[B\r'],
-        // The fetched fingerprint is the prompt's default.
-        [`SHA-256 fingerprint (${world.certs.fingerprint})`, '\r'],
+        ...pinTheCertificate(world.certs.fingerprint),
       ],
     });
     expect(screen).toContain(`imap.example.test:${port} presents CN=example.test, issued by CN=mailbox test CA`);
