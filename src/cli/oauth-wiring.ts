@@ -8,6 +8,7 @@ import type { PostgresStores } from '../store/postgres/index.js';
 import type { TokenStoreKind } from '../core/oauth.js';
 import type { TokenStores } from '../store/tokens/types.js';
 import type { Context } from './context.js';
+import { dnsOf } from './network.js';
 
 /** The token stores of this installation; on a database store, the database's (a fleet shares them). */
 export function tokenStoresOf(ctx: Context): TokenStores {
@@ -16,7 +17,7 @@ export function tokenStoresOf(ctx: Context): TokenStores {
 }
 
 export function tokenManagerOf(ctx: Context, stores: TokenStores = tokenStoresOf(ctx)): TokenManager {
-  return new TokenManager({ stores, profiles: async () => (await ctx.snapshot()).profiles, secrets: ctx.secrets, clock: ctx.now });
+  return new TokenManager({ stores, profiles: async () => (await ctx.snapshot()).profiles, secrets: ctx.secrets, clock: ctx.now, lookup: dnsOf(ctx.env).lookup });
 }
 
 /** The one credential resolver, as the CLI wires it. */

@@ -2,6 +2,7 @@
 // certificate fetch (implicit TLS, or after STARTTLS/STLS), without trusting it. Loaded only when
 // the question is asked.
 import type { Account } from '../core/account.js';
+import type { LookupFn } from '../protocols/net/socket.js';
 
 /** What a certificate fetch connects to. */
 export type CertificateTarget = Pick<Account, 'name' | 'type' | 'host' | 'port' | 'security'>;
@@ -23,9 +24,10 @@ function name(fields: { CN?: string | string[]; O?: string | string[] } | undefi
   return cn ? `CN=${cn}` : o ? `O=${o}` : 'no name';
 }
 
-export async function fetchServerCertificate(target: CertificateTarget): Promise<ServerCertificate> {
+/** `lookup`: MAILBOX_DNS_SERVERS, the host name resolved through it; absent: the system's. */
+export async function fetchServerCertificate(target: CertificateTarget, lookup?: LookupFn): Promise<ServerCertificate> {
   const [{ fetchPeerCertificate }, { handshakePlan }] = await Promise.all([import('../protocols/net/certificate-fetch.js'), import('../protocols/net/trust.js')]);
   const account = { ...target, tls: {} };
-  const cert = await fetchPeerCertificate(account, await handshakePlan(account), FETCH_TIMEOUT_MS);
+  const cert = await fetchPeerCertificate(account, await handshakePlan(account), FETCH_TIMEOUT_MS, lookup);
   return { fingerprint: cert.fingerprint256, subject: name(cert.subject), issuer: name(cert.issuer), expires: new Date(cert.valid_to).toISOString() };
 }

@@ -3,6 +3,7 @@
 // the run lock. The context takes its config store from here; action() closes it when the command ends.
 // And the secret store, with the process control its password commands need.
 import { destinationOpener } from '../jobs/destinations.js';
+import type { LookupFn } from '../protocols/net/socket.js';
 import { ConfigStore } from '../store/config-store.js';
 import type { Paths } from '../store/paths.js';
 import { killGroup } from '../store/process-group.js';
@@ -77,11 +78,13 @@ export function cliSecretStore(io: Io): CommandSecretStore {
 
 /**
  * The destinations of received mail (issue 13), for `mailbox run`: MDA commands start from this
- * process's environment, in their own process groups, killed should this process end first.
+ * process's environment, in their own process groups, killed should this process end first; an LMTP
+ * host name resolves through `lookup` (MAILBOX_DNS_SERVERS) when given.
  */
-export function destinationsOf(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv)): ReturnType<typeof destinationOpener> {
+export function destinationsOf(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv), lookup?: LookupFn): ReturnType<typeof destinationOpener> {
   const opener = destinationOpener({
     env,
+    lookup,
     host: {
       killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
       started: () => {

@@ -35,6 +35,7 @@ import { fetchServerCertificate, type CertificateTarget, type ServerCertificate 
 import { effectiveAuth } from './account-flags.js';
 import type { Context } from './context.js';
 import { applyCandidate, candidateTitle, parseDiscoverAddress, runDiscovery, suggestedName } from './discovery-view.js';
+import { dnsOf } from './network.js';
 import type { Choice, Prompter, Validate } from './prompter.js';
 
 export interface WizardOptions {
@@ -489,7 +490,7 @@ export function askOnTerminal(
     filters: o.snapshot.filters,
     profiles: o.snapshot.profiles,
     probeKeychain: () => ctx.secrets.probeKeychain(),
-    fetchCertificate: fetchServerCertificate,
+    fetchCertificate: (target) => fetchServerCertificate(target, dnsOf(ctx.env).lookup),
     warn: (m) => ctx.out.warn(m),
     info: (m) => ctx.out.info(m),
     cwd: ctx.cwd,

@@ -4,6 +4,7 @@ import type { Account } from '../core/account.js';
 import { parseDestination, type Destination, type HandOffTarget } from '../core/destination.js';
 import type { OAuthProfile } from '../core/oauth.js';
 import { lmtpTarget } from '../protocols/lmtp/target.js';
+import type { LookupFn } from '../protocols/net/socket.js';
 import { maildirTarget } from '../store/destinations/maildir.js';
 import { mdaTarget } from '../store/destinations/mda.js';
 import type { GroupHost } from '../store/process-group.js';
@@ -17,6 +18,8 @@ export interface DestinationEdge {
   mdaLimitMs?: number;
   /** LMTP connect and reply timeout (default 60 s). */
   lmtpTimeoutMs?: number;
+  /** MAILBOX_DNS_SERVERS: an LMTP host name resolved through it; absent: the system's. */
+  lookup?: LookupFn;
 }
 
 export const MDA_LIMIT_MS = 5 * 60_000;
@@ -31,7 +34,7 @@ export function destinationOpener(edge: DestinationEdge): { open: OpenTarget; ru
       case 'mda':
         return mdaTarget(d.command, { env: typeof edge.env === 'function' ? edge.env() : edge.env, host: edge.host, limitMs: edge.mdaLimitMs ?? MDA_LIMIT_MS, running });
       case 'lmtp':
-        return lmtpTarget('socket' in d ? { socket: d.socket } : { host: d.host, port: d.port }, { timeoutMs: edge.lmtpTimeoutMs ?? 60_000 });
+        return lmtpTarget('socket' in d ? { socket: d.socket } : { host: d.host, port: d.port }, { timeoutMs: edge.lmtpTimeoutMs ?? 60_000, lookup: edge.lookup });
     }
   };
   return { open, running };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../harness/index.js';
 import { readTree, REPO, runMailbox, tmpHome } from '../helpers/cli.js';
-import { onTerminal } from '../helpers/pty.js';
+import { onTerminal, pinTheCertificate } from '../helpers/pty.js';
 
 let dovecot: Dovecot;
 const { home, cleanup } = tmpHome();
@@ -95,16 +95,7 @@ describe('add tests the connection before saving', () => {
     const args = ['add', '--type', 'imap', '--name', 'pinned', '--host', '127.0.0.1', '--port', String(dovecot.imapsPort), '--user', 'alice', '--password-env', 'PW'];
     const { code, screen } = await tty(args, { PW: 'alice-secret' }, [
       ...WIZARD_DEFAULTS.slice(0, 3),
-      ['Change advanced settings', 'y\r'],
-      ['Active', '\r'],
-      ['Delete messages', '\r'],
-      ['Largest message', '\r'],
-      ['Folders to read', '\r'],
-      ['Where received mail goes', '\r'],
-      ['Log the raw protocol exchange', '\r'],
-      ['Certificate trust', '\u001b[B\u001b[B\r'],
-      // The prompt with the fetched fingerprint as its default (the trust menu names "SHA-256 fingerprint" too).
-      [`SHA-256 fingerprint (${dovecot.fingerprint})`, '\r'],
+      ...pinTheCertificate(dovecot.fingerprint),
     ]);
     expect(screen).toContain(`127.0.0.1:${dovecot.imapsPort} presents CN=localhost, issued by CN=mailbox test CA`);
     expect(screen).toContain(`SHA-256 ${dovecot.fingerprint}`);

@@ -47,3 +47,22 @@ export function onTerminal(args: string[], opts: TerminalOptions): Promise<Termi
     }),
   );
 }
+
+/**
+ * The wizard's answers from "Change advanced settings" on, for an IMAP account: every advanced
+ * setting left as it is, the certificate pinned, the fingerprint the server presents (its default) taken.
+ */
+export function pinTheCertificate(fingerprint: string): Array<[prompt: string, reply: string]> {
+  return [
+    ['Change advanced settings', 'y\r'],
+    ['Active', '\r'],
+    ['Delete messages', '\r'],
+    ['Largest message', '\r'],
+    ['Folders to read', '\r'],
+    ['Where received mail goes', '\r'],
+    ['Log the raw protocol exchange', '\r'],
+    ['Certificate trust', '\u001b[B\u001b[B\r'],
+    // The prompt with the fetched fingerprint as its default (the trust menu names "SHA-256 fingerprint" too).
+    [`SHA-256 fingerprint (${fingerprint})`, '\r'],
+  ];
+}

@@ -11,6 +11,7 @@ import { authorize } from '../../jobs/oauth/authorize.js';
 import { action, type ProgramEnv } from '../action.js';
 import { canOpenBrowser, openBrowser } from '../browser.js';
 import type { Context } from '../context.js';
+import { dnsOf } from '../network.js';
 import { tokenStoresOf } from '../oauth-wiring.js';
 import { probeJson, renderProbe, runProbe } from '../probe-view.js';
 
@@ -65,6 +66,7 @@ export async function authorizeAccount(ctx: Context, name: string, opts: Authori
       clock: ctx.now,
       timeoutMs: timeoutMs ?? (flow === 'browser' ? 600_000 : undefined),
       pasted: paste?.lines,
+      lookup: dnsOf(ctx.env).lookup,
       onDevicePrompt: (p) => {
         if (ctx.out.json) ctx.io.stdout.write(`${JSON.stringify({ verificationUri: p.verificationUri, userCode: p.userCode, expiresIn: p.expiresIn })}\n`);
         ctx.out.info(`To authorize ${account.name}, open ${p.verificationUri} in a browser (on any device) and enter the code ${p.userCode}`);

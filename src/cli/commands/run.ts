@@ -72,7 +72,7 @@ Examples:
         // MDA commands get this environment without the variables that hold secrets (as of the last snapshot).
         let latest: Awaited<ReturnType<typeof ctx.snapshot>> | undefined;
         const { secretFreeEnv } = await import('../../jobs/destinations.js');
-        const destinations = destinationsOf(() => secretFreeEnv(ctx.io.env, latest?.accounts ?? [], latest?.profiles ?? []));
+        const destinations = destinationsOf(() => secretFreeEnv(ctx.io.env, latest?.accounts ?? [], latest?.profiles ?? []), lookup);
         const progress = progressLine(ctx.io.stderr);
         const monotonic = () => performance.now();
         const quiet = new QuietCycles(monotonic);

@@ -10,6 +10,7 @@ import { isAddress, parseDuration, TIMEOUT_RANGE } from '../../core/validate.js'
 import type { ProbeResult } from '../../protocols/probe/index.js';
 import { action, type ProgramEnv } from '../action.js';
 import type { Context } from '../context.js';
+import { dnsOf } from '../network.js';
 import { probeJson, renderProbe, runProbe } from '../probe-view.js';
 import { withProblem } from '../problems.js';
 import { startSpinner } from '../spinner.js';
@@ -84,7 +85,7 @@ function selectAccounts(accounts: AccountView[], names: string[], all: boolean):
 async function withDestination(ctx: Context, account: AccountView, result: ProbeResult): Promise<ProbeResult> {
   if (!result.ok || !account.deliver) return result;
   const { checkDestination } = await import('../../jobs/destinations.js');
-  const stage = await checkDestination(account, { env: ctx.env, host: { killGroup: () => undefined }, lmtpTimeoutMs: 10_000 });
+  const stage = await checkDestination(account, { env: ctx.env, host: { killGroup: () => undefined }, lmtpTimeoutMs: 10_000, lookup: dnsOf(ctx.env).lookup });
   if (!stage) return result;
   const stages = [...result.stages, { name: 'destination' as const, ...stage }];
   if (stage.ok) return { ...result, stages };

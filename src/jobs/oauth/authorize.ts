@@ -4,6 +4,7 @@
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { assertFlow, oauthEndpoints, type OAuthFlow, type OAuthProfile } from '../../core/oauth.js';
+import type { LookupFn } from '../../protocols/net/socket.js';
 import type { TokenResult } from '../../protocols/oauth/client.js';
 import type { DevicePrompt } from '../../protocols/oauth/device.js';
 import type { SecretStore } from '../../store/secrets.js';
@@ -26,6 +27,8 @@ export interface AuthorizeRequest {
   onBrowserUrl: (url: string, redirectUri: string) => void;
   /** browser: lines typed on the terminal (a pasted redirect URL). */
   pasted?: AsyncIterable<string>;
+  /** MAILBOX_DNS_SERVERS: the endpoints' host names resolved through it; absent: the system's. */
+  lookup?: LookupFn;
 }
 
 export interface AuthorizeOutcome {
@@ -38,7 +41,7 @@ export async function authorize(request: AuthorizeRequest): Promise<AuthorizeOut
   assertFlow(profile, flow);
   const down = await request.store.check();
   if (down) throw new MailboxError(down.code, `account ${account.name}: ${down.message.replace(/^account \S+: /, '')}; nothing was asked or stored`, { hint: down.hint, fixes: down.fixes, account: account.name, cause: down });
-  const client = await oauthClient(profile, request.secrets);
+  const client = await oauthClient(profile, request.secrets, request.lookup);
   const endpoints = oauthEndpoints(profile);
   const now = () => request.clock().getTime();
   let result: TokenResult;

@@ -6,6 +6,7 @@
 import type { Account } from '../../core/account.js';
 import { MailboxError } from '../../core/errors.js';
 import { oauthEndpoints, profileOf, type OAuthProfile } from '../../core/oauth.js';
+import type { LookupFn } from '../../protocols/net/socket.js';
 import type { OAuthClient, TokenResult } from '../../protocols/oauth/client.js';
 import type { SecretStore } from '../../store/secrets.js';
 import type { StoredTokens, TokenStores } from '../../store/tokens/types.js';
@@ -39,6 +40,8 @@ export interface TokenManagerDeps {
   secrets: Pick<SecretStore, 'resolve'>;
   clock: () => Date;
   grants?: Grants;
+  /** MAILBOX_DNS_SERVERS: the token endpoint's host name resolved through it; absent: the system's. */
+  lookup?: LookupFn;
 }
 
 export interface TokenRequest {
@@ -58,10 +61,10 @@ async function defaultGrants(): Promise<Grants> {
   return { refresh: refreshGrant, clientCredentials: clientCredentialsGrant };
 }
 
-/** The client a profile describes, its secret resolved now. */
-export async function oauthClient(profile: OAuthProfile, secrets: Pick<SecretStore, 'resolve'>): Promise<OAuthClient> {
+/** The client a profile describes, its secret resolved now; its requests resolve host names through `lookup` when given. */
+export async function oauthClient(profile: OAuthProfile, secrets: Pick<SecretStore, 'resolve'>, lookup?: LookupFn): Promise<OAuthClient> {
   const clientSecret = profile.clientSecret ? await secrets.resolve(profile.clientSecret, `OAuth profile ${profile.name}`) : undefined;
-  return { endpoints: oauthEndpoints(profile), clientId: profile.clientId, ...(clientSecret ? { clientSecret } : {}) };
+  return { endpoints: oauthEndpoints(profile), clientId: profile.clientId, ...(clientSecret ? { clientSecret } : {}), ...(lookup ? { lookup } : {}) };
 }
 
 export class TokenManager {
@@ -113,7 +116,7 @@ export class TokenManager {
   /** Under the account's lock: a new access token, stored (with a rotated refresh token) before it is handed out. */
   private async renew(account: Account, profile: OAuthProfile, tokens: StoredTokens, signal?: AbortSignal): Promise<AccessToken> {
     const grants = this.deps.grants ?? (await defaultGrants());
-    const client = { ...(await oauthClient(profile, this.deps.secrets)), ...(signal ? { signal } : {}) };
+    const client = { ...(await oauthClient(profile, this.deps.secrets, this.deps.lookup)), ...(signal ? { signal } : {}) };
     const endpoints = oauthEndpoints(profile);
     const now = () => this.now();
     let result: TokenResult;

@@ -2,23 +2,49 @@
 // (`lmtp: true`: LHLO, and one reply per accepted recipient after the data). One connection carries
 // the messages of a cycle, one after the other. LMTP is a local protocol (RFC 2033 §1): no TLS, no
 // login. A recipient's 4xx is retried later, 5xx refuses the message for good; a connection that
-// fails is a temporary failure.
+// fails is a temporary failure. SMTPConnection resolves a host name itself, through the system, and
+// takes no lookup: with MAILBOX_DNS_SERVERS (a `lookup`) we open the socket (as for a unix socket)
+// and hand it over connected. LMTP has no TLS, so the host name is needed for nothing else.
 import net from 'node:net';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { HandOffEnvelope, HandOffResult, HandOffTarget } from '../../core/destination.js';
+import { socketLookup } from '../net/dns.js';
+import type { LookupFn } from '../net/socket.js';
 
 export type LmtpAddress = { host: string; port: number } | { socket: string };
 
 export interface LmtpOptions {
   timeoutMs: number;
+  /** MAILBOX_DNS_SERVERS: the host name resolved through it; absent: the system's. */
+  lookup?: LookupFn;
 }
 
 type Reply = { responseCode?: number; response?: string; message?: string; code?: string };
 
 function oneLine(text: string | undefined): string {
   return String(text ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** A socket of our own, connected within `timeoutMs` (SMTPConnection's connectionTimeout covers only the sockets it opens). */
+function connectedSocket(options: net.NetConnectOpts, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(options, () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('error', onError);
+  });
 }
 
 /** A refusal as a result: 4xx (and anything without a code: the connection) later, 5xx for good. */
@@ -46,10 +72,9 @@ export function lmtpTarget(address: LmtpAddress, options: LmtpOptions): HandOffT
     };
     let connection: SMTPConnection;
     if ('socket' in address) {
-      const socket = await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ path: address.socket }, () => resolve(s));
-        s.once('error', reject);
-      });
+      connection = new Connection({ ...common, connection: await connectedSocket({ path: address.socket }, options.timeoutMs) });
+    } else if (options.lookup) {
+      const socket = await connectedSocket({ host: address.host, port: address.port, lookup: socketLookup(options.lookup) }, options.timeoutMs);
       connection = new Connection({ ...common, connection: socket });
     } else {
       connection = new Connection({ ...common, host: address.host, port: address.port, secure: false });

@@ -5,6 +5,8 @@
 // refresh too; confidential ones send theirs in the body (client_secret_post), which both providers take.
 import type * as OpenId from 'openid-client';
 import type { OAuthEndpoints } from '../../core/oauth.js';
+import { fetchWithLookup } from '../net/lookup-fetch.js';
+import type { LookupFn } from '../net/socket.js';
 import { oauthFailure } from './failures.js';
 
 export interface OAuthClient {
@@ -14,6 +16,8 @@ export interface OAuthClient {
   clientSecret?: string;
   /** Ends a request under way (a deadline of the caller's), besides each request's own timeout. */
   signal?: AbortSignal;
+  /** MAILBOX_DNS_SERVERS: the endpoints' host names resolved through it; absent: the system's. */
+  lookup?: LookupFn;
 }
 
 export interface TokenResult {
@@ -39,9 +43,11 @@ export async function configuration(client: OAuthClient): Promise<{ oidc: typeof
   const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
   const config = new oidc.Configuration(server, client.clientId, undefined, auth);
   config.timeout = REQUEST_TIMEOUT_S;
-  const { signal } = client;
-  if (signal) {
-    config[oidc.customFetch] = (url, options) => fetch(url, { ...options, signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal } as RequestInit);
+  const { signal, lookup } = client;
+  if (signal || lookup) {
+    const base = lookup ? fetchWithLookup(lookup) : fetch;
+    const bounded = (own: AbortSignal | undefined) => (signal ? { signal: own ? AbortSignal.any([own, signal]) : signal } : {});
+    config[oidc.customFetch] = (url, options) => base(url, { ...options, ...bounded(options.signal) } as RequestInit);
   }
   return { oidc, config };
 }

@@ -69,6 +69,9 @@ export interface DatabaseOptions {
   max?: number;
 }
 
+// The one connection MAILBOX_DNS_SERVERS does not reach (README): pg resolves its host through the
+// system and takes no lookup. Handing it an address resolved by us instead would mean rebuilding
+// its TLS settings around the name (sslmode from the URL) and would break ~/.pgpass, matched by host.
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   const name = databaseName(url);
   const settings = { connectionString: url, connectionTimeoutMillis: 15_000, keepAlive: true, application_name: 'mailbox' };
