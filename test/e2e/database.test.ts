@@ -109,6 +109,15 @@ describe('mailbox db migrate and db status', () => {
     expect(run.stderr).toContain('setting worker_concurrency = 0 is out of range (a whole number from 1 to 1000): the default 16 is used');
   });
 
+  it('a schema newer than this mailbox: db status says so, every other command refuses it (78)', async () => {
+    const url = await databases.fresh();
+    await databases.pg.admin(`INSERT INTO mailbox.schema_migrations (version, name, checksum) VALUES (99, 'future', 'x')`, new URL(url).pathname.slice(1));
+    const status = await on(url, ['db', 'status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^schema\s+version 99, newer than this mailbox knows \(4\): every other command refuses it \(78\); upgrade mailbox$/m);
+    expect((await on(url, ['list'])).code).toBe(78);
+  });
+
   it('without a database, db commands are a usage error (64)', async () => {
     const r = await runMailbox(['db', 'status'], { home: home() });
     expect(r.code).toBe(64);
@@ -130,8 +139,16 @@ describe('a database that cannot be used', () => {
     expect(missing.stderr).toContain('no_such_db does not exist');
     const notPostgres = await runMailbox(['--database', `mysql://u:${PG_PASSWORD}@h/x`, 'list'], { home: home() });
     expect(notPostgres.code).toBe(65);
-    expect(notPostgres.stderr).toContain('invalid database "mysql://u:***@h/x"');
-    for (const r of [unreachable, refused, missing, notPostgres]) expect(r.stdout + r.stderr).not.toContain(PG_PASSWORD);
+    expect(notPostgres.stderr).toContain('invalid database "mysql://***@h/x"');
+    // URLs that do not parse, with a password holding "/" or "@", and a bad %-escape: 65, no password, no stack trace.
+    const odd = await Promise.all(
+      [`postgres://u:${PG_PASSWORD}/x@h/db`, `postgres://u:${PG_PASSWORD}@x@h:99999/db`, `postgres://u%zz:${PG_PASSWORD}@h/db`].map((url) => runMailbox(['--database', url, 'list'], { home: home() })),
+    );
+    for (const r of odd) {
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stderr).toMatch(/^mailbox: invalid database "postgres:\/\/\*\*\*@/m);
+    }
+    for (const r of [unreachable, refused, missing, notPostgres, ...odd]) expect(r.stdout + r.stderr).not.toContain(PG_PASSWORD);
   });
 
   it('--database works as MAILBOX_DATABASE_URL does, and wins over it', async () => {

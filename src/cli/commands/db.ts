@@ -38,7 +38,9 @@ async function statusCommand(ctx: Context): Promise<void> {
     const schemaText =
       schema.version === 0
         ? 'not migrated: run mailbox db migrate'
-        : schema.pending.length
+        : schema.version > schema.latest
+          ? `version ${schema.version}, newer than this mailbox knows (${schema.latest}): every other command refuses it (78); upgrade mailbox`
+          : schema.pending.length
           ? `version ${schema.version} of ${schema.latest}: run mailbox db migrate`
           : `version ${schema.version} (up to date)`;
     const live = status.workers.filter((w) => w.alive);

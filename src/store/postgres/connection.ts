@@ -34,18 +34,28 @@ export function databaseName(url: string, field = 'database'): DatabaseName {
   if (!SCHEMES.has(parsed.protocol)) {
     throw new MailboxError('EVALUE', `invalid ${field} ${shown(withoutPassword(url))}: expected a postgres:// or postgresql:// URL`, { field });
   }
-  const host = decodeURIComponent(parsed.hostname || parsed.searchParams.get('host') || 'localhost');
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new MailboxError('EVALUE', `invalid ${field} ${shown(withoutPassword(url))}: a %-escape in its user, host or name is not valid`, { field });
+    }
+  };
+  const host = decode(parsed.hostname || parsed.searchParams.get('host') || 'localhost');
   const port = Number(parsed.port || 5432);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
+  const database = decode(parsed.pathname.replace(/^\//, '')) || decode(parsed.username) || 'postgres';
   // Without a user in the URL, node-postgres takes PGUSER or the login name: shown as such.
-  const user = decodeURIComponent(parsed.username);
+  const user = decode(parsed.username);
   const who = user ? `${encodeURIComponent(user)}@` : '';
   return { shown: `${parsed.protocol}//${who}${parsed.host || host}${parsed.pathname}`, host, port, database, user };
 }
 
-/** A URL as text that may be shown: the password (if any) replaced. */
+/**
+ * A URL as text that may be shown: everything between the scheme and the last "@" (user and password)
+ * replaced, so a password holding "/" or "@" (a URL that does not parse) is not shown either.
+ */
 function withoutPassword(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^]*@/i, '$1***@');
 }
 
 export interface Database {
