@@ -147,6 +147,7 @@ function addResult(into: ReadResult, r: ReadResult, folder: string): void {
   into.received += r.received;
   into.ignored += r.ignored;
   into.duplicates += r.duplicates;
+  into.bytes += r.bytes;
   into.tooLarge.push(...r.tooLarge);
   into.leftTooLarge += r.leftTooLarge;
   into.deleted += r.deleted;

@@ -62,6 +62,9 @@ describe('several folders', () => {
     expect(report.counts.received).toBe(4);
     const rs = await records(t);
     expect(byFolder(rs)).toEqual({ INBOX: 2, 'Support/A': 2 });
+    // The bytes read (the read-bytes metric) count every folder's messages.
+    expect(report.counts.bytes).toBe(rs.reduce((sum, r) => sum + r.size, 0));
+    expect(report.counts.bytes).toBeGreaterThan(0);
     for (const r of rs) expect(r.source).toMatch(r.folder === 'INBOX' ? /^\d+\/\d+$/ : /^\d+\/\d+\/Support\/A$/);
     expect(await t.stores.seen.imapCursor('imap')).toMatchObject({ folder: 'INBOX', lastUid: 2 });
     expect(await t.stores.seen.imapCursor('imap', 'Support/A')).toMatchObject({ folder: 'Support/A', lastUid: 2 });
