@@ -156,16 +156,27 @@ function readReport(account: Account, r: ReadResult, error: MailboxError | null,
 
 /**
  * The Message-IDs of the mail this store sent (the loop guard): read from the email log once, on the
- * first message that needs it, then kept current by the send cycles of the same runner (one runner
- * per store: no one else sends), so a long log is read once per runner, not once per cycle.
+ * first message that needs it, then kept current by the send cycles of the same runner, so a long log
+ * is read once per runner, not once per cycle. In a fleet the other workers send too: reloadEvery()
+ * makes it read the log again once the list is older than that.
  */
 export class SentMessageIds {
   private loaded: Promise<Set<string>> | undefined;
+  private loadedAt = 0;
+  private reload: { everyMs: number; now: () => number } | undefined;
 
   constructor(private readonly log: Stores['log']) {}
 
+  reloadEvery(everyMs: number, now: () => number): void {
+    this.reload = { everyMs, now };
+  }
+
   get(): Promise<ReadonlySet<string>> {
-    return (this.loaded ??= (async () => {
+    const now = this.reload?.now() ?? 0;
+    if (this.reload && now - this.loadedAt >= this.reload.everyMs) this.loaded = undefined;
+    if (this.loaded) return this.loaded;
+    this.loadedAt = now;
+    return (this.loaded = (async () => {
       const ids = new Set<string>();
       await this.log.scan((r) => {
         if (r.messageId && r.recipients !== undefined) ids.add(r.messageId);

@@ -267,6 +267,8 @@ export class Runner {
     }
     this.deps.adapters.preload([...initial.incoming, ...(initial.smtp ? [initial.smtp] : [])]);
     const lock = await stores.lock.acquire();
+    // A fleet's other workers send too: the loop guard's list of sent Message-IDs is read again each read interval.
+    if (lock.share) this.deps.sentIds?.reloadEvery(options.readIntervalMs, this.deps.monotonic);
     try {
       await this.book.load();
       if (lock.tookOverFrom !== null) {

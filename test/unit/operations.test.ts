@@ -7,6 +7,7 @@ import { guardOf, guardVerdict } from '../../src/core/guards.js';
 import { planApply } from '../../src/core/plan.js';
 import { emptyConfig } from '../../src/core/config.js';
 import { parseAge, parseRetention, parseSetting, parseSettingKey, parseSettingsMap, settingsOf } from '../../src/core/settings.js';
+import { SentMessageIds } from '../../src/jobs/cycles.js';
 import { checkHealth, type HealthInput } from '../../src/jobs/health.js';
 import { prune, retentionRules } from '../../src/jobs/retention.js';
 import { openMemoryStores } from '../../src/store/memory/index.js';
@@ -185,5 +186,28 @@ describe('run --metrics address and the status screen', async () => {
     expect(plain).toContain('paused: sending (mailbox resume sending)');
     expect(plain).toMatch(/work\s+imap\s+FAILING\s+read \d\d:\d\d:\d\d\s+4\s+\S+ \S+ refused/);
     expect(dashboard(input(1))).toContain('\x1b[31mFAILING');
+  });
+});
+
+describe("the loop guard's list of sent Message-IDs", () => {
+  // A log that another worker of a fleet writes to, as the database's is.
+  const sent: Array<{ messageId: string; recipients: string[] }> = [{ messageId: '<one@x>', recipients: ['a@x'] }];
+  const log = { readAll: async () => new Map(), scan: async (visit: (r: never) => void) => sent.forEach((r) => visit(r as never)) };
+
+  it('is read once per runner on its own store; in a fleet again once it is older than the interval', async () => {
+    const alone = new SentMessageIds(log);
+    expect([...(await alone.get())]).toEqual(['<one@x>']);
+    sent.push({ messageId: '<two@x>', recipients: ['b@x'] });
+    expect((await alone.get()).has('<two@x>')).toBe(false); // nobody else sends to a local store
+
+    let now = 0;
+    const fleet = new SentMessageIds(log);
+    fleet.reloadEvery(1000, () => now);
+    expect((await fleet.get()).has('<two@x>')).toBe(true);
+    sent.push({ messageId: '<three@x>', recipients: ['c@x'] });
+    now = 999;
+    expect((await fleet.get()).has('<three@x>')).toBe(false);
+    now = 1000;
+    expect((await fleet.get()).has('<three@x>')).toBe(true);
   });
 });
