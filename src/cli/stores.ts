@@ -63,17 +63,25 @@ export function openCommandStores(ctx: Context): Promise<Stores> {
  * shown only on a terminal, never kept.
  */
 export function cliSecretStore(io: Io): CommandSecretStore {
-  let watching = false;
   const store = createSecretStore(io.env, {
-    killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
+    killGroup: KILL_GROUP.killGroup,
     stderr: io.stderr.isTTY ? (account, text) => io.stderr.write(`password command of ${account}, error output:\n${text.replace(/^/gm, '  ')}\n`) : undefined,
-    started: () => {
-      if (watching) return;
-      watching = true;
-      process.once('exit', () => store.stopCommands());
-    },
+    started: onExitOnce(() => store.stopCommands()),
   });
   return store;
+}
+
+/** Process groups of commands this process started are ended with SIGKILL. */
+const KILL_GROUP = { killGroup: (pgid: number) => process.kill(-pgid, 'SIGKILL') };
+
+/** A `started` callback that, the first time it is called, arranges for `atExit` to run when this process exits. */
+function onExitOnce(atExit: () => void): () => void {
+  let watching = false;
+  return () => {
+    if (watching) return;
+    watching = true;
+    process.once('exit', atExit);
+  };
 }
 
 /**
@@ -86,16 +94,11 @@ export function destinationsOf(env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv
     env,
     lookup,
     host: {
-      killGroup: (pgid) => process.kill(-pgid, 'SIGKILL'),
-      started: () => {
-        if (watching) return;
-        watching = true;
-        process.once('exit', () => {
-          for (const pgid of opener.running) killGroup({ killGroup: (g) => process.kill(-g, 'SIGKILL') }, pgid);
-        });
-      },
+      ...KILL_GROUP,
+      started: onExitOnce(() => {
+        for (const pgid of opener.running) killGroup(KILL_GROUP, pgid);
+      }),
     },
   });
-  let watching = false;
   return opener;
 }

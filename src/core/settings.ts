@@ -157,6 +157,3 @@ export function withSetting(settings: SettingsMap | undefined, key: SettingKey, 
   return next;
 }
 
-export function describeSetting(key: SettingKey, value: string | undefined): string {
-  return `${key} ${value === undefined ? `unset (default ${shown(RULES[key].default || 'none')})` : shown(value)}`;
-}

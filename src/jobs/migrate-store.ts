@@ -31,7 +31,6 @@ export interface MigrateStoreDeps {
   importer: StoreImport;
   /** Where the source's config is, for the plan's messages. */
   source: string;
-  onProgress?: (done: number, total: number) => void;
 }
 
 export async function migrateStore(deps: MigrateStoreDeps): Promise<MigrateStoreResult> {
@@ -49,7 +48,7 @@ export async function migrateStore(deps: MigrateStoreDeps): Promise<MigrateStore
   }
 }
 
-async function copy({ from, to, importer, source, onProgress }: MigrateStoreDeps): Promise<MigrateStoreResult> {
+async function copy({ from, to, importer, source }: MigrateStoreDeps): Promise<MigrateStoreResult> {
   const [config, provisioned] = await Promise.all([from.config.load(), to.provisioned()]);
   const incoming = [...config.accounts, ...provisioned.accounts].filter((a) => a.type !== 'smtp');
   // What a stop left in the source is repaired first, as at a runner's start.
@@ -66,7 +65,7 @@ async function copy({ from, to, importer, source, onProgress }: MigrateStoreDeps
     });
   }
 
-  const emails = await copyEmails(from, importer, onProgress);
+  const emails = await copyEmails(from, importer);
   const seen: MigrateStoreResult['seen'] = [];
   for (const account of incoming) {
     const state = account.type === 'imap' ? await imapSeen(from, account) : { pop3: [...(await from.seen.pop3Seen(account.name))], pop3Meta: await from.seen.pop3Meta(account.name) };
@@ -96,10 +95,9 @@ async function imapSeen(from: Stores, account: Account): Promise<SeenImport> {
 }
 
 /** The email log in its order, a group at a time; bodies streamed from the source as they are written. */
-async function copyEmails(from: Stores, importer: StoreImport, onProgress?: (done: number, total: number) => void): Promise<MigrateStoreResult['emails']> {
+async function copyEmails(from: Stores, importer: StoreImport): Promise<MigrateStoreResult['emails']> {
   const records = [...(await from.log.readAll()).values()];
   const result = { copied: 0, present: 0, missing: [] as string[] };
-  let done = 0;
   for (let start = 0; start < records.length; ) {
     const group: EmailRecord[] = [];
     let bytes = 0;
@@ -123,8 +121,6 @@ async function copyEmails(from: Stores, importer: StoreImport, onProgress?: (don
     } finally {
       for (const m of messages) m.body?.destroy();
     }
-    done += group.length;
-    onProgress?.(done, records.length);
   }
   return result;
 }

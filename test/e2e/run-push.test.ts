@@ -20,14 +20,19 @@ async function empty(user: string, folder = 'INBOX'): Promise<void> {
   await world.dovecot.doveadm(['expunge', '-u', user, 'mailbox', folder, 'all']).catch(() => undefined);
 }
 
-/** Appends a message over IMAP from a connection of its own (a mail client filing one); resolves once the server took it. */
-async function append(folder: string, body: Buffer): Promise<void> {
+/**
+ * Appends a message over IMAP from a connection of its own (a mail client filing one); resolves, with
+ * the time the APPEND was sent (after the connection's own login), once the server took it.
+ */
+async function append(folder: string, body: Buffer): Promise<number> {
   const { ImapFlow } = await import('imapflow');
   const d = world.dovecot;
   const client = new ImapFlow({ host: d.host, port: d.imapsPort, secure: true, tls: { ca: [fs.readFileSync(d.caFile, 'utf8')] }, auth: { user: 'bob', pass: 'bob-secret' }, logger: false });
   await client.connect();
   try {
+    const sent = Date.now();
     await client.append(folder, body);
+    return sent;
   } finally {
     await client.logout();
   }
@@ -37,8 +42,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Appends `body` to `folder` and expects it in new/ within 2 s of the append, byte for byte, the only message there. */
 async function appendedAndStored(dir: string, folder: string, body: Buffer): Promise<void> {
-  const appended = Date.now();
-  await append(folder, body);
+  const appended = await append(folder, body);
   await until(`the message filed in ${folder} in new/`, () => stored(dir, 'work-imap').length === 1, 5000, 10);
   expect(Date.now() - appended).toBeLessThan(2000);
   expect(fs.readFileSync(stored(dir, 'work-imap')[0]!)).toEqual(body);

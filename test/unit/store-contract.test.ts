@@ -36,6 +36,8 @@ interface Implementation {
    * what a stop left by the source ids in the file names.
    */
   uniqueSource: boolean;
+  /** Keeps each message as a file (filePath gives it): the local store only. */
+  files: boolean;
 }
 
 const implementations: Array<[string, Implementation]> = [
@@ -43,6 +45,7 @@ const implementations: Array<[string, Implementation]> = [
     'local files',
     {
       uniqueSource: false,
+      files: true,
       open: () => {
         const home = fs.mkdtempSync(path.join(os.tmpdir(), 'store-contract-'));
         const stores = openLocalStores(resolvePaths({ MAILBOX_HOME: home }), { clock: () => t0, pid: 100, isAlive: (pid) => pid === 100 });
@@ -54,11 +57,12 @@ const implementations: Array<[string, Implementation]> = [
       },
     },
   ],
-  ['memory', { uniqueSource: true, open: () => openMemoryStores({ clock: () => t0, pid: 100 }) }],
+  ['memory', { uniqueSource: true, files: false, open: () => openMemoryStores({ clock: () => t0, pid: 100 }) }],
   [
     'postgres',
     {
       uniqueSource: true,
+      files: false,
       open: async () => {
         const url = await (await (databases ??= startDatabases())).fresh();
         const stores = await openPostgresStores(url, { clock: () => t0, pid: 100, isAlive: () => true });
@@ -94,7 +98,7 @@ async function content(m: QueuedMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-describe.each(implementations)('store contract: %s', (_name, { open, uniqueSource }) => {
+describe.each(implementations)('store contract: %s', (_name, { open, uniqueSource, files }) => {
   it('incoming: a staged message is neither held nor recorded until its batch is committed, then all of it is', async () => {
     const stores = await open();
     const body = message('one', `X-Pad: ${'p'.repeat(200)}\r\n`);
@@ -349,6 +353,7 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     expect(all.has(old!.id)).toBe(false);
     expect(all.has(kept!.id) && all.has(queued.id) && all.has(flying.id)).toBe(true);
     expect(await stores.mail.head(old!)).toBeNull();
+    expect(oldPath !== null).toBe(files);
     if (oldPath !== null) expect(fs.existsSync(oldPath)).toBe(false);
     expect(await stores.mail.head(kept!)).not.toBeNull();
     // Pruned twice: nothing more happens.
@@ -385,6 +390,7 @@ describe.each(implementations)('store contract: %s', (_name, { open, uniqueSourc
     expect((await stores.log.readAll()).get(r2.id)?.state).toBe('delivery-failed');
     expect((await stores.mail.head(failed))?.toString('latin1')).toContain('Subject: h2');
     const failedFile = await stores.mail.filePath(failed);
+    expect(failedFile !== null).toBe(files);
     if (failedFile !== null) expect(failedFile).toContain(`${path.sep}failed${path.sep}`);
 
     const retried = await stores.handoffs.retry(r2.id, minutes(2));

@@ -237,14 +237,11 @@ Examples:
       action<StatusFlags>(penv, async (ctx, opts) => {
         if (opts.check && opts.watch) throw new MailboxError('EUSAGE', '--check and --watch do not go together');
         if (!opts.check && (opts.maxReadAge !== undefined || opts.maxQueueAge !== undefined)) throw new MailboxError('EUSAGE', '--max-read-age and --max-queue-age go with --check');
+        // The action closes the stores.
         const stores = await openCommandStores(ctx);
-        try {
-          if (opts.check) return await check(ctx, stores, opts);
-          if (opts.watch) return await watch(ctx, stores, opts);
-          return await show(ctx, stores);
-        } finally {
-          await stores.close();
-        }
+        if (opts.check) return check(ctx, stores, opts);
+        if (opts.watch) return watch(ctx, stores, opts);
+        return show(ctx, stores);
       }),
     );
 }

@@ -11,5 +11,3 @@ export interface Fence {
   readonly worker: string | null;
 }
 
-/** Commands that are not workers (send, emails retry) write without a fence. */
-export const NO_FENCE: Fence = { check: async () => undefined, worker: null };

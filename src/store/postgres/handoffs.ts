@@ -4,7 +4,7 @@
 import { handOffDue, handOffRetried } from '../handoff-rules.js';
 import type { EmailRecord, HandOffStore } from '../types.js';
 import type { Database } from './connection.js';
-import { updateRecords } from './records.js';
+import { changeRecord, updateRecords } from './records.js';
 import { SCHEMA } from './schema.js';
 
 const OPEN = `handoff_state IS NOT NULL AND handoff_state <> 'delivered'`;
@@ -34,13 +34,8 @@ export class PgHandOffs implements HandOffStore {
     await this.db.transaction((client) => updateRecords(client, records));
   }
 
-  async retry(id: string, now: Date): Promise<EmailRecord> {
-    return this.db.transaction(async (client) => {
-      const { rows } = await client.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE id = $1 FOR UPDATE`, [id]);
-      const updated = handOffRetried(rows[0]?.record, id, now);
-      await updateRecords(client, [updated]);
-      return updated;
-    });
+  retry(id: string, now: Date): Promise<EmailRecord> {
+    return changeRecord(this.db, id, (record) => handOffRetried(record, id, now));
   }
 
   async counts(): Promise<Record<string, { pending: number; failed: number }>> {

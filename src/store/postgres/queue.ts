@@ -13,7 +13,7 @@ import type { EmailRecord, MessageData, NewOutgoing, Outcome, QueuedMessage, Que
 import { openBody, readWhole, writeBody } from './bodies.js';
 import type { Database } from './connection.js';
 import type { Fence } from './fence.js';
-import { insertRecords, updateRecords } from './records.js';
+import { changeRecord, insertRecords, updateRecords } from './records.js';
 import { SCHEMA } from './schema.js';
 
 /** Bodies up to this size come with their claim (one round trip for a batch); larger ones are read when sent. */
@@ -181,12 +181,7 @@ export class PgQueue implements Queue {
     return rows.map((r) => r.record);
   }
 
-  async requeue(id: string, now: Date): Promise<EmailRecord> {
-    return this.db.transaction(async (client) => {
-      const { rows } = await client.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE id = $1 FOR UPDATE`, [id]);
-      const updated = requeued(rows[0]?.record, id, now);
-      await updateRecords(client, [updated]);
-      return updated;
-    });
+  requeue(id: string, now: Date): Promise<EmailRecord> {
+    return changeRecord(this.db, id, (record) => requeued(record, id, now));
   }
 }

@@ -44,6 +44,20 @@ export async function updateRecords(client: Queryable, records: readonly EmailRe
   return count;
 }
 
+/**
+ * One record changed under its row lock (emails retry, a requeue): `change` gets the record as it is
+ * (undefined when there is none, for it to refuse) and returns the new version, written in the same
+ * transaction.
+ */
+export function changeRecord(db: Database, id: string, change: (record: EmailRecord | undefined) => EmailRecord): Promise<EmailRecord> {
+  return db.transaction(async (client) => {
+    const { rows } = await client.query<{ record: EmailRecord }>(`SELECT record FROM ${SCHEMA}.emails WHERE id = $1 FOR UPDATE`, [id]);
+    const updated = change(rows[0]?.record);
+    await updateRecords(client, [updated]);
+    return updated;
+  });
+}
+
 /** Records read per round trip by scan(): a long log is never held whole. */
 const PAGE = 5000;
 

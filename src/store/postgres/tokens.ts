@@ -6,7 +6,7 @@
 // No runtime import of the driver here: the CLI wires this in for every command that logs in.
 import { MailboxError } from '../../core/errors.js';
 import { parseStoredTokens } from '../tokens/parse.js';
-import { seal, TOKEN_KEY_VARIABLE, tokenKey, unseal, type Sealed } from '../tokens/token-key.js';
+import { keyProblem, seal, TOKEN_KEY_VARIABLE, tokenKey, unseal, type Sealed } from '../tokens/token-key.js';
 import type { TokenStore, TokenStores } from '../tokens/types.js';
 import type { Database } from './connection.js';
 
@@ -51,12 +51,7 @@ export function databaseTokenStores(database: () => Promise<Database>, env: Node
       return (rowCount ?? 0) > 0;
     },
     async check() {
-      try {
-        keyOf(env);
-        return undefined;
-      } catch (err) {
-        return err as MailboxError;
-      }
+      return keyProblem(() => keyOf(env));
     },
   };
   return {

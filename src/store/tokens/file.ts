@@ -7,7 +7,7 @@ import path from 'node:path';
 import { MailboxError } from '../../core/errors.js';
 import { ioError, readText, writeAtomic } from '../local/files.js';
 import { parseStoredTokens } from './parse.js';
-import { seal, TOKEN_KEY_VARIABLE, tokenKey, unseal, type Sealed } from './token-key.js';
+import { keyProblem, seal, TOKEN_KEY_VARIABLE, tokenKey, unseal, type Sealed } from './token-key.js';
 import type { StoredTokens, TokenStore } from './types.js';
 
 export function tokenFile(dir: string, account: string): string {
@@ -56,12 +56,7 @@ export function fileTokenStore(dir: string, env: NodeJS.ProcessEnv): TokenStore 
       return had;
     },
     async check() {
-      try {
-        tokenKey(env);
-        return undefined;
-      } catch (err) {
-        return err as MailboxError;
-      }
+      return keyProblem(() => tokenKey(env));
     },
   };
 }

@@ -27,6 +27,16 @@ export function tokenKey(env: NodeJS.ProcessEnv): Buffer | undefined {
   return key;
 }
 
+/** What is wrong with the key a token store needs (`read` throws it), for the store's check(); undefined: nothing. */
+export function keyProblem(read: () => unknown): MailboxError | undefined {
+  try {
+    read();
+    return undefined;
+  } catch (err) {
+    return err as MailboxError;
+  }
+}
+
 /** The account is bound in: a file copied to another account's name does not decrypt. */
 function aad(account: string): Buffer {
   return Buffer.from(`mailbox-tokens:v1:${account.toLowerCase()}`, 'utf8');
