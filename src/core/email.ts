@@ -31,3 +31,8 @@ export const BOX_OF_STATE: Record<EmailState, Box> = {
 export function boxOf(message: { state: EmailState }): Box {
   return BOX_OF_STATE[message.state];
 }
+
+/** An RFC 5322 Date header value with a numeric zone: "Tue, 01 Dec 2026 18:40:00 +0000". */
+export function messageDate(now: Date): string {
+  return now.toUTCString().replace(/GMT$/, '+0000');
+}

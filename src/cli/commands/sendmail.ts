@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { fromAddress, parseAddress } from '../../core/account.js';
 import { ExitCode, MailboxError, invalid } from '../../core/errors.js';
+import { messageDate } from '../../core/email.js';
 import { settingsOf } from '../../core/settings.js';
 import { isAddress } from '../../core/validate.js';
 import type { EmailRecord } from '../../store/types.js';
@@ -37,17 +38,12 @@ function fromHeader(address: string, name: string | undefined): string {
   return `${safe} <${address}>`;
 }
 
-/** An RFC 5322 date, "Tue, 01 Dec 2026 18:40:00 +0000". */
-function rfcDate(now: Date): string {
-  return now.toUTCString().replace(/GMT$/, '+0000');
-}
-
 /** The fields a sendmail adds when the message lacks them: From (from -f/-F or the account), Date, Message-ID. */
 function completedHeader(block: Buffer, present: { from: boolean; date: boolean; messageId: boolean }, from: string | undefined, now: Date): Buffer {
   const eol = block.includes('\r\n') ? '\r\n' : '\n';
   const lines: string[] = [];
   if (!present.from && from) lines.push(`From: ${from}`);
-  if (!present.date) lines.push(`Date: ${rfcDate(now)}`);
+  if (!present.date) lines.push(`Date: ${messageDate(now)}`);
   if (!present.messageId) lines.push(`Message-ID: <${randomUUID()}@${from ? fromAddress(from).split('@')[1] : 'mailbox.invalid'}>`);
   return lines.length ? Buffer.concat([Buffer.from(lines.map((l) => l + eol).join(''), 'utf8'), block]) : block;
 }

@@ -3,6 +3,7 @@
 // (login.ts): the same choice of mechanism and the same exchange.
 import { randomUUID } from 'node:crypto';
 import { senderAddress } from '../../core/account.js';
+import { messageDate } from '../../core/email.js';
 import type { ProtocolError } from '../errors.js';
 import { LineSession } from '../net/line-session.js';
 import type { Peer } from '../net/peer.js';
@@ -53,11 +54,6 @@ function senderRefused(peer: Peer, from: string, reply: SmtpReply): ProtocolErro
     response: reply.text,
     command: 'MAIL FROM',
   });
-}
-
-/** RFC 5322 date with a numeric zone. */
-function messageDate(now: Date): string {
-  return now.toUTCString().replace(/GMT$/, '+0000');
 }
 
 function testMessage(from: string, to: string, account: string, server: string, now: Date): string {
