@@ -13,7 +13,7 @@ import { messageBytes, onLocalStore, writeConfig } from '../helpers/store.js';
 
 const exec = promisify(execFile);
 let smtp: SmtpServer;
-const cleanups: Array<() => void> = [];
+const cleanups: Array<() => unknown> = [];
 const env = { MBX_PW: 'alice-secret' };
 
 beforeAll(async () => {
@@ -22,8 +22,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await smtp?.stop();
 });
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
+// Last in, first out: a runner is gone before its home is removed (it may still be writing there).
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 function home(over: Record<string, unknown> = {}): string {
@@ -104,7 +105,8 @@ describe('mailbox sendmail', () => {
   it('--now while a runner holds the store: 75, left queued for that runner, which sends it (a database: sent at once beside the workers)', async () => {
     const dir = home();
     const runner = spawn(process.execPath, [BIN, 'run', '--read-interval', '1h', '--send-interval', '2s'], { env: baseEnv({ MAILBOX_HOME: dir, ...env }), stdio: 'ignore' });
-    cleanups.push(() => runner.kill('SIGKILL'));
+    const exited = new Promise((resolve) => runner.once('exit', resolve));
+    cleanups.push(() => (runner.kill('SIGKILL'), exited));
     for (let i = 0; i < 100 && !JSON.parse((await runMailbox(['status', '--json'], { home: dir })).stdout).runner.running; i++) await new Promise((r) => setTimeout(r, 100));
     const before = smtp.messages().length;
     const now = await runMailbox(['sendmail', '--now', 'carol@example.test'], { home: dir, env, input: 'Subject: busy\n\nx\n' });
